@@ -1,0 +1,164 @@
+"""Settings registry: every constant worklife uses, with its default, unit and meaning.
+
+Values are read from ``worklife.toml`` (sections match the prefix before the dot:
+``[metrics] email_sent_minutes = 5``) and may be overridden by flags. ``worklife
+config show`` prints the values in force; ``docs/configuration.md`` is generated from
+the same registry, so the documentation cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from worklife.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable constant."""
+
+    name: str  # "section.key"
+    default: Any
+    unit: str
+    help: str
+
+
+STATUS_TITLE_PATTERNS = [
+    r"\bstand[- ]?ups?\b",
+    r"\bstatus\b",
+    r"\bsync\b",
+    r"\bcheck[- ]?ins?\b",
+    r"\bweekly (update|review|meeting)\b",
+    r"\bprogress (update|review)\b",
+    r"\bscrum\b",
+    r"\bhuddle\b",
+]
+
+WORK_ABOUT_WORK_CATEGORIES = {
+    "coordination/status": STATUS_TITLE_PATTERNS,
+    "coordination/planning": [r"\bplanning\b", r"\broadmap\b", r"\bsprint\b", r"\bgrooming\b",
+                              r"\brefinement\b", r"\bretro(spective)?\b", r"\bkick-?off\b"],
+    "people/1:1": [r"\b1[:-]1\b", r"\bone[- ]on[- ]one\b", r"\b1on1\b"],
+    "focus": [r"\bfocus\b", r"\bno[- ]meeting\b", r"\bdeep work\b", r"\bheads[- ]down\b"],
+    "skilled/work": [r"\breview\b", r"\bdesign\b", r"\bworkshop\b", r"\bpairing\b",
+                     r"\binterview\b", r"\bcustomer\b", r"\bdemo\b", r"\barchitecture\b"],
+}
+
+SETTINGS: list[Setting] = [
+    # Org defaults used when a person lacks a value (the fallback is recorded).
+    Setting("defaults.tz", "UTC", "IANA zone", "Time zone of people whose zone is unknown."),
+    Setting("defaults.work_start", "09:00", "local HH:MM", "Start of working hours."),
+    Setting("defaults.work_end", "17:00", "local HH:MM", "End of working hours."),
+    Setting("defaults.workdays", "Mon-Fri", "day list", "Working days, e.g. Mon-Fri or Sun-Thu."),
+    Setting("defaults.jurisdiction", "", "ISO 3166", "Jurisdiction for public holidays and policy; empty: none."),
+    # Metric constants (Viva Insights where public, see docs/metrics.md).
+    Setting("metrics.email_sent_minutes", 5.0, "minutes", "Time credited per e-mail sent."),
+    Setting("metrics.email_received_minutes", 2.5, "minutes", "Time credited per e-mail received on To/Cc."),
+    Setting("metrics.chat_message_seconds", 30, "seconds", "Time credited per chat message sent."),
+    Setting("metrics.chat_session_gap_minutes", 15.0, "minutes", "Chat messages closer than this form one session."),
+    Setting("metrics.meeting_min_people", 2, "people", "Meetings with fewer people are not meetings."),
+    Setting("metrics.meeting_max_hours", 8.0, "hours", "Longer events are excluded (placeholders, OOO)."),
+    Setting("metrics.large_meeting_invitees", 9, "invitees", "Large meeting: at least this many invitees, organizer included."),
+    Setting("metrics.long_meeting_hours", 1.0, "hours", "Long meeting: strictly longer than this."),
+    Setting("metrics.focus_block_hours", 2.0, "hours", "Focus: meeting-free blocks of at least this length in working hours."),
+    Setting("metrics.uninterrupted_block_hours", 1.0, "hours", "Uninterrupted: activity-free blocks of at least this length in working hours."),
+    Setting("metrics.span_min_hours", 4.0, "hours", "Workweek span: lower clamp per active day."),
+    Setting("metrics.span_max_hours", 16.0, "hours", "Workweek span: upper clamp per active day."),
+    Setting("metrics.active_block_minutes", 30, "minutes", "Block size of active connected hours (local clock aligned)."),
+    Setting("metrics.quiet_day_max_after_hours_blocks", 1, "hour blocks", "A day is quiet with at most this many local clock hours touched by after-hours collaboration."),
+    Setting("metrics.over_hours_threshold", 40.0, "hours", "over_40h: workweek span strictly above this."),
+    Setting("metrics.status_title_patterns", STATUS_TITLE_PATTERNS, "regex list", "Recurring meetings whose title matches any (case-insensitive) are status meetings."),
+    Setting("metrics.work_about_work_categories", WORK_ABOUT_WORK_CATEGORIES, "regex lists", "Hierarchical title/channel/subject categories; first match wins, in order."),
+    Setting("metrics.hourly_cost", 75.0, "currency/person-hour", "Cost of one person-hour of meeting time (Viva default)."),
+    Setting("metrics.inactive_week_z", -2.0, "z-score", "Person-week flagged inactive at or below this z against the person's own mean."),
+    Setting("metrics.holiday_week_z", -1.0, "z-score", "Week flagged as a holiday week below this org-mean z."),
+    Setting("metrics.min_mean_collaboration_hours", 5.0, "hours/week", "People below this mean are flagged as non-knowledge workers."),
+    # Privacy.
+    Setting("privacy.min_group_size", 10, "people", "Group aggregates over fewer people are suppressed everywhere."),
+    Setting("privacy.keep_titles", False, "bool", "Keep full titles; otherwise only allowlisted phrases are shown."),
+    # Boundary pressure.
+    Setting("boundary.reply_window_minutes", 60.0, "minutes", "An after-hours reply within this of an after-hours message signals expected availability."),
+    # Guard.
+    Setting("guard.max_message_bytes", 10_000_000, "bytes", "Largest message the guard accepts."),
+    Setting("guard.urgent_per_sender_per_day", 3, "messages/day", "Urgent overrides allowed per sender per day."),
+    Setting("guard.retry_max_attempts", 8, "attempts", "Upstream delivery attempts before dead-letter."),
+    Setting("guard.retry_base_seconds", 30.0, "seconds", "First retry delay; doubles each attempt."),
+    # Digest.
+    Setting("digest.stale_days", 7, "days", "Open items with no activity for this long are stale."),
+]
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class Config:
+    """Values in force: registry defaults, overridden by a toml file, then by flags."""
+
+    def __init__(self, values: dict[str, Any] | None = None, source: str = "defaults"):
+        self._values = {s.name: s.default for s in SETTINGS}
+        self.source = source
+        for name, value in (values or {}).items():
+            self.set(name, value)
+
+    def set(self, name: str, value: Any) -> None:
+        """Set one value, checking the name and the type against the registry."""
+        if name not in _BY_NAME:
+            raise ConfigError(f"unknown setting {name!r}; see `worklife config show`")
+        default = _BY_NAME[name].default
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, not {value!r}")
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ConfigError(f"{name} must be a number, not {value!r}")
+            value = type(default)(value) if isinstance(default, float) else value
+        if isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string, not {value!r}")
+        self._values[name] = value
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._values.get(name, default)
+
+    def items(self) -> list[tuple[Setting, Any]]:
+        """Each setting with the value in force, in registry order."""
+        return [(s, self._values[s.name]) for s in SETTINGS]
+
+    def section(self, prefix: str) -> dict[str, Any]:
+        """Values of one section, keyed without the prefix."""
+        p = prefix + "."
+        return {k[len(p):]: v for k, v in self._values.items() if k.startswith(p)}
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name not in _BY_NAME:
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read ``path`` (a worklife.toml); ``None`` gives the defaults.
+
+    Raises ConfigError naming the file for a missing file, bad TOML or unknown key.
+    """
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from exc
+    try:
+        return Config(_flatten(data), source=str(p))
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from exc

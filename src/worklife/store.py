@@ -1,0 +1,235 @@
+"""The canonical store: one DuckDB file holding the tables of docs/architecture.md.
+
+All instants are UTC (``TIMESTAMP`` without zone, meaning UTC), all durations seconds.
+Local time is never stored: metrics derive it by joining ``tz_offsets``.
+
+The schema is versioned (``SCHEMA_VERSION``); opening a store of another version
+raises StoreError instead of guessing. Writes go through ``Store.upsert``, which keys
+every row on its natural key so that re-ingesting the same data changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from worklife.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+# table -> (columns DDL, natural key columns)
+TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "people": (
+        """person_id VARCHAR NOT NULL, email VARCHAR, display_name VARCHAR, tz VARCHAR,
+        work_start VARCHAR, work_end VARCHAR, workdays VARCHAR, manager_id VARCHAR,
+        team VARCHAR, level VARCHAR, jurisdiction VARCHAR, is_internal BOOLEAN NOT NULL DEFAULT TRUE,
+        defaults_used VARCHAR, source VARCHAR""",
+        ("person_id",),
+    ),
+    "person_aliases": (
+        "alias VARCHAR NOT NULL, person_id VARCHAR NOT NULL, kind VARCHAR, source VARCHAR",
+        ("alias",),
+    ),
+    "meetings": (
+        """meeting_key VARCHAR NOT NULL, uid VARCHAR NOT NULL, recurrence_id VARCHAR NOT NULL,
+        start_utc TIMESTAMP NOT NULL, end_utc TIMESTAMP NOT NULL, all_day BOOLEAN NOT NULL,
+        status VARCHAR NOT NULL, transp VARCHAR NOT NULL, show_as VARCHAR,
+        organizer_id VARCHAR, title VARCHAR, is_recurring BOOLEAN NOT NULL, series_id VARCHAR,
+        source VARCHAR, source_ref VARCHAR""",
+        ("meeting_key",),
+    ),
+    "meeting_attendees": (
+        """meeting_key VARCHAR NOT NULL, person_id VARCHAR NOT NULL, response VARCHAR NOT NULL,
+        role VARCHAR, is_organizer BOOLEAN NOT NULL DEFAULT FALSE, source VARCHAR""",
+        ("meeting_key", "person_id"),
+    ),
+    "messages": (
+        """message_key VARCHAR NOT NULL, message_id VARCHAR, channel VARCHAR NOT NULL,
+        sender_id VARCHAR, sent_utc TIMESTAMP NOT NULL, thread_id VARCHAR, in_reply_to VARCHAR,
+        subject_or_channel VARCHAR, is_auto BOOLEAN NOT NULL DEFAULT FALSE,
+        source VARCHAR, source_ref VARCHAR""",
+        ("message_key",),
+    ),
+    "message_recipients": (
+        "message_key VARCHAR NOT NULL, person_id VARCHAR NOT NULL, kind VARCHAR NOT NULL",
+        ("message_key", "person_id", "kind"),
+    ),
+    "outcomes": (
+        """outcome_key VARCHAR NOT NULL, person_id VARCHAR, at_utc TIMESTAMP NOT NULL,
+        kind VARCHAR NOT NULL, ref VARCHAR, title VARCHAR, project VARCHAR, state VARCHAR,
+        url VARCHAR, source VARCHAR, source_ref VARCHAR""",
+        ("outcome_key",),
+    ),
+    "ingest_log": (
+        """run_id VARCHAR NOT NULL, source VARCHAR NOT NULL, kind VARCHAR, read BIGINT,
+        inserted BIGINT, duplicate BIGINT, quarantined BIGINT,
+        started_utc TIMESTAMP, finished_utc TIMESTAMP""",
+        ("run_id", "source"),
+    ),
+    "quarantine": (
+        """source VARCHAR NOT NULL, location VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+        excerpt VARCHAR, first_seen_utc TIMESTAMP""",
+        ("source", "location", "reason"),
+    ),
+    "tz_offsets": (
+        """tz VARCHAR NOT NULL, valid_from_utc TIMESTAMP NOT NULL, valid_to_utc TIMESTAMP NOT NULL,
+        utc_offset_s INTEGER NOT NULL, is_dst BOOLEAN NOT NULL""",
+        ("tz", "valid_from_utc"),
+    ),
+}
+
+
+def _ddl(table: str) -> str:
+    cols, key = TABLES[table]
+    return f"CREATE TABLE IF NOT EXISTS {table} ({cols}, PRIMARY KEY ({', '.join(key)}))"
+
+
+class Store:
+    """An open worklife store. Use ``connect(path)``; close it or use it as a context manager."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
+        self.con = con
+        self.path = path
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- schema ---------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        """Create missing tables; refuse a store written by another schema version."""
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_utc TIMESTAMP)"
+        )
+        row = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
+        found = row[0] if row else None
+        if found is None:
+            for table in TABLES:
+                self.con.execute(_ddl(table))
+            self.con.execute(
+                "INSERT INTO schema_version VALUES (?, ?)",
+                [SCHEMA_VERSION, datetime.now(timezone.utc).replace(tzinfo=None)],
+            )
+        elif found != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: store has schema version {found}, this worklife expects "
+                f"{SCHEMA_VERSION}; re-ingest into a new --db file"
+            )
+        else:
+            for table in TABLES:
+                self.con.execute(_ddl(table))
+
+    # -- writes ---------------------------------------------------------------------------
+    def upsert(self, table: str, rows: pa.Table | Iterable[dict[str, Any]], update: bool = False) -> tuple[int, int]:
+        """Insert rows keyed on the table's natural key; return (inserted, already_present).
+
+        Rows whose key exists are left alone (``update=False``) or overwritten
+        (``update=True``). Duplicate keys within ``rows`` count once (the last wins).
+        """
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        data = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(list(rows))
+        if data.num_rows == 0:
+            return 0, 0
+        key = TABLES[table][1]
+        cols = [c for c in data.column_names]
+        self.con.register("_incoming", data)
+        try:
+            keys = ", ".join(key)
+            # Deduplicate within the batch: keep the last occurrence of each key.
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT {', '.join(cols)} FROM "
+                f"(SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _rn DESC) AS _k "
+                f"FROM (SELECT *, row_number() OVER () AS _rn FROM _incoming)) WHERE _k = 1"
+            )
+            on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM b.{k}" for k in key)
+            present = self.con.execute(
+                f"SELECT count(*) FROM _batch b WHERE EXISTS (SELECT 1 FROM {table} t WHERE {on})"
+            ).fetchone()[0]
+            total = self.con.execute("SELECT count(*) FROM _batch").fetchone()[0]
+            collist = ", ".join(cols)
+            if update:
+                non_key = [c for c in cols if c not in key]
+                action = (
+                    "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in non_key)
+                    if non_key else "DO NOTHING"
+                )
+            else:
+                action = "DO NOTHING"
+            self.con.execute(
+                f"INSERT INTO {table} ({collist}) SELECT {collist} FROM _batch "
+                f"ON CONFLICT ({keys}) {action}"
+            )
+        finally:
+            self.con.unregister("_incoming")
+        return total - present, present
+
+    def replace_table(self, table: str, rows: pa.Table) -> None:
+        """Replace all rows of a derived table (such as tz_offsets) in one transaction."""
+        self.con.execute("BEGIN")
+        try:
+            self.con.execute(f"DELETE FROM {table}")
+            self.upsert(table, rows)
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    # -- reads ----------------------------------------------------------------------------
+    def count(self, table: str) -> int:
+        return self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    def table(self, table: str) -> pa.Table:
+        """The whole table as Arrow (for exports and tests; metrics query in the engine)."""
+        return self.con.execute(f"SELECT * FROM {table}").to_arrow_table()
+
+    def data_span_utc(self) -> tuple[datetime, datetime] | None:
+        """First and last instant of activity (meetings, messages, outcomes), UTC naive."""
+        row = self.con.execute(
+            """SELECT min(t0), max(t1) FROM (
+                 SELECT min(start_utc) t0, max(end_utc) t1 FROM meetings
+                 UNION ALL SELECT min(sent_utc), max(sent_utc) FROM messages
+                 UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)"""
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return row[0], row[1]
+
+
+def connect(path: str | Path = ":memory:", read_only: bool = False, create: bool = True) -> Store:
+    """Open (and by default create) the store at ``path``; ``":memory:"`` for tests.
+
+    Raises StoreError with the path when the file is missing (``create=False``),
+    locked by another process or not a DuckDB file.
+    """
+    p = str(path)
+    if p != ":memory:" and not create and not Path(p).exists():
+        raise StoreError(f"{p}: no such store; run `worklife ingest ... --db {p}` first")
+    try:
+        con = duckdb.connect(p, read_only=read_only)
+    except duckdb.IOException as exc:
+        raise StoreError(f"{p}: cannot open store: {exc}") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"{p}: not a worklife store: {exc}") from exc
+    store = Store(con, p)
+    if read_only:
+        if con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        ).fetchone()[0] == 0:
+            raise StoreError(f"{p}: not a worklife store (no schema_version table)")
+    else:
+        store.ensure_schema()
+    return store
