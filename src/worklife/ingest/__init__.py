@@ -152,3 +152,27 @@ def run(
         log.info("ingested %s (%s): %s", path, k, summary)
     refresh_tz_offsets(store, default_tz=config["defaults.tz"])
     return summaries
+
+
+# Built-in adapters, in detection order (most specific first). A module that does not
+# exist yet is skipped; any other import error surfaces.
+BUILTIN_ADAPTERS = (
+    "github", "jira", "graph", "slack", "ics", "maildir", "mbox", "eml", "git", "outcomes_csv", "csvfiles",
+)
+
+
+def _register_builtin() -> None:
+    import importlib
+
+    for name in BUILTIN_ADAPTERS:
+        full = f"worklife.ingest.{name}"
+        try:
+            module = importlib.import_module(full)
+        except ModuleNotFoundError as exc:
+            if exc.name == full:
+                continue
+            raise
+        register(module)
+
+
+_register_builtin()
