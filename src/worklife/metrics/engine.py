@@ -1,0 +1,89 @@
+"""Backend connection: the store's DuckDB through Ibis (default), or PySpark (optional).
+
+``open_backend(store_or_con, engine)`` returns an ``Engine`` holding the Ibis backend,
+the canonical tables as Ibis tables and a way to read small tables into Python.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import pandas as pd
+import pyarrow as pa
+
+from worklife.errors import ConfigError, StoreError
+from worklife.store import Store
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass
+class Engine:
+    """An Ibis backend over the canonical tables."""
+
+    backend: Any
+    duck: duckdb.DuckDBPyConnection
+    name: str = "duckdb"
+
+    def table(self, name: str) -> Any:
+        return self.backend.table(name)
+
+    def execute(self, expr: Any) -> pd.DataFrame:
+        return self.backend.execute(expr)
+
+    def arrow(self, sql: str) -> pa.Table:
+        return self.duck.sql(sql).to_arrow_table()
+
+    def people(self) -> pd.DataFrame:
+        """Internal people (raw rows) as pandas."""
+        return self.duck.execute(
+            "SELECT * FROM people WHERE coalesce(is_internal, TRUE) ORDER BY person_id").df()
+
+    def span_dates(self) -> tuple[date, date] | None:
+        """UTC dates of the first and last activity instant in the store."""
+        row = self.duck.execute(
+            """SELECT min(t0), max(t1) FROM (
+                 SELECT min(start_utc) t0, max(end_utc) t1 FROM meetings
+                 UNION ALL SELECT min(sent_utc), max(sent_utc) FROM messages
+                 UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)""").fetchone()
+        if row is None or row[0] is None:
+            return None
+        return row[0].date(), row[1].date()
+
+    def tz_offsets(self) -> pa.Table | None:
+        t = self.arrow("SELECT * FROM tz_offsets")
+        return t if t.num_rows else None
+
+
+def open_backend(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path,
+                 engine: str = "duckdb") -> Engine:
+    """Wrap a Store, a DuckDB connection or a store path for Ibis.
+
+    ``engine="spark"`` is not available yet and raises ConfigError saying so.
+    """
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if engine == "spark":
+        raise ConfigError("the Spark engine is not available yet (issue 5); use --engine duckdb")
+    if isinstance(store_or_con, Store):
+        con = store_or_con.con
+    elif isinstance(store_or_con, duckdb.DuckDBPyConnection):
+        con = store_or_con
+    else:
+        p = Path(store_or_con)
+        if not p.exists():
+            raise StoreError(f"{p}: no such store; run `worklife ingest ... --db {p}` first")
+        con = duckdb.connect(str(p), read_only=True)
+    try:
+        con.execute("SELECT count(*) FROM people").fetchone()
+    except duckdb.Error as exc:
+        raise StoreError(f"not a worklife store: {exc}") from exc
+    return Engine(backend=ibis.duckdb.from_connection(con), duck=con, name="duckdb")
