@@ -40,6 +40,7 @@ METRIC_COLUMNS = [
     "active_connected_hours", "focus_hours", "uninterrupted_hours", "large_meeting_hours",
     "long_meeting_hours", "large_and_long_meeting_hours", "status_meeting_hours",
     "weekend_days_active", "quiet_days", "over_40h", "meetings", "emails_sent", "chats_sent",
+    "weekend_collaboration_hours",
 ]
 
 _HOURS_FROM = {
@@ -49,7 +50,7 @@ _HOURS_FROM = {
     "after_hours_chat_hours": "chat_after_s", "after_hours_collaboration_hours": "collab_after_s",
     "workweek_span": "span_s", "focus_hours": "focus_s", "uninterrupted_hours": "uninterrupted_s",
     "large_meeting_hours": "large_s", "long_meeting_hours": "long_s",
-    "large_and_long_meeting_hours": "large_long_s", "status_meeting_hours": "status_s",
+    "large_and_long_meeting_hours": "large_long_s", "status_meeting_hours": "status_s", "weekend_collaboration_hours": "collab_weekend_s",
 }
 
 

@@ -53,8 +53,8 @@ class Engine:
             """SELECT min(t0), max(t1) FROM (
                  SELECT min(start_utc) t0, max(end_utc) t1 FROM meetings
                  UNION ALL SELECT min(sent_utc), max(sent_utc) FROM messages
-                 UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)""").fetchone()
-        if row is None or row[0] is None:
+                 UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)""").fetchall()[0]
+        if row[0] is None:
             return None
         return row[0].date(), row[1].date()
 
@@ -83,7 +83,7 @@ def open_backend(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path,
             raise StoreError(f"{p}: no such store; run `worklife ingest ... --db {p}` first")
         con = duckdb.connect(str(p), read_only=True)
     try:
-        con.execute("SELECT count(*) FROM people").fetchone()
+        con.execute("SELECT count(*) FROM people").fetchall()
     except duckdb.Error as exc:
         raise StoreError(f"not a worklife store: {exc}") from exc
     return Engine(backend=ibis.duckdb.from_connection(con), duck=con, name="duckdb")

@@ -61,10 +61,9 @@ def attendance(meetings: ir.Table, attendees: ir.Table, config: Config) -> ir.Ta
     )
 
 
-def qualifying(meetings: ir.Table, attendees: ir.Table, config: Config) -> ir.Table:
-    """Qualifying (person, meeting) rows with the kind flags large, long, large_long, status."""
-    t = attendance(meetings, attendees, config)
-    t = t.filter(t.reason.isnull())
+def qualifying(att: ir.Table, config: Config) -> ir.Table:
+    """Qualifying rows of ``attendance`` with the kind flags is_large, is_long, is_status."""
+    t = att.filter(att.reason.isnull())
     long_s = int(round(float(config["metrics.long_meeting_hours"]) * 3600))
     large = t.invitees >= int(config["metrics.large_meeting_invitees"])
     long_ = (t.end_s - t.start_s) > long_s

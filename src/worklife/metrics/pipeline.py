@@ -7,7 +7,8 @@ whose per-period sums are the metrics. Names:
 - ``<kind>_s`` and ``<kind>_after_s`` for kind in meeting, conflict, email, chat, collab,
   large, long, large_long, status (seconds of the union, and its after-hours part);
 - span_s, weekend_active, blocks, noisy_day, focus_s, uninterrupted_s;
-- meetings, emails_sent, chats_sent (counts, by local date of start / sending).
+- meetings, emails_sent, chats_sent (counts, by local date of start / sending);
+- collab_weekend_s (collaboration on local Saturdays and Sundays).
 """
 
 from __future__ import annotations
@@ -48,11 +49,10 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     mt, at = engine.table("meetings"), engine.table("meeting_attendees")
     msg, rcp = engine.table("messages"), engine.table("message_recipients")
     out = engine.table("outcomes")
-    at = _only(at, "person_id", person_ids)
     rcp = _only(rcp, "person_id", person_ids)
 
-    att = meetings.attendance(mt, at, config)
-    q = meetings.qualifying(mt, at, config)
+    att = _only(meetings.attendance(mt, at, config), "person_id", person_ids)
+    q = meetings.qualifying(att, config)
     kinds = meetings.meeting_kind_intervals(q)
     conflict = coverage_at_least(q.select("person_id", "start_s", "end_s"), ["person_id"], 2)
     conflict = conflict.mutate(kind=ibis.literal("conflict"))
@@ -79,6 +79,11 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     lng = sums.select("person_id", "day", name=sums.kind.concat("_s"), value=sums.s.cast("int64"))
     lng = union_all(lng, sums.select("person_id", "day", name=sums.kind.concat("_after_s"),
                                      value=sums.a.cast("int64")))
+
+    wk = pieces.filter((pieces.kind == "collab") & (((pieces.day + 3) % 7) >= 5))
+    wk = wk.group_by(["person_id", "day"]).agg(value=_.seconds.sum())
+    lng = union_all(lng, wk.select("person_id", "day", name=ibis.literal("collab_weekend_s"),
+                                   value=wk.value.cast("int64")))
 
     sent = _only(messages.sent_instants(msg), "person_id", person_ids)
     commits = out.filter(out.kind.lower() == "commit")
@@ -112,7 +117,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
 LONG_NAMES = tuple(
     [f"{k}_s" for k in KINDS] + [f"{k}_after_s" for k in KINDS]
     + ["span_s", "weekend_active", "blocks", "noisy_day", "focus_s", "uninterrupted_s",
-       "meetings", "emails_sent", "chats_sent"]
+       "meetings", "emails_sent", "chats_sent", "collab_weekend_s"]
 )
 
 
