@@ -30,7 +30,7 @@ from worklife.store import Store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["compute", "prepare", "finalize", "METRIC_COLUMNS", "MetricRun"]
+__all__ = ["compute", "prepare", "person_metrics", "finalize", "METRIC_COLUMNS", "MetricRun"]
 
 #: Output metric columns, in order (hours unless the name says otherwise).
 METRIC_COLUMNS = [
@@ -123,6 +123,14 @@ def finalize(raw: pd.DataFrame, run: MetricRun, period: str) -> pd.DataFrame:
     return out[[*periods.columns.insert(0, "person_id"), *METRIC_COLUMNS]]
 
 
+def person_metrics(run: MetricRun | None, period: str = "week") -> pd.DataFrame:
+    """Execute a prepared run: person rows per week (or day), zero-filled, in hours."""
+    if run is None:
+        return _empty(period)
+    raw = run.engine.execute(aggregate(run.parts.long, run.cal, period))
+    return finalize(raw, run, period)
+
+
 def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
             by: str = "person", period: str = "week", weeks: Sequence[str] | None = None,
             engine: str = "duckdb") -> pd.DataFrame:
@@ -142,11 +150,7 @@ def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config
     if size <= 0 or 1440 % size:
         raise ConfigError(f"metrics.active_block_minutes must divide a day (1440), not {size}")
     run = prepare(store_or_con, config, engine)
-    if run is None:
-        df = _empty(period)
-    else:
-        raw = run.engine.execute(aggregate(run.parts.long, run.cal, period))
-        df = finalize(raw, run, period)
+    df = person_metrics(run, period)
     if weeks is not None:
         df = df[df["week"].isin(list(weeks))].reset_index(drop=True)
     if by == "person":

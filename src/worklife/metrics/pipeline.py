@@ -51,17 +51,17 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     out = engine.table("outcomes")
     rcp = _only(rcp, "person_id", person_ids)
 
-    att = _only(meetings.attendance(mt, at, config), "person_id", person_ids)
-    q = meetings.qualifying(att, config)
+    att = _only(meetings.attendance(mt, at, config), "person_id", person_ids).cache()
+    q = meetings.qualifying(att, config).cache()
     kinds = meetings.meeting_kind_intervals(q)
     conflict = coverage_at_least(q.select("person_id", "start_s", "end_s"), ["person_id"], 2)
     conflict = conflict.mutate(kind=ibis.literal("conflict"))
 
     actions = messages.email_actions(msg, rcp, config)
     actions = _only(actions, "person_id", person_ids)
-    email = messages.email_intervals(actions)
+    email = messages.email_intervals(actions).cache()
     chats = _only(messages.chat_messages(msg), "person_id", person_ids)
-    sessions = messages.chat_sessions(chats, config)
+    sessions = messages.chat_sessions(chats, config).cache()
 
     ev = email.select("person_id", "start_s", "end_s", kind=ibis.literal("email"))
     ch = sessions.select("person_id", "start_s", "end_s", kind=ibis.literal("chat"))
@@ -72,7 +72,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     cols = ["person_id", "kind", "start_s", "end_s"]
     allk = union_all(*(x.select(*cols) for x in (kinds, conflict, ev, ch, collab)))
     united = islands(allk, ["person_id", "kind"])
-    pieces = cal.split(united)
+    pieces = cal.split(united).cache()
 
     sums = pieces.group_by(["person_id", "day", "kind"]).agg(
         s=_.seconds.sum(), a=_.after_s.sum())
@@ -90,7 +90,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     commits = commits.filter(commits.person_id.notnull()).select(
         "person_id", at_s=epoch_seconds(commits.at_utc), channel=ibis.literal("commit"))
     commits = _only(commits, "person_id", person_ids)
-    located = cal.locate(union_all(sent, commits))
+    located = cal.locate(union_all(sent, commits)).cache()
 
     mpieces = pieces.filter(pieces.kind == "meeting")
     cpieces = pieces.filter(pieces.kind == "collab")
