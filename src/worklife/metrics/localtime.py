@@ -73,7 +73,8 @@ def resolve_people(people: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, 
     rows: list[dict[str, Any]] = []
     schedules: dict[str, WorkSchedule] = {}
     cal_ids: dict[tuple[str, str], int] = {}
-    for rec in people.to_dict("records"):
+    clean = people.astype(object).where(people.notna(), None)
+    for rec in clean.to_dict("records"):
         ws = resolve_person(rec, config)
         schedules[ws.person_id] = ws
         mask = "".join("1" if i in ws.workdays else "0" for i in range(7))
@@ -132,12 +133,16 @@ def workdays_table(people: pd.DataFrame, first: date, last: date) -> pa.Table:
 
 
 def offsets_table(store_offsets: pa.Table | None, zones: set[str], first: date, last: date) -> pa.Table:
-    """``tz_offsets`` for ``zones``: the store's rows when they cover every zone, else generated."""
+    """``tz_offsets`` rows for ``zones``: the store's, plus generated rows for zones it lacks."""
     have = set(store_offsets.column("tz").to_pylist()) if store_offsets is not None else set()
     if store_offsets is not None and zones <= have:
         return store_offsets
-    log.info("tz_offsets lacks %s; generating offsets in memory", sorted(zones - have))
-    return tz_offsets_table(zones, first - timedelta(days=400), last + timedelta(days=400))
+    missing = zones - have
+    log.info("tz_offsets lacks %s; generating their offsets in memory", sorted(missing))
+    extra = tz_offsets_table(missing, first - timedelta(days=400), last + timedelta(days=400))
+    if store_offsets is None:
+        return extra
+    return pa.concat_tables([store_offsets.select(extra.column_names).cast(extra.schema), extra])
 
 
 # -- the calendar as Ibis tables -------------------------------------------------------

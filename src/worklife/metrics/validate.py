@@ -6,9 +6,10 @@
 - ``inactive_person_weeks``: person-weeks with z <= ``inactive_week_z`` against the
   person's own mean collaboration hours (people whose hours vary);
 - ``non_knowledge_workers``: people with mean collaboration < ``min_mean_collaboration_hours``;
-- ``tz_skew``: per source, the whole-hour shift that would put the most activity
-  (sent messages, meeting starts) inside working hours; flagged when it is not 0 and
-  gains at least ``tz_skew_min_gain`` of the activity (wrong zone on a source);
+- ``tz_skew``: per source, the whole-hour shift (-12..12) that would put the most
+  activity (sent messages, organised meeting starts) inside working hours (the centre
+  of a plateau of equally good shifts; 0 if 0 is among them); flagged when it is not 0
+  and gains at least ``tz_skew_min_gain`` of the activity (wrong zone on a source);
 - ``fallbacks``: people whose zone, hours, workdays or jurisdiction fell back to the
   org defaults, with the value used;
 - ``exclusions``: counts of meeting attendances and messages left out, by reason.
@@ -73,8 +74,11 @@ def _tz_skew(run, config: Config) -> pd.DataFrame:
     gain = float(config["metrics.tz_skew_min_gain"])
     for source, d in df.groupby("source"):
         base = d[d.k == 0].iloc[0]
-        best = d.assign(abs_k=d.k.abs()).sort_values(["share", "abs_k"], ascending=[False, True]).iloc[0]
-        flagged = int(best.k) != 0 and best.share - base.share >= gain
+        top = d.share.max()
+        tied = sorted(int(k) for k in d.k[d.share >= top - 1e-12])
+        k_best = 0 if 0 in tied else tied[len(tied) // 2]  # the centre of a plateau of best shifts
+        best = d[d.k == k_best].iloc[0]
+        flagged = k_best != 0 and best.share - base.share >= gain
         rows.append({"source": source, "activities": int(base.n), "share_in_hours": float(base.share),
                      "best_shift_hours": int(best.k), "share_at_best": float(best.share),
                      "flagged": bool(flagged)})
