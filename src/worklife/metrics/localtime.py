@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 DAY_S = 86400
 EPOCH = ibis.timestamp("1970-01-01 00:00:00")
 EPOCH_DATE = date(1970, 1, 1)
+_EPOCH_DT = datetime(1970, 1, 1)
 
 
 def epoch_seconds(ts: ir.TimestampValue) -> ir.IntegerValue:
@@ -132,6 +133,11 @@ def workdays_table(people: pd.DataFrame, first: date, last: date) -> pa.Table:
     })
 
 
+def _epoch_s(col: pa.ChunkedArray) -> list[int]:
+    """Timestamps (naive UTC) as int epoch seconds."""
+    return [int((v - _EPOCH_DT).total_seconds()) for v in col.to_pylist()]
+
+
 def offsets_table(store_offsets: pa.Table | None, zones: set[str], first: date, last: date) -> pa.Table:
     """``tz_offsets`` rows for ``zones``: the store's, plus generated rows for zones it lacks."""
     have = set(store_offsets.column("tz").to_pylist()) if store_offsets is not None else set()
@@ -155,7 +161,8 @@ class LocalCalendar:
     people: ir.Table
     days: ir.Table
     workdays: ir.Table
-    offsets: ir.Table
+    offsets: ir.Table  # tz, vf, vt (epoch seconds), off
+    person_offsets: ir.Table  # person_id, tz, work_start_s, work_end_s, cal_id, vf, vt, off
     first_day: int
     last_day: int
     schedules: dict[str, WorkSchedule] = field(default_factory=dict)
@@ -172,22 +179,30 @@ class LocalCalendar:
         last = last + timedelta(days=6 - last.weekday())
         frame, schedules = resolve_people(people, config)
         offs = offsets_table(store_offsets, set(frame["tz"]) | {"UTC"}, first, last)
-        offs_t = ibis.memtable(offs)
-        offs_t = offs_t.select(
-            tz=offs_t.tz, vf=epoch_seconds(offs_t.valid_from_utc),
-            vt=epoch_seconds(offs_t.valid_to_utc), off=offs_t.utc_offset_s.cast("int64"),
-        )
+        o = pd.DataFrame({
+            "tz": offs.column("tz").to_pylist(),
+            "vf": _epoch_s(offs.column("valid_from_utc")), "vt": _epoch_s(offs.column("valid_to_utc")),
+            "off": offs.column("utc_offset_s").to_numpy().astype("int64"),
+        })
+        lo_s, hi_s = (day_number(first) - 2) * DAY_S, (day_number(last) + 3) * DAY_S
+        o = o[(o.vt > lo_s) & (o.vf < hi_s)]
+        po = frame[["person_id", "tz", "work_start_s", "work_end_s", "cal_id"]].merge(o, on="tz")
         return cls(
             people=ibis.memtable(frame), days=ibis.memtable(days_table(first, last)),
-            workdays=ibis.memtable(workdays_table(frame, first, last)), offsets=offs_t,
+            workdays=ibis.memtable(workdays_table(frame, first, last)),
+            offsets=ibis.memtable(o.reset_index(drop=True)),
+            person_offsets=ibis.memtable(po),
             first_day=day_number(first), last_day=day_number(last),
             schedules=schedules, people_frame=frame,
         )
 
     # ---------------------------------------------------------------------------------
-    def _with_person(self, t: ir.Table) -> ir.Table:
-        p = self.people.select("person_id", "tz", "work_start_s", "work_end_s", "cal_id")
-        return t.join(p, "person_id")
+    def _with_offsets(self, t: ir.Table, lo: str, hi: str) -> ir.Table:
+        """Join each row to its person's offset rows overlapping [t.lo, t.hi) (hash join on person)."""
+        po = self.person_offsets
+        t = t.view()
+        return t.join(po, [t.person_id == po.person_id, po.vf < t[hi], po.vt > t[lo]]).drop(
+            "person_id_right")
 
     def split(self, intervals: ir.Table, start: str = "start_s", end: str = "end_s") -> ir.Table:
         """Cut intervals at offset changes and local midnights; one row per piece.
@@ -207,9 +222,7 @@ class LocalCalendar:
             s1 = epoch_seconds(s1)
         extra = [c for c in t.columns if c not in ("person_id", start, end)]
         t = t.select("person_id", *extra, _s0=s0, _s1=s1).filter(ibis._._s1 > ibis._._s0)
-        t = self._with_person(t)
-        o = self.offsets
-        t = t.join(o, [t.tz == o.tz, o.vf < t._s1, o.vt > t._s0]).drop("tz_right")
+        t = self._with_offsets(t, "_s0", "_s1")
         t = t.mutate(_l0=ibis.greatest(t._s0, t.vf) + t.off, _l1=ibis.least(t._s1, t.vt) + t.off)
         t = t.mutate(_d0=(t._l0 // DAY_S).cast("int64"), _d1=((t._l1 - 1) // DAY_S).cast("int64"))
         one = t.filter(t._d0 == t._d1).mutate(day=ibis._._d0)
@@ -248,9 +261,7 @@ class LocalCalendar:
             a = epoch_seconds(a)
         extra = [c for c in t.columns if c not in ("person_id", at)]
         t = t.select("person_id", *extra, at_s=a)
-        t = self._with_person(t)
-        o = self.offsets
-        t = t.join(o, [t.tz == o.tz, o.vf <= t.at_s, o.vt > t.at_s]).drop("tz_right")
+        t = self._with_offsets(t.mutate(_at1=t.at_s + 1), "at_s", "_at1").drop("_at1")
         t = t.mutate(local_s=t.at_s + t.off)
         t = t.mutate(day=(t.local_s // DAY_S).cast("int64"))
         w = self.workdays.select("cal_id", "day", "is_workday")
@@ -269,12 +280,14 @@ class LocalCalendar:
         (``[work_start, work_end)`` wall clock, so a DST change inside it makes it an
         hour shorter or longer in UTC).
         """
-        p = self.people.select("person_id", "tz", "work_start_s", "work_end_s", "cal_id")
+        p = self.people.select("person_id", "work_start_s", "work_end_s", "cal_id")
         w = self.workdays.filter(self.workdays.is_workday).select("cal_id", "day")
         t = p.join(w, "cal_id")
-        t = t.mutate(_lw0=t.day * DAY_S + t.work_start_s, _lw1=t.day * DAY_S + t.work_end_s)
-        o = self.offsets
-        t = t.join(o, [t.tz == o.tz, o.vf < t._lw1 - o.off, o.vt > t._lw0 - o.off])
+        t = t.select("person_id", "day", _lw0=t.day * DAY_S + t.work_start_s,
+                     _lw1=t.day * DAY_S + t.work_end_s).view()
+        po = self.person_offsets.select("person_id", "vf", "vt", "off")
+        t = t.join(po, [t.person_id == po.person_id, po.vf < t._lw1 - po.off + DAY_S,
+                        po.vt > t._lw0 - po.off - DAY_S]).drop("person_id_right")
         t = t.mutate(_a=ibis.greatest(t.vf, t._lw0 - t.off), _b=ibis.least(t.vt, t._lw1 - t.off))
         t = t.filter(t._b > t._a)
         return t.group_by(["person_id", "day"]).agg(win_start_s=t._a.min(), win_end_s=t._b.max())
