@@ -159,7 +159,7 @@ class Calendar:
         n = len(r.ids)
         is_mgr = np.zeros(n, bool)
         is_mgr[r.team_start] = True
-        lam = np.where(is_mgr, 1.8, 0.9)
+        lam = np.where(is_mgr, 3.5, 2.2)
         counts = rng.poisson(np.repeat(lam[:, None], self.weeks, axis=1))
         durations = np.array([1800, 1800, 2700, 3600, 3600, 5400, 7200])
         for p, w in zip(*np.nonzero(counts)):

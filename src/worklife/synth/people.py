@@ -44,7 +44,7 @@ def team_name(t: int) -> str:
 
 
 def _team_sizes(rng: np.random.Generator, n: int) -> list[int]:
-    k = int(np.clip(round(n / 11.5), -(-n // 15), n // 8))
+    k = int(np.clip(round(n / 11.5), max(6, -(-n // 15)), n // 8))
     sizes = [8] * k
     for _ in range(n - 8 * k):
         open_ = [i for i in range(k) if sizes[i] < 15]
