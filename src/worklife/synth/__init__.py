@@ -10,5 +10,8 @@ See docs/synth.md for what is planted and the id conventions.
 
 from worklife.synth.generate import generate
 from worklife.synth.model import Org
+from worklife.synth.store_load import canonical_tables, load_into_store
+from worklife.synth.truth import person_week_metrics
+from worklife.synth.write import write
 
-__all__ = ["Org", "generate"]
+__all__ = ["Org", "canonical_tables", "generate", "load_into_store", "person_week_metrics", "write"]
