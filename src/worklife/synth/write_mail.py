@@ -69,6 +69,8 @@ def write_maildir(org, out: Path, progress: Callable[[int], None] | None = None)
         (out / "cur" / f"{t}.M{n}P0Q0.synth:2,S").write_bytes(data)
         if progress and n % 1000 == 0:
             progress(1000)
+    if progress:
+        progress(n % 1000)
     return n
 
 
@@ -90,4 +92,6 @@ def write_mbox(org, out: Path, progress: Callable[[int], None] | None = None) ->
     finally:
         if handle:
             handle.close()
+    if progress:
+        progress(n % 1000)
     return n

@@ -96,5 +96,5 @@ def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -
         d.mkdir(exist_ok=True)
         _dump(d / f"{day}.json", sorted(msgs, key=lambda m: m["ts"]))
         if progress:
-            progress(len(msgs))
+            progress(sum(1 for m in msgs if m.get("subtype") != "channel_join"))
     return n
