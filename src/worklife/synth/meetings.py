@@ -190,7 +190,7 @@ class Calendar:
                          [(int(q), self.response()) for q in cand], status=status, transp=transp)
 
     def team_events(self) -> None:
-        """Sprint planning (large, long), offsites (all-day) and a hackathon (> 8 h)."""
+        """Sprint planning (large, long: the team plus two managers), offsites (all-day), a hackathon (> 8 h)."""
         r, rng = self.r, self.rng
         for t in range(len(r.team_size)):
             s, n = r.team_start[t], r.team_size[t]
@@ -202,11 +202,13 @@ class Calendar:
                     slot = self._overlap_slot(s, members, 5400, day)
                     if slot is not None and r.workday[s, day]:
                         start = int(self.c.utc(r.zone[s], day, slot))
-                        ok = self.fits(members, start, start + 5400)
-                        atts = [(int(p), "accepted" if f else "declined") for p, f in zip(members, ok)]
+                        guests = np.unique(np.concatenate([members, [r.team_start[2],
+                                           r.team_start[(t + 1) % len(r.team_size)]]]))
+                        ok = self.fits(guests, start, start + 5400)
+                        atts = [(int(p), "accepted" if f else "declined") for p, f in zip(guests, ok)]
                         self.add(self.uid("planning"), "", start, start + 5400, s,
                                  f"{name} sprint planning", "planning", atts)
-                if w % 6 == 3:
+                if (w + t) % 6 == 3:
                     day = self.c.date(self.d0 + 7 * w + 3)
                     start = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
                     self.add(self.uid("offsite"), "", start, start + 86400, s, f"{name} offsite",

@@ -93,6 +93,8 @@ def make_people(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, dict]:
                 tz = "America/Los_Angeles"
             elif t == 1:
                 tz = "America/Los_Angeles" if m == 0 else EUROPE_MIX[m % len(EUROPE_MIX)]
+            elif t in (2, 3) and m == 4:  # remote members: half- and quarter-hour zones in small orgs
+                tz = "Asia/Kolkata" if t == 2 else "Asia/Kathmandu"
             elif t >= len(FORCED) and m > 0 and rng.random() < 0.15:
                 region = REGION[home]
                 options = [z for z, _, r in ZONES if r == region]
