@@ -46,7 +46,7 @@ def chat(traffic: Traffic, convs: Convs, extra: list[dict]) -> tuple[Chat, Convs
     r, rng, c = traffic.r, traffic.rng, traffic.c
     T = len(r.team_size)
     owner, start = traffic.draw_times(1.3)
-    e_owner, e_start = traffic.evening(0.25, 1, 1)
+    e_owner, e_start = traffic.evening(0.25, 1, 1, width=3000)  # + <= 9 x 7 min < 2 h
     s_owner = np.concatenate([owner, e_owner])
     s_start = np.concatenate([start, e_start])
     evening = np.concatenate([np.zeros(len(owner), bool), np.ones(len(e_owner), bool)])

@@ -109,8 +109,8 @@ class Traffic:
         tod = r.ws[p] + (rng.random(len(p)) * (r.we[p] - r.ws[p] - 60)).astype(np.int64)
         return p, self.c.utc(r.zone[p], d, tod)
 
-    def evening(self, prob: float, n_lo: int, n_hi: int) -> tuple[np.ndarray, np.ndarray]:
-        """(person, UTC second) of after-hours evening bursts, Mon-Thu workdays."""
+    def evening(self, prob: float, n_lo: int, n_hi: int, width: int = 6900) -> tuple[np.ndarray, np.ndarray]:
+        """(person, UTC second) of after-hours evening bursts starting in [work_end, work_end + width), Mon-Thu."""
         r, rng = self.r, self.rng
         n = len(r.ids)
         hit = (rng.random((n, self.weeks)) < prob) & ~self.quiet[:, None]
@@ -120,7 +120,7 @@ class Traffic:
         p, d = p[keep], d[keep]
         k = rng.integers(n_lo, n_hi + 1, size=len(p))
         p, d = np.repeat(p, k), np.repeat(d, k)
-        tod = r.we[p] + rng.integers(0, 7200 - 300, size=len(p))
+        tod = r.we[p] + rng.integers(0, width, size=len(p))
         return p, self.c.utc(r.zone[p], d, tod)
 
     # -- e-mail ---------------------------------------------------------------------------
@@ -243,7 +243,8 @@ class Traffic:
 
 
 def drop_night_pings(m: Mail, traffic: Traffic) -> Mail:
-    """Drop background e-mail (and its replies) from a manager reaching a report at night."""
+    """Drop background e-mail (and its replies) from a manager reaching a report at night,
+    and receipts falling outside the generated weeks in the recipient's zone."""
     n = len(m.sender)
     bad = np.zeros(n, bool)
     hit = traffic.night_for_report(m.sender[m.rmsg], m.rperson, m.sent[m.rmsg])
@@ -254,7 +255,10 @@ def drop_night_pings(m: Mail, traffic: Traffic) -> Mail:
         bad[has] |= bad[m.parent[has]]
     keep = ~bad
     new = np.cumsum(keep) - 1
-    rk = keep[m.rmsg]
+    # receipts outside the generated weeks (recipient's local date) are dropped: no spill-over weeks
+    d, _ = traffic.c.local(traffic.r.zone[m.rperson], m.sent[m.rmsg])
+    inside = (d >= traffic.d0) & (d < traffic.d0 + 7 * traffic.weeks)
+    rk = keep[m.rmsg] & inside
     parent = m.parent[keep]
     return Mail(m.sender[keep], m.sent[keep], np.where(parent >= 0, new[np.maximum(parent, 0)], -1),
                 new[m.root[keep]], m.level[keep], m.subj[keep], m.is_auto[keep], m.tag[keep],
