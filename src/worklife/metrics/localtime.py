@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import ibis
@@ -74,6 +75,7 @@ def resolve_people(people: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, 
     rows: list[dict[str, Any]] = []
     schedules: dict[str, WorkSchedule] = {}
     cal_ids: dict[tuple[str, str], int] = {}
+    sched_ids: dict[tuple[str, int, int], int] = {}
     clean = people.astype(object).where(people.notna(), None)
     for rec in clean.to_dict("records"):
         ws = resolve_person(rec, config)
@@ -81,19 +83,21 @@ def resolve_people(people: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, 
         mask = "".join("1" if i in ws.workdays else "0" for i in range(7))
         key = (mask, ws.jurisdiction.strip().upper())
         cal_id = cal_ids.setdefault(key, len(cal_ids))
+        sk = (ws.tz, ws.work_start_s, ws.work_end_s)
+        sched_id = sched_ids.setdefault(sk, len(sched_ids))
         rows.append({
             "person_id": ws.person_id, "tz": ws.tz,
             "work_start_s": ws.work_start_s, "work_end_s": ws.work_end_s,
-            "workmask": mask, "jurisdiction": ws.jurisdiction, "cal_id": cal_id,
+            "workmask": mask, "jurisdiction": ws.jurisdiction, "cal_id": cal_id, "sched_id": sched_id,
             "defaults_used": ",".join(ws.defaults_used),
             "team": rec.get("team"), "level": rec.get("level"),
             "manager_id": rec.get("manager_id"), "email": rec.get("email"),
             "display_name": rec.get("display_name"),
         })
-    cols = ["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction", "cal_id",
+    cols = ["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction", "cal_id", "sched_id",
             "defaults_used", "team", "level", "manager_id", "email", "display_name"]
     frame = pd.DataFrame(rows, columns=cols)
-    for c in ("work_start_s", "work_end_s", "cal_id"):
+    for c in ("work_start_s", "work_end_s", "cal_id", "sched_id"):
         frame[c] = frame[c].astype("int64")
     return frame, schedules
 
@@ -138,6 +142,30 @@ def _epoch_s(col: pa.ChunkedArray) -> list[int]:
     return [int((v - _EPOCH_DT).total_seconds()) for v in col.to_pylist()]
 
 
+def windows_table(people: pd.DataFrame, first: date, last: date) -> pa.Table:
+    """(sched_id, day, win_start_s, win_end_s): each schedule's working window per local date.
+
+    The window is the wall-clock ``[work_start, work_end)`` of the date turned into UTC
+    like ``zoneinfo`` with ``fold = 0`` (an ambiguous wall time takes the earlier offset;
+    a wall time inside a gap is shifted forward by the gap). One row per distinct
+    (tz, work_start_s, work_end_s) and date: a small calendar table.
+    """
+    scheds = people[["sched_id", "tz", "work_start_s", "work_end_s"]].drop_duplicates("sched_id")
+    n = (last - first).days + 1
+    dates = [first + timedelta(days=i) for i in range(max(n, 0))]
+    sid, day, w0, w1 = [], [], [], []
+    for sched_id, tz, ws, we in scheds.itertuples(index=False):
+        zone = ZoneInfo(tz)
+        for d in dates:
+            base = datetime(d.year, d.month, d.day, tzinfo=zone)
+            sid.append(int(sched_id))
+            day.append(day_number(d))
+            w0.append(int((base + timedelta(seconds=int(ws))).timestamp()))
+            w1.append(int((base + timedelta(seconds=int(we))).timestamp()))
+    return pa.table({"sched_id": pa.array(sid, pa.int64()), "day": pa.array(day, pa.int64()),
+                     "win_start_s": pa.array(w0, pa.int64()), "win_end_s": pa.array(w1, pa.int64())})
+
+
 def offsets_table(store_offsets: pa.Table | None, zones: set[str], first: date, last: date) -> pa.Table:
     """``tz_offsets`` rows for ``zones``: the store's, plus generated rows for zones it lacks."""
     have = set(store_offsets.column("tz").to_pylist()) if store_offsets is not None else set()
@@ -163,6 +191,7 @@ class LocalCalendar:
     workdays: ir.Table
     offsets: ir.Table  # tz, vf, vt (epoch seconds), off
     person_offsets: ir.Table  # person_id, tz, work_start_s, work_end_s, cal_id, vf, vt, off
+    windows: ir.Table  # sched_id, day, win_start_s, win_end_s (UTC seconds)
     first_day: int
     last_day: int
     schedules: dict[str, WorkSchedule] = field(default_factory=dict)
@@ -192,6 +221,7 @@ class LocalCalendar:
             workdays=ibis.memtable(workdays_table(frame, first, last)),
             offsets=ibis.memtable(o.reset_index(drop=True)),
             person_offsets=ibis.memtable(po),
+            windows=ibis.memtable(windows_table(frame, first, last)),
             first_day=day_number(first), last_day=day_number(last),
             schedules=schedules, people_frame=frame,
         )
@@ -276,18 +306,12 @@ class LocalCalendar:
     def working_windows(self) -> ir.Table:
         """Each person-workday's working window in UTC: person_id, day, win_start_s, win_end_s.
 
-        The window is the first to the last working instant of that local date
-        (``[work_start, work_end)`` wall clock, so a DST change inside it makes it an
-        hour shorter or longer in UTC).
+        The window is the wall-clock ``[work_start, work_end)`` of the date in UTC, with
+        ``zoneinfo`` fold = 0 semantics (see ``windows_table``); a DST change inside it
+        makes it an hour shorter or longer in UTC.
         """
-        p = self.people.select("person_id", "work_start_s", "work_end_s", "cal_id")
+        p = self.people.select("person_id", "cal_id", "sched_id")
         w = self.workdays.filter(self.workdays.is_workday).select("cal_id", "day")
         t = p.join(w, "cal_id")
-        t = t.select("person_id", "day", _lw0=t.day * DAY_S + t.work_start_s,
-                     _lw1=t.day * DAY_S + t.work_end_s).view()
-        po = self.person_offsets.select("person_id", "vf", "vt", "off")
-        t = t.join(po, [t.person_id == po.person_id, po.vf < t._lw1 - po.off + DAY_S,
-                        po.vt > t._lw0 - po.off - DAY_S]).drop("person_id_right")
-        t = t.mutate(_a=ibis.greatest(t.vf, t._lw0 - t.off), _b=ibis.least(t.vt, t._lw1 - t.off))
-        t = t.filter(t._b > t._a)
-        return t.group_by(["person_id", "day"]).agg(win_start_s=t._a.min(), win_end_s=t._b.max())
+        t = t.join(self.windows, ["sched_id", "day"])
+        return t.select("person_id", "day", "win_start_s", "win_end_s")
