@@ -6,7 +6,8 @@
 
 Sizes: small 200x12, medium 2,000x52, large 10,000x52. Rows are generated directly
 into a DuckDB store with SQL (per person-week: 5 organised meetings with 2-5 invitees,
-12 e-mails with 2 recipients, 20 chat messages; six zones incl. a 30-minute offset).
+12 e-mails with 2 recipients, 20 chat messages; six zones incl. a 30-minute offset), or
+with ``--generator synth`` by ``worklife.synth`` (the realistic organisation).
 Reports wall time, input rows/s and peak memory (RSS high-water mark) of the whole
 metric set, and two ratios measured in the same run:
 
@@ -142,17 +143,25 @@ def pandas_meeting_hours(store) -> tuple[float, pd.DataFrame]:
     return time.perf_counter() - t, out
 
 
-def run(people: int, weeks: int, pandas_baseline: bool) -> dict:
+def generate_synth(store, people: int, weeks: int) -> int:
+    """The synthetic organisation of ``worklife.synth`` loaded into ``store``."""
+    from worklife.synth import generate as synth_generate, load_into_store
+
+    load_into_store(synth_generate(people=people, weeks=weeks, seed=0), store)
+    return sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
+
+
+def run(people: int, weeks: int, pandas_baseline: bool, generator: str = "sql") -> dict:
     with tempfile.TemporaryDirectory() as d:
         store = connect(Path(d) / "bench.duckdb")
         t = time.perf_counter()
-        rows = generate(store, people, weeks)
+        rows = (generate_synth if generator == "synth" else generate)(store, people, weeks)
         gen = time.perf_counter() - t
         t = time.perf_counter()
         df = compute(store, Config())
         wall = time.perf_counter() - t
         floor = duckdb_floor(store)
-        res = {"people": people, "weeks": weeks, "input_rows": rows, "generate_s": round(gen, 2),
+        res = {"generator": generator, "people": people, "weeks": weeks, "input_rows": rows, "generate_s": round(gen, 2),
                "metrics_s": round(wall, 2), "rows_per_s": int(rows / wall), "person_weeks": len(df),
                "duckdb_floor_s": round(floor, 3), "ratio_vs_floor": round(wall / floor, 1),
                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
@@ -170,10 +179,12 @@ def main() -> None:
     ap.add_argument("--people", type=int, help="custom size: people (with --weeks)")
     ap.add_argument("--weeks", type=int, default=12)
     ap.add_argument("--no-pandas", action="store_true", help="skip the (slow) pandas baseline")
+    ap.add_argument("--generator", choices=["sql", "synth"], default="sql",
+                    help="rows from SQL (fast, any size) or worklife.synth (realistic; slower to build)")
     args = ap.parse_args()
     sizes = [(args.people, args.weeks)] if args.people else [SIZES[s] for s in args.sizes.split(",")]
     for people, weeks in sizes:
-        res = run(people, weeks, not args.no_pandas and people * weeks <= 200 * 52)
+        res = run(people, weeks, not args.no_pandas and people * weeks <= 200 * 52, args.generator)
         print("  ".join(f"{k}={v}" for k, v in res.items()), flush=True)
 
 

@@ -25,7 +25,7 @@ from worklife.config import Config
 from worklife.errors import ConfigError
 from worklife.metrics.engine import Engine, open_backend
 from worklife.metrics.localtime import LocalCalendar
-from worklife.metrics.pipeline import LONG_NAMES, Parts, aggregate, build
+from worklife.metrics.pipeline import LONG_NAMES, Parts, aggregate, build, pivot
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def person_metrics(run: MetricRun | None, period: str = "week") -> pd.DataFrame:
     """Execute a prepared run: person rows per week (or day), zero-filled, in hours."""
     if run is None:
         return _empty(period)
-    raw = run.engine.execute(aggregate(run.parts.long, run.cal, period))
+    raw = pivot(run.engine.execute(aggregate(run.parts.long, run.cal, period)), period)
     return finalize(raw, run, period)
 
 

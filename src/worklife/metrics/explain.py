@@ -26,7 +26,7 @@ from worklife.config import Config
 from worklife.errors import ConfigError
 from worklife.metrics import METRIC_COLUMNS, finalize, prepare
 from worklife.metrics.localtime import DAY_S, day_date
-from worklife.metrics.pipeline import aggregate
+from worklife.metrics.pipeline import aggregate, pivot
 from worklife.store import Store
 
 #: metric -> (pieces kind, seconds column) for interval metrics
@@ -97,7 +97,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
         "workdays": ",".join(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i] for i in sorted(ws.workdays)),
         "jurisdiction": ws.jurisdiction or "(none)", "defaults_used": ", ".join(ws.defaults_used) or "none",
     }
-    raw = eng.execute(aggregate(run.parts.long, cal, "week"))
+    raw = pivot(eng.execute(aggregate(run.parts.long, cal, "week")), "week")
     fin = finalize(raw, run, "week") if len(raw) else pd.DataFrame()
     row = fin[(fin.person_id == person_id) & (fin.week == week)] if len(fin) else fin
     values = row.iloc[0][METRIC_COLUMNS].to_dict() if len(row) else {m: 0 for m in METRIC_COLUMNS}

@@ -239,10 +239,10 @@ class LocalCalendar:
 
         ``intervals`` has ``person_id`` and ``start``/``end`` as epoch seconds (int64) or
         UTC timestamps, plus any other columns (kept). People not in the calendar are
-        dropped. Added columns: day (local epoch day), off (utc_offset_s), start_s/end_s
-        (the piece, UTC seconds), local_start_s/local_end_s (local seconds since epoch),
-        seconds, working_s, after_s (after hours: outside working time, weekends and
-        holidays), is_workday, work_start_s, work_end_s, tz.
+        dropped. Output columns: person_id, the extra columns, day (local epoch day), off
+        (utc_offset_s), start_s/end_s (the piece, UTC seconds), local_start_s/local_end_s
+        (local seconds since epoch), seconds, working_s, after_s (after hours: outside
+        working time, weekends and holidays), is_workday, work_start_s, work_end_s.
         """
         t = intervals
         s0, s1 = t[start], t[end]
@@ -277,7 +277,9 @@ class LocalCalendar:
             is_workday=is_wd,
         )
         t = t.mutate(after_s=t.seconds - t.working_s)
-        return t.drop("_s0", "_s1", "_l0", "_l1", "_d0", "_d1", "vf", "vt", "cal_id")
+        keep = ["person_id", *extra, "day", "off", "start_s", "end_s", "local_start_s", "local_end_s",
+                "seconds", "working_s", "after_s", "is_workday", "work_start_s", "work_end_s"]
+        return t.select(*keep)
 
     def locate(self, instants: ir.Table, at: str = "at_s") -> ir.Table:
         """Give instants (``person_id`` + ``at``, epoch seconds or UTC timestamp) local time.

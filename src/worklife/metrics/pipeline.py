@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 from ibis import _
 
 from worklife.config import Config
@@ -63,15 +64,19 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     chats = _only(messages.chat_messages(msg), "person_id", person_ids)
     sessions = messages.chat_sessions(chats, config).cache()
 
+    cols = ["person_id", "kind", "start_s", "end_s"]
     ev = email.select("person_id", "start_s", "end_s", kind=ibis.literal("email"))
     ch = sessions.select("person_id", "start_s", "end_s", kind=ibis.literal("chat"))
-    mtg = kinds.filter(kinds.kind == "meeting").select("person_id", "start_s", "end_s")
-    collab = union_all(mtg, email.select("person_id", "start_s", "end_s"),
-                       sessions.select("person_id", "start_s", "end_s"))
+    if int(config["metrics.chat_message_seconds"]) > float(config["metrics.chat_session_gap_minutes"]) * 60:
+        ch = islands(ch, ["person_id", "kind"])  # sessions may overlap only in this odd setting
+    # Meeting kinds are unions; e-mail intervals, chat sessions and conflict pieces are
+    # disjoint by construction; collaboration is the union of meeting islands, e-mail and chat.
+    mk = islands(kinds, ["person_id", "kind"]).cache()
+    mtg = mk.filter(mk.kind == "meeting").select("person_id", "start_s", "end_s")
+    collab = islands(union_all(mtg, ev.select("person_id", "start_s", "end_s"),
+                               ch.select("person_id", "start_s", "end_s")), ["person_id"])
     collab = collab.mutate(kind=ibis.literal("collab"))
-    cols = ["person_id", "kind", "start_s", "end_s"]
-    allk = union_all(*(x.select(*cols) for x in (kinds, conflict, ev, ch, collab)))
-    united = islands(allk, ["person_id", "kind"])
+    united = union_all(*(x.select(*cols) for x in (mk, collab, conflict, ev, ch))).cache()
     pieces = cal.split(united).cache()
 
     sums = pieces.group_by(["person_id", "day", "kind"]).agg(
@@ -122,9 +127,19 @@ LONG_NAMES = tuple(
 
 
 def aggregate(long: ir.Table, cal: LocalCalendar, period: str) -> ir.Table:
-    """Sum long rows per (person, period): one column per name of ``LONG_NAMES``."""
+    """Sum long rows per (person, period, name): long form; ``pivot`` makes it wide."""
     d = cal.days
     j = long.join(d, "day")
     key = ["person_id", "week", "week_start"] if period == "week" else ["person_id", "date", "week"]
-    aggs = {n: j.value.sum(where=j.name == n) for n in LONG_NAMES}
-    return j.group_by(key).agg(**aggs)
+    return j.group_by([*key, "name"]).agg(value=j.value.sum())
+
+
+def pivot(summed: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Wide frame: one row per (person, period), one int64 column per ``LONG_NAMES``."""
+    key = ["person_id", "week", "week_start"] if period == "week" else ["person_id", "date", "week"]
+    if summed.empty:
+        return pd.DataFrame(columns=[*key, *LONG_NAMES])
+    wide = summed.pivot_table(index=key, columns="name", values="value", aggfunc="sum", fill_value=0)
+    wide = wide.reindex(columns=list(LONG_NAMES), fill_value=0).astype("int64")
+    wide.columns.name = None
+    return wide.reset_index()
