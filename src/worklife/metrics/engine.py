@@ -67,12 +67,11 @@ def open_backend(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path,
                  engine: str = "duckdb") -> Engine:
     """Wrap a Store, a DuckDB connection or a store path for Ibis.
 
-    ``engine="spark"`` is not available yet and raises ConfigError saying so.
+    ``engine="spark"`` starts a local PySpark session and copies the canonical tables
+    into it (a correctness check of the same expressions, not a scale-out path yet).
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    if engine == "spark":
-        raise ConfigError("the Spark engine is not available yet (issue 5); use --engine duckdb")
     if isinstance(store_or_con, Store):
         con = store_or_con.con
     elif isinstance(store_or_con, duckdb.DuckDBPyConnection):
@@ -86,4 +85,45 @@ def open_backend(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path,
         con.execute("SELECT count(*) FROM people").fetchall()
     except duckdb.Error as exc:
         raise StoreError(f"not a worklife store: {exc}") from exc
+    if engine == "spark":
+        return Engine(backend=_spark_backend(con), duck=con, name="spark")
     return Engine(backend=ibis.duckdb.from_connection(con), duck=con, name="duckdb")
+
+
+CANONICAL = ("people", "meetings", "meeting_attendees", "messages", "message_recipients", "outcomes",
+             "tz_offsets")
+
+
+def _spark_backend(con: duckdb.DuckDBPyConnection) -> Any:
+    """A local PySpark session (UTC) with the store's canonical tables as temp views.
+
+    Copies the tables through Arrow: meant for checking that the same expressions give
+    the same results on Spark, not for data that does not fit this machine.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ConfigError("--engine spark needs pyspark: pip install 'worklife[spark]'") from exc
+    import tempfile
+
+    warehouse = tempfile.mkdtemp(prefix="worklife-spark-")
+    session = (SparkSession.builder.master("local[2]").appName("worklife-metrics")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.warehouse.dir", warehouse)
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    backend = ibis.pyspark.connect(session)
+    for name in CANONICAL:
+        df = con.execute(f"SELECT * FROM {name}").df()
+        sdf = session.createDataFrame(df) if len(df) else session.createDataFrame(
+            [], _spark_schema(con, name))
+        sdf.createOrReplaceTempView(name)
+    return backend
+
+
+def _spark_schema(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    types = {"VARCHAR": "string", "TIMESTAMP": "timestamp", "BOOLEAN": "boolean", "INTEGER": "int",
+             "BIGINT": "bigint", "DOUBLE": "double"}
+    cols = con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
+                       f"WHERE table_name = '{table}' ORDER BY ordinal_position").fetchall()
+    return ", ".join(f"{c} {types.get(t, 'string')}" for c, t in cols)
