@@ -253,8 +253,8 @@ def test_weeks_filter_and_bad_arguments(edge_store):
 
     with pytest.raises(ConfigError):
         compute(edge_store, Config(), by="dept")
-    with pytest.raises(ConfigError, match="not available yet"):
-        compute(edge_store, Config(), engine="spark")
+    with pytest.raises(ConfigError, match="unknown engine"):
+        compute(edge_store, Config(), engine="bigquery")
 
 
 def test_constants_come_from_the_config(edge_store):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,14 @@ class Engine:
     backend: Any
     duck: duckdb.DuckDBPyConnection
     name: str = "duckdb"
+
+    def cache(self, expr: Any) -> Any:
+        """Materialise an intermediate table (DuckDB temp table); Spark keeps the plan.
+
+        On PySpark, Ibis does not register in-memory tables used inside a cached
+        expression, so intermediate results are recomputed instead of cached.
+        """
+        return expr if self.name == "spark" else expr.cache()
 
     def table(self, name: str) -> Any:
         return self.backend.table(name)
@@ -114,9 +122,9 @@ def _spark_backend(con: duckdb.DuckDBPyConnection) -> Any:
                .config("spark.sql.shuffle.partitions", "4").getOrCreate())
     backend = ibis.pyspark.connect(session)
     for name in CANONICAL:
-        df = con.execute(f"SELECT * FROM {name}").df()
-        sdf = session.createDataFrame(df) if len(df) else session.createDataFrame(
-            [], _spark_schema(con, name))
+        rows = [tuple(v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) else v for v in r)
+                for r in con.execute(f"SELECT * FROM {name}").fetchall()]
+        sdf = session.createDataFrame(rows, _spark_schema(con, name))
         sdf.createOrReplaceTempView(name)
     return backend
 

@@ -52,17 +52,17 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     out = engine.table("outcomes")
     rcp = _only(rcp, "person_id", person_ids)
 
-    att = _only(meetings.attendance(mt, at, config), "person_id", person_ids).cache()
-    q = meetings.qualifying(att, config).cache()
+    att = engine.cache(_only(meetings.attendance(mt, at, config), "person_id", person_ids))
+    q = engine.cache(meetings.qualifying(att, config))
     kinds = meetings.meeting_kind_intervals(q)
     conflict = coverage_at_least(q.select("person_id", "start_s", "end_s"), ["person_id"], 2)
     conflict = conflict.mutate(kind=ibis.literal("conflict"))
 
     actions = messages.email_actions(msg, rcp, config)
     actions = _only(actions, "person_id", person_ids)
-    email = messages.email_intervals(actions).cache()
+    email = engine.cache(messages.email_intervals(actions))
     chats = _only(messages.chat_messages(msg), "person_id", person_ids)
-    sessions = messages.chat_sessions(chats, config).cache()
+    sessions = engine.cache(messages.chat_sessions(chats, config))
 
     cols = ["person_id", "kind", "start_s", "end_s"]
     ev = email.select("person_id", "start_s", "end_s", kind=ibis.literal("email"))
@@ -71,13 +71,13 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
         ch = islands(ch, ["person_id", "kind"])  # sessions may overlap only in this odd setting
     # Meeting kinds are unions; e-mail intervals, chat sessions and conflict pieces are
     # disjoint by construction; collaboration is the union of meeting islands, e-mail and chat.
-    mk = islands(kinds, ["person_id", "kind"]).cache()
+    mk = engine.cache(islands(kinds, ["person_id", "kind"]))
     mtg = mk.filter(mk.kind == "meeting").select("person_id", "start_s", "end_s")
     collab = islands(union_all(mtg, ev.select("person_id", "start_s", "end_s"),
                                ch.select("person_id", "start_s", "end_s")), ["person_id"])
     collab = collab.mutate(kind=ibis.literal("collab"))
-    united = union_all(*(x.select(*cols) for x in (mk, collab, conflict, ev, ch))).cache()
-    pieces = cal.split(united).cache()
+    united = engine.cache(union_all(*(x.select(*cols) for x in (mk, collab, conflict, ev, ch))))
+    pieces = engine.cache(cal.split(united))
 
     sums = pieces.group_by(["person_id", "day", "kind"]).agg(
         s=_.seconds.sum(), a=_.after_s.sum())
@@ -95,7 +95,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     commits = commits.filter(commits.person_id.notnull()).select(
         "person_id", at_s=epoch_seconds(commits.at_utc), channel=ibis.literal("commit"))
     commits = _only(commits, "person_id", person_ids)
-    located = cal.locate(union_all(sent, commits)).cache()
+    located = engine.cache(cal.locate(union_all(sent, commits)))
 
     mpieces = pieces.filter(pieces.kind == "meeting")
     cpieces = pieces.filter(pieces.kind == "collab")
