@@ -86,6 +86,12 @@ SETTINGS: list[Setting] = [
     Setting("guard.urgent_per_sender_per_day", 3, "messages/day", "Urgent overrides allowed per sender per day."),
     Setting("guard.retry_max_attempts", 8, "attempts", "Upstream delivery attempts before dead-letter."),
     Setting("guard.retry_base_seconds", 30.0, "seconds", "First retry delay; doubles each attempt."),
+    # Calendar ingest (iCalendar and Graph adapters).
+    Setting("calendar.default_window_days", 365, "days", "Without --from/--to or other data: expand recurrences this long before the first and after the last event of a file."),
+    Setting("calendar.max_occurrences_per_series", 10000, "occurrences", "A series expanding to more in the window is cut there and quarantined."),
+    Setting("calendar.workers", 0, "processes", "Parser processes for large calendar inputs; 0: one per core."),
+    Setting("calendar.pool_min_bytes", 2_000_000, "bytes", "Calendar inputs smaller than this are parsed in the ingesting process."),
+    Setting("calendar.chunk_events", 400, "events", "Events per parse unit handed to a worker (a UID group is never split)."),
     # Digest.
     Setting("digest.stale_days", 7, "days", "Open items with no activity for this long are stale."),
 ]

@@ -1,0 +1,251 @@
+"""iCalendar adapter: ``.ics`` files or folders of them (Google, Outlook, Apple, Fastmail).
+
+    for batch in ics.read(Path("calendars/"), ctx): ...
+
+Each file is cut into parse units (``_ics_split``), parsed with icalendar, put into
+standard form with x-wr-timezone, and expanded with recurring-ical-events
+(``_ics_events``). Units run in a process pool when the input is large
+(``calendar.pool_min_bytes``), in the ingesting process otherwise; results come back in
+input order, so a run is deterministic. See docs/ingest-calendar.md for every rule:
+whose calendar a file is, the expansion window, zones, responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from worklife.ingest._ics_events import ATTENDEE_COLS, MEETING_COLS, Job, Result, process
+from worklife.ingest._ics_split import SplitFile, split
+from worklife.ingest.base import Batch, IngestContext
+from worklife.timezones import resolve_zone
+
+log = logging.getLogger(__name__)
+
+KIND = "ics"
+SUFFIXES = (".ics", ".ical", ".icalendar")
+
+
+def detect(path: Path) -> bool:
+    """An .ics file, a file starting with BEGIN:VCALENDAR, or a folder holding .ics files."""
+    if path.is_dir():
+        return any(True for _ in _files(path))
+    if path.suffix.lower() in SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(512).lstrip(b"\xef\xbb\xbf \r\n\t")
+    except OSError:
+        return False
+    return head[:15].upper() == b"BEGIN:VCALENDAR"
+
+
+def _files(path: Path) -> Iterator[Path]:
+    if path.is_file():
+        yield path
+        return
+    for p in sorted(path.rglob("*")):
+        if p.is_file() and p.suffix.lower() in SUFFIXES:
+            yield p
+
+
+def owner_of(path: Path, parts: SplitFile, ctx: IngestContext) -> tuple[str | None, str]:
+    """(person_id, how) of whose calendar this is: --owner, the file name, X-WR-CALNAME."""
+    if ctx.owner:
+        return ctx.person_id(ctx.owner), "--owner"
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    stem = stem.strip().lower()
+    if stem in ctx.aliases:
+        return ctx.aliases[stem], "file name"
+    by_local: dict[str, set[str]] = {}
+    for address, pid in ctx.aliases.items():
+        if "@" in address:
+            by_local.setdefault(address.split("@", 1)[0], set()).add(pid)
+    if len(by_local.get(stem, ())) == 1:
+        return next(iter(by_local[stem])), "file name"
+    calname = parts.header_value("X-WR-CALNAME")
+    if calname and "@" in calname and " " not in calname.strip():
+        return ctx.person_id(calname), "X-WR-CALNAME"
+    return None, "unknown"
+
+
+def window_for(ctx: IngestContext, parts: SplitFile) -> tuple[datetime, datetime, str]:
+    """Expansion window as naive local datetimes [start, stop) and where it came from.
+
+    ``ctx.window`` (--from/--to, both days included) if given; else the span of the
+    messages and outcomes already in the store (``ctx.data_span``); else from
+    ``calendar.default_window_days`` before the file's first DTSTART to as many days
+    after its last.
+    """
+    if ctx.window is not None:
+        lo, hi, how = ctx.window[0], ctx.window[1], "--from/--to"
+    elif getattr(ctx, "data_span", None):
+        lo, hi = ctx.data_span  # type: ignore[misc]
+        lo, hi, how = _day(lo), _day(hi), "span of the other data in the store"
+    else:
+        days = sorted(b.start_day for b in parts.events if b.start_day)
+        pad = timedelta(days=int(ctx.config.get("calendar.default_window_days", 365)))
+        if days:
+            first = date(int(days[0][:4]), int(days[0][4:6]), int(days[0][6:8]))
+            last = date(int(days[-1][:4]), int(days[-1][4:6]), int(days[-1][6:8]))
+        else:
+            first = last = date(2000, 1, 1)
+        lo, hi, how = first - pad, last + pad, f"±{pad.days} days around the file's events"
+    start = datetime(lo.year, lo.month, lo.day)
+    stop = datetime(hi.year, hi.month, hi.day) + timedelta(days=1)
+    return start, stop, how
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def jobs_for(path: Path, data: bytes, ctx: IngestContext, chunk: int) -> tuple[list[Job], SplitFile, list[str]]:
+    """Parse units of one file, the split file and the notes about the file as a whole."""
+    parts = split(data)
+    owner, how = owner_of(path, parts, ctx)
+    owner_tz = (ctx.people_tz.get(owner) if owner else None) or ctx.config["defaults.tz"]
+    owner_tz = resolve_zone(owner_tz) or "UTC"
+    start, stop, window_how = window_for(ctx, parts)
+    notes = list(parts.notes)
+    if parts.events:
+        notes.append(f"owner {owner or 'unknown'} (from {how}); zone for floating and all-day times "
+                     f"{owner_tz}; recurrences expanded {start.date()} to "
+                     f"{(stop - timedelta(days=1)).date()} ({window_how})")
+    for name, n in sorted(parts.skipped.items()):
+        notes.append(f"{n} {name} component(s) skipped (only VEVENTs are meetings)")
+    prefix = parts.prefix()
+    cap = int(ctx.config.get("calendar.max_occurrences_per_series", 10000))
+    jobs = [
+        Job(source=str(path), prefix=prefix, events=tuple(b.text() for b in blocks),
+            lines=tuple(b.line for b in blocks), owner=owner, owner_tz=owner_tz,
+            window=(start, stop), max_occurrences=cap)
+        for blocks in parts.chunks(chunk)
+    ]
+    return jobs, parts, notes
+
+
+# -- pool --------------------------------------------------------------------------------
+_WORKER_CTX: IngestContext | None = None
+
+
+def _init_worker(ctx: IngestContext) -> None:
+    global _WORKER_CTX
+    _WORKER_CTX = ctx
+
+
+def _run_job(job: Job) -> Result:
+    assert _WORKER_CTX is not None
+    return process(job, _WORKER_CTX)
+
+
+def _workers(ctx: IngestContext, total_bytes: int) -> int:
+    wanted = int(ctx.config.get("calendar.workers", 0)) or (os.cpu_count() or 1)
+    if wanted <= 1 or total_bytes < int(ctx.config.get("calendar.pool_min_bytes", 2_000_000)):
+        return 1
+    return wanted
+
+
+def _pool(n: int, ctx: IngestContext) -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    mp = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=n, mp_context=mp, initializer=_init_worker, initargs=(ctx,))
+
+
+# -- read --------------------------------------------------------------------------------
+def _results(files: list[Path], ctx: IngestContext, workers: int) -> Iterator[tuple[Path, Result | Batch]]:
+    """Per file: a Batch of file-level problems and notes, then each unit's Result, in order."""
+    chunk = int(ctx.config.get("calendar.chunk_events", 400))
+    pool = _pool(workers, ctx) if workers > 1 else None
+    pending: deque[tuple[Path, Future | Result | Batch]] = deque()
+    try:
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                b = Batch(read=1)
+                b.reject(f"{path}:1", f"cannot read file: {exc.strerror or exc}")
+                pending.append((path, b))
+                continue
+            jobs, parts, notes = jobs_for(path, data, ctx, chunk)
+            head = Batch(read=len(parts.problems))
+            for line, reason, excerpt in parts.problems:
+                head.reject(f"{path}:{line}", reason, excerpt)
+            head.notes.extend(f"{path}: {n}" for n in notes)  # type: ignore[attr-defined]
+            pending.append((path, head))
+            for job in jobs:
+                pending.append((path, pool.submit(_run_job, job) if pool else job))  # type: ignore[arg-type]
+                while pool and len(pending) > 4 * workers:
+                    yield _done(pending.popleft(), ctx)
+            while not pool and pending:
+                yield _done(pending.popleft(), ctx)
+        while pending:
+            yield _done(pending.popleft(), ctx)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _done(item: tuple[Path, object], ctx: IngestContext) -> tuple[Path, Result | Batch]:
+    path, value = item
+    if isinstance(value, Future):
+        return path, value.result()
+    if isinstance(value, Job):
+        return path, process(value, ctx)
+    return path, value  # type: ignore[return-value]
+
+
+def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
+    """Batches of meetings, attendees and quarantine records for every .ics file under ``path``."""
+    files = list(_files(path))
+    workers = _workers(ctx, sum(f.stat().st_size for f in files if f.exists()))
+    if workers > 1:
+        log.info("calendar ingest: %d files, %d worker processes", len(files), workers)
+    notes: Counter[str] = Counter()
+    current: Path | None = None
+    for file, item in _results(files, ctx, workers):
+        if file != current and notes:
+            yield _notes_batch(current, notes)
+            notes = Counter()
+        current = file
+        if isinstance(item, Batch):
+            yield item
+            continue
+        notes.update(item.notes)
+        yield from _batches(item, ctx.batch_size)
+    if notes:
+        yield _notes_batch(current, notes)
+
+
+def _notes_batch(path: Path | None, notes: Counter[str]) -> Batch:
+    b = Batch()
+    b.notes.extend(f"{path}: {text} ({n}x)" for text, n in sorted(notes.items()))  # type: ignore[attr-defined]
+    for text, n in sorted(notes.items()):
+        log.info("%s: %s (%dx)", path, text, n)
+    return b
+
+
+def _batches(res: Result, size: int) -> Iterator[Batch]:
+    """A unit's rows as Batches of at most ``size`` meetings (attendees follow their meetings)."""
+    size = max(1, size)
+    by_key: dict[str, list[tuple]] = {}
+    for a in res.attendees:
+        by_key.setdefault(a[0], []).append(a)
+    first = True
+    for i in range(0, max(len(res.meetings), 1), size):
+        b = Batch(read=res.read if first else 0)
+        for m in res.meetings[i:i + size]:
+            b.rows["meetings"].append(dict(zip(MEETING_COLS, m)))
+            for a in by_key.get(m[0], ()):
+                b.rows["meeting_attendees"].append(dict(zip(ATTENDEE_COLS, a)))
+        if first:
+            for where, reason, excerpt in res.quarantine:
+                b.reject(where, reason, excerpt)
+        first = False
+        yield b
