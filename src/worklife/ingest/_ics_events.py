@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
 import x_wr_timezone
+from icalendar.parser import Contentline
 from recurring_ical_events import EventAdapter, Occurrence, Series
 
 from worklife.ingest._ics_zones import settle, zone
@@ -53,6 +55,7 @@ class Job:
     prefix: str  # BEGIN:VCALENDAR + header + zones
     events: tuple[str, ...]  # BEGIN..END:VEVENT texts
     lines: tuple[int, ...]  # line of each BEGIN:VEVENT in the file
+    people: tuple[tuple[str, ...], ...]  # ORGANIZER/ATTENDEE lines of each event
     owner: str | None  # person_id of the calendar's owner
     owner_tz: str  # IANA zone for floating and all-day times
     window: tuple[datetime, datetime]  # naive local datetimes [start, stop)
@@ -108,27 +111,27 @@ def _instant(value: date | datetime, owner_zone: ZoneInfo) -> datetime:
 
 
 def _parse(job: Job, res: Result) -> list[tuple[int, icalendar.cal.Component]]:
-    """(line, VEVENT) pairs; events that cannot be parsed are quarantined."""
+    """(index in job, VEVENT) pairs; events that cannot be parsed are quarantined."""
     icalendar.use_zoneinfo()  # forget VTIMEZONEs cached by icalendar from other files
     suffix = "END:VCALENDAR\r\n"
     try:
-        units = [(job.prefix + "".join(job.events) + suffix, job.lines, job.events)]
-        cal = icalendar.Calendar.from_ical(units[0][0])
-        calendars = [(cal, list(job.lines), list(job.events))]
+        cal = icalendar.Calendar.from_ical(job.prefix + "".join(job.events) + suffix)
+        calendars = [(cal, list(range(len(job.events))))]
     except Exception:  # noqa: BLE001 - fall back to one event at a time to find the bad one
         calendars = []
-        for line, text in zip(job.lines, job.events):
+        for i, text in enumerate(job.events):
             try:
-                calendars.append((icalendar.Calendar.from_ical(job.prefix + text + suffix), [line], [text]))
+                calendars.append((icalendar.Calendar.from_ical(job.prefix + text + suffix), [i]))
             except Exception as exc:  # noqa: BLE001
-                res.quarantine.append((f"{job.source}:{line}", f"cannot parse event: {exc}", text))
+                res.quarantine.append((f"{job.source}:{job.lines[i]}", f"cannot parse event: {exc}", text))
     out: list[tuple[int, icalendar.cal.Component]] = []
-    for cal, lines, texts in calendars:
+    for cal, indexes in calendars:
         cal = _standard(cal, res)
         events = [c for c in cal.subcomponents if c.name == "VEVENT"]
-        if len(events) != len(lines):  # cannot happen with split() output; keep events, lose lines
-            lines = [0] * len(events)
-        out.extend(zip(lines, events))
+        if len(events) == len(indexes):
+            out.extend(zip(indexes, events))
+        else:  # split() hands over exactly one VEVENT per text; anything else is a bug
+            raise AssertionError(f"{job.source}: {len(events)} events parsed from {len(indexes)} blocks")
     return out
 
 
@@ -161,29 +164,41 @@ def _errors(job: Job, line: int, ev: icalendar.cal.Component, res: Result) -> bo
     return fatal
 
 
-def _address(prop: Any, ctx: IngestContext) -> str | None:
-    """person_id of an ORGANIZER/ATTENDEE value (EMAIL parameter when the URI is no address)."""
-    value = str(prop)
-    if "@" not in value:
-        value = str(prop.params.get("EMAIL", "")) if hasattr(prop, "params") else ""
-    return ctx.person_id(value) if "@" in value else None
+@lru_cache(maxsize=65536)
+def person_line(line: str) -> tuple[str, str | None, str, str, str] | str:
+    """(name, address, CUTYPE, PARTSTAT, ROLE) of an ORGANIZER/ATTENDEE line, parsed by
+    icalendar's ``Contentline``; the error message when it cannot be parsed. The address is
+    the value when it is an e-mail (``mailto:`` or bare), else the ``EMAIL`` parameter."""
+    try:
+        name, params, value = Contentline(line).parts()
+    except ValueError as exc:
+        return str(exc)
+    address = value.strip()
+    if "@" not in address:
+        address = str(params.get("EMAIL", "")).strip()
+    return (name.upper(), address if "@" in address else None,
+            str(params.get("CUTYPE", "INDIVIDUAL")).upper(),
+            str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(),
+            str(params.get("ROLE", "REQ-PARTICIPANT")).lower())
 
 
-def _people(ev: icalendar.cal.Component, owner: str | None, ctx: IngestContext, res: Result):
+def _people(lines: tuple[str, ...], owner: str | None, ctx: IngestContext, res: Result):
     """(organizer_id, [(person_id, response, role, is_organizer)]) for one component."""
-    org = ev.get("ORGANIZER")
-    organizer = _address(org, ctx) if org is not None else None
+    organizer = None
     rows: dict[str, tuple[str, str, bool]] = {}
-    props = ev.get("ATTENDEE", [])
-    for prop in props if isinstance(props, list) else [props]:
-        if str(prop.params.get("CUTYPE", "INDIVIDUAL")).upper() in NOT_PEOPLE:
+    for line in lines:
+        parsed = person_line(line)
+        if isinstance(parsed, str):
+            res.notes[f"unreadable ORGANIZER/ATTENDEE lines skipped ({parsed})"] += 1
             continue
-        pid = _address(prop, ctx)
-        if pid is None:
-            res.notes["attendees without an e-mail address were skipped"] += 1
+        name, address, cutype, partstat, role = parsed
+        if address is None:
+            res.notes[f"{name} without an e-mail address skipped"] += 1
             continue
-        response = PARTSTAT.get(str(prop.params.get("PARTSTAT", "NEEDS-ACTION")).upper(), "needs-action")
-        rows[pid] = (response, str(prop.params.get("ROLE", "REQ-PARTICIPANT")).lower(), False)
+        if name == "ORGANIZER":
+            organizer = ctx.person_id(address)
+        elif cutype not in NOT_PEOPLE:
+            rows[ctx.person_id(address)] = (PARTSTAT.get(partstat, "needs-action"), role, False)  # type: ignore[index]
     if owner is not None and organizer is None and not rows:
         organizer = owner  # an event of one's own, with no guests
     if organizer is not None:
@@ -194,7 +209,8 @@ def _people(ev: icalendar.cal.Component, owner: str | None, ctx: IngestContext, 
     return organizer, [(pid, *r) for pid, r in rows.items()]
 
 
-def _fields(ev: icalendar.cal.Component, owner: str | None, ctx: IngestContext, res: Result) -> tuple:
+def _fields(ev: icalendar.cal.Component, people: tuple[str, ...], owner: str | None,
+            ctx: IngestContext, res: Result) -> tuple:
     """Per-component values shared by all its occurrences."""
     status = str(ev.get("STATUS", "CONFIRMED")).lower()
     status = status if status in ("confirmed", "tentative", "cancelled") else "confirmed"
@@ -203,9 +219,9 @@ def _fields(ev: icalendar.cal.Component, owner: str | None, ctx: IngestContext, 
     transparent = str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT" or show_as == "free"
     show_as = show_as or ("free" if transparent else "busy")
     summary = ev.get("SUMMARY")
-    organizer, people = _people(ev, owner, ctx, res)
+    organizer, rows = _people(people, owner, ctx, res)
     return (status, "transparent" if transparent else "opaque", show_as, organizer,
-            str(summary) if summary is not None else None, people)
+            str(summary) if summary is not None else None, rows)
 
 
 def _emit(job: Job, res: Result, uid: str, rid: str, start, end, fields: tuple, recurring: bool,
@@ -227,7 +243,8 @@ def process(job: Job, ctx: IngestContext) -> Result:
     res = Result(read=len(job.events))
     owner_zone = zone(job.owner_tz)
     groups: dict[str, list[tuple[int, icalendar.cal.Component]]] = {}
-    for line, ev in _parse(job, res):
+    for i, ev in _parse(job, res):
+        line = job.lines[i]
         if _errors(job, line, ev, res):
             continue
         for note in settle(ev, owner_zone, job.owner_tz):
@@ -236,15 +253,16 @@ def process(job: Job, ctx: IngestContext) -> Result:
         if not uid:
             uid = "nouid-" + stable_hash(ev.to_ical())
             res.notes["events without UID got one derived from their content"] += 1
-        groups.setdefault(uid, []).append((line, ev))
+        groups.setdefault(uid, []).append((i, ev))
     for uid, members in groups.items():
-        line, first = members[0]
+        i, first = members[0]
+        line = job.lines[i]
         where = f"{job.source}:{line}" if line else f"{job.source}#{uid}"
         try:
             if len(members) == 1 and not any(p in first for p in ("RRULE", "RDATE", "RECURRENCE-ID")):
                 adapter = EventAdapter(first)  # fast path: a single event, no recurrence work
                 _emit(job, res, uid, "", adapter.start, adapter.end,
-                      _fields(first, job.owner, ctx, res), False, owner_zone)
+                      _fields(first, job.people[i], job.owner, ctx, res), False, owner_zone)
                 continue
             _expand(job, res, uid, members, owner_zone, ctx, where)
         except Exception as exc:  # noqa: BLE001 - bad input must not stop the file
@@ -256,6 +274,7 @@ def process(job: Job, ctx: IngestContext) -> Result:
 def _expand(job: Job, res: Result, uid: str, members, owner_zone: ZoneInfo, ctx: IngestContext,
             where: str) -> None:
     """Occurrences of one UID group over the window (all of them when nothing recurs)."""
+    people = {id(ev): job.people[i] for i, ev in members}
     series = _Series([_Event(ev) for _, ev in members])
     rule = any("RRULE" in ev or "RDATE" in ev for _, ev in members)
     start, stop = job.window if rule else EPOCH
@@ -272,7 +291,7 @@ def _expand(job: Job, res: Result, uid: str, members, owner_zone: ZoneInfo, ctx:
         comp = occ.source_component
         fields = cache.get(id(comp))
         if fields is None:
-            fields = cache[id(comp)] = _fields(comp, job.owner, ctx, res)
+            fields = cache[id(comp)] = _fields(comp, people[id(comp)], job.owner, ctx, res)
         _emit(job, res, uid, recurrence_key(occ.original), occ.start, occ.end, fields, True, owner_zone)
 
 

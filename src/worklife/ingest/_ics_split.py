@@ -11,7 +11,8 @@ What comes out:
 - one ``EventBlock`` per ``VEVENT`` with the line of its ``BEGIN:VEVENT``, its ``UID`` and
   whether it recurs. Only the properties worklife reads are kept (descriptions, alarms,
   attachments and conference data dominate parse time in real exports and are never
-  stored);
+  stored); ``ORGANIZER``/``ATTENDEE`` lines are kept apart, because the same lines recur
+  across thousands of events and are parsed once each (icalendar's ``Contentline``);
 - problems that concern the file rather than one event (empty, binary, not iCalendar,
   truncated) as ``(line, reason, excerpt)``.
 
@@ -27,9 +28,9 @@ from dataclasses import dataclass, field
 
 KEEP = frozenset({
     "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID",
-    "SEQUENCE", "SUMMARY", "STATUS", "TRANSP", "ORGANIZER", "ATTENDEE",
-    "X-MICROSOFT-CDO-BUSYSTATUS",
+    "SEQUENCE", "SUMMARY", "STATUS", "TRANSP", "X-MICROSOFT-CDO-BUSYSTATUS",
 })
+PEOPLE = frozenset({"ORGANIZER", "ATTENDEE"})  # kept apart: parsed once per distinct line
 
 
 @dataclass
@@ -39,6 +40,7 @@ class EventBlock:
     line: int  # physical line of BEGIN:VEVENT, 1-based
     uid: str
     lines: list[str]
+    people: list[str] = field(default_factory=list)  # ORGANIZER and ATTENDEE lines
     recurs: bool = False  # has RRULE or RDATE
     override: bool = False  # has RECURRENCE-ID
     start_day: str | None = None  # YYYYMMDD of DTSTART, only to size the default window
@@ -199,7 +201,9 @@ def split(data: bytes) -> SplitFile:
                 event = None
             continue
         if event is not None and stack[-1] == "VEVENT":
-            if name in KEEP:
+            if name in PEOPLE:
+                event.people.append(line)
+            elif name in KEEP:
                 event.lines.append(line)
                 if name == "UID":
                     event.uid = _value(line).strip()
