@@ -286,6 +286,8 @@ def _expand(job: Job, res: Result, uid: str, members, owner_zone: ZoneInfo, ctx:
                                    "in the window; the rest were not expanded", ""))
             break
         rows.append(occ)
+    if not rows:
+        res.notes["series with no occurrence in the window (or none at all, e.g. UNTIL before DTSTART)"] += 1
     rows.sort(key=lambda o: recurrence_key(o.original))
     for occ in rows:
         comp = occ.source_component
