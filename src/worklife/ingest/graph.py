@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from worklife.ingest._ics_zones import zone
 from worklife.ingest.base import Batch, IngestContext, to_utc
@@ -133,8 +134,8 @@ def owner_of(path: Path, page: Any, ctx: IngestContext) -> str | None:
     if ctx.owner:
         return ctx.person_id(ctx.owner)
     match = _USER.search(str(page.get("@odata.context", ""))) if isinstance(page, dict) else None
-    if match and "@" in match.group(1):
-        return ctx.person_id(match.group(1))
+    if match and "@" in unquote(match.group(1)):
+        return ctx.person_id(unquote(match.group(1)))
     stem = path.stem.lower()
     return ctx.aliases.get(stem)
 
