@@ -55,7 +55,7 @@ class Job:
     prefix: str  # BEGIN:VCALENDAR + header + zones
     events: tuple[str, ...]  # BEGIN..END:VEVENT texts
     lines: tuple[int, ...]  # line of each BEGIN:VEVENT in the file
-    people: tuple[tuple[str, ...], ...]  # ORGANIZER/ATTENDEE lines of each event
+    side: tuple[tuple[str, ...], ...]  # ORGANIZER/ATTENDEE/STATUS/TRANSP lines of each event
     owner: str | None  # person_id of the calendar's owner
     owner_tz: str  # IANA zone for floating and all-day times
     window: tuple[datetime, datetime]  # naive local datetimes [start, stop)
@@ -144,7 +144,27 @@ def _standard(cal: icalendar.Calendar, res: Result) -> icalendar.Calendar:
     if name is None:
         res.notes[f"X-WR-TIMEZONE {str(raw)!r} is not a known zone; ignored"] += 1
         return cal
-    return x_wr_timezone.to_standard(cal, timezone=zone(name))
+    # Only recurring components and floating times change meaning; a single event in UTC
+    # is the same instant in any zone, so the (copying) walk skips it.
+    subs = cal.subcomponents
+    needs = [i for i, c in enumerate(subs) if c.name == "VEVENT" and _needs_zone(c)]
+    if needs:
+        part = icalendar.Calendar()
+        part.subcomponents = [subs[i] for i in needs]
+        done = x_wr_timezone.to_standard(part, timezone=zone(name)).subcomponents
+        for i, c in zip(needs, done):
+            subs[i] = c
+    return cal
+
+
+def _needs_zone(ev: icalendar.cal.Component) -> bool:
+    if "RRULE" in ev or "RDATE" in ev or "RECURRENCE-ID" in ev or "EXDATE" in ev:
+        return True
+    for name in ("DTSTART", "DTEND"):
+        value = getattr(ev.get(name), "dt", None)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return True
+    return False
 
 
 def _errors(job: Job, line: int, ev: icalendar.cal.Component, res: Result) -> bool:
@@ -165,14 +185,19 @@ def _errors(job: Job, line: int, ev: icalendar.cal.Component, res: Result) -> bo
 
 
 @lru_cache(maxsize=65536)
-def person_line(line: str) -> tuple[str, str | None, str, str, str] | str:
-    """(name, address, CUTYPE, PARTSTAT, ROLE) of an ORGANIZER/ATTENDEE line, parsed by
-    icalendar's ``Contentline``; the error message when it cannot be parsed. The address is
-    the value when it is an e-mail (``mailto:`` or bare), else the ``EMAIL`` parameter."""
+def side_line(line: str) -> tuple | str:
+    """A side line parsed by icalendar's ``Contentline``; the error message when it cannot be.
+
+    ORGANIZER/ATTENDEE give (name, address, CUTYPE, PARTSTAT, ROLE), the address being the
+    value when it is an e-mail (``mailto:`` or bare), else the ``EMAIL`` parameter; STATUS,
+    TRANSP and X-MICROSOFT-CDO-BUSYSTATUS give (name, upper-cased value).
+    """
     try:
         name, params, value = Contentline(line).parts()
     except ValueError as exc:
         return str(exc)
+    if name.upper() not in ("ORGANIZER", "ATTENDEE"):
+        return (name.upper(), value.strip().upper())
     address = value.strip()
     if "@" not in address:
         address = str(params.get("EMAIL", "")).strip()
@@ -182,14 +207,12 @@ def person_line(line: str) -> tuple[str, str | None, str, str, str] | str:
             str(params.get("ROLE", "REQ-PARTICIPANT")).lower())
 
 
-def _people(lines: tuple[str, ...], owner: str | None, ctx: IngestContext, res: Result):
+def _people(lines: list[tuple], owner: str | None, ctx: IngestContext, res: Result):
     """(organizer_id, [(person_id, response, role, is_organizer)]) for one component."""
     organizer = None
     rows: dict[str, tuple[str, str, bool]] = {}
-    for line in lines:
-        parsed = person_line(line)
-        if isinstance(parsed, str):
-            res.notes[f"unreadable ORGANIZER/ATTENDEE lines skipped ({parsed})"] += 1
+    for parsed in lines:
+        if len(parsed) != 5:
             continue
         name, address, cutype, partstat, role = parsed
         if address is None:
@@ -209,17 +232,26 @@ def _people(lines: tuple[str, ...], owner: str | None, ctx: IngestContext, res: 
     return organizer, [(pid, *r) for pid, r in rows.items()]
 
 
-def _fields(ev: icalendar.cal.Component, people: tuple[str, ...], owner: str | None,
+def _fields(ev: icalendar.cal.Component, side: tuple[str, ...], owner: str | None,
             ctx: IngestContext, res: Result) -> tuple:
     """Per-component values shared by all its occurrences."""
-    status = str(ev.get("STATUS", "CONFIRMED")).lower()
+    parsed, simple = [], {}
+    for line in side:
+        p = side_line(line)
+        if isinstance(p, str):
+            res.notes[f"unreadable property lines skipped ({p})"] += 1
+        elif len(p) == 2:
+            simple[p[0]] = p[1]
+        else:
+            parsed.append(p)
+    status = simple.get("STATUS", "CONFIRMED").lower()
     status = status if status in ("confirmed", "tentative", "cancelled") else "confirmed"
-    busy = ev.get("X-MICROSOFT-CDO-BUSYSTATUS")
-    show_as = str(busy).lower() if busy is not None else None
-    transparent = str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT" or show_as == "free"
+    busy = simple.get("X-MICROSOFT-CDO-BUSYSTATUS")
+    show_as = busy.lower() if busy else None
+    transparent = simple.get("TRANSP", "OPAQUE") == "TRANSPARENT" or show_as == "free"
     show_as = show_as or ("free" if transparent else "busy")
     summary = ev.get("SUMMARY")
-    organizer, rows = _people(people, owner, ctx, res)
+    organizer, rows = _people(parsed, owner, ctx, res)
     return (status, "transparent" if transparent else "opaque", show_as, organizer,
             str(summary) if summary is not None else None, rows)
 
@@ -262,7 +294,7 @@ def process(job: Job, ctx: IngestContext) -> Result:
             if len(members) == 1 and not any(p in first for p in ("RRULE", "RDATE", "RECURRENCE-ID")):
                 adapter = EventAdapter(first)  # fast path: a single event, no recurrence work
                 _emit(job, res, uid, "", adapter.start, adapter.end,
-                      _fields(first, job.people[i], job.owner, ctx, res), False, owner_zone)
+                      _fields(first, job.side[i], job.owner, ctx, res), False, owner_zone)
                 continue
             _expand(job, res, uid, members, owner_zone, ctx, where)
         except Exception as exc:  # noqa: BLE001 - bad input must not stop the file
@@ -274,7 +306,7 @@ def process(job: Job, ctx: IngestContext) -> Result:
 def _expand(job: Job, res: Result, uid: str, members, owner_zone: ZoneInfo, ctx: IngestContext,
             where: str) -> None:
     """Occurrences of one UID group over the window (all of them when nothing recurs)."""
-    people = {id(ev): job.people[i] for i, ev in members}
+    side = {id(ev): job.side[i] for i, ev in members}
     series = _Series([_Event(ev) for _, ev in members])
     rule = any("RRULE" in ev or "RDATE" in ev for _, ev in members)
     start, stop = job.window if rule else EPOCH
@@ -293,7 +325,7 @@ def _expand(job: Job, res: Result, uid: str, members, owner_zone: ZoneInfo, ctx:
         comp = occ.source_component
         fields = cache.get(id(comp))
         if fields is None:
-            fields = cache[id(comp)] = _fields(comp, people[id(comp)], job.owner, ctx, res)
+            fields = cache[id(comp)] = _fields(comp, side[id(comp)], job.owner, ctx, res)
         _emit(job, res, uid, recurrence_key(occ.original), occ.start, occ.end, fields, True, owner_zone)
 
 

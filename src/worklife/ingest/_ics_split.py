@@ -11,8 +11,9 @@ What comes out:
 - one ``EventBlock`` per ``VEVENT`` with the line of its ``BEGIN:VEVENT``, its ``UID`` and
   whether it recurs. Only the properties worklife reads are kept (descriptions, alarms,
   attachments and conference data dominate parse time in real exports and are never
-  stored); ``ORGANIZER``/``ATTENDEE`` lines are kept apart, because the same lines recur
-  across thousands of events and are parsed once each (icalendar's ``Contentline``);
+  stored); ``ORGANIZER``/``ATTENDEE``/``STATUS``/``TRANSP`` lines are kept apart, because
+  the same lines recur across thousands of events and are parsed once each (icalendar's
+  ``Contentline``);
 - problems that concern the file rather than one event (empty, binary, not iCalendar,
   truncated) as ``(line, reason, excerpt)``.
 
@@ -28,9 +29,11 @@ from dataclasses import dataclass, field
 
 KEEP = frozenset({
     "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID",
-    "SEQUENCE", "SUMMARY", "STATUS", "TRANSP", "X-MICROSOFT-CDO-BUSYSTATUS",
+    "SEQUENCE", "SUMMARY",
 })
-PEOPLE = frozenset({"ORGANIZER", "ATTENDEE"})  # kept apart: parsed once per distinct line
+# Kept apart from the event text: the same lines recur across thousands of events, so
+# each distinct line is parsed once (icalendar's Contentline, cached).
+SIDE = frozenset({"ORGANIZER", "ATTENDEE", "STATUS", "TRANSP", "X-MICROSOFT-CDO-BUSYSTATUS"})
 
 
 @dataclass
@@ -40,13 +43,17 @@ class EventBlock:
     line: int  # physical line of BEGIN:VEVENT, 1-based
     uid: str
     lines: list[str]
-    people: list[str] = field(default_factory=list)  # ORGANIZER and ATTENDEE lines
+    side: list[str] = field(default_factory=list)  # SIDE lines (people, status, transparency)
     recurs: bool = False  # has RRULE or RDATE
     override: bool = False  # has RECURRENCE-ID
     start_day: str | None = None  # YYYYMMDD of DTSTART, only to size the default window
+    alone: bool = False  # the only block of its UID (set by SplitFile.chunks)
 
     def text(self) -> str:
-        return "BEGIN:VEVENT\r\n" + "".join(line + "\r\n" for line in self.lines) + "END:VEVENT\r\n"
+        """The VEVENT for icalendar; SEQUENCE only matters when a UID has several versions."""
+        lone = self.alone and not self.recurs and not self.override
+        body = "".join(line + "\r\n" for line in self.lines if not (lone and line[:9].upper() == "SEQUENCE:"))
+        return "BEGIN:VEVENT\r\n" + body + "END:VEVENT\r\n"
 
 
 @dataclass
@@ -78,6 +85,7 @@ class SplitFile:
             by_uid.setdefault(block.uid, []).append(block)
         chunk: list[EventBlock] = []
         for group in by_uid.values():
+            group[0].alone = len(group) == 1
             chunk.extend(group)
             if len(chunk) >= size:
                 yield chunk
@@ -88,12 +96,10 @@ class SplitFile:
 
 def _name(line: str) -> str:
     """Property name of a logical line, upper-cased (text before the first ';' or ':')."""
-    end = len(line)
-    for sep in (";", ":"):
-        i = line.find(sep)
-        if 0 <= i < end:
-            end = i
-    return line[:end].strip().upper()
+    colon = line.find(":")
+    end = colon if colon >= 0 else len(line)
+    semi = line.find(";", 0, end)
+    return line[: semi if semi >= 0 else end].strip().upper()
 
 
 def _value(line: str) -> str:
@@ -124,16 +130,15 @@ def decode(data: bytes) -> tuple[str | None, str | None]:
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """(physical line number, unfolded line) pairs."""
     start, parts = 0, []
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw[:-1] if raw.endswith("\r") else raw
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
         if line[:1] in (" ", "\t") and parts:
             parts.append(line[1:])
             continue
         if parts:
-            yield start, "".join(parts)
+            yield start, parts[0] if len(parts) == 1 else "".join(parts)
         start, parts = number, [line]
     if parts:
-        yield start, "".join(parts)
+        yield start, parts[0] if len(parts) == 1 else "".join(parts)
 
 
 def split(data: bytes) -> SplitFile:
@@ -201,8 +206,8 @@ def split(data: bytes) -> SplitFile:
                 event = None
             continue
         if event is not None and stack[-1] == "VEVENT":
-            if name in PEOPLE:
-                event.people.append(line)
+            if name in SIDE:
+                event.side.append(line)
             elif name in KEEP:
                 event.lines.append(line)
                 if name == "UID":

@@ -124,7 +124,7 @@ def jobs_for(path: Path, data: bytes, ctx: IngestContext, chunk: int) -> tuple[l
     cap = int(ctx.config.get("calendar.max_occurrences_per_series", 10000))
     jobs = [
         Job(source=str(path), prefix=prefix, events=tuple(b.text() for b in blocks),
-            lines=tuple(b.line for b in blocks), people=tuple(tuple(b.people) for b in blocks), owner=owner, owner_tz=owner_tz,
+            lines=tuple(b.line for b in blocks), side=tuple(tuple(b.side) for b in blocks), owner=owner, owner_tz=owner_tz,
             window=(start, stop), max_occurrences=cap)
         for blocks in parts.chunks(chunk)
     ]
