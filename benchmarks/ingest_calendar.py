@@ -93,6 +93,12 @@ def _peak_mb() -> float:
 
 def phase(name: str, path: Path, workers: int) -> dict:
     """Run one phase in this process; return occurrences, seconds and peak memory."""
+    import icalendar  # noqa: F401 - imports are a fixed cost, not part of the rate
+    import recurring_ical_events  # noqa: F401
+
+    if name != "baseline":
+        import worklife.ingest.ics  # noqa: F401
+        import worklife.store  # noqa: F401
     start, cpu = time.perf_counter(), _cpu_s()
     if name == "baseline":
         import icalendar

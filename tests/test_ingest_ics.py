@@ -346,3 +346,26 @@ def test_ics_files_are_detected_by_name_or_content(tmp_path):
     assert adapter.detect(write(tmp_path, "export", ics(DAILY)))
     assert not adapter.detect(write(tmp_path, "notes.txt", "hello"))
     assert adapter.detect(tmp_path)
+
+
+def test_the_process_pool_gives_the_same_rows_as_one_process(tmp_path):
+    from worklife.ingest import ics as adapter
+    from worklife.ingest.base import IngestContext
+
+    for i in range(1, 4):
+        write(tmp_path, f"user0{i}@example.com.ics",
+              ics(WEEKLY_BERLIN, DAILY, meeting({"user02@example.com": "ACCEPTED"})))
+    write(tmp_path, "junk.ics", b"\x00junk")
+
+    def rows(workers: int) -> tuple[list, list]:
+        config = Config()
+        config.set("calendar.workers", workers)
+        config.set("calendar.pool_min_bytes", 0)
+        config.set("calendar.chunk_events", 1)
+        meetings, quarantine = [], []
+        for batch in adapter.read(tmp_path, IngestContext(config=config)):
+            meetings += [tuple(sorted(m.items())) for m in batch.rows["meetings"]]
+            quarantine += [q.location for q in batch.quarantine]
+        return meetings, quarantine
+
+    assert rows(2) == rows(1)

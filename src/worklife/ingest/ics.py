@@ -115,7 +115,8 @@ def jobs_for(path: Path, data: bytes, ctx: IngestContext, chunk: int) -> tuple[l
     start, stop, window_how = window_for(ctx, parts)
     notes = list(parts.notes)
     if parts.events:
-        notes.append(f"owner {owner or 'unknown'} (from {how}); zone for floating and all-day times "
+        notes.append(f"owner {owner or 'unknown (no --owner; neither the file name nor X-WR-CALNAME matched)'}"
+                     f"{'' if owner is None else f' (from {how})'}; zone for floating and all-day times "
                      f"{owner_tz}; recurrences expanded {start.date()} to "
                      f"{(stop - timedelta(days=1)).date()} ({window_how})")
     for name, n in sorted(parts.skipped.items()):
@@ -163,7 +164,7 @@ def _results(files: list[Path], ctx: IngestContext, workers: int) -> Iterator[tu
     """Per file: a Batch of file-level problems and notes, then each unit's Result, in order."""
     chunk = int(ctx.config.get("calendar.chunk_events", 400))
     pool = _pool(workers, ctx) if workers > 1 else None
-    pending: deque[tuple[Path, Future | Result | Batch]] = deque()
+    pending: deque[tuple[Path, Future | Job | Batch, Job | None]] = deque()
     try:
         for path in files:
             try:
@@ -171,16 +172,16 @@ def _results(files: list[Path], ctx: IngestContext, workers: int) -> Iterator[tu
             except OSError as exc:
                 b = Batch(read=1)
                 b.reject(f"{path}:1", f"cannot read file: {exc.strerror or exc}")
-                pending.append((path, b))
+                pending.append((path, b, None))
                 continue
             jobs, parts, notes = jobs_for(path, data, ctx, chunk)
             head = Batch(read=len(parts.problems))
             for line, reason, excerpt in parts.problems:
                 head.reject(f"{path}:{line}", reason, excerpt)
             head.notes.extend(f"{path}: {n}" for n in notes)  # type: ignore[attr-defined]
-            pending.append((path, head))
+            pending.append((path, head, None))
             for job in jobs:
-                pending.append((path, pool.submit(_run_job, job) if pool else job))  # type: ignore[arg-type]
+                pending.append((path, pool.submit(_run_job, job) if pool else job, job))
                 while pool and len(pending) > 4 * workers:
                     yield _done(pending.popleft(), ctx)
             while not pool and pending:
@@ -192,60 +193,71 @@ def _results(files: list[Path], ctx: IngestContext, workers: int) -> Iterator[tu
             pool.shutdown(cancel_futures=True)
 
 
-def _done(item: tuple[Path, object], ctx: IngestContext) -> tuple[Path, Result | Batch]:
-    path, value = item
-    if isinstance(value, Future):
-        return path, value.result()
-    if isinstance(value, Job):
-        return path, process(value, ctx)
+def _done(item: tuple[Path, object, Job | None], ctx: IngestContext) -> tuple[Path, Result | Batch]:
+    """The finished unit; a unit that failed for an unforeseen reason (a bug, a killed
+    worker) is quarantined event by event with the reason instead of ending the run."""
+    path, value, job = item
+    try:
+        if isinstance(value, Future):
+            return path, value.result()
+        if isinstance(value, Job):
+            return path, process(value, ctx)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("calendar unit of %s failed", path)
+        assert job is not None
+        b = Batch(read=len(job.events))
+        for line, text in zip(job.lines, job.events):
+            b.reject(f"{path}:{line}", f"internal error while reading this part of the file: "
+                     f"{type(exc).__name__}: {exc}", text)
+        return path, b
     return path, value  # type: ignore[return-value]
 
 
 def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
-    """Batches of meetings, attendees and quarantine records for every .ics file under ``path``."""
+    """Batches of meetings, attendees and quarantine records for every .ics file under ``path``.
+
+    Units are gathered into batches of about ``ctx.batch_size`` meetings (fewer, larger
+    writes); memory holds one batch and the units in flight, never a whole folder.
+    """
     files = list(_files(path))
     workers = _workers(ctx, sum(f.stat().st_size for f in files if f.exists()))
     if workers > 1:
         log.info("calendar ingest: %d files, %d worker processes", len(files), workers)
+    size = max(1, ctx.batch_size)
+    out = Batch()
     notes: Counter[str] = Counter()
     current: Path | None = None
     for file, item in _results(files, ctx, workers):
         if file != current and notes:
-            yield _notes_batch(current, notes)
+            _add_notes(out, current, notes)
             notes = Counter()
         current = file
         if isinstance(item, Batch):
-            yield item
-            continue
-        notes.update(item.notes)
-        yield from _batches(item, ctx.batch_size)
+            out.read += item.read
+            out.quarantine.extend(item.quarantine)
+            out.notes.extend(item.notes)
+        else:
+            notes.update(item.notes)
+            _add_result(out, item)
+        if len(out.rows["meetings"]) >= size:
+            yield out
+            out = Batch()
     if notes:
-        yield _notes_batch(current, notes)
+        _add_notes(out, current, notes)
+    if len(out) or out.read or out.notes:
+        yield out
 
 
-def _notes_batch(path: Path | None, notes: Counter[str]) -> Batch:
-    b = Batch()
-    b.notes.extend(f"{path}: {text} ({n}x)" for text, n in sorted(notes.items()))  # type: ignore[attr-defined]
+def _add_notes(out: Batch, path: Path | None, notes: Counter[str]) -> None:
     for text, n in sorted(notes.items()):
+        out.notes.append(f"{path}: {text} ({n}x)")
         log.info("%s: %s (%dx)", path, text, n)
-    return b
 
 
-def _batches(res: Result, size: int) -> Iterator[Batch]:
-    """A unit's rows as Batches of at most ``size`` meetings (attendees follow their meetings)."""
-    size = max(1, size)
-    by_key: dict[str, list[tuple]] = {}
-    for a in res.attendees:
-        by_key.setdefault(a[0], []).append(a)
-    first = True
-    for i in range(0, max(len(res.meetings), 1), size):
-        b = Batch(read=res.read if first else 0)
-        for m in res.meetings[i:i + size]:
-            b.rows["meetings"].append(dict(zip(MEETING_COLS, m)))
-            for a in by_key.get(m[0], ()):
-                b.rows["meeting_attendees"].append(dict(zip(ATTENDEE_COLS, a)))
-        if first:
-            for where, reason, excerpt in res.quarantine:
-                b.reject(where, reason, excerpt)
-        first = False
-        yield b
+def _add_result(out: Batch, res: Result) -> None:
+    """A unit's rows as dicts of the store's columns (plus ``_authoritative``)."""
+    out.read += res.read
+    out.rows["meetings"].extend(dict(zip(MEETING_COLS, m)) for m in res.meetings)
+    out.rows["meeting_attendees"].extend(dict(zip(ATTENDEE_COLS, a)) for a in res.attendees)
+    for where, reason, excerpt in res.quarantine:
+        out.reject(where, reason, excerpt)
