@@ -320,14 +320,16 @@ def test_unreadable_files_are_quarantined_with_a_clear_reason(tmp_path, store, c
     assert rows[0][0] == f"{path}{where}" and reason in rows[0][1]
 
 
-def test_a_bad_event_is_quarantined_at_its_line_and_the_others_are_kept(tmp_path, store):
+@pytest.mark.parametrize("header", ["", "X-WR-TIMEZONE:Europe/Berlin"], ids=["plain", "google"])
+def test_a_bad_event_is_quarantined_at_its_line_and_the_others_are_kept(tmp_path, store, header):
     bad_rule = "UID:bad\nDTSTART:20250303T100000Z\nDTEND:20250303T110000Z\nRRULE:FREQ=WEEKLY;UNTL=20250401"
     bad_end = "UID:bad-end\nDTSTART:20250303T100000Z\nDTEND:BROKEN"
-    path = write(tmp_path, "a.ics", ics(DAILY, bad_rule, bad_end))
+    path = write(tmp_path, "a.ics", ics(DAILY, bad_rule, bad_end, header=header))
+    shift = 1 if header else 0  # the header line moves every event down
     (summary,) = run(store, path)
     assert store.count("meetings") == 5
     rows = store.con.execute("SELECT location, reason FROM quarantine ORDER BY location").fetchall()
-    assert [r[0] for r in rows] == [f"{path}:11", f"{path}:17"]
+    assert [r[0] for r in rows] == [f"{path}:{11 + shift}", f"{path}:{17 + shift}"]
     assert "UNTIL" in rows[0][1] or "UNTL" in rows[0][1]
     assert "DTEND" in rows[1][1]
 

@@ -161,7 +161,10 @@ def _needs_zone(ev: icalendar.cal.Component) -> bool:
     if "RRULE" in ev or "RDATE" in ev or "RECURRENCE-ID" in ev or "EXDATE" in ev:
         return True
     for name in ("DTSTART", "DTEND"):
-        value = getattr(ev.get(name), "dt", None)
+        try:
+            value = getattr(ev.get(name), "dt", None)
+        except Exception:  # noqa: BLE001 - a broken property; quarantined later with its reason
+            return False
         if isinstance(value, datetime) and value.tzinfo is None:
             return True
     return False
