@@ -1,10 +1,11 @@
 """Calendar ingest speed and memory: occurrences per second, single process vs pool.
 
-    python benchmarks/ingest_calendar.py [--events 4778] [--recurring 0.15] [--workers 0]
+    python benchmarks/ingest_calendar.py [--events 4778] [--recurring 0.15] [--workers 0] [--files 1 8]
 
-Generates a Google-export-like calendar with the icalendar library (descriptions,
-locations, alarms, 2-8 attendees per event, a share of weekly series), then times, each
-in a fresh process so peak memory (max RSS, workers included) belongs to one phase:
+Generates Google-export-like calendars with the icalendar library (descriptions,
+locations, alarms, 2-8 attendees per event, a share of weekly series): the events as one
+export, and spread over several people's exports. For each, times every phase in a fresh
+process so peak memory (max RSS, workers included) belongs to one phase:
 
 - baseline: what DESIGN.md's ~2,000 occurrences/s refers to, icalendar.Calendar.from_ical
   + recurring_ical_events.of(cal).between(window), one process, occurrence components;
@@ -33,7 +34,7 @@ from pathlib import Path
 WINDOW = (date(2025, 1, 1), date(2025, 12, 31))
 
 
-def generate(path: Path, events: int, recurring: float, seed: int = 7) -> None:
+def generate(path: Path, events: int, recurring: float, seed: int = 7, first: int = 0) -> None:
     """A calendar shaped like a Google export (UTC times, X-WR-TIMEZONE, long descriptions)."""
     import icalendar
 
@@ -41,7 +42,7 @@ def generate(path: Path, events: int, recurring: float, seed: int = 7) -> None:
     cal = icalendar.Calendar()
     cal.add("prodid", "-//Google Inc//Google Calendar 70.9054//EN")
     cal.add("version", "2.0")
-    cal.add("X-WR-CALNAME", "user01@example.com")
+    cal.add("X-WR-CALNAME", path.name.removesuffix(".ics"))
     cal.add("X-WR-TIMEZONE", "Europe/Berlin")
     stamp = datetime(2025, 1, 1, tzinfo=timezone.utc)
     for i in range(events):
@@ -52,7 +53,7 @@ def generate(path: Path, events: int, recurring: float, seed: int = 7) -> None:
         ev.add("dtend", start + timedelta(minutes=r.choice((15, 30, 60, 90))))
         for name in ("dtstamp", "created", "last-modified"):
             ev.add(name, stamp)
-        ev.add("uid", f"{i:06d}{r.getrandbits(64):016x}@google.com")
+        ev.add("uid", f"{first + i:06d}{r.getrandbits(64):016x}@google.com")
         ev.add("summary", f"Meeting {i}")
         ev.add("description", "Join with Google Meet: https://meet.google.com/abc-defg-hij\n" * 6)
         ev.add("location", "Room 4, Building 2")
@@ -104,9 +105,10 @@ def phase(name: str, path: Path, workers: int) -> dict:
         import icalendar
         import recurring_ical_events
 
-        cal = icalendar.Calendar.from_ical(path.read_bytes())
-        stop = WINDOW[1] + timedelta(days=1)
-        n = len(recurring_ical_events.of(cal).between(WINDOW[0], stop))
+        n = 0
+        for file in sorted(path.glob("*.ics")):
+            cal = icalendar.Calendar.from_ical(file.read_bytes())
+            n += len(recurring_ical_events.of(cal).between(WINDOW[0], WINDOW[1] + timedelta(days=1)))
     elif name in ("single", "pool"):
         from worklife.config import Config
         from worklife.ingest import ics
@@ -138,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=4778, help="events in the generated calendar")
     parser.add_argument("--recurring", type=float, default=0.15, help="share of weekly series")
     parser.add_argument("--workers", type=int, default=0, help="pool size; 0: one per core")
+    parser.add_argument("--files", type=int, nargs="+", default=[1, 8],
+                        help="scenarios: the events as this many people's exports")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -147,17 +151,28 @@ def main(argv: list[str] | None = None) -> None:
         return
     src = str(Path(__file__).resolve().parents[1] / "src")
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "user01@example.com.ics"
-        generate(path, args.events, args.recurring)
-        print(f"calendar: {args.events} events, {args.recurring:.0%} weekly series, "
-              f"{path.stat().st_size / 1e6:.1f} MB; window {WINDOW[0]}..{WINDOW[1]}; {workers} workers; "
-              f"{os.cpu_count()} cores")
-        results = []
-        for name in ("baseline", "single", "pool", "end-to-end"):
-            out = subprocess.run([sys.executable, __file__, "--phase", name, "--file", str(path),
-                                  "--workers", str(workers)], capture_output=True, text=True, env=env, check=True)
-            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    for files in args.files:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            per = -(-args.events // files)
+            for k in range(files):
+                n = min(per, args.events - k * per)
+                generate(folder / f"user{k + 1:02d}@example.com.ics", n, args.recurring, seed=7 + k, first=k * per)
+            size = sum(f.stat().st_size for f in folder.glob("*.ics")) / 1e6
+            print(f"\n{args.events} events in {files} file(s), {args.recurring:.0%} weekly series, {size:.1f} MB; "
+                  f"window {WINDOW[0]}..{WINDOW[1]}; {workers} workers; {os.cpu_count()} cores")
+            results = []
+            for name in ("baseline", "single", "pool", "end-to-end"):
+                out = subprocess.run([sys.executable, __file__, "--phase", name, "--file", str(folder),
+                                      "--workers", str(workers)], capture_output=True, text=True, env=env,
+                                     check=True)
+                results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        _table(results)
+    print("\nwall figures depend on other load on the machine (see `uptime`); CPU figures count "
+          "the parent and every worker; imports are not timed")
+
+
+def _table(results: list[dict]) -> None:
     base = results[0]["occurrences"] / results[0]["seconds"]
     base_cpu = results[0]["occurrences"] / results[0]["cpu"]
     print(f"{'phase':<12}{'occurrences':>12}{'wall s':>8}{'occ/s':>8}{'x base':>8}"
@@ -166,8 +181,6 @@ def main(argv: list[str] | None = None) -> None:
         rate, per_cpu = r["occurrences"] / r["seconds"], r["occurrences"] / r["cpu"]
         print(f"{r['phase']:<12}{r['occurrences']:>12}{r['seconds']:>8.2f}{rate:>8.0f}{rate / base:>8.1f}"
               f"{r['cpu']:>8.2f}{per_cpu:>10.0f}{per_cpu / base_cpu:>8.1f}{r['peak_mb']:>9.0f}")
-    print("wall figures depend on other load on the machine (see `uptime`); CPU figures count "
-          "the parent and every worker")
     counts = {r["occurrences"] for r in results}
     print("same occurrences in every phase" if len(counts) == 1 else f"occurrence counts differ: {counts}")
 

@@ -350,9 +350,12 @@ def test_ics_files_are_detected_by_name_or_content(tmp_path):
     assert adapter.detect(tmp_path)
 
 
-def test_the_process_pool_gives_the_same_rows_as_one_process(tmp_path):
+@pytest.mark.parametrize("whole_file_max", [0, 10_000_000], ids=["units-of-a-file", "whole-files"])
+def test_the_process_pool_gives_the_same_rows_as_one_process(tmp_path, monkeypatch, whole_file_max):
     from worklife.ingest import ics as adapter
     from worklife.ingest.base import IngestContext
+
+    monkeypatch.setattr(adapter, "WHOLE_FILE_MAX", whole_file_max)
 
     for i in range(1, 4):
         write(tmp_path, f"user0{i}@example.com.ics",
@@ -371,3 +374,15 @@ def test_the_process_pool_gives_the_same_rows_as_one_process(tmp_path):
         return meetings, quarantine
 
     assert rows(2) == rows(1)
+
+
+@pytest.mark.parametrize(("tzid", "timezones"), [
+    ("W. Europe Standard Time", OUTLOOK_ZONE), ("W. Europe Standard Time", ""),
+    ("Customized Time Zone", OUTLOOK_ZONE), ("Europe/Berlin", ""),
+], ids=["windows-with-vtimezone", "windows-name-only", "custom-vtimezone", "iana"])
+def test_single_events_read_windows_custom_and_iana_zones(tmp_path, store, tzid, timezones):
+    zones = timezones.replace("TZID:W. Europe Standard Time", f"TZID:{tzid}")
+    winter = f"UID:winter\nDTSTART;TZID={tzid}:20250317T090000\nDTEND;TZID={tzid}:20250317T100000"
+    summer = f"UID:summer\nDTSTART;TZID={tzid}:20250331T090000\nDTEND;TZID={tzid}:20250331T100000"
+    run(store, write(tmp_path, "a.ics", ics(winter, summer, timezones=zones)))
+    assert starts(store) == ["2025-03-17T08:00Z", "2025-03-31T07:00Z"]

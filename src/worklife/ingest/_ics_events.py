@@ -5,7 +5,8 @@ events) plus where each event starts in the file. ``process(job, ctx)`` runs in 
 ingesting process or in a pool worker and returns plain tuples (cheap to pickle):
 
 1. icalendar parses the unit (if the unit fails as a whole, each event is parsed alone,
-   so one bad event is quarantined with its line and the others are kept);
+   so one bad event is quarantined with its line and the others are kept); lone single
+   events skip components altogether (``_ics_single``);
 2. ``x_wr_timezone.to_standard`` applies ``X-WR-TIMEZONE``;
 3. zones are made exact (``_zones.settle``): Windows and IANA ``TZID`` names map to
    zoneinfo, floating times take the owner's zone;
@@ -17,58 +18,23 @@ ingesting process or in a pool worker and returns plain tuples (cheap to pickle)
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from dataclasses import dataclass, field
-from functools import lru_cache
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import icalendar
 import x_wr_timezone
-from icalendar.parser import Contentline
 from recurring_ical_events import EventAdapter, Occurrence, Series
 
+from worklife.ingest._ics_rows import Job, Result, emit, fields, recurrence_key
+from worklife.ingest._ics_single import read_singles
 from worklife.ingest._ics_zones import settle, zone
 from worklife.ingest.base import IngestContext, stable_hash
 from worklife.timezones import resolve_zone
 
 log = logging.getLogger(__name__)
 
-MEETING_COLS = ("meeting_key", "uid", "recurrence_id", "start_utc", "end_utc", "all_day", "status",
-                "transp", "show_as", "organizer_id", "title", "is_recurring", "series_id", "source",
-                "source_ref", "_authoritative")
-ATTENDEE_COLS = ("meeting_key", "person_id", "response", "role", "is_organizer", "source",
-                 "_authoritative")
-PARTSTAT = {"ACCEPTED": "accepted", "TENTATIVE": "tentative", "DECLINED": "declined",
-            "NEEDS-ACTION": "needs-action", "DELEGATED": "declined"}
 ESSENTIAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID", "UID"}
-NOT_PEOPLE = {"ROOM", "RESOURCE"}
 EPOCH = (datetime(1900, 1, 1), datetime(2200, 1, 1))
-
-
-@dataclass(frozen=True)
-class Job:
-    """One parse unit: whole UID groups of one file, as iCalendar text."""
-
-    source: str
-    prefix: str  # BEGIN:VCALENDAR + header + zones
-    events: tuple[str, ...]  # BEGIN..END:VEVENT texts
-    lines: tuple[int, ...]  # line of each BEGIN:VEVENT in the file
-    side: tuple[tuple[str, ...], ...]  # ORGANIZER/ATTENDEE/STATUS/TRANSP lines of each event
-    owner: str | None  # person_id of the calendar's owner
-    owner_tz: str  # IANA zone for floating and all-day times
-    window: tuple[datetime, datetime]  # naive local datetimes [start, stop)
-    max_occurrences: int
-
-
-@dataclass
-class Result:
-    meetings: list[tuple] = field(default_factory=list)
-    attendees: list[tuple] = field(default_factory=list)
-    quarantine: list[tuple[str, str, str]] = field(default_factory=list)
-    notes: Counter[str] = field(default_factory=Counter)
-    read: int = 0
 
 
 class _Event(EventAdapter):
@@ -92,69 +58,64 @@ class _Series(Series):
         return occ
 
 
-def recurrence_key(value: date | datetime) -> str:
-    """RECURRENCE-ID as stored: UTC ``YYYY-MM-DDTHH:MM:SSZ``; dates and floating times as written."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return value.strftime("%Y-%m-%dT%H:%M:%S")
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return value.isoformat()
-
-
-def _instant(value: date | datetime, owner_zone: ZoneInfo) -> datetime:
-    """Naive UTC for an aware datetime; dates and naive times are local in the owner's zone."""
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day, tzinfo=owner_zone)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=owner_zone)
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def _parse(job: Job, res: Result) -> list[tuple[int, icalendar.cal.Component]]:
-    """(index in job, VEVENT) pairs; events that cannot be parsed are quarantined."""
+def _parse(job: Job, res: Result) -> tuple[list[tuple[int, icalendar.cal.Component]], ZoneInfo | None]:
+    """(index in job, VEVENT) pairs and the X-WR-TIMEZONE zone; unparseable events are quarantined."""
     icalendar.use_zoneinfo()  # forget VTIMEZONEs cached by icalendar from other files
     suffix = "END:VCALENDAR\r\n"
+    header: icalendar.Calendar | None = None
     try:
-        cal = icalendar.Calendar.from_ical(job.prefix + "".join(job.events) + suffix)
-        calendars = [(cal, list(range(len(job.events))))]
+        header = icalendar.Calendar.from_ical(job.prefix + "".join(job.events) + suffix)
+        calendars = [(header, list(range(len(job.events))))]
     except Exception:  # noqa: BLE001 - fall back to one event at a time to find the bad one
         calendars = []
+        try:
+            header = icalendar.Calendar.from_ical(job.prefix + suffix)
+        except Exception as exc:  # noqa: BLE001
+            res.notes[f"calendar header or VTIMEZONE unreadable, zones may be missing ({exc})"] += 1
         for i, text in enumerate(job.events):
             try:
                 calendars.append((icalendar.Calendar.from_ical(job.prefix + text + suffix), [i]))
             except Exception as exc:  # noqa: BLE001
                 res.quarantine.append((f"{job.source}:{job.lines[i]}", f"cannot parse event: {exc}", text))
+    xwr = _xwr_zone(header, res) if header is not None else None
     out: list[tuple[int, icalendar.cal.Component]] = []
     for cal, indexes in calendars:
-        cal = _standard(cal, res)
+        if xwr is not None:
+            _standard(cal, xwr)
         events = [c for c in cal.subcomponents if c.name == "VEVENT"]
         if len(events) == len(indexes):
             out.extend(zip(indexes, events))
         else:  # split() hands over exactly one VEVENT per text; anything else is a bug
             raise AssertionError(f"{job.source}: {len(events)} events parsed from {len(indexes)} blocks")
-    return out
+    return out, xwr
 
 
-def _standard(cal: icalendar.Calendar, res: Result) -> icalendar.Calendar:
-    """Apply X-WR-TIMEZONE (Google, Apple exports) with x_wr_timezone."""
+def _xwr_zone(cal: icalendar.Calendar, res: Result) -> ZoneInfo | None:
+    """The zone named by X-WR-TIMEZONE (Google, Apple exports), if any and known."""
     raw = cal.get("X-WR-TIMEZONE")
     if raw is None:
-        return cal
+        return None
     name = resolve_zone(str(raw))
     if name is None:
         res.notes[f"X-WR-TIMEZONE {str(raw)!r} is not a known zone; ignored"] += 1
-        return cal
-    # Only recurring components and floating times change meaning; a single event in UTC
-    # is the same instant in any zone, so the (copying) walk skips it.
+        return None
+    return zone(name)
+
+
+def _standard(cal: icalendar.Calendar, xwr: ZoneInfo) -> None:
+    """Apply X-WR-TIMEZONE with x_wr_timezone.to_standard, in place.
+
+    Only recurring components and floating times change meaning; a single event in UTC is
+    the same instant in any zone, so the (copying) walk skips it.
+    """
     subs = cal.subcomponents
     needs = [i for i, c in enumerate(subs) if c.name == "VEVENT" and _needs_zone(c)]
     if needs:
         part = icalendar.Calendar()
         part.subcomponents = [subs[i] for i in needs]
-        done = x_wr_timezone.to_standard(part, timezone=zone(name)).subcomponents
+        done = x_wr_timezone.to_standard(part, timezone=xwr).subcomponents
         for i, c in zip(needs, done):
             subs[i] = c
-    return cal
 
 
 def _needs_zone(ev: icalendar.cal.Component) -> bool:
@@ -187,98 +148,13 @@ def _errors(job: Job, line: int, ev: icalendar.cal.Component, res: Result) -> bo
     return fatal
 
 
-@lru_cache(maxsize=65536)
-def side_line(line: str) -> tuple | str:
-    """A side line parsed by icalendar's ``Contentline``; the error message when it cannot be.
-
-    ORGANIZER/ATTENDEE give (name, address, CUTYPE, PARTSTAT, ROLE), the address being the
-    value when it is an e-mail (``mailto:`` or bare), else the ``EMAIL`` parameter; STATUS,
-    TRANSP and X-MICROSOFT-CDO-BUSYSTATUS give (name, upper-cased value).
-    """
-    try:
-        name, params, value = Contentline(line).parts()
-    except ValueError as exc:
-        return str(exc)
-    if name.upper() not in ("ORGANIZER", "ATTENDEE"):
-        return (name.upper(), value.strip().upper())
-    address = value.strip()
-    if "@" not in address:
-        address = str(params.get("EMAIL", "")).strip()
-    return (name.upper(), address if "@" in address else None,
-            str(params.get("CUTYPE", "INDIVIDUAL")).upper(),
-            str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(),
-            str(params.get("ROLE", "REQ-PARTICIPANT")).lower())
-
-
-def _people(lines: list[tuple], owner: str | None, ctx: IngestContext, res: Result):
-    """(organizer_id, [(person_id, response, role, is_organizer)]) for one component."""
-    organizer = None
-    rows: dict[str, tuple[str, str, bool]] = {}
-    for parsed in lines:
-        if len(parsed) != 5:
-            continue
-        name, address, cutype, partstat, role = parsed
-        if address is None:
-            res.notes[f"{name} without an e-mail address skipped"] += 1
-            continue
-        if name == "ORGANIZER":
-            organizer = ctx.person_id(address)
-        elif cutype not in NOT_PEOPLE:
-            rows[ctx.person_id(address)] = (PARTSTAT.get(partstat, "needs-action"), role, False)  # type: ignore[index]
-    if owner is not None and organizer is None and not rows:
-        organizer = owner  # an event of one's own, with no guests
-    if organizer is not None:
-        rows[organizer] = ("organizer", "chair", True)
-    if owner is not None and owner not in rows:
-        rows[owner] = ("needs-action", "req-participant", False)
-        res.notes["events list no response for the calendar's owner; recorded as needs-action"] += 1
-    return organizer, [(pid, *r) for pid, r in rows.items()]
-
-
-def _fields(ev: icalendar.cal.Component, side: tuple[str, ...], owner: str | None,
-            ctx: IngestContext, res: Result) -> tuple:
-    """Per-component values shared by all its occurrences."""
-    parsed, simple = [], {}
-    for line in side:
-        p = side_line(line)
-        if isinstance(p, str):
-            res.notes[f"unreadable property lines skipped ({p})"] += 1
-        elif len(p) == 2:
-            simple[p[0]] = p[1]
-        else:
-            parsed.append(p)
-    status = simple.get("STATUS", "CONFIRMED").lower()
-    status = status if status in ("confirmed", "tentative", "cancelled") else "confirmed"
-    busy = simple.get("X-MICROSOFT-CDO-BUSYSTATUS")
-    show_as = busy.lower() if busy else None
-    transparent = simple.get("TRANSP", "OPAQUE") == "TRANSPARENT" or show_as == "free"
-    show_as = show_as or ("free" if transparent else "busy")
-    summary = ev.get("SUMMARY")
-    organizer, rows = _people(parsed, owner, ctx, res)
-    return (status, "transparent" if transparent else "opaque", show_as, organizer,
-            str(summary) if summary is not None else None, rows)
-
-
-def _emit(job: Job, res: Result, uid: str, rid: str, start, end, fields: tuple, recurring: bool,
-          owner_zone: ZoneInfo) -> None:
-    status, transp, show_as, organizer, title, people = fields
-    key = f"{uid}|{rid}"
-    all_day = not isinstance(start, datetime)
-    ref = f"{job.source}#{uid}@{rid}" if rid else f"{job.source}#{uid}"
-    authoritative = job.owner is not None and organizer == job.owner
-    res.meetings.append((key, uid, rid, _instant(start, owner_zone), _instant(end, owner_zone), all_day,
-                         status, transp, show_as, organizer, title, recurring, uid, job.source, ref,
-                         authoritative))
-    for pid, response, role, is_org in people:
-        res.attendees.append((key, pid, response, role, is_org, job.source, pid == job.owner))
-
-
 def process(job: Job, ctx: IngestContext) -> Result:
     """Rows for every event of ``job`` (see the module docstring); never raises on bad input."""
-    res = Result(read=len(job.events))
+    res = Result(read=len(job.events) + len(job.singles))
     owner_zone = zone(job.owner_tz)
     groups: dict[str, list[tuple[int, icalendar.cal.Component]]] = {}
-    for i, ev in _parse(job, res):
+    parsed, xwr = _parse(job, res)
+    for i, ev in parsed:
         line = job.lines[i]
         if _errors(job, line, ev, res):
             continue
@@ -296,13 +172,14 @@ def process(job: Job, ctx: IngestContext) -> Result:
         try:
             if len(members) == 1 and not any(p in first for p in ("RRULE", "RDATE", "RECURRENCE-ID")):
                 adapter = EventAdapter(first)  # fast path: a single event, no recurrence work
-                _emit(job, res, uid, "", adapter.start, adapter.end,
-                      _fields(first, job.side[i], job.owner, ctx, res), False, owner_zone)
+                emit(job, res, uid, "", adapter.start, adapter.end,
+                      fields(first.get("SUMMARY"), job.side[i], job.owner, ctx, res), False, owner_zone)
                 continue
             _expand(job, res, uid, members, owner_zone, ctx, where)
         except Exception as exc:  # noqa: BLE001 - bad input must not stop the file
             res.quarantine.append((where, f"cannot read event {uid}: {type(exc).__name__}: {exc}",
                                    first.to_ical().decode(errors="replace")[:500]))
+    read_singles(job, res, ctx, owner_zone, xwr)
     return res
 
 
@@ -326,10 +203,10 @@ def _expand(job: Job, res: Result, uid: str, members, owner_zone: ZoneInfo, ctx:
     rows.sort(key=lambda o: recurrence_key(o.original))
     for occ in rows:
         comp = occ.source_component
-        fields = cache.get(id(comp))
-        if fields is None:
-            fields = cache[id(comp)] = _fields(comp, side[id(comp)], job.owner, ctx, res)
-        _emit(job, res, uid, recurrence_key(occ.original), occ.start, occ.end, fields, True, owner_zone)
+        values = cache.get(id(comp))
+        if values is None:
+            values = cache[id(comp)] = fields(comp.get("SUMMARY"), side[id(comp)], job.owner, ctx, res)
+        emit(job, res, uid, recurrence_key(occ.original), occ.start, occ.end, values, True, owner_zone)
 
 
-__all__ = ["Job", "Result", "process", "recurrence_key", "MEETING_COLS", "ATTENDEE_COLS"]
+__all__ = ["process"]

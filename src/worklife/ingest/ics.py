@@ -21,7 +21,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from worklife.ingest._ics_events import ATTENDEE_COLS, MEETING_COLS, Job, Result, process
+from worklife.ingest._ics_events import process
+from worklife.ingest._ics_rows import ATTENDEE_COLS, MEETING_COLS, Job, Result
 from worklife.ingest._ics_split import SplitFile, split
 from worklife.ingest.base import Batch, IngestContext
 from worklife.timezones import resolve_zone
@@ -123,12 +124,15 @@ def jobs_for(path: Path, data: bytes, ctx: IngestContext, chunk: int) -> tuple[l
         notes.append(f"{n} {name} component(s) skipped (only VEVENTs are meetings)")
     prefix = parts.prefix()
     cap = int(ctx.config.get("calendar.max_occurrences_per_series", 10000))
-    jobs = [
-        Job(source=str(path), prefix=prefix, events=tuple(b.text() for b in blocks),
-            lines=tuple(b.line for b in blocks), side=tuple(tuple(b.side) for b in blocks), owner=owner, owner_tz=owner_tz,
-            window=(start, stop), max_occurrences=cap)
-        for blocks in parts.chunks(chunk)
-    ]
+    jobs = []
+    for blocks in parts.chunks(chunk):
+        lone = [b for b in blocks if b.alone and not b.recurs and not b.override]
+        rest = [b for b in blocks if not (b.alone and not b.recurs and not b.override)]
+        jobs.append(Job(
+            source=str(path), prefix=prefix, events=tuple(b.text() for b in rest),
+            lines=tuple(b.line for b in rest), side=tuple(tuple(b.side) for b in rest),
+            singles=tuple((b.line, b.uid, tuple(b.lines), tuple(b.side)) for b in lone),
+            owner=owner, owner_tz=owner_tz, window=(start, stop), max_occurrences=cap))
     return jobs, parts, notes
 
 
@@ -146,6 +150,13 @@ def _run_job(job: Job) -> Result:
     return process(job, _WORKER_CTX)
 
 
+def _run_file(path: str) -> list[Batch | Result]:
+    """A whole (small) file in a worker: split, parse and expand there."""
+    assert _WORKER_CTX is not None
+    head, jobs = _file_units(Path(path), _WORKER_CTX)
+    return [head, *(process(job, _WORKER_CTX) for job in jobs)]
+
+
 def _workers(ctx: IngestContext, total_bytes: int) -> int:
     wanted = int(ctx.config.get("calendar.workers", 0)) or (os.cpu_count() or 1)
     if wanted <= 1 or total_bytes < int(ctx.config.get("calendar.pool_min_bytes", 2_000_000)):
@@ -160,57 +171,76 @@ def _pool(n: int, ctx: IngestContext) -> ProcessPoolExecutor:
 
 
 # -- read --------------------------------------------------------------------------------
+WHOLE_FILE_MAX = 1_000_000  # bytes: with a pool, smaller files go to a worker whole
+
+
+def _file_units(path: Path, ctx: IngestContext) -> tuple[Batch, list[Job]]:
+    """A Batch of the file's own problems and notes, and its parse units."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        head = Batch(read=1)
+        head.reject(f"{path}:1", f"cannot read file: {exc.strerror or exc}")
+        return head, []
+    jobs, parts, notes = jobs_for(path, data, ctx, int(ctx.config.get("calendar.chunk_events", 400)))
+    head = Batch(read=len(parts.problems))
+    for line, reason, excerpt in parts.problems:
+        head.reject(f"{path}:{line}", reason, excerpt)
+    head.notes.extend(f"{path}: {n}" for n in notes)
+    return head, jobs
+
+
+Pending = tuple[Path, "Future | Job | Batch", "Job | None"]
+
+
 def _results(files: list[Path], ctx: IngestContext, workers: int) -> Iterator[tuple[Path, Result | Batch]]:
-    """Per file: a Batch of file-level problems and notes, then each unit's Result, in order."""
-    chunk = int(ctx.config.get("calendar.chunk_events", 400))
+    """Per file: a Batch of file-level problems and notes, then each unit's Result, in order.
+
+    With a pool, small files are handed to workers whole (split included); a large file
+    is split here and its units are spread over the workers.
+    """
     pool = _pool(workers, ctx) if workers > 1 else None
-    pending: deque[tuple[Path, Future | Job | Batch, Job | None]] = deque()
+    pending: deque[Pending] = deque()
     try:
         for path in files:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                b = Batch(read=1)
-                b.reject(f"{path}:1", f"cannot read file: {exc.strerror or exc}")
-                pending.append((path, b, None))
-                continue
-            jobs, parts, notes = jobs_for(path, data, ctx, chunk)
-            head = Batch(read=len(parts.problems))
-            for line, reason, excerpt in parts.problems:
-                head.reject(f"{path}:{line}", reason, excerpt)
-            head.notes.extend(f"{path}: {n}" for n in notes)  # type: ignore[attr-defined]
-            pending.append((path, head, None))
-            for job in jobs:
-                pending.append((path, pool.submit(_run_job, job) if pool else job, job))
-                while pool and len(pending) > 4 * workers:
-                    yield _done(pending.popleft(), ctx)
-            while not pool and pending:
-                yield _done(pending.popleft(), ctx)
+            if pool is not None and path.stat().st_size <= WHOLE_FILE_MAX:
+                pending.append((path, pool.submit(_run_file, str(path)), None))
+            else:
+                head, jobs = _file_units(path, ctx)
+                pending.append((path, head, None))
+                for job in jobs:
+                    pending.append((path, pool.submit(_run_job, job) if pool else job, job))
+                    while pool and len(pending) > 4 * workers:
+                        yield from _done(pending.popleft(), ctx)
+            while pending and (pool is None or len(pending) > 4 * workers):
+                yield from _done(pending.popleft(), ctx)
         while pending:
-            yield _done(pending.popleft(), ctx)
+            yield from _done(pending.popleft(), ctx)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
 
 
-def _done(item: tuple[Path, object, Job | None], ctx: IngestContext) -> tuple[Path, Result | Batch]:
-    """The finished unit; a unit that failed for an unforeseen reason (a bug, a killed
-    worker) is quarantined event by event with the reason instead of ending the run."""
+def _done(item: Pending, ctx: IngestContext) -> Iterator[tuple[Path, Result | Batch]]:
+    """The finished unit(s); a unit that failed for an unforeseen reason (a bug, a killed
+    worker) is quarantined, event by event where known, instead of ending the run."""
     path, value, job = item
     try:
         if isinstance(value, Future):
-            return path, value.result()
-        if isinstance(value, Job):
-            return path, process(value, ctx)
+            out = value.result()
+            for unit in out if isinstance(out, list) else [out]:
+                yield path, unit
+            return
+        yield path, process(value, ctx) if isinstance(value, Job) else value  # type: ignore[misc]
     except Exception as exc:  # noqa: BLE001
         log.exception("calendar unit of %s failed", path)
-        assert job is not None
-        b = Batch(read=len(job.events))
-        for line, text in zip(job.lines, job.events):
-            b.reject(f"{path}:{line}", f"internal error while reading this part of the file: "
-                     f"{type(exc).__name__}: {exc}", text)
-        return path, b
-    return path, value  # type: ignore[return-value]
+        reason = f"internal error while reading this part of the file: {type(exc).__name__}: {exc}"
+        b = Batch(read=len(job.events) if job else 1)
+        if job is None:
+            b.reject(f"{path}:1", reason)
+        for line, text in zip(job.lines, job.events) if job else ():
+            b.reject(f"{path}:{line}", reason, text)
+        yield path, b
 
 
 def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
