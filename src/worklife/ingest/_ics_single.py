@@ -25,12 +25,15 @@ from worklife.ingest._ics_zones import _fix
 from worklife.ingest.base import IngestContext, stable_hash
 
 TIMES = ("DTSTART", "DTEND", "DURATION")
+WANTED = ("DTS", "DTE", "DUR", "SUM")
 
 
 def _values(lines: tuple[str, ...]) -> dict[str, tuple[object, object]]:
     """name -> (parsed value, TZID) for the lines worklife reads; ValueError names the property."""
     out: dict[str, tuple[object, object]] = {}
     for line in lines:
+        if line[:3].upper() not in WANTED:  # UID is known from the split; SEQUENCE is not needed
+            continue
         name, params, value = Contentline(line).parts()
         name = name.upper()
         if name in out:
@@ -42,8 +45,6 @@ def _values(lines: tuple[str, ...]) -> dict[str, tuple[object, object]]:
                              tzid)
             elif name == "SUMMARY":
                 out[name] = (vText.from_ical(value), None)
-            elif name == "UID":
-                out[name] = (value.strip(), None)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{name}: {exc}") from exc
     return out
