@@ -158,7 +158,8 @@ def _run_file(path: str) -> list[Batch | Result]:
 
 
 def _workers(ctx: IngestContext, total_bytes: int) -> int:
-    wanted = int(ctx.config.get("calendar.workers", 0)) or (os.cpu_count() or 1)
+    wanted = (int(ctx.config.get("calendar.workers", 0) or 0) or int(ctx.config.get("ingest.workers", 0) or 0)
+              or (os.cpu_count() or 1))
     if wanted <= 1 or total_bytes < int(ctx.config.get("calendar.pool_min_bytes", 2_000_000)):
         return 1
     return wanted
