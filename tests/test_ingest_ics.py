@@ -347,7 +347,10 @@ def test_ics_files_are_detected_by_name_or_content(tmp_path):
     assert adapter.detect(write(tmp_path, "a.ics", ics(DAILY)))
     assert adapter.detect(write(tmp_path, "export", ics(DAILY)))
     assert not adapter.detect(write(tmp_path, "notes.txt", "hello"))
-    assert adapter.detect(tmp_path)
+    assert adapter.detect(tmp_path)  # .ics files and a notes.txt
+    (tmp_path / "cur").mkdir()
+    write(tmp_path / "cur", "1700000000.M1P1.host:2,S", "From: user01@example.com\r\n\r\nhi")
+    assert not adapter.detect(tmp_path)  # a mixed folder belongs to no single adapter
 
 
 @pytest.mark.parametrize("whole_file_max", [0, 10_000_000], ids=["units-of-a-file", "whole-files"])

@@ -33,10 +33,25 @@ KIND = "ics"
 SUFFIXES = (".ics", ".ical", ".icalendar")
 
 
+IGNORED = (".md", ".txt", ".json", ".csv")  # readme and index files next to calendar exports
+
+
 def detect(path: Path) -> bool:
-    """An .ics file, a file starting with BEGIN:VCALENDAR, or a folder holding .ics files."""
+    """An .ics file, a file starting with BEGIN:VCALENDAR, or a folder of calendars: .ics
+    files and nothing another adapter should read (a mixed folder is not claimed)."""
     if path.is_dir():
-        return any(True for _ in _files(path))
+        found = False
+        for n, p in enumerate(path.rglob("*")):
+            if n > 10_000:
+                break
+            if not p.is_file() or p.name.startswith("."):
+                continue
+            suffix = p.suffix.lower()
+            if suffix in SUFFIXES:
+                found = True
+            elif suffix not in IGNORED:
+                return False
+        return found
     if path.suffix.lower() in SUFFIXES:
         return True
     try:
