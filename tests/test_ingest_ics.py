@@ -344,13 +344,16 @@ def test_a_missing_folder_is_a_clear_error(tmp_path, store):
 def test_ics_files_are_detected_by_name_or_content(tmp_path):
     from worklife.ingest import ics as adapter
 
-    assert adapter.detect(write(tmp_path, "a.ics", ics(DAILY)))
-    assert adapter.detect(write(tmp_path, "export", ics(DAILY)))
-    assert not adapter.detect(write(tmp_path, "notes.txt", "hello"))
-    assert adapter.detect(tmp_path)  # .ics files and a notes.txt
-    (tmp_path / "cur").mkdir()
-    write(tmp_path / "cur", "1700000000.M1P1.host:2,S", "From: user01@example.com\r\n\r\nhi")
-    assert not adapter.detect(tmp_path)  # a mixed folder belongs to no single adapter
+    calendars, other = tmp_path / "calendars", tmp_path / "other"
+    calendars.mkdir()
+    other.mkdir()
+    assert adapter.detect(write(calendars, "a.ics", ics(DAILY)))
+    assert adapter.detect(write(other, "export", ics(DAILY)))  # no extension: told by content
+    assert not adapter.detect(write(calendars, "notes.txt", "hello"))
+    assert adapter.detect(calendars)  # .ics files and a notes.txt
+    (calendars / "cur").mkdir()
+    write(calendars / "cur", "1700000000.M1P1.host:2,S", "From: user01@example.com\r\n\r\nhi")
+    assert not adapter.detect(calendars)  # a mixed folder belongs to no single adapter
 
 
 @pytest.mark.parametrize("whole_file_max", [0, 10_000_000], ids=["units-of-a-file", "whole-files"])
