@@ -200,13 +200,13 @@ def _expand(job: Job, res: Result, uid: str, members, owner_zone: ZoneInfo, ctx:
         rows.append(occ)
     if not rows:
         res.notes["series with no occurrence in the window (or none at all, e.g. UNTIL before DTSTART)"] += 1
-    rows.sort(key=lambda o: recurrence_key(o.original))
-    for occ in rows:
+    keyed = sorted(((recurrence_key(o.original), o) for o in rows), key=lambda pair: pair[0])
+    for rid, occ in keyed:
         comp = occ.source_component
         values = cache.get(id(comp))
         if values is None:
             values = cache[id(comp)] = fields(comp.get("SUMMARY"), side[id(comp)], job.owner, ctx, res)
-        emit(job, res, uid, recurrence_key(occ.original), occ.start, occ.end, values, True, owner_zone)
+        emit(job, res, uid, rid, occ.start, occ.end, values, True, owner_zone)
 
 
 __all__ = ["process"]
