@@ -249,7 +249,8 @@ def _done(item: Pending, ctx: IngestContext) -> Iterator[tuple[Path, Result | Ba
             return
         yield path, process(value, ctx) if isinstance(value, Job) else value  # type: ignore[misc]
     except Exception as exc:  # noqa: BLE001
-        log.exception("calendar unit of %s failed", path)
+        log.warning("a calendar unit of %s failed: %s: %s", path, type(exc).__name__, exc)
+        log.debug("calendar unit of %s failed", path, exc_info=True)
         reason = f"internal error while reading this part of the file: {type(exc).__name__}: {exc}"
         b = Batch(read=len(job.events) if job else 1)
         if job is None:
