@@ -392,3 +392,17 @@ def test_single_events_read_windows_custom_and_iana_zones(tmp_path, store, tzid,
     summer = f"UID:summer\nDTSTART;TZID={tzid}:20250331T090000\nDTEND;TZID={tzid}:20250331T100000"
     run(store, write(tmp_path, "a.ics", ics(winter, summer, timezones=zones)))
     assert starts(store) == ["2025-03-17T08:00Z", "2025-03-31T07:00Z"]
+
+
+def test_an_unforeseen_failure_quarantines_the_events_instead_of_ending_the_run(tmp_path, store, monkeypatch):
+    from worklife.ingest import ics as adapter
+
+    def broken(job, ctx):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(adapter, "process", broken)
+    path = write(tmp_path, "a.ics", ics(DAILY, WEEKLY_BERLIN))
+    (summary,) = run(store, path)
+    rows = store.con.execute("SELECT location, reason FROM quarantine ORDER BY location").fetchall()
+    assert [r[0] for r in rows] == [f"{path}:11", f"{path}:4"]
+    assert all("simulated bug" in r[1] for r in rows) and summary.quarantined == 2
