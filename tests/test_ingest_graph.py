@@ -143,3 +143,14 @@ def test_broken_responses_are_quarantined(tmp_path, store, content, reason):
     (summary,) = run(store, path, kind="graph")
     (row,) = store.con.execute("SELECT location, reason FROM quarantine").fetchall()
     assert row[0].startswith(str(path)) and reason in row[1]
+
+
+def test_a_malformed_item_is_quarantined_and_the_rest_of_the_page_is_kept(tmp_path, store):
+    page = json.loads(CALENDAR.read_text())
+    page["value"][0]["attendees"] = ["not an object"]
+    page["value"][1]["start"] = {"dateTime": "yesterday", "timeZone": "UTC"}
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page))
+    (summary,) = run(store, path)
+    assert summary.quarantined == 3  # the two broken items and the unknown zone
+    assert store.count("meetings") == len(page["value"]) - 3

@@ -406,3 +406,11 @@ def test_an_unforeseen_failure_quarantines_the_events_instead_of_ending_the_run(
     rows = store.con.execute("SELECT location, reason FROM quarantine ORDER BY location").fetchall()
     assert [r[0] for r in rows] == [f"{path}:11", f"{path}:4"]
     assert all("simulated bug" in r[1] for r in rows) and summary.quarantined == 2
+
+
+def test_an_impossible_date_is_quarantined_and_does_not_break_the_window(tmp_path, store):
+    bad = "UID:bad-date\nDTSTART:20251340T100000Z\nDTEND:20251340T110000Z"
+    path = write(tmp_path, "a.ics", ics(DAILY, bad))
+    (summary,) = run(store, path)
+    assert store.count("meetings") == 5 and summary.quarantined == 1
+    assert store.con.execute("SELECT location FROM quarantine").fetchone() == (f"{path}:11",)

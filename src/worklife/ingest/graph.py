@@ -264,7 +264,7 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
                     _event(item, where, owner, owner_tz, ctx, batch)
                 else:
                     _message(item, where, ctx, batch)
-            except (ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 batch.reject(where, f"{type(exc).__name__}: {exc}", json.dumps(item)[:500])
             if len(batch.rows["meetings"]) + len(batch.rows["messages"]) >= ctx.batch_size:
                 yield batch

@@ -79,16 +79,36 @@ def owner_of(path: Path, parts: SplitFile, ctx: IngestContext) -> tuple[str | No
     stem = stem.strip().lower()
     if stem in ctx.aliases:
         return ctx.aliases[stem], "file name"
-    by_local: dict[str, set[str]] = {}
-    for address, pid in ctx.aliases.items():
-        if "@" in address:
-            by_local.setdefault(address.split("@", 1)[0], set()).add(pid)
+    by_local = _local_parts(ctx)
     if len(by_local.get(stem, ())) == 1:
         return next(iter(by_local[stem])), "file name"
     calname = parts.header_value("X-WR-CALNAME")
     if calname and "@" in calname and " " not in calname.strip():
         return ctx.person_id(calname), "X-WR-CALNAME"
     return None, "unknown"
+
+
+_LOCAL_PARTS: dict[int, dict[str, set[str]]] = {}
+
+
+def _local_parts(ctx: IngestContext) -> dict[str, set[str]]:
+    """Local part of every known address -> person_ids (built once per alias map)."""
+    key = id(ctx.aliases)
+    if key not in _LOCAL_PARTS:
+        _LOCAL_PARTS.clear()
+        by_local: dict[str, set[str]] = {}
+        for address, pid in ctx.aliases.items():
+            if "@" in address:
+                by_local.setdefault(address.split("@", 1)[0], set()).add(pid)
+        _LOCAL_PARTS[key] = by_local
+    return _LOCAL_PARTS[key]
+
+
+def _yyyymmdd(text: str) -> date | None:
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return None
 
 
 def window_for(ctx: IngestContext, parts: SplitFile) -> tuple[datetime, datetime, str]:
@@ -105,13 +125,9 @@ def window_for(ctx: IngestContext, parts: SplitFile) -> tuple[datetime, datetime
         lo, hi = ctx.data_span  # type: ignore[misc]
         lo, hi, how = _day(lo), _day(hi), "span of the other data in the store"
     else:
-        days = sorted(b.start_day for b in parts.events if b.start_day)
+        days = sorted(d for d in (_yyyymmdd(b.start_day) for b in parts.events if b.start_day) if d)
         pad = timedelta(days=int(ctx.config.get("calendar.default_window_days", 365)))
-        if days:
-            first = date(int(days[0][:4]), int(days[0][4:6]), int(days[0][6:8]))
-            last = date(int(days[-1][:4]), int(days[-1][4:6]), int(days[-1][6:8]))
-        else:
-            first = last = date(2000, 1, 1)
+        first, last = (days[0], days[-1]) if days else (date(2000, 1, 1), date(2000, 1, 1))
         lo, hi, how = first - pad, last + pad, f"±{pad.days} days around the file's events"
     start = datetime(lo.year, lo.month, lo.day)
     stop = datetime(hi.year, hi.month, hi.day) + timedelta(days=1)
