@@ -182,7 +182,10 @@ def _event(ev: dict[str, Any], where: str, owner: str | None, owner_tz: str, ctx
     people: dict[str, tuple[str, str, bool]] = {}
     for att in ev.get("attendees") or []:
         pid = ctx.person_id(_address(att))
-        if pid is None or str(att.get("type", "")).lower() == "resource":
+        if pid is None:
+            batch.notes.append(f"{where}: an attendee without an e-mail address was skipped")
+            continue
+        if str(att.get("type", "")).lower() == "resource":  # rooms and equipment are not people
             continue
         response = RESPONSE.get(str((att.get("status") or {}).get("response", "none")).lower(), "needs-action")
         people[pid] = (response, ROLE.get(str(att.get("type", "")).lower(), "req-participant"), False)
