@@ -414,3 +414,13 @@ def test_an_impossible_date_is_quarantined_and_does_not_break_the_window(tmp_pat
     (summary,) = run(store, path)
     assert store.count("meetings") == 5 and summary.quarantined == 1
     assert store.con.execute("SELECT location FROM quarantine").fetchone() == (f"{path}:11",)
+
+
+@pytest.mark.parametrize("encode", [
+    lambda t: t.encode("utf-16"),
+    lambda t: t.replace("\r\n", "\r").encode(),
+    lambda t: t.replace("Standup", "Réunion").encode("cp1252"),
+], ids=["utf-16", "old-mac-line-endings", "windows-1252"])
+def test_other_encodings_and_line_endings_are_read(tmp_path, store, encode):
+    run(store, write(tmp_path, "a.ics", encode(ics(DAILY))))
+    assert store.count("meetings") == 5 and store.count("quarantine") == 0

@@ -117,6 +117,11 @@ def decode(data: bytes) -> tuple[str | None, str | None]:
     """(text, note) for the raw bytes; (None, reason) when this is not text at all."""
     if not data.strip():
         return None, "empty file: no iCalendar data"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a byte-order mark (some Windows tools)
+        try:
+            return data.decode("utf-16"), "UTF-16 file"
+        except UnicodeDecodeError:
+            return None, "UTF-16 byte-order mark but not valid UTF-16"
     head = data[:8192]
     if b"\x00" in head:
         return None, "binary data, not an iCalendar file"
@@ -130,7 +135,7 @@ def decode(data: bytes) -> tuple[str | None, str | None]:
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """(physical line number, unfolded line) pairs."""
     start, parts = 0, []
-    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
         if line[:1] in (" ", "\t") and parts:
             parts.append(line[1:])
             continue
