@@ -144,7 +144,7 @@ def figure_html(fig: Any, div_id: str, height_px: int = 420) -> str:
         div_id=div_id,
         default_height=f"{height_px}px",
         default_width="100%",
-        config={"displaylogo": False, "responsive": True, "showLink": False},
+        config={"displaylogo": False, "responsive": True},
     )
 
 
