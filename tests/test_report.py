@@ -160,7 +160,7 @@ def test_titles_and_tables_are_present(page, text):
 def test_header_summarises_the_org(page):
     body = _without_library(page)
     assert "Work patterns of 25 people over 4 weeks" in body
-    assert "03 Mar 2025 – 30 Mar 2025" in body
+    assert "3 Mar – 30 Mar 2025" in body
     assert "2025-W10 – 2025-W13" in body
     assert '<td>maildir</td>' in body and '<td>ics</td>' in body
     assert re.search(r'<div class="value">3</div><div class="label">records quarantined', body)

@@ -12,7 +12,7 @@ import importlib
 import logging
 import os
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -71,8 +71,17 @@ def _prepare(store: Store, config: Config, person_weeks: Any) -> pd.DataFrame:
 
 # -- header -----------------------------------------------------------------------------
 
+def date_span(first: date | None, last: date | None) -> str:
+    """'3 Mar – 30 Mar 2025', or with both years when they differ."""
+    if first is None or last is None:
+        return "–"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
+    return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
+
+
 def _header(title: str, s: agg.OrgSummary, generated_at: datetime | None) -> str:
-    span = f"{s.first_day:%d %b %Y} – {s.last_day:%d %b %Y}" if s.first_day else "–"
+    span = date_span(s.first_day, s.last_day)
     weeks = f"{s.first_week} – {s.last_week}" if s.first_week != s.last_week else str(s.first_week)
     read = int(s.sources["records_read"].fillna(0).sum()) if not s.sources.empty else 0
     cards = [
@@ -84,7 +93,7 @@ def _header(title: str, s: agg.OrgSummary, generated_at: datetime | None) -> str
         (f"{s.quarantined:,}", "records quarantined"),
     ]
     card_html = "".join(
-        f'<div class="card"><div class="value">{html.escape(v)}</div>'
+        f'<div class="card{" wide" if len(v) > 8 else ""}"><div class="value">{html.escape(v)}</div>'
         f'<div class="label">{html.escape(label)}</div></div>'
         for v, label in cards
     )
@@ -156,7 +165,8 @@ def _trend_section(store: Store, sizes: agg.TeamSizes) -> Section:
     org, dropped = agg.weekly_org(store, sizes.min_group)
     teams = agg.weekly_team(store, sizes)
     parts = ["<p>Weekly mean meeting, collaboration and focus hours per person (focus: blocks "
-             "of two hours or more inside working hours free of meetings).</p>"]
+             "of two hours or more inside working hours free of meetings), by ISO week; each week is "
+             "shown at its local Monday.</p>"]
     if org.empty:
         parts.append(note(f"Suppressed: fewer than {sizes.min_group} people in every week.", "privacy"))
     else:

@@ -21,7 +21,8 @@ TREND_COLORS = {"meeting_hours": "#3b6ea8", "collaboration_hours": "#d1495b", "f
 def _layout(fig: go.Figure, title: str, **kw: object) -> go.Figure:
     fig.update_layout(
         title=dict(text=title, x=0, xanchor="left"), template=TEMPLATE, font=FONT,
-        margin=dict(l=60, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.18), **kw,
+        margin=dict(l=60, r=20, t=60, b=40), legend=dict(orientation="h", y=-0.12, yanchor="top"),
+        **kw,
     )
     return fig
 
@@ -50,7 +51,7 @@ def org_trend(org: pd.DataFrame) -> go.Figure:
             hovertemplate="%{customdata}<br>" + label + ": %{y:.1f} h<extra></extra>",
         )
     return _layout(fig, "Organisation: weekly mean hours per person", yaxis_title="hours per person-week",
-                   xaxis_title="week starting (local Monday)", hovermode="x unified")
+                   hovermode="x unified")
 
 
 def team_trend(teams: pd.DataFrame) -> go.Figure:
@@ -74,8 +75,7 @@ def team_trend(teams: pd.DataFrame) -> go.Figure:
         for i, label in enumerate(TREND_METRICS.values())
     ]
     fig.update_layout(updatemenus=[dict(buttons=buttons, x=1, xanchor="right", y=1.15, yanchor="top")])
-    return _layout(fig, "Teams: weekly mean hours per person",
-                   yaxis_title="meeting hours per person-week", xaxis_title="week starting (local Monday)")
+    return _layout(fig, "Teams: weekly mean hours per person", yaxis_title="meeting hours per person-week")
 
 
 def activity_heatmap_figure(cells: pd.DataFrame, measure: str, title: str, unit: str,
