@@ -38,11 +38,17 @@ person AS (
     FROM people p
     WHERE coalesce(p.is_internal, TRUE)
 ),
+-- Each person's offset periods. Materialised so the engine joins events on person_id
+-- first; left to itself DuckDB range-joins every event with every zone's periods.
+person_offsets AS MATERIALIZED (
+    SELECT p.person_id, o.valid_from_utc, o.valid_to_utc, o.utc_offset_s
+    FROM person p JOIN tz_offsets o ON o.tz = p.tz
+),
 sent AS (
     SELECT m.sent_utc + to_seconds(o.utc_offset_s) AS local_t
     FROM messages m
-    JOIN person p ON p.person_id = m.sender_id
-    JOIN tz_offsets o ON o.tz = p.tz AND m.sent_utc >= o.valid_from_utc AND m.sent_utc < o.valid_to_utc
+    JOIN person_offsets o ON o.person_id = m.sender_id
+         AND m.sent_utc >= o.valid_from_utc AND m.sent_utc < o.valid_to_utc
     WHERE NOT coalesce(m.is_auto, FALSE)
 ),
 sent_cells AS (
@@ -87,8 +93,7 @@ pieces AS (
     SELECT greatest(m.s, o.valid_from_utc) + to_seconds(o.utc_offset_s) AS ls,
            least(m.e, o.valid_to_utc) + to_seconds(o.utc_offset_s) AS le
     FROM merged m
-    JOIN person p ON p.person_id = m.person_id
-    JOIN tz_offsets o ON o.tz = p.tz AND o.valid_from_utc < m.e AND o.valid_to_utc > m.s
+    JOIN person_offsets o ON o.person_id = m.person_id AND o.valid_from_utc < m.e AND o.valid_to_utc > m.s
 ),
 slots AS (
     SELECT ls, le,
