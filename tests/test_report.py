@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,13 @@ from worklife.cli import main
 from worklife.config import Config
 from worklife.errors import WorklifeError
 from worklife.report import (
-    FIGURE_IDS, Section, build_report, collect_sections, html_table, render_report, section,
+    FIGURE_IDS,
+    Section,
+    build_report,
+    collect_sections,
+    html_table,
+    render_report,
+    section,
     summary_lines,
 )
 from worklife.store import connect
@@ -120,12 +126,12 @@ def page(org) -> str:
     extra = [section("Policy findings", "<p>Test finding: 3 rest-period breaches.</p>"),
              Section("Digest savings", "<p>Test saving: 12 messages held.</p>", "digest")]
     return render_report(store, Config(), pw, sections=extra, title="Test Org report",
-                         generated_at=datetime(2025, 4, 2, 9, 0, tzinfo=timezone.utc))
+                         generated_at=datetime(2025, 4, 2, 9, 0, tzinfo=UTC))
 
 
 def _without_library(page: str) -> str:
     """The page minus the inlined plotly.js (whose 4 MB of code contain every digit string)."""
-    return re.sub(r'<script id="plotly-js">.*?</script>', "", page, count=1, flags=re.S)
+    return re.sub(r'<script id="plotly-js">.*?</script>', "", page, count=1, flags=re.DOTALL)
 
 
 def test_report_is_one_offline_file(page):
@@ -167,7 +173,7 @@ def test_header_summarises_the_org(page):
 
 
 def test_table_of_contents_links_every_section(page):
-    toc = re.search(r'<nav class="toc">(.*?)</nav>', page, re.S).group(1)
+    toc = re.search(r'<nav class="toc">(.*?)</nav>', page, re.DOTALL).group(1)
     anchors = re.findall(r'href="#([^"]+)"', toc)
     assert anchors == ["after-hours-by-team", "meeting-load-trend", "activity-heatmap", "tables",
                        "policy-findings", "digest"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
@@ -15,10 +15,12 @@ from worklife.store import connect
 
 @app.command()
 def report(
-    db: Path = typer.Option(..., "--db", help="The worklife store (DuckDB file)."),
-    out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
-    config_path: Optional[Path] = typer.Option(None, "--config", help="worklife.toml with settings."),
-    title: str = typer.Option("worklife report", "--title", help="Heading of the report."),
+    db: Annotated[Path, typer.Option("--db", help="The worklife store (DuckDB file).")],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    config_path: Annotated[
+        Path | None, typer.Option("--config", help="worklife.toml with settings.")
+    ] = None,
+    title: Annotated[str, typer.Option("--title", help="Heading of the report.")] = "worklife report",
 ) -> None:
     """Write the self-contained HTML report (charts and tables, readable offline)."""
     from worklife.report import build_report, collect_sections, load_person_weeks, summary_lines
@@ -31,7 +33,7 @@ def report(
             extra = collect_sections(store, config, person_weeks)
         with console.status("writing the report…"):
             path = build_report(store, config, out, person_weeks=person_weeks, sections=extra,
-                                title=title, generated_at=datetime.now(timezone.utc))
+                                title=title, generated_at=datetime.now(UTC))
         for line in summary_lines(store, person_weeks, config):
             console.print(line, highlight=False)
     console.print(f"report: {path}", highlight=False, soft_wrap=True)

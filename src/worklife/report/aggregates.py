@@ -211,11 +211,13 @@ class OrgSummary:
 
 
 def org_summary(store: Store, sizes: TeamSizes) -> OrgSummary:
-    people, weeks, w0, w1, d0, d1 = store.con.execute(
+    row = store.con.execute(
         f"""SELECT count(DISTINCT person_id), count(DISTINCT week), min(week), max(week),
                    CAST(min(week_start) AS DATE), CAST(max(week_start) AS DATE) + 6
             FROM {VIEW}"""
     ).fetchone()
+    assert row is not None  # an aggregate without GROUP BY always returns one row
+    people, weeks, w0, w1, d0, d1 = row
     return OrgSummary(
         people=int(people), weeks=int(weeks), first_week=w0, last_week=w1,
         first_day=d0, last_day=d1, sources=ingest_by_kind(store),

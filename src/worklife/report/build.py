@@ -27,7 +27,12 @@ from worklife.report import aggregates as agg
 from worklife.report import charts
 from worklife.report.heatmap import activity_heatmap
 from worklife.report.sections import (
-    Section, figure_html, frame_table, html_table, note, section, unique_anchors,
+    Section,
+    figure_html,
+    frame_table,
+    note,
+    section,
+    unique_anchors,
 )
 from worklife.store import Store
 
@@ -149,9 +154,9 @@ def _left_out(sizes: agg.TeamSizes) -> str:
 def _after_hours_section(store: Store, sizes: agg.TeamSizes) -> tuple[Section, pd.DataFrame]:
     stats = agg.team_stats(store, sizes, "after_hours_collaboration_hours")
     parts = [
-        "<p>Collaboration (meetings, e-mail, chat) outside each person's working hours, "
+        ("<p>Collaboration (meetings, e-mail, chat) outside each person's working hours, "
         "weekends and public holidays, in hours per person-week: mean, median and 90th "
-        "percentile over every person-week of the team.</p>"
+        "percentile over every person-week of the team.</p>")
     ]
     if stats.empty:
         parts.append(note(f"No team has at least {sizes.min_group} people.", "privacy"))
@@ -164,9 +169,9 @@ def _after_hours_section(store: Store, sizes: agg.TeamSizes) -> tuple[Section, p
 def _trend_section(store: Store, sizes: agg.TeamSizes) -> Section:
     org, dropped = agg.weekly_org(store, sizes.min_group)
     teams = agg.weekly_team(store, sizes)
-    parts = ["<p>Weekly mean meeting, collaboration and focus hours per person (focus: blocks "
+    parts = [("<p>Weekly mean meeting, collaboration and focus hours per person (focus: blocks "
              "of two hours or more inside working hours free of meetings), by ISO week; each week is "
-             "shown at its local Monday.</p>"]
+             "shown at its local Monday.</p>")]
     if org.empty:
         parts.append(note(f"Suppressed: fewer than {sizes.min_group} people in every week.", "privacy"))
     else:
@@ -209,21 +214,21 @@ def _tables_section(store: Store, sizes: agg.TeamSizes, after: pd.DataFrame,
                                      "median": "median h/week", "p90": "p90 h/week"},
                     empty="No team large enough to show."),
         f"<h3>Weeks over {threshold:g} hours</h3>",
-        "<p>Person-weeks whose workweek span (first to last activity per workday, summed) "
-        f"exceeds {threshold:g} hours.</p>",
+        ("<p>Person-weeks whose workweek span (first to last activity per workday, summed) "
+        f"exceeds {threshold:g} hours.</p>"),
         frame_table(over, {"team": "team", "people": "people", "person_weeks": "person-weeks",
                            "weeks_over_40h": "over threshold", "share_pct": "share %",
                            "mean_span": "mean span h"}, empty="No team large enough to show."),
         "<h3>Status meeting load</h3>",
-        "<p>Recurring meetings whose titles match the status rules (stand-up, status, sync, "
-        "check-in, …): a proxy for “work about work”.</p>",
+        ("<p>Recurring meetings whose titles match the status rules (stand-up, status, sync, "
+        "check-in, …): a proxy for “work about work”.</p>"),
         frame_table(status, {"team": "team", "people": "people", "status_hours": "status h/week",
                              "meeting_hours": "meeting h/week", "share_pct": "status share %"},
                     empty="No team large enough to show."),
         _left_out(sizes),
         "<h3>Data quality</h3>",
-        f"<p>{int(reasons['records'].sum()) if not reasons.empty else 0:,} records were quarantined "
-        "at ingest (kept out of every figure), by reason:</p>",
+        (f"<p>{int(reasons['records'].sum()) if not reasons.empty else 0:,} records were quarantined "
+        "at ingest (kept out of every figure), by reason:</p>"),
         frame_table(reasons, {"kind": "source kind", "reason": "reason", "records": "records",
                               "sources": "sources"}, digits=0, empty="Nothing was quarantined."),
     ]
@@ -313,8 +318,8 @@ def summary_lines(store: Store, person_weeks: Any, config: Config | None = None,
         s = agg.org_summary(store, sizes)
         stats = agg.team_stats(store, sizes, "after_hours_collaboration_hours")
     lines = [
-        f"People: {s.people:,} · weeks: {s.weeks:,} ({s.first_week} – {s.last_week}, "
-        f"{s.first_day} – {s.last_day})",
+        (f"People: {s.people:,} · weeks: {s.weeks:,} ({s.first_week} – {s.last_week}, "
+        f"{s.first_day} – {s.last_day})"),
     ]
     if not s.sources.empty:
         kinds = ", ".join(f"{r.kind} {int(r.sources)}" for r in s.sources.itertuples())

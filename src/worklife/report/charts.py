@@ -13,15 +13,16 @@ from worklife.report.aggregates import TREND_METRICS
 from worklife.report.heatmap import WEEKDAYS, heatmap_matrix
 
 TEMPLATE = "plotly_white"
-FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)
+FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
 COLORS = {"mean": "#3b6ea8", "median": "#7fa7d1", "p90": "#d1495b"}
 TREND_COLORS = {"meeting_hours": "#3b6ea8", "collaboration_hours": "#d1495b", "focus_hours": "#2e933c"}
 
 
 def _layout(fig: go.Figure, title: str, **kw: object) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left"), template=TEMPLATE, font=FONT,
-        margin=dict(l=60, r=20, t=60, b=40), legend=dict(orientation="h", y=-0.12, yanchor="top"),
+        title={"text": title, "x": 0, "xanchor": "left"}, template=TEMPLATE, font=FONT,
+        margin={"l": 60, "r": 20, "t": 60, "b": 40},
+        legend={"orientation": "h", "y": -0.12, "yanchor": "top"},
         **kw,
     )
     return fig
@@ -69,12 +70,18 @@ def team_trend(teams: pd.DataFrame) -> go.Figure:
             )
     n = len(names)
     buttons = [
-        dict(label=label, method="update",
-             args=[{"visible": [j // max(n, 1) == i for j in range(n * len(metrics))]},
-                   {"yaxis.title.text": f"{label.lower()} per person-week"}])
+        {
+            "label": label,
+            "method": "update",
+            "args": [
+                {"visible": [j // max(n, 1) == i for j in range(n * len(metrics))]},
+                {"yaxis.title.text": f"{label.lower()} per person-week"},
+            ],
+        }
         for i, label in enumerate(TREND_METRICS.values())
     ]
-    fig.update_layout(updatemenus=[dict(buttons=buttons, x=1, xanchor="right", y=1.15, yanchor="top")])
+    menu = {"buttons": buttons, "x": 1, "xanchor": "right", "y": 1.15, "yanchor": "top"}
+    fig.update_layout(updatemenus=[menu])
     return _layout(fig, "Teams: weekly mean hours per person", yaxis_title="meeting hours per person-week")
 
 
@@ -84,7 +91,7 @@ def activity_heatmap_figure(cells: pd.DataFrame, measure: str, title: str, unit:
     z = heatmap_matrix(cells, measure)
     fig = go.Figure(go.Heatmap(
         z=z, x=[f"{h:02d}" for h in range(24)], y=WEEKDAYS, colorscale=colorscale,
-        colorbar=dict(title=dict(text=unit)), xgap=1, ygap=1,
+        colorbar={"title": {"text": unit}}, xgap=1, ygap=1,
         hovertemplate="%{y} %{x}:00–%{x}:59 local<br>%{z:.1f} " + unit + "<extra></extra>",
     ))
     fig.update_yaxes(autorange="reversed")
