@@ -49,7 +49,7 @@ def _people() -> list[dict]:
             n += 1
             rows.append({"person_id": f"user{n:02d}@example.com", "email": f"user{n:02d}@example.com",
                          "display_name": f"Test Person {n:02d}", "tz": tz, "team": team,
-                         "is_internal": True})
+                         "is_internal": True, "defaults_used": "work_start,work_end" if n <= 2 else ""})
     return rows
 
 
@@ -158,6 +158,7 @@ def test_every_chart_is_rendered(page, fig):
     "<h3>Status meeting load</h3>",
     "<h3>Data quality</h3>",
     "DTEND before DTSTART",
+    "<td>work_start</td><td class=num>2</td>",
 ], ids=lambda t: re.sub(r"\W+", "-", t)[:30])
 def test_titles_and_tables_are_present(page, text):
     assert text in page

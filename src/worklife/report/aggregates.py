@@ -183,6 +183,19 @@ def quarantine_reasons(store: Store) -> pd.DataFrame:
     ).df()
 
 
+def defaults_used(store: Store) -> pd.DataFrame:
+    """Internal people per calendar field that fell back to the org default (``people.defaults_used``).
+
+    The column may hold a comma-separated or JSON list of field names; both are read.
+    """
+    return store.con.execute(
+        """SELECT field, count(DISTINCT person_id) AS people
+           FROM (SELECT person_id, unnest(regexp_extract_all(defaults_used, '[a-z_]+')) AS field
+                 FROM people WHERE coalesce(is_internal, TRUE) AND defaults_used IS NOT NULL)
+           GROUP BY field ORDER BY people DESC, field"""
+    ).df()
+
+
 def ingest_by_kind(store: Store) -> pd.DataFrame:
     """Per source kind: sources, records read and quarantined (latest run of each source)."""
     return store.con.execute(

@@ -232,6 +232,14 @@ def _tables_section(store: Store, sizes: agg.TeamSizes, after: pd.DataFrame,
         frame_table(reasons, {"kind": "source kind", "reason": "reason", "records": "records",
                               "sources": "sources"}, digits=0, empty="Nothing was quarantined."),
     ]
+    fallback = agg.defaults_used(store)
+    if not fallback.empty:
+        parts += [
+            ("<p>People whose calendar field was missing and fell back to the org default "
+             "(settings <code>defaults.*</code>), which makes their after-hours figures less "
+             "certain:</p>"),
+            frame_table(fallback, {"field": "field", "people": "people"}, digits=0),
+        ]
     return section("Tables", "\n".join(p for p in parts if p), "tables")
 
 
