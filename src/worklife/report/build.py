@@ -179,7 +179,11 @@ def _trend_section(store: Store, sizes: agg.TeamSizes) -> Section:
     if dropped:
         parts.append(note(f"{dropped} week(s) with fewer than {sizes.min_group} people left out.", "privacy"))
     if not teams.empty:
-        parts.append("<p>Per team (choose the measure with the menu at the top right):</p>")
+        parts.append(
+            "<p>Per team: choose the measure with the menu at the top right. The "
+            f"{charts.TEAM_LINES_SHOWN} teams with the highest mean are drawn; click a team in the "
+            "legend to add or remove its line.</p>"
+        )
         parts.append(f'<div class="figure">{figure_html(charts.team_trend(teams), FIGURE_IDS["team_trend"], 460)}</div>')
     parts.append(_left_out(sizes))
     return section("Meeting load trend", "\n".join(parts), "meeting-load-trend")

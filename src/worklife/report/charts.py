@@ -15,6 +15,7 @@ from worklife.report.heatmap import WEEKDAYS, heatmap_matrix
 TEMPLATE = "plotly_white"
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
 COLORS = {"mean": "#3b6ea8", "median": "#7fa7d1", "p90": "#d1495b"}
+TEAM_LINES_SHOWN = 6  # team trend: lines drawn at first; the rest wait in the legend
 TREND_COLORS = {"meeting_hours": "#3b6ea8", "collaboration_hours": "#d1495b", "focus_hours": "#2e933c"}
 
 
@@ -55,30 +56,38 @@ def org_trend(org: pd.DataFrame) -> go.Figure:
                    hovermode="x unified")
 
 
-def team_trend(teams: pd.DataFrame) -> go.Figure:
-    """Lines per team of one trend metric at a time, chosen with a drop-down menu."""
+def team_trend(teams: pd.DataFrame, shown: int = TEAM_LINES_SHOWN) -> go.Figure:
+    """Lines per team of one trend metric at a time, chosen with a drop-down menu.
+
+    For each metric the ``shown`` teams with the highest mean are drawn; the others are
+    listed in the legend (click to draw them).
+    """
     fig = go.Figure()
     names = list(dict.fromkeys(teams["team"]))
     metrics = list(TREND_METRICS)
+    visible: dict[str, list[bool | str]] = {}
+    for metric in metrics:
+        top = set(teams.groupby("team")[metric].mean().nlargest(shown).index)
+        visible[metric] = [True if t in top else "legendonly" for t in names]
     for i, metric in enumerate(metrics):
-        for team in names:
+        for k, team in enumerate(names):
             sub = teams[teams["team"] == team]
             fig.add_scatter(
                 x=sub["week_start"], y=sub[metric].round(2), name=team, mode="lines+markers",
-                visible=i == 0, customdata=sub["week"], legendgroup=team,
+                visible=visible[metric][k] if i == 0 else False, customdata=sub["week"],
                 hovertemplate=team + " %{customdata}: %{y:.1f} h<extra></extra>",
             )
-    n = len(names)
     buttons = [
         {
             "label": label,
             "method": "update",
             "args": [
-                {"visible": [j // max(n, 1) == i for j in range(n * len(metrics))]},
+                {"visible": [v for m in metrics
+                             for v in (visible[m] if m == metric else [False] * len(names))]},
                 {"yaxis.title.text": f"{label.lower()} per person-week"},
             ],
         }
-        for i, label in enumerate(TREND_METRICS.values())
+        for metric, label in TREND_METRICS.items()
     ]
     menu = {"buttons": buttons, "x": 1, "xanchor": "right", "y": 1.15, "yanchor": "top"}
     fig.update_layout(updatemenus=[menu])
