@@ -289,3 +289,39 @@ def test_cli_errors_are_one_line(tmp_path, capsys, args, code, message):
     assert done.value.code == code
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def _fake_validation_module() -> object:
+    """A stand-in for worklife.metrics.validate with one finding of each kind."""
+    from types import SimpleNamespace
+
+    findings = SimpleNamespace(
+        holiday_weeks=pd.DataFrame({"week": ["2025-W12"], "mean_collaboration_hours": [3.21], "z": [-1.5]}),
+        inactive_person_weeks=pd.DataFrame({"person_id": ["user01@example.com"] * 2, "week": ["2025-W10", "2025-W11"]}),
+        non_knowledge_workers=pd.DataFrame({"person_id": ["user02@example.com"], "mean_collaboration_hours": [1.0]}),
+        tz_skew=pd.DataFrame({"source": ["exports/calendars"], "best_shift_hours": [-6], "flagged": [True]}),
+        fallbacks=pd.DataFrame({"person_id": ["user01@example.com"], "defaults_used": ["tz"]}),
+        exclusions=pd.DataFrame({"what": ["message"], "reason": ["auto message"], "n": [4]}),
+    )
+    module = type(sys)("worklife.metrics.validate")
+    module.validate = lambda store, config, metrics=None: findings
+    return module
+
+
+def test_validation_section_reports_counts_and_names_no_one(org, monkeypatch):
+    store, pw = org
+    monkeypatch.setitem(sys.modules, "worklife.metrics.validate", _fake_validation_module())
+    got = collect_sections(store, Config(), pw, providers=("worklife.report.validation",))
+    assert [s.title for s in got] == ["Validation"]
+    html = got[0].html
+    assert "2 person-weeks of 1 people look inactive" in html
+    assert "1 people average under 5 collaboration hours" in html
+    assert "<td>2025-W12</td>" in html and "<td>exports/calendars</td>" in html and "auto message" in html
+    assert "@example.com" not in html
+
+
+def test_validation_section_is_skipped_without_the_metrics_engine(org, monkeypatch):
+    store, pw = org
+    monkeypatch.setitem(sys.modules, "worklife.metrics", None)
+    monkeypatch.delitem(sys.modules, "worklife.metrics.validate", raising=False)
+    assert collect_sections(store, Config(), pw, providers=("worklife.report.validation",)) == []

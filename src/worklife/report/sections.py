@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # Modules asked for extra sections by ``collect_sections``, in report order.
 SECTION_PROVIDERS: tuple[str, ...] = (
     "worklife.policy",
-    "worklife.metrics.validation",
+    "worklife.report.validation",
     "worklife.digest",
 )
 
