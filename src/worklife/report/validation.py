@@ -49,8 +49,8 @@ def validation_html(v: Any, config: Config, people: int) -> str:
     skew = _frame(v, "tz_skew")
     fallbacks = _frame(v, "fallbacks")
     exclusions = _frame(v, "exclusions")
-    parts = ["<p>Checks on the data behind every figure above. They are reported, never "
-             "applied: no week or person was removed because of them.</p>"]
+    parts = [("<p>Checks on the data behind every figure above. They are reported, never "
+             "applied: no week or person was removed because of them.</p>")]
 
     parts.append(f"<h3>Holiday weeks (org mean collaboration z &lt; {config['metrics.holiday_week_z']:g})</h3>")
     if people < min_group:
@@ -60,12 +60,12 @@ def validation_html(v: Any, config: Config, people: int) -> str:
 
     parts.append("<h3>Individual patterns (counts only)</h3>")
     rows = [
-        f"<li>{len(inactive):,} person-weeks of {_count(inactive, 'person_id'):,} people look inactive "
-        f"(collaboration z ≤ {config['metrics.inactive_week_z']:g} against the person's own mean).</li>",
-        f"<li>{len(nkw):,} people average under {config['metrics.min_mean_collaboration_hours']:g} "
-        "collaboration hours a week (possibly not knowledge workers).</li>",
-        f"<li>{_count(fallbacks, 'person_id'):,} people had calendar fields fall back to the org "
-        "defaults.</li>",
+        (f"<li>{len(inactive):,} person-weeks of {_count(inactive, 'person_id'):,} people look inactive "
+        f"(collaboration z ≤ {config['metrics.inactive_week_z']:g} against the person's own mean).</li>"),
+        (f"<li>{len(nkw):,} people average under {config['metrics.min_mean_collaboration_hours']:g} "
+        "collaboration hours a week (possibly not knowledge workers).</li>"),
+        (f"<li>{_count(fallbacks, 'person_id'):,} people had calendar fields fall back to the org "
+        "defaults.</li>"),
     ]
     parts.append("<ul>" + "".join(rows) + "</ul>")
 
