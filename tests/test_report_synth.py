@@ -54,3 +54,23 @@ def test_report_of_the_synthetic_org_shows_every_team_above_the_threshold(org):
         else:
             assert body.count(team) == 1 and f"<strong>{team}</strong> — suppressed" in body
     assert summary_lines(store, truth, config)[0].startswith("People: 48 · weeks: 2 ")
+
+
+def test_report_computes_person_weeks_with_the_metrics_engine(org, tmp_path):
+    """With worklife.metrics installed, build_report needs nothing but the store."""
+    metrics = pytest.importorskip("worklife.metrics")
+    if not hasattr(metrics, "compute"):
+        pytest.skip("worklife.metrics.compute has not landed")
+    from worklife.report import build_report, collect_sections, load_person_weeks
+
+    store, truth = org
+    config = Config({"privacy.min_group_size": 5})
+    pw = load_person_weeks(store, config)
+    assert len(pw) == len(truth)
+    assert pw.meeting_hours.sum() == pytest.approx(truth.meeting_hours.sum(), abs=1e-6)
+    extra = collect_sections(store, config, pw)
+    out = build_report(store, config, tmp_path / "r.html", sections=extra)
+    page = out.read_text(encoding="utf-8")
+    assert '<section id="after-hours-by-team">' in page
+    if any(s.anchor == "validation" for s in extra):
+        assert '<section id="validation">' in page and "@example.com" not in page.split("</head>")[1]

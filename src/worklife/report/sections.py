@@ -118,8 +118,11 @@ def html_table(
 
 
 def frame_table(df: Any, columns: dict[str, str] | None = None, digits: int = 1, **kw: Any) -> str:
-    """``html_table`` of a pandas DataFrame; ``columns`` maps column -> header (and selects)."""
-    cols = columns or {c: c for c in df.columns}
+    """``html_table`` of a pandas DataFrame; ``columns`` maps column -> header (and selects).
+
+    Without ``columns`` every column is shown, headed by its name with spaces for ``_``.
+    """
+    cols = columns or {c: str(c).replace("_", " ") for c in df.columns}
     sub = df[list(cols)]
     numeric = [str(sub[c].dtype).startswith(("int", "float", "Int", "Float", "uint")) for c in cols]
     rows = [[_py(v) for v in r] for r in sub.itertuples(index=False, name=None)]
