@@ -68,19 +68,17 @@ def outgoing_bytes(c: Claimed, policy: GuardPolicy) -> bytes:
     if c.mode != "deliver_now" or c.urgent_reason:
         return _add_headers(c.raw, headers)
     local = local_iso(from_ms(c.window_ms), c.tz)
+    headers.append((REPLY_HEADER, f"{local} ({c.tz})"))
     msg = BytesParser(policy=email_policy.SMTP).parsebytes(c.raw)
-    for k, v in headers:
-        msg[k] = v
-    msg[REPLY_HEADER] = f"{local} ({c.tz})"
     footer = "\n\n-- \n" + policy.reply_footer.format(local=local, tz=c.tz) + "\n"
     part = msg.get_body(preferencelist=("plain",))
     if part is not None and not part.is_multipart():
         try:
-            text = part.get_content()
-            part.set_content(text + footer, subtype="plain", charset="utf-8")
+            part.set_content(part.get_content() + footer, subtype="plain", charset="utf-8")
         except (KeyError, LookupError):
             log.warning("delivery %s: could not add the footer to its text part", c.id)
-    return msg.as_bytes(policy=email_policy.SMTP)
+    # Headers are prepended unfolded, after the body change, so they read as one line each.
+    return _add_headers(msg.as_bytes(policy=email_policy.SMTP), headers)
 
 
 class Deliverer:

@@ -39,7 +39,9 @@ class GuardHandler:
 
     def authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
                      auth_data: Any) -> AuthResult:
+        # handled=False: aiosmtpd answers the failure itself (535 5.7.8).
         if not peer_allowed(session.peer, self.service.networks):
+            log.warning("SMTP AUTH refused: %s is outside guard.smtp_networks", session.peer)
             return AuthResult(success=False, handled=False)
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
@@ -47,7 +49,7 @@ class GuardHandler:
         ok = self.service.tokens.check_login(user, auth_data.password.decode("utf-8", "replace"))
         if not ok:
             log.warning("SMTP AUTH failed for %r from %s", user, session.peer)
-        return AuthResult(success=ok, auth_data=user.lower() if ok else None)
+        return AuthResult(success=ok, handled=False, auth_data=user.lower() if ok else None)
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
