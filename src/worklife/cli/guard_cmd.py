@@ -37,6 +37,8 @@ def serve(
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:  # aiosmtpd warns on every connection about AUTH without TLS (loopback only)
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
     opts = ServeOptions(db=db, config=load_config(config), host=host, smtp_port=smtp_port,
                         http_port=http_port, upstream=upstream, store=store, people=people,
                         default_tz=default_tz, tokens=tokens, tls_cert=tls_cert, tls_key=tls_key)

@@ -74,7 +74,7 @@ def create_app(service: GuardService) -> FastAPI:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body(500, "internal error; see the guard log"), status_code=500)
 
-    def caller(request: Request) -> str | None:
+    async def caller(request: Request) -> str | None:
         """The sender the bearer token belongs to; None for the operator."""
         auth = request.headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
