@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import smtplib
 import socket
 import statistics
@@ -30,7 +29,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from worklife.guard.queue import Queue  # noqa: E402
+from worklife.guard.queue import Queue
 
 SENDER, TOKEN, OPERATOR = "bench@example.com", "bench-token", "bench-operator"
 # Works one minute a week (Mon 00:00-00:01 UTC): every message is held during the run.
@@ -45,7 +44,7 @@ def free_port() -> int:
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def report(name: str, latencies_s: list[float], wall_s: float) -> None:
@@ -161,15 +160,18 @@ def bench_due_scan(tmp: Path, held: int) -> None:
     q = Queue(path)
     now_ms = 1_772_618_400_000
     week = 7 * 86_400_000
-    rng = random.Random(7)
     t0 = time.perf_counter()
 
     def fill(con) -> None:
+        # Generated inside SQLite (a recursive CTE): due instants spread uniformly over a week
+        # centred on now, so about half of the rows are due.
         con.execute("INSERT INTO submissions VALUES ('b', ?, NULL, ?, ?, 'bench')", (SENDER, b"x", now_ms))
-        rows = ((f"user{i % 5000:04d}@example.com", now_ms - week // 2 + rng.randrange(week))
-                for i in range(held))
-        con.executemany("INSERT INTO deliveries (batch, sender, recipient, tz, mode, state, due_ms, window_ms) "
-                        f"VALUES ('b', '{SENDER}', ?, 'UTC', 'hold', 'held', ?2, ?2)", rows)
+        con.execute(
+            "INSERT INTO deliveries (batch, sender, recipient, tz, mode, state, due_ms, window_ms) "
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ? - 1) "
+            "SELECT 'b', ?, 'user' || (i % 5000) || '@example.com', 'UTC', 'hold', 'held', d, d "
+            "FROM (SELECT i, ? - ? / 2 + abs(random()) % ? AS d FROM n)",
+            (held, SENDER, now_ms, week, week))
 
     q.write(fill)
     print(f"due   built a queue of {held:,} held messages in {time.perf_counter() - t0:.1f} s"

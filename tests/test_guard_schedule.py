@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,12 +12,18 @@ from worklife.guard.clock import ManualClock, to_ms
 from worklife.guard.directory import Directory, resolve_recipient
 from worklife.guard.intake import GuardPolicy, enqueue
 from worklife.guard.queue import Queue
-from worklife.guard.schedule import RecipientSchedule, day_windows, local_to_utc, next_window, parse_quiet_hours
+from worklife.guard.schedule import (
+    RecipientSchedule,
+    day_windows,
+    local_to_utc,
+    next_window,
+    parse_quiet_hours,
+)
 from worklife.workcal import resolve_person
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def person(tz: str, quiet: str = "", **fields: str) -> RecipientSchedule:

@@ -12,7 +12,7 @@ import email
 import socket
 import threading
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -45,7 +45,7 @@ OPERATOR_TOKEN = "operator-token-for-tests"
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def free_port() -> int:
@@ -60,7 +60,7 @@ class SinkHandler:
         self.fail_with = fail_with  # e.g. "451 4.3.0 try later" to simulate an upstream failure
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
+    async def handle_DATA(self, server, session, envelope):
         if self.fail_with:
             return self.fail_with
         msg = email.message_from_bytes(envelope.content)

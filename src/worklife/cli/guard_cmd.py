@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from worklife.cli._app import console, fail, guard_app
 from worklife.config import load_config
 
-_CONFIG = typer.Option("--config", help="worklife.toml to read (section [guard]).")
+_CONFIG = typer.Option("--config", help="worklife.toml to read (settings guard.*).")
 
 
 @guard_app.command("serve")
@@ -20,15 +20,15 @@ def serve(
     db: Annotated[Path, typer.Option("--db", help="Queue file (SQLite, created if missing).")],
     smtp_port: Annotated[int, typer.Option("--smtp-port", help="SMTP listen port.")] = 2525,
     http_port: Annotated[int, typer.Option("--http-port", help="HTTP API listen port.")] = 8025,
-    upstream: Annotated[Optional[str], typer.Option("--upstream", help="HOST:PORT to deliver to (default guard.upstream).")] = None,
+    upstream: Annotated[str | None, typer.Option("--upstream", help="HOST:PORT to deliver to (default guard.upstream).")] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    store: Annotated[Optional[Path], typer.Option("--store", help="worklife store whose people are the recipients.")] = None,
-    people: Annotated[Optional[Path], typer.Option("--people", help="people.csv of recipients.")] = None,
-    default_tz: Annotated[Optional[str], typer.Option("--default-tz", help="Accept unlisted recipients, with default hours in this zone.")] = None,
-    tokens: Annotated[Optional[Path], typer.Option("--tokens", help="Tokens file (default guard.tokens_file).")] = None,
-    tls_cert: Annotated[Optional[Path], typer.Option("--tls-cert", help="PEM certificate: require STARTTLS before AUTH.")] = None,
-    tls_key: Annotated[Optional[Path], typer.Option("--tls-key", help="PEM private key for --tls-cert.")] = None,
-    config: Annotated[Optional[Path], _CONFIG] = None,
+    store: Annotated[Path | None, typer.Option("--store", help="worklife store whose people are the recipients.")] = None,
+    people: Annotated[Path | None, typer.Option("--people", help="people.csv of recipients.")] = None,
+    default_tz: Annotated[str | None, typer.Option("--default-tz", help="Accept unlisted recipients, with default hours in this zone.")] = None,
+    tokens: Annotated[Path | None, typer.Option("--tokens", help="Tokens file (default guard.tokens_file).")] = None,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate: require STARTTLS before AUTH.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key for --tls-cert.")] = None,
+    config: Annotated[Path | None, _CONFIG] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at INFO level.")] = False,
 ) -> None:
     """Run the SMTP relay and HTTP API; hold messages until each recipient's working window."""
@@ -49,9 +49,9 @@ def serve(
 def next_window(
     recipient: Annotated[str, typer.Argument(help="An IANA zone, or a person id / e-mail known to --db/--people.")],
     at: Annotated[str, typer.Option("--at", help="ISO 8601 instant with offset, e.g. 2026-03-06T18:00:00+01:00.")],
-    db: Annotated[Optional[Path], typer.Option("--db", help="worklife store with a people table.")] = None,
-    people: Annotated[Optional[Path], typer.Option("--people", help="people.csv.")] = None,
-    config: Annotated[Optional[Path], _CONFIG] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="worklife store with a people table.")] = None,
+    people: Annotated[Path | None, typer.Option("--people", help="people.csv.")] = None,
+    config: Annotated[Path | None, _CONFIG] = None,
 ) -> None:
     """Print the UTC instant a message sent at --at would be delivered (and the recipient-local time)."""
     from worklife.guard.directory import resolve_recipient
@@ -60,7 +60,7 @@ def next_window(
     from worklife.guard.schedule import next_window as compute
 
     try:
-        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(at)
     except ValueError:
         fail(f"--at {at!r} is not an ISO 8601 instant", 2)
     if when.tzinfo is None:

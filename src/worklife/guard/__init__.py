@@ -14,7 +14,13 @@ from worklife.guard.clock import Clock, ManualClock, SystemClock
 from worklife.guard.directory import Directory, resolve_recipient
 from worklife.guard.intake import GuardPolicy, enqueue
 from worklife.guard.queue import Queue
-from worklife.guard.schedule import RecipientSchedule, day_windows, in_window, local_to_utc, next_window
+from worklife.guard.schedule import (
+    RecipientSchedule,
+    day_windows,
+    in_window,
+    local_to_utc,
+    next_window,
+)
 
 __all__ = [
     "Clock",

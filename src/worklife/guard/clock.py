@@ -7,7 +7,7 @@ and move it forward to make held messages come due.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -21,7 +21,7 @@ class SystemClock:
     """The wall clock, in UTC."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class ManualClock:
@@ -49,14 +49,14 @@ def require_aware(t: datetime) -> datetime:
     """``t`` converted to UTC; raise ValueError on a naive datetime (never guess its zone)."""
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"naive datetime {t.isoformat()}: pass a timezone-aware instant")
-    return t.astimezone(timezone.utc)
+    return t.astimezone(UTC)
 
 
 def to_ms(t: datetime) -> int:
     """Aware datetime -> integer milliseconds since the Unix epoch (UTC)."""
-    return int(round(require_aware(t).timestamp() * 1000))
+    return round(require_aware(t).timestamp() * 1000)
 
 
 def from_ms(ms: int) -> datetime:
     """Milliseconds since the Unix epoch -> aware UTC datetime."""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)

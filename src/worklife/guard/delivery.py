@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import socket
 import threading
 from dataclasses import dataclass
 from email import policy as email_policy
@@ -152,7 +151,7 @@ class Deliverer:
         except (smtplib.SMTPResponseException, smtplib.SMTPSenderRefused) as exc:
             self._failed(c, attempt, int(exc.smtp_code), f"{exc.smtp_code} {exc.smtp_error!r}", report)
             return _drop(smtp) if exc.smtp_code >= 500 else smtp
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             self._failed(c, attempt, 0, f"upstream {self.upstream[0]}:{self.upstream[1]}: {exc}", report)
             return _drop(smtp)
         if self.queue.mark_delivered(c, to_ms(self.clock.now())):
@@ -219,4 +218,3 @@ def _drop(smtp: smtplib.SMTP | None) -> None:
             smtp.close()
         except OSError:
             pass
-    return None

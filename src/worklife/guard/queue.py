@@ -36,7 +36,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from worklife.errors import GuardError
 
@@ -209,7 +209,7 @@ class Queue:
                     result = fn(con)
                     con.execute("RELEASE job")
                     outcomes.append((fut, result, None))
-                except Exception as exc:  # one bad job must not sink the group
+                except Exception as exc:  # noqa: BLE001 (one bad job must not sink the group)
                     con.execute("ROLLBACK TO job")
                     con.execute("RELEASE job")
                     outcomes.append((fut, None, exc))
@@ -240,7 +240,7 @@ class Queue:
         if con is not None:
             con.close()
 
-    def __enter__(self) -> Queue:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

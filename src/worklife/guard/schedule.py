@@ -19,7 +19,7 @@ Wall-clock rules (local times are turned into instants with ``zoneinfo``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -88,24 +88,24 @@ def local_to_utc(tz: str, day: date, seconds: int) -> datetime:
     zone = _zone(tz)
     naive = datetime.combine(day, time()) + timedelta(seconds=seconds)
     first = naive.replace(tzinfo=zone, fold=0)
-    utc = first.astimezone(timezone.utc)
+    utc = first.astimezone(UTC)
     if utc.astimezone(zone).replace(tzinfo=None) == naive:
         return utc  # exists; fold=0 is the first occurrence when ambiguous
     # In a gap: fold=1 reads it with the offset after the transition (an earlier
     # instant), fold=0 with the offset before (a later one). The transition instant
     # lies between; find it to the second by bisection.
-    lo = int(naive.replace(tzinfo=zone, fold=1).astimezone(timezone.utc).timestamp())
+    lo = int(naive.replace(tzinfo=zone, fold=1).astimezone(UTC).timestamp())
     hi = int(utc.timestamp())
     if lo > hi:
         lo, hi = hi, lo
     while lo < hi:
         mid = (lo + hi) // 2
-        local = datetime.fromtimestamp(mid, tz=timezone.utc).astimezone(zone).replace(tzinfo=None)
+        local = datetime.fromtimestamp(mid, tz=UTC).astimezone(zone).replace(tzinfo=None)
         if local > naive:
             hi = mid
         else:
             lo = mid + 1
-    return datetime.fromtimestamp(lo, tz=timezone.utc)
+    return datetime.fromtimestamp(lo, tz=UTC)
 
 
 def _local_segments(schedule: RecipientSchedule) -> list[tuple[int, int]]:

@@ -87,7 +87,9 @@ async def _run(opts: ServeOptions, service: GuardService, deliverer: Deliverer,
     smtp_server = await start_smtp(service, opts.host, opts.smtp_port, tls_context=tls,
                                    allow_plain_auth=is_loopback(opts.host))
     config = uvicorn.Config(create_app(service), host=opts.host, port=opts.http_port, log_level="warning",
-                            access_log=False, lifespan="off")
+                            access_log=False, lifespan="off",
+                            ssl_certfile=str(opts.tls_cert) if opts.tls_cert else None,
+                            ssl_keyfile=str(opts.tls_key) if opts.tls_key else None)
     server = uvicorn.Server(config)
     stop = threading.Event()
     worker = threading.Thread(target=deliverer.run_forever, args=(stop,), name="guard-delivery", daemon=True)
