@@ -71,4 +71,4 @@ def next_window(
     mode = GuardPolicy.from_config(cfg).mode_for(sched.jurisdiction)
     note = "" if mode == "hold" else f"  [mode {mode}: delivered at once, no reply expected before this]"
     console.print(f"{due.isoformat().replace('+00:00', 'Z')}  ({local_iso(due, sched.tz)} {sched.tz}){note}",
-                  highlight=False, soft_wrap=True)
+                  highlight=False, soft_wrap=True, markup=False)
