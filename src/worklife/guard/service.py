@@ -46,26 +46,22 @@ class GuardService:
         prepared = prepare(self.directory, self.policy, sender, recipients, now, raw=raw,
                            subject=subject, body=body)
         ids, replayed = await asyncio.wrap_future(store(self.queue, prepared, now, idempotency_key, via))
-        if not replayed and any(r.due_ms <= to_ms(now) for r in prepared.rows):
+        if replayed:
+            return [self.describe(i) for i in ids], True
+        if any(r.due_ms <= to_ms(now) for r in prepared.rows):
             self._nudge()
-        return [self.describe(i) for i in ids], replayed
+        # Just committed as planned: answer from the plan, without reading the rows back.
+        return [_view({"id": i, "state": "held", "sender": sender, "recipient": r.recipient, "mode": r.mode,
+                       "tz": r.tz, "attempts": 0, "due_ms": r.due_ms, "window_ms": r.window_ms,
+                       "delivered_ms": None, "last_error": None, "urgent_reason": None})
+                for i, r in zip(ids, prepared.rows, strict=True)], False
 
     def describe(self, delivery_id: int) -> dict[str, Any]:
         """Public view of one delivery: state, planned instant in UTC and recipient-local time."""
         row = self.queue.get(delivery_id)
         if row is None:
             raise GuardError(f"no message {delivery_id}", 404)
-        due = from_ms(row["due_ms"])
-        out = {
-            "id": row["id"], "state": row["state"], "sender": row["sender"], "recipient": row["recipient"],
-            "mode": row["mode"], "tz": row["tz"], "attempts": row["attempts"],
-            "planned_utc": _iso(due), "planned_local": local_iso(due, row["tz"]),
-            "delivered_utc": _iso(from_ms(row["delivered_ms"])) if row["delivered_ms"] else None,
-            "last_error": row["last_error"], "urgent_reason": row["urgent_reason"],
-        }
-        if row["mode"] == "deliver_now":
-            out["reply_not_expected_before_local"] = local_iso(from_ms(row["window_ms"]), row["tz"])
-        return out
+        return _view(row)
 
     def owned(self, delivery_id: int, sender: str | None) -> dict[str, Any]:
         """``describe`` after checking that ``sender`` (None: the operator) owns the delivery."""
@@ -106,6 +102,20 @@ class GuardService:
             "next_due_utc": _iso(from_ms(nxt)) if nxt is not None else None,
             "items": [self.describe(r["id"]) for r in self.queue.list(state, limit)],
         }
+
+
+def _view(row: dict[str, Any]) -> dict[str, Any]:
+    due = from_ms(row["due_ms"])
+    out = {
+        "id": row["id"], "state": row["state"], "sender": row["sender"], "recipient": row["recipient"],
+        "mode": row["mode"], "tz": row["tz"], "attempts": row["attempts"],
+        "planned_utc": _iso(due), "planned_local": local_iso(due, row["tz"]),
+        "delivered_utc": _iso(from_ms(row["delivered_ms"])) if row["delivered_ms"] else None,
+        "last_error": row["last_error"], "urgent_reason": row["urgent_reason"],
+    }
+    if row["mode"] == "deliver_now":
+        out["reply_not_expected_before_local"] = local_iso(from_ms(row["window_ms"]), row["tz"])
+    return out
 
 
 def _iso(t: datetime) -> str:
