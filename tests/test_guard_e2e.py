@@ -94,7 +94,7 @@ def test_upstream_failures_retry_with_backoff_then_dead_letter(service, sink, gu
     sink.fail_with = "451 4.3.0 upstream busy"
     with client(guard_smtp) as s:
         s.send_message(mail(["always@example.com"]))
-    (mid,) = [r["id"] for r in service.queue.list()]
+    (mid,) = [r["id"] for r in service.queue.deliveries()]
     worker = deliverer(service, sink)
     assert worker.run_once().retried == 1
     row = service.queue.get(mid)
@@ -123,13 +123,13 @@ def test_upstream_down_is_retried_not_lost(service, guard_smtp):  # noqa: F811
         s.send_message(mail(["always@example.com"]))
     worker = Deliverer(service.queue, service.directory, service.policy, service.clock, "127.0.0.1:9")
     assert worker.run_once().retried == 1
-    assert "upstream 127.0.0.1:9" in service.queue.list()[0]["last_error"]
+    assert "upstream 127.0.0.1:9" in service.queue.deliveries()[0]["last_error"]
 
 
 def test_urgent_release_is_delivered_now_and_marked(service, sink, guard_smtp):  # noqa: F811
     with client(guard_smtp) as s:
         s.send_message(mail(["user02@example.com"]))
-    mid = service.queue.list()[0]["id"]
+    mid = service.queue.deliveries()[0]["id"]
     service.urgent(mid, SENDER, "force_majeure", "server room flooding")
     assert deliverer(service, sink).run_once().delivered == 1
     assert sink.received[0][2]["X-Worklife-Urgent"] == "force_majeure"

@@ -150,10 +150,14 @@ class Deliverer:
             return smtp
         except (smtplib.SMTPResponseException, smtplib.SMTPSenderRefused) as exc:
             self._failed(c, attempt, int(exc.smtp_code), f"{exc.smtp_code} {exc.smtp_error!r}", report)
-            return _drop(smtp) if exc.smtp_code >= 500 else smtp
+            if exc.smtp_code >= 500:
+                _drop(smtp)
+                return None
+            return smtp
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             self._failed(c, attempt, 0, f"upstream {self.upstream[0]}:{self.upstream[1]}: {exc}", report)
-            return _drop(smtp)
+            _drop(smtp)
+            return None
         if self.queue.mark_delivered(c, to_ms(self.clock.now())):
             report.delivered += 1
         else:

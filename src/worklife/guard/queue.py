@@ -224,9 +224,9 @@ class Queue:
             for _, fut in jobs:
                 fut.set_exception(err)
             return
-        for fut, result, exc in outcomes:
-            if exc is not None:
-                fut.set_exception(exc)
+        for fut, result, failure in outcomes:
+            if failure is not None:
+                fut.set_exception(failure)
             else:
                 fut.set_result(result)
 
@@ -272,7 +272,7 @@ class Queue:
                     "INSERT INTO deliveries (batch, sender, recipient, tz, mode, state, due_ms, window_ms)"
                     " VALUES (?, ?, ?, ?, ?, 'held', ?, ?)",
                     (batch, sender, r.recipient, r.tz, r.mode, r.due_ms, r.window_ms))
-                ids.append(int(cur.lastrowid))
+                ids.append(int(cur.lastrowid or 0))
             return ids, False
 
         return self.submit(job)
@@ -291,7 +291,9 @@ class Queue:
             raws: dict[str, bytes] = {}
             for b in {r[1] for r in rows}:
                 raws[b] = con.execute("SELECT raw FROM submissions WHERE batch=?", (b,)).fetchone()[0]
-            return [Claimed(*r, raw=raws[r[1]], token=token) for r in sorted(rows)]
+            return [Claimed(id=r[0], batch=r[1], sender=r[2], recipient=r[3], tz=r[4], mode=r[5],
+                            window_ms=r[6], attempts=r[7], urgent_reason=r[8], raw=raws[r[1]], token=token)
+                    for r in sorted(rows)]
 
         return self.write(job)
 
@@ -367,7 +369,7 @@ class Queue:
         rows = self.read(f"SELECT {COLUMNS} FROM deliveries WHERE id=?", (delivery_id,))
         return dict(zip(COLUMNS.split(", "), rows[0])) if rows else None
 
-    def list(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def deliveries(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Deliveries in ``state`` (all when None), newest first."""
         where, params = ("WHERE state=?", (state, limit)) if state else ("", (limit,))
         rows = self.read(f"SELECT {COLUMNS} FROM deliveries {where} ORDER BY id DESC LIMIT ?", params)

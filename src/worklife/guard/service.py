@@ -100,7 +100,7 @@ class GuardService:
         return {
             "counts": self.queue.counts(),
             "next_due_utc": _iso(from_ms(nxt)) if nxt is not None else None,
-            "items": [self.describe(r["id"]) for r in self.queue.list(state, limit)],
+            "items": [self.describe(r["id"]) for r in self.queue.deliveries(state, limit)],
         }
 
 
