@@ -29,7 +29,11 @@ def guard_smtp(service):  # noqa: F811
     server = lt.run(start_smtp(service, "127.0.0.1", 0, allow_plain_auth=True))
     port = server.sockets[0].getsockname()[1]
     yield port
-    server.close()
+
+    async def close() -> None:  # on the loop's own thread: asyncio servers are not thread-safe
+        server.close()
+
+    lt.run(close())
     lt.stop()
 
 
