@@ -100,3 +100,9 @@ def test_an_edited_people_file_replans_held_messages(tmp_path):
         assert worker.replan_held() == 1
         assert queue.get(mid)["due_ms"] == to_ms(utc(2026, 3, 4, 8))  # 09:00 CET
         assert queue.get(mid)["tz"] == "Europe/Paris"
+
+
+def test_serve_refuses_a_public_address_without_tls(tmp_path, capsys):
+    code, _, err = run(["guard", "serve", "--db", str(tmp_path / "q.sqlite"), "--host", "0.0.0.0",
+                        "--default-tz", "UTC"], capsys)
+    assert code == 1 and "--tls-cert" in err

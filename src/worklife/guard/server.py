@@ -84,8 +84,12 @@ async def _run(opts: ServeOptions, service: GuardService, deliverer: Deliverer,
     if opts.tls_cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(str(opts.tls_cert), str(opts.tls_key) if opts.tls_key else None)
-    smtp_server = await start_smtp(service, opts.host, opts.smtp_port, tls_context=tls,
-                                   allow_plain_auth=is_loopback(opts.host))
+    try:
+        smtp_server = await start_smtp(service, opts.host, opts.smtp_port, tls_context=tls,
+                                       allow_plain_auth=is_loopback(opts.host))
+    except OSError as exc:
+        service.queue.close()
+        raise GuardError(f"cannot listen for SMTP on {opts.host}:{opts.smtp_port}: {exc.strerror or exc}", 500) from exc
     config = uvicorn.Config(create_app(service), host=opts.host, port=opts.http_port, log_level="warning",
                             access_log=False, lifespan="off",
                             ssl_certfile=str(opts.tls_cert) if opts.tls_cert else None,
@@ -112,6 +116,9 @@ async def _run(opts: ServeOptions, service: GuardService, deliverer: Deliverer,
 
 def serve(opts: ServeOptions, clock: Clock | None = None) -> None:
     """Run the guard until interrupted."""
+    if opts.tls_cert is None and not is_loopback(opts.host):
+        raise GuardError(f"--host {opts.host} is not a loopback address: pass --tls-cert/--tls-key "
+                         "(SMTP AUTH and bearer tokens must not travel in clear)", 400)
     service, deliverer = build_service(opts, clock)
     print(f"worklife guard: SMTP {opts.host}:{opts.smtp_port}  HTTP http://{opts.host}:{opts.http_port} "
           f"(docs at /docs)  queue {opts.db}  upstream {deliverer.upstream[0]}:{deliverer.upstream[1]}",
