@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from worklife.config import Config
 from worklife.errors import GuardError
@@ -149,3 +151,37 @@ def test_resolve_recipient_accepts_a_zone_or_a_person(tmp_path) -> None:
     assert resolve_recipient("Asia/Kolkata", Config()).tz == "Asia/Kolkata"
     found = resolve_recipient("USER07@example.com", Config(), people=people)
     assert (found.tz, found.work.work_start_s) == ("Asia/Kathmandu", 8 * 3600)
+
+
+# -- invariants (hypothesis) -------------------------------------------------------------
+ZONES = ["Europe/Paris", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe",
+         "America/St_Johns", "Pacific/Chatham", "UTC"]
+
+
+@st.composite
+def schedules(draw) -> RecipientSchedule:
+    start = draw(st.integers(0, 47)) * 1800
+    end = draw(st.integers(start // 1800 + 1, 48)) * 1800
+    hhmm = lambda s: f"{s // 3600:02d}:{s % 3600 // 60:02d}"
+    quiet = ""
+    if draw(st.booleans()):
+        q0 = draw(st.integers(start // 900, end // 900)) * 900
+        quiet = f"{hhmm(q0)}-{hhmm(min(q0 + draw(st.integers(1, 8)) * 900, 86400))}"
+    return person(draw(st.sampled_from(ZONES)), quiet=quiet, work_start=hhmm(start), work_end=hhmm(end),
+                  workdays=draw(st.sampled_from(["Mon-Fri", "Sun-Thu", "Mon-Sun", "Sat"])),
+                  jurisdiction=draw(st.sampled_from(["", "FR", "US", "IN"])))
+
+
+@settings(max_examples=150, deadline=None)
+@given(schedules(), st.integers(0, 365 * 86400))
+def test_next_window_is_the_start_of_the_next_open_instant(schedule, offset_s):
+    at = utc(2026, 1, 1) + timedelta(seconds=offset_s)
+    try:
+        got = next_window(schedule, at)
+    except GuardError:  # quiet hours may swallow the whole day: no window at all
+        assert not any(day_windows(schedule, (at + timedelta(days=d)).date()) for d in range(8))
+        return
+    assert got >= at
+    assert next_window(schedule, got) == got  # the answer is inside a window
+    if got > at:  # ... and it is where a window starts: one second earlier was closed
+        assert next_window(schedule, got - timedelta(seconds=1)) == got
