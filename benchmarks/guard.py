@@ -165,6 +165,67 @@ def bench_smtp(port: int, n: int, clients: int, pid: int) -> None:
     report("SMTP", latencies, time.perf_counter() - t0, cpu_seconds(pid) - cpu0)
 
 
+FLOOR_SERVERS = """
+import asyncio, logging, sys
+import uvicorn
+from aiosmtpd.smtp import SMTP, AuthResult
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+logging.getLogger("mail.log").setLevel(logging.ERROR)
+app = FastAPI()
+
+class Msg(BaseModel):
+    sender: str
+    recipients: list[str]
+    subject: str | None = None
+    body: str | None = None
+
+@app.post("/messages", status_code=202)
+async def post(m: Msg):
+    return JSONResponse({"ok": True, "ids": [1]}, status_code=202)
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+
+def auth(server, session, envelope, mechanism, data):
+    return AuthResult(success=True, handled=False)
+
+async def main():
+    loop = asyncio.get_running_loop()
+    await loop.create_server(lambda: SMTP(Handler(), authenticator=auth, auth_required=True,
+                                          auth_require_tls=False), "127.0.0.1", int(sys.argv[1]))
+    await uvicorn.Server(uvicorn.Config(app, port=int(sys.argv[2]), log_level="warning",
+                                        access_log=False, lifespan="off")).serve()
+
+asyncio.run(main())
+"""
+
+
+def bench_floor(tmp: Path, n: int, clients: int) -> None:
+    """The same clients against no-op servers (FastAPI endpoint, aiosmtpd handler): the
+    framework floor on this machine, for comparison with the guard's figures."""
+    (tmp / "floor.py").write_text(FLOOR_SERVERS)
+    smtp_port, http_port = free_port(), free_port()
+    proc = subprocess.Popen([sys.executable, str(tmp / "floor.py"), str(smtp_port), str(http_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", http_port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        print("floor: no-op servers, same clients (what the frameworks alone allow here)")
+        bench_http(http_port, n, clients, proc.pid)
+        bench_smtp(smtp_port, n, clients, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 def bench_due_scan(tmp: Path, held: int) -> None:
     path = tmp / "big.sqlite"
     q = Queue(path)
@@ -212,6 +273,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--held", type=int, default=1_000_000)
     ap.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    ap.add_argument("--no-floor", action="store_true", help="Skip the no-op framework floor.")
     args = ap.parse_args()
     print(f"guard benchmark: {os.cpu_count()} cores, synchronous={args.synchronous}, "
           f"{args.clients} concurrent clients, load average {os.getloadavg()[0]:.1f}")
@@ -224,6 +286,8 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(30)
+        if not args.no_floor:
+            bench_floor(tmp, args.messages, args.clients)
         bench_due_scan(tmp, args.held)
 
 
