@@ -213,3 +213,17 @@ def test_smtp_250_means_committed(service, guard_smtp):  # noqa: F811
     con = sqlite3.connect(service.queue.path)  # a fresh connection sees the row: it was committed
     assert con.execute("SELECT count(*) FROM deliveries WHERE state='held'").fetchone()[0] == 1
     con.close()
+
+
+def test_a_slow_round_hands_claims_back_before_their_lease_ends(service, sink):  # noqa: F811
+    from dataclasses import replace
+
+    from worklife.guard.intake import enqueue
+
+    enqueue(service.queue, SENDER, ["always@example.com"], "s", "b", directory=service.directory,
+            now=service.clock.now(), policy=service.policy)
+    hasty = replace(service.policy, claim_lease_seconds=1e-9)  # every round is "too slow"
+    worker = Deliverer(service.queue, service.directory, hasty, service.clock, f"127.0.0.1:{sink.port}")
+    report = worker.run_once()
+    assert (report.claimed, report.delivered) == (1, 0)
+    assert service.queue.counts()["held"] == 1 and sink.received == []

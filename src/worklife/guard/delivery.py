@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
+import time
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.parser import BytesParser
@@ -104,8 +105,16 @@ class Deliverer:
         if not claimed:
             return report
         smtp: smtplib.SMTP | None = None
+        started = time.monotonic()
+        budget = self.policy.claim_lease_seconds / 2  # never send on a lease about to expire
         try:
-            for c in claimed:
+            for n, c in enumerate(claimed):
+                if time.monotonic() - started > budget:
+                    for rest in claimed[n:]:  # hand the rest back, due now, for the next round
+                        self.queue.reschedule(rest, to_ms(self.clock.now()), rest.tz)
+                    log.warning("slow upstream: %d claimed message(s) handed back before their lease ended",
+                                len(claimed) - n)
+                    break
                 if self._replan(c, report):
                     continue
                 smtp = self._send(smtp, c, report)
