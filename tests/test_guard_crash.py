@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from test_guard_support import (  # noqa: F401 (fixtures)
     OPERATOR_TOKEN,
     PEOPLE_CSV,
@@ -62,6 +63,7 @@ class Guard:
                          headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}, timeout=5).json()
 
 
+@pytest.mark.slow  # 12-30 s on 2 shared cores: two server start-ups and 1,000 messages
 def test_sigkill_mid_burst_loses_nothing_acknowledged(tmp_path, sink):  # noqa: F811
     guard = Guard(tmp_path, sink.port)
     guard.start()
