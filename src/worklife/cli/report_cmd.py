@@ -35,5 +35,5 @@ def report(
             path = build_report(store, config, out, person_weeks=person_weeks, sections=extra,
                                 title=title, generated_at=datetime.now(UTC))
         for line in summary_lines(store, person_weeks, config):
-            console.print(line, highlight=False)
+            console.print(line, highlight=False, soft_wrap=True)
     console.print(f"report: {path}", highlight=False, soft_wrap=True)
