@@ -2,7 +2,8 @@
 
 A VEVENT whose UID occurs once in its file and that has no RRULE, RDATE or
 RECURRENCE-ID needs no recurrence work. Its few kept lines are parsed with icalendar's
-property layer directly — ``Contentline.parts()``, ``vDDDTypes.from_ical`` (with the
+property layer directly — ``Contentline.parts()`` for the name and parameters (once per
+distinct ``NAME;PARAMS`` head), ``vDDDTypes.from_ical`` for the value (with the
 ``TZID``, resolved through the file's VTIMEZONEs registered when the unit's calendar was
 parsed) and ``vText.from_ical`` — which skips most of the cost of ``Calendar.from_ical``
 for exports made mostly of single events. Times follow recurring-ical-events'
@@ -14,6 +15,7 @@ only when its times are floating: they take that zone (as ``x_wr_timezone`` does
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar.parser import Contentline
@@ -28,19 +30,40 @@ TIMES = ("DTSTART", "DTEND", "DURATION")
 WANTED = ("DTS", "DTE", "DUR", "SUM")
 
 
+@lru_cache(maxsize=4096)
+def _head(head: str) -> tuple[str, str | None]:
+    """(NAME, TZID) of a content line's name-and-parameters part, parsed by icalendar once
+    per distinct head (``DTSTART;TZID=Europe/Berlin`` recurs across a whole export)."""
+    name, params, _ = Contentline(head + ":x").parts()
+    return name.upper(), params.get("TZID")
+
+
+def _split(line: str) -> tuple[str, str]:
+    """(name-and-parameters, value): at the first ':' outside a quoted parameter value."""
+    colon = line.find(":")
+    if colon < 0 or '"' not in line[:colon]:
+        return (line, "") if colon < 0 else (line[:colon], line[colon + 1:])
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            return line[:i], line[i + 1:]
+    return line, ""
+
+
 def _values(lines: tuple[str, ...]) -> dict[str, tuple[object, object]]:
     """name -> (parsed value, TZID) for the lines worklife reads; ValueError names the property."""
     out: dict[str, tuple[object, object]] = {}
     for line in lines:
         if line[:3].upper() not in WANTED:  # UID is known from the split; SEQUENCE is not needed
             continue
-        name, params, value = Contentline(line).parts()
-        name = name.upper()
+        head, value = _split(line)
+        name, tzid = _head(head)
         if name in out:
             continue
         try:
             if name in TIMES:
-                tzid = params.get("TZID")
                 out[name] = (vDDDTypes.from_ical(value, timezone=tzid) if tzid else vDDDTypes.from_ical(value),
                              tzid)
             elif name == "SUMMARY":
