@@ -208,6 +208,21 @@ def _header(msg: dict[str, Any], name: str) -> str | None:
     return None
 
 
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+def message_id(value: str | None) -> str | None:
+    """``<abc@host>`` -> ``abc@host`` (the mail adapters' form, so the same message read from
+    Graph and from an mbox is one row); the first id when several; None when empty."""
+    if not value:
+        return None
+    m = _MSGID.search(value)
+    if m:
+        return m.group(1)
+    v = value.strip().strip("<>").strip()
+    return v.split()[0] if v else None
+
+
 def _message(msg: dict[str, Any], where: str, ctx: IngestContext, batch: Batch) -> None:
     if msg.get("isDraft"):
         batch.notes.append(f"{where}: draft skipped")
@@ -216,14 +231,15 @@ def _message(msg: dict[str, Any], where: str, ctx: IngestContext, batch: Batch) 
     if not sent:
         raise ValueError("message has no sentDateTime")
     sender = ctx.person_id(_address(msg.get("from")) or _address(msg.get("sender")))
-    message_id = (msg.get("internetMessageId") or "").strip() or None
-    key = message_id or f"graph:{msg.get('id')}"
+    msgid = message_id(msg.get("internetMessageId"))
+    key = msgid or f"graph:{msg.get('id')}"
+    references = message_id(_header(msg, "References"))  # the thread's first message, when selected
     auto = (_header(msg, "Auto-Submitted") or "no").lower() != "no" or \
         (_header(msg, "Precedence") or "").lower() in ("bulk", "junk", "list", "auto_reply")
     batch.add("messages", {
-        "message_key": key, "message_id": message_id, "channel": "email", "sender_id": sender,
-        "sent_utc": _instant(str(sent)), "thread_id": msg.get("conversationId"),
-        "in_reply_to": _header(msg, "In-Reply-To"), "subject_or_channel": msg.get("subject"),
+        "message_key": key, "message_id": msgid, "channel": "email", "sender_id": sender,
+        "sent_utc": _instant(str(sent)), "thread_id": references or msg.get("conversationId") or msgid,
+        "in_reply_to": message_id(_header(msg, "In-Reply-To")), "subject_or_channel": msg.get("subject"),
         "is_auto": auto, "source": where.split("#")[0], "source_ref": where,
     })
     for field, kind in (("toRecipients", "to"), ("ccRecipients", "cc"), ("bccRecipients", "bcc")):
