@@ -3,7 +3,9 @@
 ``worklife.synth.truth.person_week_metrics`` implements docs/metrics.md in plain Python
 with ``zoneinfo``; the engine runs Ibis on DuckDB over the same rows loaded into a store.
 Two windows of six weeks cover DST changes in both hemispheres (Europe and the US in
-March and October/November, Sydney in April and October) and the planted behaviours.
+March and October/November, Sydney in April and October) and the planted behaviours;
+a two-week org has two identical meetings for one person (a tie the union must order
+the same way in both of its window passes).
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from worklife.store import connect
 synth = pytest.importorskip("worklife.synth")
 
 
-@pytest.fixture(scope="module", params=[date(2025, 3, 3), date(2025, 9, 29)], ids=["spring-dst", "autumn-dst"])
+@pytest.fixture(
+    scope="module",
+    params=[(date(2025, 3, 3), 6, 3), (date(2025, 9, 29), 6, 3), (date(2025, 3, 3), 2, 3)],
+    ids=["spring-dst", "autumn-dst", "two-weeks-duplicate-meetings"],
+)
 def both(request):
-    org = synth.generate(people=48, weeks=6, seed=3, start=request.param)
+    start, weeks, seed = request.param
+    org = synth.generate(people=48, weeks=weeks, seed=seed, start=start)
     store = connect(":memory:")
     synth.load_into_store(org, store)
     truth = synth.person_week_metrics(org, Config())

@@ -18,7 +18,9 @@ from ibis import _
 
 def islands(t: ir.Table, keys: list[str], start: str = "start_s", end: str = "end_s") -> ir.Table:
     """Union of intervals per ``keys``: rows (keys..., start_s, end_s), disjoint and maximal."""
-    t = t.select(*keys, _a=t[start], _b=t[end]).filter(_._b > _._a)
+    # Distinct rows make (keys, _a, _b) a total order, so both windows below see the same
+    # order (with duplicate rows, two window operators may order ties differently).
+    t = t.select(*keys, _a=t[start], _b=t[end]).filter(_._b > _._a).distinct()
     w_prev = ibis.window(group_by=keys, order_by=["_a", "_b"], rows=(None, -1))
     t = t.mutate(_prev=_._b.max().over(w_prev))
     t = t.mutate(_new=ibis.ifelse(_._prev.isnull() | (_._a > _._prev), 1, 0))
