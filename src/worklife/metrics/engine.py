@@ -34,13 +34,11 @@ class Engine:
     name: str = "duckdb"
 
     def cache(self, expr: Any) -> Any:
-        """Materialise an intermediate table (DuckDB temp table, Spark cached view).
-
-        Ibis's PySpark cache does not register the in-memory tables (calendar) the
-        expression uses, so register them first.
-        """
+        """Materialise an intermediate table (DuckDB temp table, Spark local checkpoint)."""
         if self.name == "spark":
-            self.backend._run_pre_execute_hooks(expr)
+            from worklife.metrics.spark import materialise
+
+            return materialise(self.backend, expr)
         return expr.cache()
 
     def table(self, name: str) -> Any:

@@ -170,3 +170,19 @@ def staging_dir() -> Path:
     path = Path(tempfile.mkdtemp(prefix="worklife-parquet-"))
     atexit.register(shutil.rmtree, path, True)
     return path
+
+
+def materialise(backend: Any, expr: Any) -> Any:
+    """Compute ``expr`` once on Spark and return it as a table over the result.
+
+    A local checkpoint (executor memory/disk, eager) cuts the lineage: later queries see
+    a scan instead of re-analysing the whole upstream plan, which is what makes Ibis's
+    ``cache()`` (a lazily cached view) slow on a deep metric graph.
+    """
+    import ibis.util
+
+    backend._run_pre_execute_hooks(expr)  # register the calendar memtables first
+    name = ibis.util.gen_name("worklife_step")
+    sdf = backend._session.sql(backend.compile(expr)).localCheckpoint(eager=True)
+    sdf.createOrReplaceTempView(name)
+    return backend.table(name)
