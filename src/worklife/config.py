@@ -81,6 +81,11 @@ SETTINGS: list[Setting] = [
     Setting("privacy.keep_titles", False, "bool", "Keep full titles; otherwise only allowlisted phrases are shown."),
     # Boundary pressure.
     Setting("boundary.reply_window_minutes", 60.0, "minutes", "An after-hours reply within this of an after-hours message signals expected availability."),
+    Setting("boundary.channel_member_contact", False, "bool", "Count chat channel members (not only To/Cc/Bcc recipients) as contacted by a channel post."),
+    # Policy checks (docs/policy.md).
+    Setting("policy.session_gap_minutes", 60.0, "minutes", "Working-time estimate: activities closer than this form one work session."),
+    Setting("policy.session_tail_minutes", 15.0, "minutes", "Working-time estimate: credit added after the last activity of each session."),
+    Setting("policy.samples", 3, "events", "Sample events shown per finding."),
     # Guard.
     Setting("guard.max_message_bytes", 10_000_000, "bytes", "Largest message the guard accepts."),
     Setting("guard.urgent_per_sender_per_day", 3, "messages/day", "Urgent overrides allowed per sender per day."),

@@ -47,7 +47,7 @@ _WT_KEYS = {
 }
 _POLICY_KEYS = {
     "preset", "name", "org_size", "quiet_hours", "on_call", "exempt", "scope",
-    "urgent_patterns", "reply_expected", "presets",
+    "urgent_patterns", "reply_expected", "manager_contact", "presets",
 }
 
 
@@ -255,6 +255,7 @@ def _parse_charter(data: dict[str, Any], file: str) -> Charter:
         teleworkers_all=tele_all,
         org_size=org_size,
         reply_expected_rule=r.get("reply_expected", bool, False),
+        manager_contact_rule=r.get("manager_contact", bool, False),
         has_charter=True,
         **kwargs,
     )

@@ -111,6 +111,7 @@ class Charter:
     urgent_patterns: tuple[str, ...] = (r"\burgent\b", r"\bincident\b", r"\boutage\b")
     org_size: int | None = None
     reply_expected_rule: bool = False  # charter forbids expecting off-hours replies everywhere
+    manager_contact_rule: bool = False  # charter flags managers' off-hours contact with reports
     has_charter: bool = False  # a policy.toml was given (the org has written a charter)
 
 
