@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
@@ -72,8 +73,9 @@ def to_table(findings: Iterable[Finding], title: str = "worklife check", samples
         ev = "; ".join(f"{e.kind} {e.ref} @ {e.local}" + (f" ({e.detail})" if e.detail else "")
                        for e in f.samples[:samples])
         evidence = f.message + (f" — {ev}" if ev else "")
-        table.add_row(f"[{colours.get(f.severity, '')}]{f.severity}[/]", f.rule, f.jurisdiction,
-                      f.week or "", f.person_id or "(org)", f.counterpart_id or "", str(f.count), evidence)
+        table.add_row(f"[{colours.get(f.severity, 'default')}]{f.severity}[/]", f.rule, f.jurisdiction,
+                      f.week or "", escape(f.person_id or "(org)"), escape(f.counterpart_id or ""), str(f.count),
+                      escape(evidence))
     return table
 
 
