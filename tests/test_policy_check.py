@@ -170,3 +170,45 @@ def test_an_organisation_without_a_charter_is_told_when_the_law_requires_one(sto
     found = [f for f in check(store, config, "auto") if f.rule == "rtd.no_policy"]
     assert [(f.jurisdiction, f.person_id) for f in found] == [("ES", None)]
     assert "LOPDGDD" in found[0].source
+
+
+def test_CL_twelve_hours_of_disconnection_for_remote_workers(store, config, tmp_path):
+    org = Org(store)
+    remote = org.person(1, tz="America/Santiago", jurisdiction="CL")
+    office = org.person(2, tz="America/Santiago", jurisdiction="CL")
+    for p in (remote, office):
+        org.workday(p, "2025-03-04", "America/Santiago", "09:00", "21:00")
+        org.workday(p, "2025-03-05", "America/Santiago", "08:00", "17:00")   # 11 h after 21:00
+    org.done()
+    policy = load_policy(write(tmp_path, f'preset = "CL"\n[scope]\nteleworkers = ["{remote}"]\n'))
+    found = [(f.rule, f.person_id, f.value, f.limit) for f in check(store, config, policy)
+             if f.rule == "rtd.min_disconnect"]
+    assert found == [("rtd.min_disconnect", remote, 11.0, 12.0)]
+
+
+def test_a_charter_cannot_exempt_where_the_law_allows_no_exception(store, config, tmp_path):
+    org = Org(store)
+    boss, chief = org.person(1), org.person(2, level="exec")
+    org.message(boss, chief, at("2025-03-04 22:00", LIS))
+    org.done()
+    policy = load_policy(write(tmp_path, 'preset = "PT"\n[exempt]\nlevels = ["exec"]\n'))
+    found = sorted(f.rule for f in check(store, config, policy) if f.person_id == chief)
+    assert found == ["charter.exemption_ignored", "rtd.contact"]
+
+
+def test_contact_before_the_law_was_in_force_is_not_a_breach(store, config):
+    org = Org(store)
+    boss, worker = org.person(1), org.person(2)
+    org.message(boss, worker, at("2021-11-30 22:00", LIS))   # PT art. 199-A: from 2022-01-01
+    org.message(boss, worker, at("2022-01-04 22:00", LIS))
+    org.done()
+    found = [f.week for f in check(store, config, "PT") if f.rule == "rtd.contact"]
+    assert found == ["2022-W01"]
+
+
+def test_every_rule_is_documented():
+    import re
+    import worklife.policy.engine as engine
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "policy.md").read_text(encoding="utf-8")
+    for rule in set(re.findall(r"``((?:rtd|wt|charter|person|scope)\.[a-z_]+)``", engine.__doc__)):
+        assert f"`{rule}`" in doc, rule

@@ -25,6 +25,7 @@ its evidence says so), weeks without activity counting 0.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -134,11 +135,12 @@ def rest_findings(store: Store, tz_of: dict[str, str], rule: _RestRule, source_o
     for pid, block, b0, b1, g in breached:
         tz = tz_of.get(pid, "UTC")
         block_gaps = by_block.get((pid, block), [])
+        starts = [g0 for g0, _ in block_gaps]  # sorted: gap starts are a running maximum
         pos = b0
         while b1 > pos + period:
-            cands = [(g1 - g0, g0, g1) for g0, g1 in block_gaps if pos <= g0 < pos + period]
-            if cands:
-                length, g0, g1 = max(cands, key=lambda c: (c[0], c[1]))
+            lo, hi = bisect_left(starts, pos), bisect_left(starts, pos + period)
+            if hi > lo:
+                length, g0, g1 = max(((b - a, a, b) for a, b in block_gaps[lo:hi]), key=lambda c: (c[0], c[1]))
                 nxt = g1
             else:  # no rest at all in this period
                 g0, g1, length = pos, pos, timedelta(0)
