@@ -8,11 +8,11 @@ Follows docs/metrics.md exactly: the local time of instant ``t`` (UTC) for a per
 ``work_start <= local time of day < work_end`` (seconds, local wall clock).
 
 ``prepare(store, config)`` registers, on the store's connection:
-- ``wl_sched``: one row per person (resolved with org defaults): person_id, tz,
+- ``pol_sched``: one row per person (resolved with org defaults): person_id, tz,
   work_start_s, work_end_s, mask ('1111100', Monday first), jurisdiction, team, level,
   manager_id, is_internal, defaults_used;
-- ``wl_holidays``: (jurisdiction, day) for the data span;
-- ``wl_tz``: ``tz_offsets`` plus generated rows for any zone it lacks.
+- ``pol_holidays``: (jurisdiction, day) for the data span;
+- ``pol_tz``: ``tz_offsets`` plus generated rows for any zone it lacks.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def prepare(store: Store, config: Config) -> int:
-    """Register wl_sched, wl_holidays and wl_tz on ``store.con``; return the people count."""
+    """Register pol_sched, pol_holidays and pol_tz on ``store.con``; return the people count."""
     con = store.con
     cur = con.execute(
         "SELECT person_id, tz, work_start, work_end, workdays, jurisdiction, team, level, "
@@ -60,7 +60,7 @@ def prepare(store: Store, config: Config) -> int:
         ("work_end_s", pa.int32()), ("mask", pa.string()), ("jurisdiction", pa.string()),
         ("team", pa.string()), ("level", pa.string()), ("manager_id", pa.string()),
         ("is_internal", pa.bool_()), ("defaults_used", pa.string())]))
-    con.execute("CREATE OR REPLACE TEMP TABLE wl_sched AS SELECT * FROM sched")
+    con.execute("CREATE OR REPLACE TEMP TABLE pol_sched AS SELECT * FROM sched")
 
     span = store.data_span_utc()
     start = (span[0].date() if span else date(2000, 1, 1)) - timedelta(days=2)
@@ -68,16 +68,16 @@ def prepare(store: Store, config: Config) -> int:
     hol = holiday_rows(set(cols["jurisdiction"]), start, end)
     holidays = pa.table({"jurisdiction": pa.array([h[0] for h in hol], pa.string()),
                          "day": pa.array([h[1] for h in hol], pa.date32())})
-    con.execute("CREATE OR REPLACE TEMP TABLE wl_holidays AS SELECT DISTINCT jurisdiction, day FROM holidays")
+    con.execute("CREATE OR REPLACE TEMP TABLE pol_holidays AS SELECT DISTINCT jurisdiction, day FROM holidays")
 
     have = {r[0] for r in con.execute("SELECT DISTINCT tz FROM tz_offsets").fetchall()}
     missing = sorted(set(cols["tz"]) - have)
-    con.execute("CREATE OR REPLACE TEMP TABLE wl_tz AS SELECT tz, valid_from_utc, valid_to_utc, "
+    con.execute("CREATE OR REPLACE TEMP TABLE pol_tz AS SELECT tz, valid_from_utc, valid_to_utc, "
                 "utc_offset_s FROM tz_offsets")
     if missing:
         log.info("tz_offsets lacks %d zone(s); generating them for this run", len(missing))
         extra = tz_offsets_table(missing, start - timedelta(days=400), end + timedelta(days=400))
-        con.execute("INSERT INTO wl_tz SELECT tz, valid_from_utc, valid_to_utc, utc_offset_s FROM extra")
+        con.execute("INSERT INTO pol_tz SELECT tz, valid_from_utc, valid_to_utc, utc_offset_s FROM extra")
     return len(rows)
 
 
@@ -91,7 +91,7 @@ def localize(rel: str, person: str, t: str, prefix: str) -> str:
       x.__lts AS {p}local_ts,
       CAST(x.__lts AS DATE) AS {p}local_date,
       (substr(x.__mask, isodow(x.__lts), 1) = '1'
-        AND NOT EXISTS (SELECT 1 FROM wl_holidays h
+        AND NOT EXISTS (SELECT 1 FROM pol_holidays h
                         WHERE h.jurisdiction = x.__jur AND h.day = CAST(x.__lts AS DATE))
         AND hour(x.__lts) * 3600 + minute(x.__lts) * 60 + second(x.__lts) >= x.__ws
         AND hour(x.__lts) * 3600 + minute(x.__lts) * 60 + second(x.__lts) < x.__we) AS {p}is_work
@@ -99,12 +99,12 @@ def localize(rel: str, person: str, t: str, prefix: str) -> str:
       SELECT r.*, r.{t} + to_seconds(o.utc_offset_s) AS __lts, s.work_start_s AS __ws,
              s.work_end_s AS __we, s.mask AS __mask, s.jurisdiction AS __jur
       FROM ({rel}) r
-      JOIN wl_sched s ON s.person_id = r.{person}
-      ASOF JOIN wl_tz o ON o.tz = s.tz AND r.{t} >= o.valid_from_utc
+      JOIN pol_sched s ON s.person_id = r.{person}
+      ASOF JOIN pol_tz o ON o.tz = s.tz AND r.{t} >= o.valid_from_utc
     ) x"""
 
 
 def workday_sql(local_date: str, mask: str, jurisdiction: str) -> str:
     """SQL boolean: ``local_date`` (DATE) is a workday for a person with ``mask``/``jurisdiction``."""
-    return (f"(substr({mask}, isodow({local_date}), 1) = '1' AND NOT EXISTS (SELECT 1 FROM wl_holidays h "
+    return (f"(substr({mask}, isodow({local_date}), 1) = '1' AND NOT EXISTS (SELECT 1 FROM pol_holidays h "
             f"WHERE h.jurisdiction = {jurisdiction} AND h.day = {local_date}))")

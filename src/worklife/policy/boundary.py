@@ -53,7 +53,7 @@ def _sql_str(text: str) -> str:
 
 def build_contacts(store: Store, config: Config, *, urgent_patterns: tuple[str, ...] = DEFAULT_URGENT,
                    quiet: QuietHours | None = None, prepared: bool = False) -> int:
-    """Create temp tables ``wl_contact`` and ``wl_replies``; return the contact event count."""
+    """Create temp tables ``pol_contact`` and ``pol_replies``; return the contact event count."""
     if not prepared:
         prepare(store, config)
     con = store.con
@@ -69,7 +69,7 @@ def build_contacts(store: Store, config: Config, *, urgent_patterns: tuple[str, 
       FROM messages m
       JOIN (SELECT DISTINCT message_key, person_id FROM message_recipients WHERE kind IN {kinds}) r
         ON r.message_key = m.message_key
-      JOIN wl_sched rs ON rs.person_id = r.person_id AND rs.is_internal
+      JOIN pol_sched rs ON rs.person_id = r.person_id AND rs.is_internal
       WHERE m.sender_id IS NULL OR r.person_id <> m.sender_id"""
     quiet_sql = "false"
     if quiet is not None:
@@ -80,7 +80,7 @@ def build_contacts(store: Store, config: Config, *, urgent_patterns: tuple[str, 
                    if quiet.include_non_workdays else "false")
         quiet_sql = f"(NOT c.is_auto AND ({inside} OR {nonwork}))"
     con.execute(f"""
-      CREATE OR REPLACE TEMP TABLE wl_contact AS
+      CREATE OR REPLACE TEMP TABLE pol_contact AS
       WITH loc AS ({localize(base, 'recipient_id', 'sent_utc', 'r_')}),
       snd AS ({localize("SELECT DISTINCT message_key, sender_id AS _sid, sent_utc AS _st FROM messages",
                         '_sid', '_st', 's_')})
@@ -96,31 +96,31 @@ def build_contacts(store: Store, config: Config, *, urgent_patterns: tuple[str, 
              ss.team AS sender_team, rs.team AS recipient_team,
              {quiet_sql} AS quiet
       FROM loc c
-      JOIN wl_sched rs ON rs.person_id = c.recipient_id
-      LEFT JOIN wl_sched ss ON ss.person_id = c.sender_id
+      JOIN pol_sched rs ON rs.person_id = c.recipient_id
+      LEFT JOIN pol_sched ss ON ss.person_id = c.sender_id
       LEFT JOIN snd ON snd.message_key = c.message_key""")
     con.execute("""
-      ALTER TABLE wl_contact ADD COLUMN holdable BOOLEAN;
-      UPDATE wl_contact SET holdable = off_hours AND NOT live AND NOT urgent""")
+      ALTER TABLE pol_contact ADD COLUMN holdable BOOLEAN;
+      UPDATE pol_contact SET holdable = off_hours AND NOT live AND NOT urgent""")
     # After-hours replies: the recipient answers an off-hours message, off-hours, within the window.
     replies = f"""
       SELECT c.message_key, c.sender_id, c.recipient_id, c.sent_utc, c.r_local_ts,
              x.message_key AS reply_key, x.sent_utc AS reply_utc
-      FROM wl_contact c
+      FROM pol_contact c
       JOIN messages x ON x.sender_id = c.recipient_id AND NOT x.is_auto
         AND x.sent_utc > c.sent_utc AND x.sent_utc <= c.sent_utc + to_seconds({window_s})
         AND ((c.message_id IS NOT NULL AND x.in_reply_to = c.message_id)
              OR (c.thread_id IS NOT NULL AND x.thread_id = c.thread_id))
       WHERE c.off_hours AND c.sender_id IS NOT NULL"""
     con.execute(f"""
-      CREATE OR REPLACE TEMP TABLE wl_replies AS
+      CREATE OR REPLACE TEMP TABLE pol_replies AS
       SELECT message_key, sender_id, recipient_id, sent_utc, r_local_ts,
              arg_min(reply_key, reply_utc) AS reply_key, min(reply_utc) AS reply_utc,
              arg_min(reply_local_ts, reply_utc) AS reply_local_ts
       FROM ({localize(replies, 'recipient_id', 'reply_utc', 'reply_')}) y
       WHERE NOT y.reply_is_work
       GROUP BY ALL""")
-    return con.execute("SELECT count(*) FROM wl_contact").fetchone()[0]
+    return con.execute("SELECT count(*) FROM pol_contact").fetchone()[0]
 
 
 def _window(start: datetime | None, end: datetime | None, col: str) -> str:
@@ -165,7 +165,7 @@ def meeting_burden(store: Store, start: datetime | None = None, end: datetime | 
             greatest(0, epoch(least(p1, p.day + to_seconds(s.work_end_s)))
                         - epoch(greatest(p0, p.day + to_seconds(s.work_start_s))))
           ELSE 0 END AS inside_s
-        FROM pieces p JOIN wl_sched s ON s.person_id = p.person_id
+        FROM pieces p JOIN pol_sched s ON s.person_id = p.person_id
         WHERE p1 > p0)
       SELECT person_id, meeting_key, organizer_id, team,
              sum(piece_s) AS meeting_s, sum(piece_s - inside_s) AS outside_s
@@ -196,41 +196,41 @@ def boundary_pressure(store: Store, config: Config, *, start: datetime | None = 
              count(DISTINCT recipient_id) FILTER (WHERE off_hours) AS recipients_reached,
              count(*) FILTER (WHERE off_hours AND holdable) AS holdable_contacts,
              count(*) FILTER (WHERE off_hours AND s_is_work) AS sent_in_own_hours
-      FROM wl_contact WHERE {w} GROUP BY sender_id
+      FROM pol_contact WHERE {w} GROUP BY sender_id
       ORDER BY off_hours_contacts DESC, sender_id""").df()
     out["by_recipient"] = con.execute(f"""
       SELECT recipient_id, count(*) FILTER (WHERE NOT is_auto) AS contacts,
              count(*) FILTER (WHERE off_hours) AS off_hours_contacts,
              count(DISTINCT sender_id) FILTER (WHERE off_hours) AS senders,
              count(*) FILTER (WHERE off_hours AND from_manager) AS from_manager,
-             (SELECT count(*) FROM wl_replies r WHERE r.recipient_id = c.recipient_id AND {w}) AS after_hours_replies
-      FROM wl_contact c WHERE {w} GROUP BY recipient_id
+             (SELECT count(*) FROM pol_replies r WHERE r.recipient_id = c.recipient_id AND {w}) AS after_hours_replies
+      FROM pol_contact c WHERE {w} GROUP BY recipient_id
       ORDER BY off_hours_contacts DESC, recipient_id""").df()
     out["by_pair"] = con.execute(f"""
       SELECT sender_id, recipient_id, count(*) FILTER (WHERE NOT is_auto) AS contacts,
              count(*) FILTER (WHERE off_hours) AS off_hours_contacts,
              count(*) FILTER (WHERE off_hours AND holdable) AS holdable_contacts,
              bool_or(from_manager) AS manager_pair,
-             (SELECT count(*) FROM wl_replies r WHERE r.sender_id = c.sender_id
+             (SELECT count(*) FROM pol_replies r WHERE r.sender_id = c.sender_id
                 AND r.recipient_id = c.recipient_id AND {w}) AS after_hours_replies
-      FROM wl_contact c WHERE {w} AND sender_id IS NOT NULL GROUP BY sender_id, recipient_id
+      FROM pol_contact c WHERE {w} AND sender_id IS NOT NULL GROUP BY sender_id, recipient_id
       HAVING count(*) FILTER (WHERE off_hours) > 0
       ORDER BY off_hours_contacts DESC, sender_id, recipient_id""").df()
     out["manager"] = con.execute(f"""
       SELECT sender_id AS manager_id, recipient_id AS report_id,
              count(*) AS off_hours_contacts, min(r_local_ts) AS first_local, max(r_local_ts) AS last_local
-      FROM wl_contact WHERE {w} AND off_hours AND from_manager GROUP BY ALL
+      FROM pol_contact WHERE {w} AND off_hours AND from_manager GROUP BY ALL
       ORDER BY off_hours_contacts DESC, manager_id, report_id""").df()
     out["replies"] = con.execute(f"""
       SELECT sender_id, recipient_id, count(*) AS after_hours_replies,
              median(epoch(reply_utc) - epoch(sent_utc)) / 60.0 AS median_reply_minutes
-      FROM wl_replies WHERE {w} GROUP BY ALL ORDER BY after_hours_replies DESC, sender_id, recipient_id""").df()
+      FROM pol_replies WHERE {w} GROUP BY ALL ORDER BY after_hours_replies DESC, sender_id, recipient_id""").df()
     team = con.execute(f"""
-      WITH sizes AS (SELECT team, count(*) AS people FROM wl_sched WHERE is_internal AND team IS NOT NULL GROUP BY team)
+      WITH sizes AS (SELECT team, count(*) AS people FROM pol_sched WHERE is_internal AND team IS NOT NULL GROUP BY team)
       SELECT c.sender_team, c.recipient_team, count(*) FILTER (WHERE NOT is_auto) AS contacts,
              count(*) FILTER (WHERE off_hours) AS off_hours_contacts,
              ss.people AS sender_team_people, rs.people AS recipient_team_people
-      FROM wl_contact c JOIN sizes ss ON ss.team = c.sender_team JOIN sizes rs ON rs.team = c.recipient_team
+      FROM pol_contact c JOIN sizes ss ON ss.team = c.sender_team JOIN sizes rs ON rs.team = c.recipient_team
       WHERE {w} AND c.sender_internal GROUP BY ALL ORDER BY c.sender_team, c.recipient_team""").df()
     team["suppressed"] = (team["sender_team_people"] < mgs) | (team["recipient_team_people"] < mgs)
     team.loc[team["suppressed"], ["contacts", "off_hours_contacts"]] = pd.NA
@@ -300,12 +300,12 @@ def sender_view(store: Store, config: Config, sender: str, *, start: datetime | 
     row = store.con.execute(f"""
       WITH per AS (
         SELECT message_key, bool_or(off_hours) AS off, bool_and(holdable OR NOT off_hours) AS hold
-        FROM wl_contact WHERE sender_id = ? AND NOT is_auto AND {w} GROUP BY message_key)
+        FROM pol_contact WHERE sender_id = ? AND NOT is_auto AND {w} GROUP BY message_key)
       SELECT count(*), count(*) FILTER (WHERE off), count(*) FILTER (WHERE off AND hold),
-             (SELECT count(DISTINCT recipient_id) FROM wl_contact WHERE sender_id = ? AND off_hours AND {w})
+             (SELECT count(DISTINCT recipient_id) FROM pol_contact WHERE sender_id = ? AND off_hours AND {w})
       FROM per""", [pid, pid]).fetchone()
     rows = store.con.execute(f"""
-      SELECT message_key, recipient_id, strftime(r_local_ts, '%Y-%m-%d %H:%M') FROM wl_contact
+      SELECT message_key, recipient_id, strftime(r_local_ts, '%Y-%m-%d %H:%M') FROM pol_contact
       WHERE sender_id = ? AND off_hours AND {w} ORDER BY sent_utc, recipient_id LIMIT ?""",
                              [pid, samples]).fetchall()
     return SenderView(pid, start, end, row[0], row[1], row[2], row[3], tuple(tuple(r) for r in rows))

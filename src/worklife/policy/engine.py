@@ -65,8 +65,8 @@ def _contact_rows(store: Store, where: str, extra: str = "") -> list[tuple]:
     return store.con.execute(f"""
       SELECT c.recipient_id, c.sender_id, strftime(c.r_local_date, '%G-W%V') AS week,
              c.message_key, c.sent_utc, strftime(c.r_local_ts, '%Y-%m-%d %H:%M') {extra}
-      FROM wl_contact c JOIN wl_rtd r ON r.person_id = c.recipient_id
-      WHERE {where} AND NOT EXISTS (SELECT 1 FROM wl_oncall o WHERE o.person_id = c.recipient_id
+      FROM pol_contact c JOIN pol_rtd r ON r.person_id = c.recipient_id
+      WHERE {where} AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                                     AND c.sent_utc >= o.s AND c.sent_utc < o.e)
       ORDER BY 1, 2, c.sent_utc""").fetchall()
 
@@ -92,7 +92,7 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
     ch = policy.charter
     auto = Policy(mode="auto", presets=policy.presets)
     people = store.con.execute(
-        "SELECT person_id, jurisdiction, level, tz FROM wl_sched WHERE is_internal ORDER BY person_id").fetchall()
+        "SELECT person_id, jurisdiction, level, tz FROM pol_sched WHERE is_internal ORDER BY person_id").fetchall()
     org_size = ch.org_size or len(people)
     findings: list[Finding] = []
     checked: dict[str, Preset] = {}
@@ -162,11 +162,11 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
                                 for p in rtd.values()], pa.bool_()),
         "urgent_ok": pa.array([bool(p.disconnect.exceptions & {"force_majeure", "emergency"})
                                for p in rtd.values()], pa.bool_())})
-    con.execute("CREATE OR REPLACE TEMP TABLE wl_rtd AS SELECT * FROM rtd_tbl")
+    con.execute("CREATE OR REPLACE TEMP TABLE pol_rtd AS SELECT * FROM rtd_tbl")
     oncall = pa.table({"person_id": pa.array([o.person_id for o in ch.on_call], pa.string()),
                        "s": pa.array([_naive_utc(o.start) for o in ch.on_call], pa.timestamp("us")),
                        "e": pa.array([_naive_utc(o.end) for o in ch.on_call], pa.timestamp("us"))})
-    con.execute("CREATE OR REPLACE TEMP TABLE wl_oncall AS SELECT * FROM oncall")
+    con.execute("CREATE OR REPLACE TEMP TABLE pol_oncall AS SELECT * FROM oncall")
     build_contacts(store, config, urgent_patterns=ch.urgent_patterns, quiet=ch.quiet_hours, prepared=True)
     base = "c.off_hours AND c.sender_internal AND NOT c.live AND c.sent_utc >= r.in_force AND NOT (c.urgent AND r.urgent_ok)"
     findings += _group(_contact_rows(store, base + " AND r.prohibited"), "rtd.contact", "high", rtd,
@@ -175,8 +175,8 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
         mgr_rows = store.con.execute("""
           SELECT c.recipient_id, c.sender_id, strftime(c.r_local_date, '%G-W%V'), c.message_key, c.sent_utc,
                  strftime(c.r_local_ts, '%Y-%m-%d %H:%M')
-          FROM wl_contact c WHERE c.off_hours AND c.from_manager AND NOT c.live
-            AND NOT EXISTS (SELECT 1 FROM wl_oncall o WHERE o.person_id = c.recipient_id
+          FROM pol_contact c WHERE c.off_hours AND c.from_manager AND NOT c.live
+            AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
           ORDER BY 1, 2, c.sent_utc""").fetchall()
         findings += _group([r for r in mgr_rows if r[0] in checked and r[0] not in _exempt(ch, level_of)],
@@ -187,11 +187,11 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
       SELECT y.recipient_id, y.sender_id, strftime(CAST(y.reply_local_ts AS DATE), '%G-W%V'), y.message_key,
              y.sent_utc, strftime(y.r_local_ts, '%Y-%m-%d %H:%M'),
              'answered ' || strftime(y.reply_local_ts, '%H:%M') || ' (' || y.reply_key || ')', r.preset
-      FROM wl_replies y JOIN wl_rtd r ON r.person_id = y.recipient_id
-      JOIN wl_contact c ON c.message_key = y.message_key AND c.recipient_id = y.recipient_id
+      FROM pol_replies y JOIN pol_rtd r ON r.person_id = y.recipient_id
+      JOIN pol_contact c ON c.message_key = y.message_key AND c.recipient_id = y.recipient_id
       WHERE r.reply_rule AND c.sender_internal AND y.sent_utc >= r.in_force
         AND NOT (c.urgent AND r.urgent_ok)
-        AND NOT EXISTS (SELECT 1 FROM wl_oncall o WHERE o.person_id = y.recipient_id
+        AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = y.recipient_id
                         AND y.sent_utc >= o.s AND y.sent_utc < o.e)
       ORDER BY 1, 2, y.sent_utc""").fetchall()
     for f in _group([r[:7] for r in reply_rows], "rtd.reply_expected", "high", rtd,
@@ -204,9 +204,9 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
         quiet_rows = store.con.execute("""
           SELECT c.recipient_id, c.sender_id, strftime(c.r_local_date, '%G-W%V'), c.message_key, c.sent_utc,
                  strftime(c.r_local_ts, '%Y-%m-%d %H:%M')
-          FROM wl_contact c WHERE c.quiet AND c.sender_internal
-            AND c.recipient_id IN (SELECT person_id FROM wl_sched WHERE is_internal)
-            AND NOT EXISTS (SELECT 1 FROM wl_oncall o WHERE o.person_id = c.recipient_id
+          FROM pol_contact c WHERE c.quiet AND c.sender_internal
+            AND c.recipient_id IN (SELECT person_id FROM pol_sched WHERE is_internal)
+            AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
           ORDER BY 1, 2, c.sent_utc""").fetchall()
         quiet_rows = [r for r in quiet_rows if r[0] in checked and r[0] not in _exempt(ch, level_of)]

@@ -59,7 +59,7 @@ ACTIVITY_SQL = """
 @dataclass(frozen=True)
 class _RestRule:
     rule: str
-    column: str  # column of wl_check holding g (hours)
+    column: str  # column of pol_check holding g (hours)
     period_h: float
     label: str
 
@@ -85,7 +85,7 @@ def _fmt(t: datetime, tz: str) -> str:
 
 
 def register_checks(store: Store, people: dict[str, Preset], rtd_people: set[str]) -> None:
-    """Create ``wl_check``: each checked person's limits (hours; NULL = not checked)."""
+    """Create ``pol_check``: each checked person's limits (hours; NULL = not checked)."""
     rows = []
     for pid, p in sorted(people.items()):
         wt, d = p.working_time, p.disconnect
@@ -99,32 +99,32 @@ def register_checks(store: Store, people: dict[str, Preset], rtd_people: set[str
                         ("avg_h", pa.float64()), ("ref_weeks", pa.int32()), ("max_week_h", pa.float64()),
                         ("max_day_h", pa.float64())])
     checks = pa.Table.from_pylist(rows, schema=schema)
-    store.con.execute("CREATE OR REPLACE TEMP TABLE wl_check AS SELECT * FROM checks")
-    store.con.execute(f"CREATE OR REPLACE TEMP TABLE wl_activity AS SELECT * FROM ({ACTIVITY_SQL}) "
-                      "WHERE person_id IN (SELECT person_id FROM wl_check)")
+    store.con.execute("CREATE OR REPLACE TEMP TABLE pol_check AS SELECT * FROM checks")
+    store.con.execute(f"CREATE OR REPLACE TEMP TABLE pol_activity AS SELECT * FROM ({ACTIVITY_SQL}) "
+                      "WHERE person_id IN (SELECT person_id FROM pol_check)")
 
 
 def rest_findings(store: Store, tz_of: dict[str, str], rule: _RestRule, source_of: dict[str, str]) -> list[Finding]:
-    """Breaches of one rest rule for every person in wl_check with a limit for it."""
+    """Breaches of one rest rule for every person in pol_check with a limit for it."""
     con = store.con
     con.execute(f"""
-      CREATE OR REPLACE TEMP TABLE wl_blocks AS
-      WITH a AS (SELECT act.person_id, act.s, act.e, c.{rule.column} AS g FROM wl_activity act
-                 JOIN wl_check c ON c.person_id = act.person_id WHERE c.{rule.column} IS NOT NULL),
+      CREATE OR REPLACE TEMP TABLE pol_blocks AS
+      WITH a AS (SELECT act.person_id, act.s, act.e, c.{rule.column} AS g FROM pol_activity act
+                 JOIN pol_check c ON c.person_id = act.person_id WHERE c.{rule.column} IS NOT NULL),
       o AS (SELECT *, max(e) OVER (PARTITION BY person_id ORDER BY s, e
                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e FROM a),
       f AS (SELECT *, CASE WHEN prev_e IS NULL OR epoch(s) - epoch(prev_e) >= g * 3600 THEN 1 ELSE 0 END AS brk
             FROM o)
       SELECT *, sum(brk) OVER (PARTITION BY person_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS block FROM f""")
     breached = con.execute(f"""
-      SELECT person_id, block, min(s) AS b0, max(e) AS b1, any_value(g) AS g FROM wl_blocks
+      SELECT person_id, block, min(s) AS b0, max(e) AS b1, any_value(g) AS g FROM pol_blocks
       GROUP BY person_id, block HAVING epoch(max(e)) - epoch(min(s)) > {rule.period_h} * 3600
       ORDER BY person_id, block""").fetchall()
     if not breached:
         return []
     gaps = con.execute(f"""
-      SELECT b.person_id, b.block, b.prev_e, b.s FROM wl_blocks b
-      JOIN (SELECT person_id, block FROM wl_blocks GROUP BY ALL
+      SELECT b.person_id, b.block, b.prev_e, b.s FROM pol_blocks b
+      JOIN (SELECT person_id, block FROM pol_blocks GROUP BY ALL
             HAVING epoch(max(e)) - epoch(min(s)) > {rule.period_h} * 3600) k USING (person_id, block)
       WHERE b.brk = 0 AND b.s > b.prev_e ORDER BY b.person_id, b.block, b.prev_e""").fetchall()
     by_block: dict[tuple[str, int], list[tuple[datetime, datetime]]] = {}
@@ -168,22 +168,22 @@ def hours_findings(store: Store, config: Config, source_of: dict[str, str]) -> l
     gap_s = float(config["policy.session_gap_minutes"]) * 60
     tail_s = float(config["policy.session_tail_minutes"]) * 60
     con.execute(f"""
-      CREATE OR REPLACE TEMP TABLE wl_sessions AS
+      CREATE OR REPLACE TEMP TABLE pol_sessions AS
       WITH o AS (SELECT *, max(e) OVER (PARTITION BY person_id ORDER BY s, e
                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e
-                 FROM wl_activity),
+                 FROM pol_activity),
       f AS (SELECT *, CASE WHEN prev_e IS NULL OR epoch(s) - epoch(prev_e) > {gap_s} THEN 1 ELSE 0 END AS brk FROM o),
       b AS (SELECT *, sum(brk) OVER (PARTITION BY person_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS sid FROM f),
       sess AS (SELECT person_id, sid, min(s) AS s0, max(e) AS s1,
                       (epoch(max(e)) - epoch(min(s)) + {tail_s}) / 3600.0 AS hours FROM b GROUP BY ALL)
       SELECT sess.*, CAST(sess.s0 + to_seconds(o.utc_offset_s) AS DATE) AS local_date
-      FROM sess JOIN wl_sched p ON p.person_id = sess.person_id
-      ASOF JOIN wl_tz o ON o.tz = p.tz AND sess.s0 >= o.valid_from_utc""")
+      FROM sess JOIN pol_sched p ON p.person_id = sess.person_id
+      ASOF JOIN pol_tz o ON o.tz = p.tz AND sess.s0 >= o.valid_from_utc""")
     out: list[Finding] = []
     daily = con.execute("""
       SELECT d.person_id, d.local_date, d.hours, c.max_day_h FROM
-        (SELECT person_id, local_date, sum(hours) AS hours FROM wl_sessions GROUP BY ALL) d
-      JOIN wl_check c ON c.person_id = d.person_id
+        (SELECT person_id, local_date, sum(hours) AS hours FROM pol_sessions GROUP BY ALL) d
+      JOIN pol_check c ON c.person_id = d.person_id
       WHERE c.max_day_h IS NOT NULL AND d.hours > c.max_day_h ORDER BY 1, 2""").fetchall()
     by_week: dict[tuple[str, str], list[tuple[date, float, float]]] = {}
     for pid, day, hours, limit in daily:
@@ -197,12 +197,12 @@ def hours_findings(store: Store, config: Config, source_of: dict[str, str]) -> l
                                           for d, h, _ in days), round(worst, 2), days[0][2]))
     weekly_sql = """
       WITH w AS (SELECT person_id, date_trunc('week', local_date)::DATE AS week_start, sum(hours) AS hours
-                 FROM wl_sessions GROUP BY ALL),
+                 FROM pol_sessions GROUP BY ALL),
       span AS (SELECT min(week_start) AS w0, max(week_start) AS w1 FROM w)
       SELECT w.person_id, w.week_start, w.hours, c.max_week_h, c.avg_h, c.ref_weeks,
              (date_diff('day', span.w0, w.week_start) // 7) // c.ref_weeks AS period,
              span.w0, span.w1
-      FROM w JOIN wl_check c ON c.person_id = w.person_id, span"""
+      FROM w JOIN pol_check c ON c.person_id = w.person_id, span"""
     weeks = con.execute(weekly_sql + " ORDER BY 1, 2").fetchall()
     periods: dict[tuple[str, int], list] = {}
     for pid, ws, hours, max_week, avg_h, ref, period, w0, w1 in weeks:
