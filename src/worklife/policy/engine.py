@@ -11,8 +11,9 @@ get an ``info`` finding and are not guessed. Rule ids:
 - ``rtd.min_disconnect``: fewer than the preset's continuous disconnection hours (CL: 12 h / 24 h).
 - ``rtd.no_policy``: the organisation must have a written policy or negotiate one and gave no charter.
 - ``charter.quiet_hours``: contact in the charter's quiet hours (recipient's local time).
-- ``charter.manager_contact``: a manager's off-hours contact with a report, when the charter sets
-  ``manager_contact = true`` (otherwise see ``boundary_pressure()["manager"]``).
+- ``charter.manager_contact``: a manager's contact with a report in the report's quiet hours (charter
+  ``quiet_hours``; without them, off-hours), when the charter sets ``manager_contact = true``
+  (otherwise see ``boundary_pressure()["manager"]``).
 - ``wt.daily_rest``, ``wt.weekly_rest``, ``wt.avg_weekly_hours``, ``wt.max_weekly_hours``,
   ``wt.max_daily_hours``: working-time limits (see ``rest``).
 - ``person.no_jurisdiction``, ``person.no_preset``, ``scope.assumed``, ``charter.exemption_ignored``: notes.
@@ -172,10 +173,10 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
     findings += _group(_contact_rows(store, base + " AND r.prohibited"), "rtd.contact", "high", rtd,
                        "{n} message(s) sent during the rest period, where employer contact is prohibited")
     if ch.manager_contact_rule:
-        mgr_rows = store.con.execute("""
+        mgr_rows = store.con.execute(f"""
           SELECT c.recipient_id, c.sender_id, strftime(c.r_local_date, '%G-W%V'), c.message_key, c.sent_utc,
                  strftime(c.r_local_ts, '%Y-%m-%d %H:%M')
-          FROM pol_contact c WHERE c.off_hours AND c.from_manager AND NOT c.live
+          FROM pol_contact c WHERE {'c.quiet' if ch.quiet_hours else 'c.off_hours'} AND c.from_manager AND NOT c.live
             AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
           ORDER BY 1, 2, c.sent_utc""").fetchall()
