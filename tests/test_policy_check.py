@@ -212,3 +212,8 @@ def test_every_rule_is_documented():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "policy.md").read_text(encoding="utf-8")
     for rule in set(re.findall(r"``((?:rtd|wt|charter|person|scope)\.[a-z_]+)``", engine.__doc__)):
         assert f"`{rule}`" in doc, rule
+
+
+def test_an_empty_store_has_no_findings(store, config):
+    result = check_report(store, config, "auto")
+    assert result.findings == [] and result.meta["people_checked"] == 0
