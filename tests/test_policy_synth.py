@@ -35,9 +35,10 @@ def iso_week(d: date) -> str:
     return f"{y}-W{w:02d}"
 
 
-@pytest.fixture(scope="module")
-def planted_run(tmp_path_factory):
-    org = synth.generate(people=60, weeks=6, seed=0)
+@pytest.fixture(scope="module", params=[(60, 6, 0), (48, 5, 1)], ids=["60x6-seed0", "48x5-seed1"])
+def planted_run(request, tmp_path_factory):
+    people, weeks, seed = request.param
+    org = synth.generate(people=people, weeks=weeks, seed=seed)
     store = connect(":memory:")
     synth.load_into_store(org, store)
     policy_file = tmp_path_factory.mktemp("policy") / "policy.toml"
