@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 def prepare(store: Store, config: Config) -> int:
     """Register pol_sched, pol_holidays and pol_tz on ``store.con``; return the people count."""
     con = store.con
+    con.execute("SET enable_progress_bar = false")  # a library never draws on the user's terminal
     cur = con.execute(
         "SELECT person_id, tz, work_start, work_end, workdays, jurisdiction, team, level, "
         "manager_id, is_internal FROM people"
