@@ -34,3 +34,10 @@ def test_small_teams_and_small_orgs_are_suppressed(store, config):
     html = report_section(store, config, check(store, config, "PT"), include_plotlyjs=False)
     assert "Off-hours contact by team" not in html and "suppressed" in html
     assert "user01@example.com" not in html
+
+
+def test_the_report_collects_the_policy_section(store, config):
+    from worklife.report.sections import collect_sections
+    build(store, 10)
+    [sec] = collect_sections(store, config, None, providers=("worklife.policy",))
+    assert sec.anchor == "policy" and "Off-hours contact by team" in sec.html and "<script src=" not in sec.html

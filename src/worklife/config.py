@@ -86,6 +86,7 @@ SETTINGS: list[Setting] = [
     Setting("policy.session_gap_minutes", 60.0, "minutes", "Working-time estimate: activities closer than this form one work session."),
     Setting("policy.session_tail_minutes", 15.0, "minutes", "Working-time estimate: credit added after the last activity of each session."),
     Setting("policy.samples", 3, "events", "Sample events shown per finding."),
+    Setting("policy.report_policy", "auto", "preset|auto|path", "Policy the report's policy section is checked under."),
     # Guard.
     Setting("guard.max_message_bytes", 10_000_000, "bytes", "Largest message the guard accepts."),
     Setting("guard.urgent_per_sender_per_day", 3, "messages/day", "Urgent overrides allowed per sender per day."),

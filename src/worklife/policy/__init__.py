@@ -6,7 +6,8 @@ Public API:
   policy.toml path -> ``Policy``.
 - ``check(store, config, policy) -> list[Finding]`` and ``check_report(...)`` (findings + meta).
 - ``boundary_pressure(store, config, ...) -> dict[str, DataFrame]`` and ``sender_view(...)``.
-- ``report_section(store, config, findings) -> str``: a self-contained HTML fragment.
+- ``report_section(store, config, findings) -> str``: a self-contained HTML fragment;
+  ``report_sections(store, config, person_weeks)`` is the ``worklife.report`` provider.
 
 Presets summarise statutes and codes for awareness; they are not legal advice.
 """
@@ -26,7 +27,7 @@ from worklife.store import Store
 __all__ = [
     "DISCLAIMER", "Charter", "CheckResult", "Event", "Finding", "Policy", "Preset", "SenderView",
     "boundary_pressure", "builtin_presets", "check", "check_report", "load_policy", "report_section",
-    "sender_view", "team_summary", "to_json", "to_table",
+    "report_sections", "sender_view", "team_summary", "to_json", "to_table",
 ]
 
 
@@ -50,3 +51,12 @@ def report_section(store: Store, config: Config, findings: list[Finding], *,
     from worklife.policy.report import report_section as _section
 
     return _section(store, config, findings, include_plotlyjs=include_plotlyjs)
+
+
+def report_sections(store: Store, config: Config, person_weeks: object = None) -> list:
+    """``worklife.report`` provider: this stage's section, checked under ``policy.report_policy``."""
+    from worklife.policy.report import TITLE, section_body
+    from worklife.report.sections import section
+
+    findings = check(store, config, config["policy.report_policy"])
+    return [section(TITLE, section_body(store, config, findings, include_plotlyjs=False), anchor="policy")]

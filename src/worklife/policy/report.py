@@ -73,12 +73,23 @@ def _breach_figure(findings: list[Finding]) -> go.Figure | None:
     return fig
 
 
+TITLE = "Boundary pressure and right to disconnect"
+
+
 def report_section(store: Store, config: Config, findings: list[Finding], *,
                    include_plotlyjs: bool | str = True) -> str:
     """Self-contained HTML (plotly.js inlined once unless ``include_plotlyjs`` says otherwise)."""
+    body = section_body(store, config, findings, include_plotlyjs=include_plotlyjs)
+    return f'<section class="worklife-policy">\n<h2>{TITLE}</h2>\n{body}\n</section>'
+
+
+def section_body(store: Store, config: Config, findings: list[Finding], *,
+                 include_plotlyjs: bool | str = False) -> str:
+    """The section's content without its ``<section>``/heading (for ``worklife.report``)."""
     mgs = int(config["privacy.min_group_size"])
     org_people = store.con.execute("SELECT count(*) FROM people WHERE is_internal").fetchone()[0]
-    parts = ['<section class="worklife-policy">', "<h2>Boundary pressure and right to disconnect</h2>"]
+    parts = [f"<p>Policy checked: {html.escape(str(config['policy.report_policy']))}. Contact is judged in "
+             "the recipient's hours, zone and holidays.</p>"]
     js = include_plotlyjs
     bp = boundary_pressure(store, config)
     team = bp["by_team"]
@@ -117,5 +128,5 @@ def report_section(store: Store, config: Config, findings: list[Finding], *,
             parts.append("</tbody></table>")
         else:
             parts.append("<p>No findings.</p>")
-    parts.append(f"<p class='disclaimer'>{html.escape(DISCLAIMER)}</p></section>")
+    parts.append(f"<p class='disclaimer'>{html.escape(DISCLAIMER)}</p>")
     return "\n".join(parts)
