@@ -217,3 +217,13 @@ def test_every_rule_is_documented():
 def test_an_empty_store_has_no_findings(store, config):
     result = check_report(store, config, "auto")
     assert result.findings == [] and result.meta["people_checked"] == 0
+
+
+def test_check_works_when_python_replacement_scans_are_off(store, config):
+    """Another stage's Ibis backend on the same connection may disable them."""
+    org = Org(store)
+    boss, worker = org.person(1), org.person(2)
+    org.message(boss, worker, at("2025-03-04 22:00", LIS))
+    org.done()
+    store.con.execute("SET python_enable_replacements = false")
+    assert [f.rule for f in check(store, config, "PT")] == ["rtd.contact"]

@@ -30,6 +30,19 @@ from worklife.workcal import holiday_rows, resolve_person
 log = logging.getLogger(__name__)
 
 
+def load_temp(con, name: str, table: pa.Table, select: str = "*") -> None:
+    """Create temp table ``name`` from an Arrow table (explicit registration: no reliance on
+    DuckDB's Python replacement scans, which another stage's Ibis backend may switch off)."""
+    # DuckDB refuses register() while an earlier execute() (e.g. one read with fetchone())
+    # has rows left; running a statement to completion first releases it.
+    con.execute("SELECT 1").fetchall()
+    con.register("_pol_arrow", table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} FROM _pol_arrow")
+    finally:
+        con.unregister("_pol_arrow")
+
+
 def prepare(store: Store, config: Config) -> int:
     """Register pol_sched, pol_holidays and pol_tz on ``store.con``; return the people count."""
     con = store.con
@@ -61,7 +74,7 @@ def prepare(store: Store, config: Config) -> int:
         ("work_end_s", pa.int32()), ("mask", pa.string()), ("jurisdiction", pa.string()),
         ("team", pa.string()), ("level", pa.string()), ("manager_id", pa.string()),
         ("is_internal", pa.bool_()), ("defaults_used", pa.string())]))
-    con.execute("CREATE OR REPLACE TEMP TABLE pol_sched AS SELECT * FROM sched")
+    load_temp(con, "pol_sched", sched)
 
     span = store.data_span_utc()
     start = (span[0].date() if span else date(2000, 1, 1)) - timedelta(days=2)
@@ -69,7 +82,7 @@ def prepare(store: Store, config: Config) -> int:
     hol = holiday_rows(set(cols["jurisdiction"]), start, end)
     holidays = pa.table({"jurisdiction": pa.array([h[0] for h in hol], pa.string()),
                          "day": pa.array([h[1] for h in hol], pa.date32())})
-    con.execute("CREATE OR REPLACE TEMP TABLE pol_holidays AS SELECT DISTINCT jurisdiction, day FROM holidays")
+    load_temp(con, "pol_holidays", holidays, "DISTINCT jurisdiction, day")
 
     have = {r[0] for r in con.execute("SELECT DISTINCT tz FROM tz_offsets").fetchall()}
     missing = sorted(set(cols["tz"]) - have)
@@ -78,7 +91,8 @@ def prepare(store: Store, config: Config) -> int:
     if missing:
         log.info("tz_offsets lacks %d zone(s); generating them for this run", len(missing))
         extra = tz_offsets_table(missing, start - timedelta(days=400), end + timedelta(days=400))
-        con.execute("INSERT INTO pol_tz SELECT tz, valid_from_utc, valid_to_utc, utc_offset_s FROM extra")
+        load_temp(con, "pol_tz_extra", extra, "tz, valid_from_utc, valid_to_utc, utc_offset_s")
+        con.execute("INSERT INTO pol_tz SELECT * FROM pol_tz_extra")
     return len(rows)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 
 from worklife.config import Config
-from worklife.policy._localtime import prepare
+from worklife.policy._localtime import load_temp, prepare
 from worklife.policy.boundary import build_contacts
 from worklife.policy.findings import Event, Finding, sort_findings
 from worklife.policy.model import Charter, Policy, Preset
@@ -163,11 +163,11 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
                                 for p in rtd.values()], pa.bool_()),
         "urgent_ok": pa.array([bool(p.disconnect.exceptions & {"force_majeure", "emergency"})
                                for p in rtd.values()], pa.bool_())})
-    con.execute("CREATE OR REPLACE TEMP TABLE pol_rtd AS SELECT * FROM rtd_tbl")
+    load_temp(con, "pol_rtd", rtd_tbl)
     oncall = pa.table({"person_id": pa.array([o.person_id for o in ch.on_call], pa.string()),
                        "s": pa.array([_naive_utc(o.start) for o in ch.on_call], pa.timestamp("us")),
                        "e": pa.array([_naive_utc(o.end) for o in ch.on_call], pa.timestamp("us"))})
-    con.execute("CREATE OR REPLACE TEMP TABLE pol_oncall AS SELECT * FROM oncall")
+    load_temp(con, "pol_oncall", oncall)
     build_contacts(store, config, urgent_patterns=ch.urgent_patterns, quiet=ch.quiet_hours, prepared=True)
     base = "c.off_hours AND c.sender_internal AND NOT c.live AND c.sent_utc >= r.in_force AND NOT (c.urgent AND r.urgent_ok)"
     findings += _group(_contact_rows(store, base + " AND r.prohibited"), "rtd.contact", "high", rtd,

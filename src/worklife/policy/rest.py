@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from worklife.config import Config
+from worklife.policy._localtime import load_temp
 from worklife.policy.findings import Event, Finding
 from worklife.policy.model import Preset
 from worklife.store import Store
@@ -99,7 +100,7 @@ def register_checks(store: Store, people: dict[str, Preset], rtd_people: set[str
                         ("avg_h", pa.float64()), ("ref_weeks", pa.int32()), ("max_week_h", pa.float64()),
                         ("max_day_h", pa.float64())])
     checks = pa.Table.from_pylist(rows, schema=schema)
-    store.con.execute("CREATE OR REPLACE TEMP TABLE pol_check AS SELECT * FROM checks")
+    load_temp(store.con, "pol_check", checks)
     store.con.execute(f"CREATE OR REPLACE TEMP TABLE pol_activity AS SELECT * FROM ({ACTIVITY_SQL}) "
                       "WHERE person_id IN (SELECT person_id FROM pol_check)")
 
