@@ -61,3 +61,33 @@ def test_sql_classification_matches_reference(seconds):
         assert len(got) == len(rows)
     finally:
         store.close()
+
+
+def test_policy_and_metrics_classify_every_contact_the_same_way():
+    """One semantics: the policy SQL helper agrees with worklife.metrics.localtime on the synth org."""
+    import pytest
+
+    localtime = pytest.importorskip("worklife.metrics.localtime")
+    synth = pytest.importorskip("worklife.synth")
+    import ibis
+
+    store = connect(":memory:")
+    try:
+        synth.load_into_store(synth.generate(people=48, weeks=5, seed=2), store)
+        people = store.con.execute("SELECT * FROM people").df()
+        span = store.data_span_utc()
+        cal = localtime.LocalCalendar.build(people, store.con.sql("SELECT * FROM tz_offsets").to_arrow_table(),
+                                            span[0].date(), span[1].date(), Config())
+        store.con.execute("CREATE OR REPLACE TEMP TABLE pol_in AS SELECT m.message_key, r.person_id, m.sent_utc "
+                          "FROM messages m JOIN message_recipients r USING (message_key)")
+        backend = ibis.duckdb.from_connection(store.con)
+        backend.create_table("pol_metrics_loc", cal.locate(backend.table("pol_in"), at="sent_utc"),
+                             temp=True, overwrite=True)
+        prepare(store, Config())
+        mine = localize("SELECT * FROM pol_in", "person_id", "sent_utc", "")
+        n, differ = store.con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE x.is_working <> y.is_work) FROM pol_metrics_loc x "
+            f"JOIN ({mine}) y USING (message_key, person_id)").fetchone()
+        assert n > 1000 and differ == 0
+    finally:
+        store.close()
