@@ -198,12 +198,15 @@ class Store:
 
     def data_span_utc(self) -> tuple[datetime, datetime] | None:
         """First and last instant of activity (meetings, messages, outcomes), UTC naive."""
-        row = self.con.execute(
+        # fetchall, not fetchone: a result left unfinished makes DuckDB refuse a later
+        # register() on this connection (Arrow tables, Ibis memtables).
+        rows = self.con.execute(
             """SELECT min(t0), max(t1) FROM (
                  SELECT min(start_utc) t0, max(end_utc) t1 FROM meetings
                  UNION ALL SELECT min(sent_utc), max(sent_utc) FROM messages
                  UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)"""
-        ).fetchone()
+        ).fetchall()
+        row = rows[0] if rows else None
         if row is None or row[0] is None:
             return None
         return row[0], row[1]
