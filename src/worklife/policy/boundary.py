@@ -233,8 +233,9 @@ def boundary_pressure(store: Store, config: Config, *, start: datetime | None = 
       FROM pol_contact c JOIN sizes ss ON ss.team = c.sender_team JOIN sizes rs ON rs.team = c.recipient_team
       WHERE {w} AND c.sender_internal GROUP BY ALL ORDER BY c.sender_team, c.recipient_team""").df()
     team["suppressed"] = (team["sender_team_people"] < mgs) | (team["recipient_team_people"] < mgs)
+    team[["contacts", "off_hours_contacts"]] = team[["contacts", "off_hours_contacts"]].astype("Int64")
     team.loc[team["suppressed"], ["contacts", "off_hours_contacts"]] = pd.NA
-    team["off_hours_share"] = team["off_hours_contacts"] / team["contacts"]
+    team["off_hours_share"] = (team["off_hours_contacts"] / team["contacts"]).astype("Float64")
     out["by_team"] = team
     mb = meeting_burden(store, start, end)
     if mb.empty:
