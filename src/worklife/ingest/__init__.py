@@ -69,10 +69,10 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary)
             part = [r for r in rows if bool(r.get("_authoritative")) == authoritative]
             if not part:
                 continue
-            ins, dup = store.upsert(table, _arrow(table, part), update=authoritative)
+            ins, _ = store.upsert(table, _arrow(table, part), update=authoritative)
             if table not in ("person_aliases", "people", "meeting_attendees", "message_recipients"):
                 summary.inserted += ins
-                summary.duplicate += dup
+                summary.duplicate += len(part) - ins  # already stored, or repeated in this batch
     if batch.quarantine:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         q = [

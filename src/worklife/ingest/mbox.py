@@ -1,0 +1,142 @@
+"""mbox files (mboxo/mboxrd, as exported by Thunderbird, Gmail Takeout, mutt).
+
+The file is scanned in large blocks for message separators (a line starting with
+``From `` at the start of the file or after a blank line), so memory stays flat and a
+1 GB mailbox is read at disk speed; only each message's header block is parsed (in a
+process pool for large files). Each message's location is ``file:line`` of its
+``From `` line. A message cut off before its headers end (a truncated file) is
+quarantined with that location.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from worklife.errors import IngestError
+from worklife.ingest.base import Batch, IngestContext, chunked, parallel_map, worker_count
+from worklife.ingest.mail import (
+    MAX_HEADER_BYTES, SENT_FOLDER, MailRows, ParsedMail, Rejected, header_bytes, infer_owner,
+    parse_blocks, parse_options,
+)
+
+log = logging.getLogger(__name__)
+
+KIND = "mbox"
+BLOCK = 8 * 1024 * 1024
+CHUNK = 512  # header blocks per pool task
+_FROM_LINE = re.compile(rb"From \S+")
+
+
+def detect(path: Path) -> bool:
+    """A file whose first line is an mbox ``From `` separator (or named ``*.mbox``)."""
+    if not path.is_file():
+        return False
+    if path.suffix.lower() == ".mbox":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return bool(_FROM_LINE.match(fh.read(256)))
+    except OSError:
+        return False
+
+
+def messages(path: Path) -> Iterator[tuple[bytes, str]]:
+    """(header bytes, ``file:line``) of each message, streaming; bodies are skipped unread.
+
+    A header cut off by the end of the file is yielded with the ``TRUNCATED`` marker.
+    """
+    name = str(path)
+    with open(path, "rb") as fh:
+        buf = fh.read(BLOCK)
+        if not buf.strip():
+            return
+        if not buf.startswith(b"From "):
+            raise IngestError("not an mbox file: the first line is not a 'From ' separator",
+                              source=name, line=1)
+        line = 1  # line number of buf[0]
+        in_header = True
+        while True:
+            if in_header:  # buf starts with a "From " line
+                end = _header_end(buf)
+                if end < 0 and len(buf) < MAX_HEADER_BYTES:
+                    more = fh.read(BLOCK)
+                    if more:
+                        buf += more
+                        continue
+                    nl = buf.find(b"\n")
+                    yield buf[nl + 1:] + TRUNCATED, f"{name}:{line}"
+                    return
+                if end < 0:
+                    end = MAX_HEADER_BYTES
+                nl = buf.find(b"\n")
+                yield buf[nl + 1:end + 1], f"{name}:{line}"
+                line += buf.count(b"\n", 0, end)
+                buf = buf[end:]
+                in_header = False
+            i, sep = _separator(buf)
+            if i >= 0:
+                line += buf.count(b"\n", 0, i + sep)
+                buf = buf[i + sep:]
+                in_header = True
+                continue
+            more = fh.read(BLOCK)
+            if not more:
+                return
+            line += buf.count(b"\n", 0, len(buf) - 8)
+            buf = buf[-8:] + more
+
+
+TRUNCATED = b"\x00TRUNCATED"
+
+
+def _header_end(buf: bytes) -> int:
+    """Offset of the newline that ends the header block (before the blank line), or -1."""
+    i, j = buf.find(b"\n\n"), buf.find(b"\n\r\n")
+    ends = [k for k in (i, j) if k >= 0]
+    return min(ends) if ends else -1
+
+
+def _separator(buf: bytes) -> tuple[int, int]:
+    """(offset, length) of the next blank line + ``From `` separator before the ``From``."""
+    i, j = buf.find(b"\n\nFrom "), buf.find(b"\n\r\nFrom ")
+    if j >= 0 and (i < 0 or j < i):
+        return j, 3
+    return i, 2
+
+
+def _parse(blocks: list[tuple[bytes, str]], ignore: str | None, lo: int, hi: int) -> list[ParsedMail | Rejected]:
+    out: list[ParsedMail | Rejected] = []
+    good = []
+    for data, loc in blocks:
+        if data.endswith(TRUNCATED):
+            out.append(Rejected(loc, "truncated message: the file ends inside its header",
+                                data[:-len(TRUNCATED)][:300].decode("utf-8", "replace")))
+        else:
+            good.append((data, loc))
+    out.extend(parse_blocks(good, ignore, lo, hi))
+    return out
+
+
+def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
+    """Yield batches of messages from one mbox file."""
+    if path.is_dir():
+        raise IngestError("is a folder; an mbox is one file (use --kind maildir for folders)", source=str(path))
+    opts = parse_options(ctx)
+    owner = ctx.owner
+    if owner is None and SENT_FOLDER.search(path.stem):
+        sample = [p for p in parse_blocks([b for _, b in zip(range(200), messages(path))], *opts)
+                  if isinstance(p, ParsedMail)]
+        owner = infer_owner(sample)
+    rows = MailRows(ctx, str(path), owner)
+    batch = Batch()
+    for parsed in parallel_map(_parse, chunked(messages(path), CHUNK), opts, worker_count(ctx.config)):
+        for p in parsed:
+            rows.add(batch, p)
+        if batch.read >= ctx.batch_size:
+            yield batch
+            batch = Batch()
+    if batch.read or batch.quarantine:
+        yield batch
