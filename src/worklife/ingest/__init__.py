@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from worklife.config import Config
-from worklife.errors import IngestError
+from worklife.errors import IngestError, WorklifeError
 from worklife.ingest.base import CANONICAL, Batch, IngestContext
 from worklife.store import TABLES, Store
 
@@ -45,6 +45,13 @@ class IngestSummary:
     inserted: int = 0
     duplicate: int = 0
     quarantined: int = 0
+    skipped: int = 0  # records that are not activity (Slack joins and edits)
+    error: str | None = None  # why the source (or its rest) could not be read
+
+    @property
+    def ok(self) -> int:
+        """Records read and stored (new or already present)."""
+        return self.read - self.quarantined - self.skipped
 
 
 def _columns(table: str) -> list[str]:
@@ -61,6 +68,7 @@ def _arrow(table: str, rows: list[dict]) -> pa.Table:
 def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary) -> None:
     """Upsert one batch: authoritative rows (``_authoritative``) overwrite, others only insert."""
     summary.read += batch.read
+    summary.skipped += batch.skipped
     for table in CANONICAL:
         rows = batch.rows.get(table) or []
         if not rows:
@@ -69,7 +77,10 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary)
             part = [r for r in rows if bool(r.get("_authoritative")) == authoritative]
             if not part:
                 continue
-            ins, _ = store.upsert(table, _arrow(table, part), update=authoritative)
+            data = _arrow(table, part)
+            ins, _ = store.upsert(table, data, update=authoritative)
+            if table == "people" and not authoritative:
+                _fill_people(store, data)
             if table not in ("person_aliases", "people", "meeting_attendees", "message_recipients"):
                 summary.inserted += ins
                 summary.duplicate += len(part) - ins  # already stored, or repeated in this batch
@@ -82,6 +93,39 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary)
         ]
         store.upsert("quarantine", _arrow("quarantine", q))
         summary.quarantined += len(q)
+
+
+def _fill_people(store: Store, data: pa.Table) -> None:
+    """Non-authoritative people rows only fill columns that are still empty (e.g. a Slack zone)."""
+    cols = [c for c in data.column_names if c not in ("person_id", "is_internal", "source")]
+    if not cols:
+        return
+    store.con.register("_fill", data)
+    try:
+        sets = ", ".join(f"{c} = coalesce(people.{c}, f.{c})" for c in cols)
+        cond = " OR ".join(f"(people.{c} IS NULL AND f.{c} IS NOT NULL)" for c in cols)
+        store.con.execute(
+            f"UPDATE people SET {sets} FROM (SELECT DISTINCT ON (person_id) * FROM _fill) f "
+            f"WHERE people.person_id = f.person_id AND ({cond})")
+    finally:
+        store.con.unregister("_fill")
+
+
+def resolve_threads(store: Store, max_rounds: int = 10) -> None:
+    """Follow e-mail reply chains: a message whose thread is another message adopts that one's thread.
+
+    Runs in the engine; stops when nothing changes (chains longer than ``max_rounds``
+    links keep the last thread reached).
+    """
+    for _ in range(max_rounds):
+        changed = store.con.execute(
+            """UPDATE messages SET thread_id = p.thread_id FROM messages p
+               WHERE messages.channel = 'email' AND p.channel = 'email'
+                 AND messages.thread_id = p.message_id AND p.thread_id <> messages.thread_id
+                 AND p.message_key <> messages.message_key"""
+        ).fetchone()
+        if not changed or not changed[0]:
+            return
 
 
 def load_aliases(store: Store) -> dict[str, str]:
@@ -119,39 +163,68 @@ def run(
     owner: str | None = None,
     window: tuple[date, date] | None = None,
     on_progress: Callable[[str, int], None] | None = None,
+    people: str | Path | None = None,
 ) -> list[IngestSummary]:
-    """Ingest every source; return one summary per source (``ingest_log`` gets the same)."""
+    """Ingest every source; return one summary per source (``ingest_log`` gets the same).
+
+    ``people`` (an HR/people CSV or JSON) is read first, so that the addresses in the
+    other sources resolve to its people. A source that cannot be read at all gets a
+    summary with ``error`` set; the other sources are still read.
+    """
+    run_id = uuid.uuid4().hex[:12]
+    todo: list[tuple[Path, str]] = []
+    if people is not None:
+        todo.append((Path(people), "csv"))
+    todo.extend((Path(src), kind) for src in sources)
+    summaries: list[IngestSummary] = []
+    for path, k in todo:
+        summaries.append(_ingest_one(store, config, path, k, owner, window, on_progress, run_id))
+    resolve_threads(store)
     from worklife.timezones import refresh_tz_offsets
 
-    run_id = uuid.uuid4().hex[:12]
-    summaries: list[IngestSummary] = []
-    for src in sources:
-        path = Path(src)
+    refresh_tz_offsets(store, default_tz=config["defaults.tz"])
+    return summaries
+
+
+def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str | None,
+                window: tuple[date, date] | None, on_progress: Callable[[str, int], None] | None,
+                run_id: str) -> IngestSummary:
+    summary = IngestSummary(source=str(path), kind=kind)
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    try:
         k = detect_kind(path) if kind == "auto" else kind
+        summary.kind = k
         if k not in ADAPTERS:
             raise IngestError(f"unknown kind {k!r}; expected one of {', '.join(ADAPTERS)}", source=str(path))
+        if not path.exists():
+            raise IngestError("no such file or folder", source=str(path))
         module = ADAPTERS[k]
         ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store))
         ctx.people_tz = dict(store.con.execute(
             "SELECT person_id, tz FROM people WHERE tz IS NOT NULL").fetchall())
-        summary = IngestSummary(source=str(path), kind=k)
-        started = datetime.now(timezone.utc).replace(tzinfo=None)
+        # Each batch is written as it comes: what was read before a fatal error is kept.
         for batch in module.read(path, ctx):  # type: ignore[attr-defined]
             write_batch(store, batch, str(path), summary)
-            if k == "csv":  # a people file changes who is who for the next sources
+            if k == "csv":  # a people file changes who is who for the next rows
                 ctx.aliases = load_aliases(store)
             if on_progress:
                 on_progress(str(path), batch.read)
-        finished = datetime.now(timezone.utc).replace(tzinfo=None)
-        store.upsert("ingest_log", [{
-            "run_id": run_id, "source": str(path), "kind": k, "read": summary.read,
-            "inserted": summary.inserted, "duplicate": summary.duplicate,
-            "quarantined": summary.quarantined, "started_utc": started, "finished_utc": finished,
-        }])
-        summaries.append(summary)
-        log.info("ingested %s (%s): %s", path, k, summary)
-    refresh_tz_offsets(store, default_tz=config["defaults.tz"])
-    return summaries
+    except WorklifeError as exc:
+        summary.error = str(exc)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        # the adapter met something it did not expect; the source is skipped, not the run
+        log.debug("reading %s failed", path, exc_info=True)
+        summary.error = f"{path}: cannot read: {exc}"
+    if summary.error:
+        log.warning("%s", summary.error)
+    finished = datetime.now(timezone.utc).replace(tzinfo=None)
+    store.upsert("ingest_log", [{
+        "run_id": run_id, "source": str(path), "kind": summary.kind, "read": summary.read,
+        "inserted": summary.inserted, "duplicate": summary.duplicate,
+        "quarantined": summary.quarantined, "started_utc": started, "finished_utc": finished,
+    }])
+    log.info("ingested %s (%s): %s", path, summary.kind, summary)
+    return summary
 
 
 # Built-in adapters, in detection order (most specific first). A module that does not

@@ -56,7 +56,8 @@ class Batch:
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in CANONICAL})
     quarantine: list[Quarantined] = field(default_factory=list)
-    read: int = 0  # records read from the source in this batch (good or bad)
+    read: int = 0  # records read from the source in this batch (good, bad or skipped)
+    skipped: int = 0  # records read that are not activity (Slack joins, edits): neither stored nor bad
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         self.rows[table].append(row)
