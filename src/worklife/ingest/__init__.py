@@ -65,6 +65,9 @@ def _arrow(table: str, rows: list[dict]) -> pa.Table:
     return pa.Table.from_pydict({c: [r.get(c) for r in rows] for c in cols})
 
 
+COUNTED = ("meetings", "messages", "outcomes")  # tables whose rows are the records of a summary
+
+
 def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary) -> None:
     """Upsert one batch: authoritative rows (``_authoritative``) overwrite, others only insert."""
     summary.read += batch.read
@@ -81,7 +84,7 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary)
             ins, _ = store.upsert(table, data, update=authoritative)
             if table == "people" and not authoritative:
                 _fill_people(store, data)
-            if table not in ("person_aliases", "people", "meeting_attendees", "message_recipients"):
+            if table in COUNTED or (table == "people" and authoritative):
                 summary.inserted += ins
                 summary.duplicate += len(part) - ins  # already stored, or repeated in this batch
     if batch.quarantine:
@@ -126,6 +129,13 @@ def resolve_threads(store: Store, max_rounds: int = 10) -> None:
         ).fetchone()
         if not changed or not changed[0]:
             return
+
+
+def resolve_managers(store: Store) -> None:
+    """Managers given by e-mail or alias point at that person's person_id."""
+    store.con.execute(
+        """UPDATE people SET manager_id = a.person_id FROM person_aliases a
+           WHERE lower(people.manager_id) = a.alias AND people.manager_id <> a.person_id""")
 
 
 def load_aliases(store: Store) -> dict[str, str]:
@@ -180,6 +190,7 @@ def run(
     for path, k in todo:
         summaries.append(_ingest_one(store, config, path, k, owner, window, on_progress, run_id))
     resolve_threads(store)
+    resolve_managers(store)
     from worklife.timezones import refresh_tz_offsets
 
     refresh_tz_offsets(store, default_tz=config["defaults.tz"])
