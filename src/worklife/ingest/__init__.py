@@ -227,7 +227,7 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
         log.debug("reading %s failed", path, exc_info=True)
         summary.error = f"{path}: cannot read: {exc}"
     if summary.error:
-        log.warning("%s", summary.error)
+        log.info("%s", summary.error)  # reported by the caller (the CLI prints it once)
     finished = datetime.now(timezone.utc).replace(tzinfo=None)
     store.upsert("ingest_log", [{
         "run_id": run_id, "source": str(path), "kind": summary.kind, "read": summary.read,
