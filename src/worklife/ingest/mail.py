@@ -31,7 +31,7 @@ from email.header import decode_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_tz
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from worklife.ingest.base import Batch, IngestContext, stable_hash, to_utc
 
@@ -131,8 +131,12 @@ def _repair(value: str) -> str:
 def _addresses(values: list[str] | None) -> tuple[tuple[str, str], ...]:
     if not values:
         return ()
+    values = [_repair(v) for v in values]
+    pairs = getaddresses(values)
+    if any("=?" in a for _, a in pairs):  # a whole header sent as one encoded word: decode, reparse
+        pairs = getaddresses([_text(v) for v in values])
     out = []
-    for name, addr in getaddresses([_repair(v) for v in values]):
+    for name, addr in pairs:
         addr = addr.strip().strip("'\"").lower()
         if addr and addr != "undisclosed-recipients:":
             out.append((addr, _text(name)))
@@ -179,14 +183,14 @@ def _date(value: str | None, min_year: int, max_year: int) -> tuple[datetime | N
     return dt.astimezone(timezone.utc), ""
 
 
-def _is_auto(msg: Any, sender: str | None) -> bool:
-    auto = msg.get("Auto-Submitted")
+def _is_auto(h: dict[str, list[str]], sender: str | None) -> bool:
+    auto = _first(h, "auto-submitted")
     if auto and auto.strip().lower() != "no":
         return True
-    prec = (msg.get("Precedence") or "").strip().lower()
+    prec = (_first(h, "precedence") or "").strip().lower()
     if prec in ("bulk", "junk", "auto_reply"):
         return True
-    if msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress") == "All":
+    if "x-autoreply" in h or "x-autorespond" in h or (_first(h, "x-auto-response-suppress") or "").strip() == "All":
         return True
     return bool(sender and sender.startswith(_AUTO_SENDERS))
 
@@ -202,27 +206,35 @@ def parse_header_block(
     if b"\x00" in data[:4096]:
         return Rejected(location, "binary data, not an e-mail message", excerpt)
     try:
-        msg = _PARSER.parsebytes(data)
+        parsed = _PARSER.parsebytes(data)
     except Exception as exc:  # the stdlib parser is lenient; this is a last resort
         return Rejected(location, f"unreadable header: {exc}", excerpt)
-    if msg.get("From") is None and msg.get("Date") is None and msg.get("Message-ID") is None:
+    h: dict[str, list[str]] = {}
+    for name, value in parsed.raw_items():  # raw strings (8-bit bytes kept as surrogates)
+        h.setdefault(name.lower(), []).append(value)
+    if "from" not in h and "date" not in h and "message-id" not in h:
         return Rejected(location, "not an e-mail message (no From, Date or Message-ID header)", excerpt)
-    sent, why = _date(msg.get("Date"), min_year, max_year)
+    sent, why = _date(_first(h, "date"), min_year, max_year)
     if sent is None:
         return Rejected(location, why, excerpt)
-    frm = _addresses(msg.get_all("From"))
+    frm = _addresses(h.get("from"))
     sender, sender_name = frm[0] if frm else (None, "")
-    mid = normalise_msgid(msg.get("Message-ID"))
+    mid = normalise_msgid(_first(h, "message-id"))
     if mid and ignore_ids is not None and ignore_ids.search(mid):
         mid = None
-    refs = msg.get("References")
-    irt = normalise_msgid(msg.get("In-Reply-To"))
+    refs = _first(h, "references")
+    irt = normalise_msgid(_first(h, "in-reply-to"))
     root = normalise_msgid(refs) if refs else None
     return ParsedMail(
         location, folder, mid, sent, sender, sender_name,
-        _addresses(msg.get_all("To")), _addresses(msg.get_all("Cc")), _addresses(msg.get_all("Bcc")),
-        _text(msg.get("Subject")), irt, root or irt, _is_auto(msg, sender),
+        _addresses(h.get("to")), _addresses(h.get("cc")), _addresses(h.get("bcc")),
+        _text(_first(h, "subject")), irt, root or irt, _is_auto(h, sender),
     )
+
+
+def _first(h: dict[str, list[str]], name: str) -> str | None:
+    v = h.get(name)
+    return v[0] if v else None
 
 
 def parse_files(paths: list[tuple[str, str]], ignore: str | None, min_year: int, max_year: int
