@@ -131,6 +131,42 @@ def resolve_threads(store: Store, max_rounds: int = 10) -> None:
             return
 
 
+# (table, person column, natural key) of every reference to a person
+_PERSON_REFS = (
+    ("messages", "sender_id", None), ("meetings", "organizer_id", None), ("outcomes", "person_id", None),
+    ("message_recipients", "person_id", ("message_key", "person_id", "kind")),
+    ("meeting_attendees", "person_id", ("meeting_key", "person_id")),
+)
+
+
+def relink_people(store: Store) -> int:
+    """Point rows read before a people file at the person an address turned out to belong to.
+
+    An address stored as its own person (``user02@example.com``) that is now an alias of
+    another person (``E02``) is replaced by that person everywhere, and its provisional
+    people row is dropped. Returns the number of addresses relinked. Runs in the engine.
+    """
+    con = store.con
+    con.execute("""CREATE OR REPLACE TEMP TABLE _relink AS
+                   SELECT a.alias AS old, a.person_id AS new FROM person_aliases a
+                   JOIN people p ON p.person_id = a.alias WHERE a.alias <> a.person_id""")
+    n = con.execute("SELECT count(*) FROM _relink").fetchone()[0]
+    if n:
+        for table, col, key in _PERSON_REFS:
+            if key is None:
+                con.execute(f"UPDATE {table} SET {col} = r.new FROM _relink r WHERE {table}.{col} = r.old")
+                continue
+            cols = [c for c in _columns(table)]
+            select = ", ".join(f"r.new AS {c}" if c == col else f"t.{c}" for c in cols)
+            con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t "
+                        f"JOIN _relink r ON t.{col} = r.old ON CONFLICT DO NOTHING")
+            con.execute(f"DELETE FROM {table} WHERE {col} IN (SELECT old FROM _relink)")
+        con.execute("DELETE FROM people WHERE person_id IN (SELECT old FROM _relink)")
+        log.info("relinked %d addresses to their people", n)
+    con.execute("DROP TABLE _relink")
+    return n
+
+
 def resolve_managers(store: Store) -> None:
     """Managers given by e-mail or alias point at that person's person_id."""
     store.con.execute(
@@ -189,6 +225,7 @@ def run(
     summaries: list[IngestSummary] = []
     for path, k in todo:
         summaries.append(_ingest_one(store, config, path, k, owner, window, on_progress, run_id))
+    relink_people(store)
     resolve_threads(store)
     resolve_managers(store)
     from worklife.timezones import refresh_tz_offsets
