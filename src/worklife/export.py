@@ -5,7 +5,8 @@
 
 Instants are written as they are stored: UTC. ``partition_by_week`` writes a folder
 of Parquet files partitioned by the ISO week (``week=2025-W13/``) of each row's time
-column in UTC (child tables take their parent's time), the layout Spark reads.
+column in UTC (child tables take their parent's time), the layout Spark reads. Files
+and stdout are sorted by the table's natural key, so two exports of the same data diff clean.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from worklife.errors import StoreError
-from worklife.store import Store
+from worklife.store import TABLES, Store
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +74,21 @@ def export_table(store: Store, table: str, fmt: str = "csv", out: Path | None = 
         store.con.execute(f"COPY ({sql}) TO '{_quote(out)}' "
                           f"(FORMAT parquet, PARTITION_BY (week), OVERWRITE_OR_IGNORE true)")
         return count
+    order = f" ORDER BY {', '.join(TABLES[table][1])}" if table in TABLES else ""
+    select = f'SELECT * FROM "{table}"{order}'
     if out is None:
         if fmt == "parquet":
             raise StoreError("Parquet is binary: give --out FILE")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"{table}.{fmt}"
-            store.con.execute(f'COPY (SELECT * FROM "{table}") TO \'{_quote(path)}\' ({_copy_options(fmt)})')
+            store.con.execute(f"COPY ({select}) TO '{_quote(path)}' ({_copy_options(fmt)})")
             target = stdout or sys.stdout.buffer
             with open(path, "rb") as fh:
                 shutil.copyfileobj(fh, target)
             target.flush()
         return count
     out.parent.mkdir(parents=True, exist_ok=True)
-    store.con.execute(f'COPY (SELECT * FROM "{table}") TO \'{_quote(out)}\' ({_copy_options(fmt)})')
+    store.con.execute(f"COPY ({select}) TO '{_quote(out)}' ({_copy_options(fmt)})")
     return count
 
 

@@ -36,10 +36,10 @@ def export(
         fail("--partition-by-week needs --format parquet", 2)
     if format is Format.parquet and out is None:
         fail("--format parquet needs --out FILE", 2)
-    with connect(db, read_only=True, create=False) as store:
-        try:
+    try:
+        with connect(db, read_only=True, create=False) as store:
             n = export_table(store, table, format.value, out, partition_by_week)
-        except StoreError as exc:
-            fail(str(exc), 2 if "no table" in str(exc) or "unknown format" in str(exc) else 1)
+    except StoreError as exc:
+        fail(str(exc), 2 if "no table" in str(exc) or "unknown format" in str(exc) else 1)
     if out is not None:
         err_console.print(f"{n} rows of {table} written to {out}")

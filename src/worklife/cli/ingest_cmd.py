@@ -11,6 +11,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from worklife.cli._app import app, console, err_console, fail, is_interactive
+from worklife.config import Config, load_config
+from worklife.errors import WorklifeError
+from worklife.ingest import IngestSummary
 
 
 class Kind(str, Enum):
@@ -50,8 +53,6 @@ def ingest(
 ) -> None:
     """Read raw exports into the store: streaming, idempotent, bad records quarantined."""
     from worklife import ingest as lib
-    from worklife.config import load_config
-    from worklife.store import connect
 
     if kind.value != "auto" and kind.value not in lib.ADAPTERS:
         fail(f"--kind {kind.value}: that adapter is not available in this build", 2)
@@ -60,8 +61,19 @@ def ingest(
         fail("--from and --to go together", 2)
     if start and end and end < start:
         fail("--to is before --from", 2)
-    cfg = load_config(config)
     window = (start, end) if start and end else None
+    try:
+        summaries = _run(sources, db, people, kind.value, owner, window, load_config(config))
+    except WorklifeError as exc:
+        fail(str(exc), 1)
+    _report(summaries, db)
+
+
+def _run(sources: list[Path], db: Path, people: Path | None, kind: str, owner: str | None,
+         window: tuple[date, date] | None, cfg: Config) -> list[IngestSummary]:
+    from worklife import ingest as lib
+    from worklife.store import connect
+
     with connect(db) as store, Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} records"),
         TimeElapsedColumn(), console=err_console, transient=True, disable=not is_interactive(),
@@ -73,8 +85,12 @@ def ingest(
                 tasks[source] = progress.add_task(source, total=None)
             progress.advance(tasks[source], n)
 
-        summaries = lib.run(sources, store, cfg, kind=kind.value, owner=owner, window=window,
-                            on_progress=on_progress, people=people)
+        return lib.run(sources, store, cfg, kind=kind, owner=owner, window=window,
+                       on_progress=on_progress, people=people)
+
+
+def _report(summaries: list[IngestSummary], db: Path) -> None:
+    """The summary table on stdout, errors on stderr; exit 1 when nothing at all was read."""
     table = Table(title=f"ingest into {db}")
     for col in ("source", "kind", "read", "inserted", "duplicates", "skipped", "quarantined"):
         table.add_column(col, justify="left" if col in ("source", "kind") else "right",
