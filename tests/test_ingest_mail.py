@@ -323,3 +323,13 @@ def test_generated_mailboxes_round_trip(tmp_path_factory, mails, layout):
     first = mails[0]
     assert names[f"user{first['sender']:02d}@example.com"] == first["name"]
     s.close()
+
+
+def test_mbox_postmark_lines_separate_messages_without_a_blank_line(store, tmp_path):
+    box = tmp_path / "tight.mbox"
+    box.write_bytes(b"".join(
+        b"From user01@example.com Tue Jan  2 10:00:00 2024\n" + header(
+            From="user01@example.com", Date=f"Tue, 2 Jan 2024 1{i}:00:00 +0000", Message_ID=f"<t{i}@x>")
+        + b"body\nFrom here a body line\n" for i in range(3)))
+    [s] = ingest.run([box], store, Config())
+    assert (s.read, s.inserted, s.quarantined) == (3, 3, 0)

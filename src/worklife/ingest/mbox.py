@@ -1,7 +1,8 @@
 """mbox files (mboxo/mboxrd, as exported by Thunderbird, Gmail Takeout, mutt).
 
 The file is scanned in large blocks for message separators (a line starting with
-``From `` at the start of the file or after a blank line), so memory stays flat and a
+``From `` at the start of the file, after a blank line, or as a full postmark line
+``From addr Mon Jan  1 00:00:00 2024``), so memory stays flat and a
 1 GB mailbox is read at disk speed; only each message's header block is parsed (in a
 process pool for large files). Each message's location is ``file:line`` of its
 ``From `` line. A message cut off before its headers end (a truncated file) is
@@ -85,8 +86,8 @@ def messages(path: Path) -> Iterator[tuple[bytes, str]]:
             more = fh.read(BLOCK)
             if not more:
                 return
-            line += buf.count(b"\n", 0, len(buf) - 8)
-            buf = buf[-8:] + more
+            line += buf.count(b"\n", 0, len(buf) - 256)
+            buf = buf[-256:] + more
 
 
 TRUNCATED = b"\x00TRUNCATED"
@@ -99,12 +100,25 @@ def _header_end(buf: bytes) -> int:
     return min(ends) if ends else -1
 
 
+_POSTMARK = re.compile(rb"From \S+\s+\w{3} \w{3} [ \d]?\d \d\d:\d\d(:\d\d)? (\S+ )?\d{4}")
+
+
 def _separator(buf: bytes) -> tuple[int, int]:
-    """(offset, length) of the next blank line + ``From `` separator before the ``From``."""
-    i, j = buf.find(b"\n\nFrom "), buf.find(b"\n\r\nFrom ")
-    if j >= 0 and (i < 0 or j < i):
-        return j, 3
-    return i, 2
+    """(offset, length) of what precedes the next ``From `` separator line, or (-1, 0).
+
+    A ``From `` line separates messages after a blank line (the standard form), or
+    when it is a full postmark line (``From addr Mon Jan  1 00:00:00 2024``) even without one.
+    """
+    i = buf.find(b"\nFrom ")
+    while i >= 0:
+        if buf[i - 1:i] == b"\n":
+            return i - 1, 2
+        if buf[i - 2:i] == b"\n\r":
+            return i - 2, 3
+        if _POSTMARK.match(buf, i + 1):
+            return i, 1
+        i = buf.find(b"\nFrom ", i + 1)
+    return -1, 0
 
 
 def _parse(blocks: list[tuple[bytes, str]], ignore: str | None, lo: int, hi: int) -> list[ParsedMail | Rejected]:
