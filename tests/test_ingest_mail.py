@@ -333,3 +333,45 @@ def test_mbox_postmark_lines_separate_messages_without_a_blank_line(store, tmp_p
         + b"body\nFrom here a body line\n" for i in range(3)))
     [s] = ingest.run([box], store, Config())
     assert (s.read, s.inserted, s.quarantined) == (3, 3, 0)
+
+
+address_lists = st.lists(st.tuples(
+    st.one_of(st.just(""), st.text(st.sampled_from("abcXYZ019 ._-'\"é=?,<>()@:;\\"), max_size=12)),
+    st.from_regex(r"[a-z0-9._+-]{1,8}@[a-z0-9-]{1,8}\.[a-z]{2,3}", fullmatch=True),
+    st.sampled_from(["bare", "angle", "quoted"]),
+), min_size=1, max_size=4).map(lambda items: ", ".join(
+    addr if style == "bare" else f'"{name}" <{addr}>' if style == "quoted" else f"{name} <{addr}>"
+    for name, addr, style in items))
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=address_lists)
+def test_fast_address_split_agrees_with_the_stdlib(value):
+    from email.utils import getaddresses
+
+    from worklife.ingest.mail import split_addresses
+
+    fast = split_addresses(value)
+    if fast is not None:  # None: the stdlib parser takes over
+        assert fast == getaddresses([value])
+
+
+field_names = st.sampled_from(["From", "To", "Subject", "Date", "X-Custom", "Received", "subject", "Message-ID"])
+field_values = st.text(st.sampled_from("ab c\t:;,<>@=?é\x00\x7f"), max_size=20)
+header_blocks = st.lists(st.tuples(field_names, field_values, st.lists(field_values, max_size=2),
+                                   st.sampled_from(["\n", "\r\n"])), min_size=1, max_size=6).map(
+    lambda fields: "".join(f"{n}:{v}{nl}" + "".join(f"\t{c}{nl}" for c in cont) for n, v, cont, nl in fields))
+
+
+@settings(max_examples=300, deadline=None)
+@given(block=st.one_of(header_blocks, st.text(max_size=80)), eight_bit=st.booleans())
+def test_fast_header_split_agrees_with_the_stdlib(block, eight_bit):
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+
+    from worklife.ingest.mail import split_header_fields
+
+    data = block.encode("utf-8" if eight_bit else "ascii", "replace") + b"\n"
+    fast = split_header_fields(data)
+    if fast is not None:
+        assert fast == list(BytesHeaderParser(policy=compat32).parsebytes(data).raw_items())
