@@ -48,6 +48,8 @@ def messages(path: Path) -> Iterator[tuple[bytes, str]]:
     """(header bytes, ``file:line``) of each message, streaming; bodies are skipped unread.
 
     A header cut off by the end of the file is yielded with the ``TRUNCATED`` marker.
+    Works on offsets into one block buffer (never re-slicing it per message), so a
+    file is scanned in linear time with at most two blocks in memory.
     """
     name = str(path)
     with open(path, "rb") as fh:
@@ -57,63 +59,66 @@ def messages(path: Path) -> Iterator[tuple[bytes, str]]:
         if not buf.startswith(b"From "):
             raise IngestError("not an mbox file: the first line is not a 'From ' separator",
                               source=name, line=1)
-        line = 1  # line number of buf[0]
+        line = 1  # line number at offset ``pos``
+        pos = 0
         in_header = True
         while True:
-            if in_header:  # buf starts with a "From " line
-                end = _header_end(buf)
-                if end < 0 and len(buf) < MAX_HEADER_BYTES:
+            if in_header:  # buf[pos:] starts with a "From " line
+                end = _header_end(buf, pos)
+                if end < 0 and len(buf) - pos < MAX_HEADER_BYTES:
                     more = fh.read(BLOCK)
                     if more:
-                        buf += more
+                        buf, pos = buf[pos:] + more, 0
                         continue
-                    nl = buf.find(b"\n")
+                    nl = buf.find(b"\n", pos)
                     yield buf[nl + 1:] + TRUNCATED, f"{name}:{line}"
                     return
                 if end < 0:
-                    end = MAX_HEADER_BYTES
-                nl = buf.find(b"\n")
+                    end = pos + MAX_HEADER_BYTES
+                nl = buf.find(b"\n", pos)
                 yield buf[nl + 1:end + 1], f"{name}:{line}"
-                line += buf.count(b"\n", 0, end)
-                buf = buf[end:]
+                line += buf.count(b"\n", pos, end)
+                pos = end
                 in_header = False
-            i, sep = _separator(buf)
+            i, sep = _separator(buf, pos)
             if i >= 0:
-                line += buf.count(b"\n", 0, i + sep)
-                buf = buf[i + sep:]
+                line += buf.count(b"\n", pos, i + sep)
+                pos = i + sep
                 in_header = True
                 continue
             more = fh.read(BLOCK)
             if not more:
                 return
-            line += buf.count(b"\n", 0, len(buf) - 256)
-            buf = buf[-256:] + more
+            keep = max(pos, len(buf) - 256)  # a separator may straddle the block boundary
+            line += buf.count(b"\n", pos, keep)
+            buf, pos = buf[keep:] + more, 0
 
 
 TRUNCATED = b"\x00TRUNCATED"
 
 
-def _header_end(buf: bytes) -> int:
-    """Offset of the newline that ends the header block (before the blank line), or -1."""
-    i, j = buf.find(b"\n\n"), buf.find(b"\n\r\n")
-    ends = [k for k in (i, j) if k >= 0]
-    return min(ends) if ends else -1
+def _header_end(buf: bytes, pos: int) -> int:
+    """Offset of the newline that ends the header block at ``pos`` (before the blank line), or -1."""
+    i, j = buf.find(b"\n\n", pos), buf.find(b"\n\r\n", pos)
+    if i >= 0 and j >= 0:
+        return min(i, j)
+    return i if i >= 0 else j
 
 
 _POSTMARK = re.compile(rb"From \S+\s+\w{3} \w{3} [ \d]?\d \d\d:\d\d(:\d\d)? (\S+ )?\d{4}")
 
 
-def _separator(buf: bytes) -> tuple[int, int]:
-    """(offset, length) of what precedes the next ``From `` separator line, or (-1, 0).
+def _separator(buf: bytes, pos: int) -> tuple[int, int]:
+    """(offset, length) of what precedes the next ``From `` separator line after ``pos``, or (-1, 0).
 
     A ``From `` line separates messages after a blank line (the standard form), or
     when it is a full postmark line (``From addr Mon Jan  1 00:00:00 2024``) even without one.
     """
-    i = buf.find(b"\nFrom ")
+    i = buf.find(b"\nFrom ", pos)
     while i >= 0:
-        if buf[i - 1:i] == b"\n":
+        if i - 1 >= pos and buf[i - 1] == 10:  # "\n"
             return i - 1, 2
-        if buf[i - 2:i] == b"\n\r":
+        if i - 2 >= pos and buf[i - 2:i] == b"\n\r":
             return i - 2, 3
         if _POSTMARK.match(buf, i + 1):
             return i, 1
