@@ -77,11 +77,9 @@ class Rejected(NamedTuple):
 def header_bytes(data: bytes) -> bytes | None:
     """The header block of a raw message (up to the first blank line); None if none ends."""
     i = data.find(b"\n\n")
-    j = data.find(b"\n\r\n")
-    ends = [k for k in (i, j) if k >= 0]
-    if not ends:
-        return None
-    return data[: min(ends) + 1]
+    j = data.find(b"\n\r\n", 0, i if i >= 0 else len(data))
+    k = j if j >= 0 else i
+    return None if k < 0 else data[: k + 1]
 
 
 def read_header_file(path: str, limit: int = MAX_HEADER_BYTES) -> bytes:

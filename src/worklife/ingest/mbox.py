@@ -99,10 +99,9 @@ TRUNCATED = b"\x00TRUNCATED"
 
 def _header_end(buf: bytes, pos: int) -> int:
     """Offset of the newline that ends the header block at ``pos`` (before the blank line), or -1."""
-    i, j = buf.find(b"\n\n", pos), buf.find(b"\n\r\n", pos)
-    if i >= 0 and j >= 0:
-        return min(i, j)
-    return i if i >= 0 else j
+    i = buf.find(b"\n\n", pos)
+    j = buf.find(b"\n\r\n", pos, i if i >= 0 else len(buf))  # bounded: never scan past a hit
+    return j if j >= 0 else i
 
 
 _POSTMARK = re.compile(rb"From \S+\s+\w{3} \w{3} [ \d]?\d \d\d:\d\d(:\d\d)? (\S+ )?\d{4}")
