@@ -34,7 +34,7 @@ from email.utils import getaddresses, parsedate_tz
 from functools import lru_cache
 from typing import NamedTuple
 
-from worklife.ingest.base import Batch, IngestContext, stable_hash, to_utc
+from worklife.ingest.base import Batch, IngestContext, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -356,18 +356,20 @@ class MailRows:
         if not domains and owner and "@" in owner:
             domains = [owner.lower().rsplit("@", 1)[1]]
         self.internal_domains = tuple("@" + d for d in domains)
-        self.seen: set[str] = set()
+        self.pids: dict[str, str] = {}  # address -> person_id, people rows emitted once
 
     def _person(self, batch: Batch, addr: str, name: str) -> str:
+        pid = self.pids.get(addr)
+        if pid is not None:
+            return pid
         pid = self.ctx.person_id(addr) or addr
-        if addr not in self.seen:
-            self.seen.add(addr)
-            if addr not in self.ctx.aliases:
-                batch.add("people", {
-                    "person_id": pid, "email": addr, "display_name": name or None,
-                    "is_internal": pid == self.owner or addr.endswith(self.internal_domains),
-                    "source": self.source,
-                })
+        self.pids[addr] = pid
+        if addr not in self.ctx.aliases:
+            batch.rows["people"].append({
+                "person_id": pid, "email": addr, "display_name": name or None,
+                "is_internal": pid == self.owner or addr.endswith(self.internal_domains),
+                "source": self.source,
+            })
         return pid
 
     def add(self, batch: Batch, p: ParsedMail | Rejected) -> None:
@@ -376,11 +378,9 @@ class MailRows:
         if isinstance(p, Rejected):
             batch.reject(p.location, p.reason, p.excerpt)
             return
-        recipients = [(a, n, "to") for a, n in p.to] + [(a, n, "cc") for a, n in p.cc] + \
-                     [(a, n, "bcc") for a, n in p.bcc]
-        sent = to_utc(p.sent_utc)
+        sent = p.sent_utc.replace(tzinfo=None)  # parse_header_block gives aware UTC
         key = p.message_id or "h:" + stable_hash(
-            sent.isoformat(), p.sender, ",".join(sorted({a for a, _, _ in recipients})), p.subject)
+            sent.isoformat(), p.sender, ",".join(sorted({a for a, _ in p.to + p.cc + p.bcc})), p.subject)
         if p.thread_root:
             thread = p.thread_root
         elif p.message_id:
@@ -388,13 +388,15 @@ class MailRows:
         else:
             subj = normalise_subject(p.subject)
             thread = f"subject:{subj}" if subj else key
-        sender = self._person(batch, p.sender, p.sender_name) if p.sender else None
-        batch.add("messages", {
+        person = self._person
+        sender = person(batch, p.sender, p.sender_name) if p.sender else None
+        batch.rows["messages"].append({
             "message_key": key, "message_id": p.message_id, "channel": "email", "sender_id": sender,
             "sent_utc": sent, "thread_id": thread, "in_reply_to": p.in_reply_to,
             "subject_or_channel": p.subject, "is_auto": p.is_auto, "source": self.source,
             "source_ref": p.location,
         })
-        for addr, name, kind in recipients:
-            batch.add("message_recipients", {
-                "message_key": key, "person_id": self._person(batch, addr, name), "kind": kind})
+        rec = batch.rows["message_recipients"]
+        for kind, addrs in (("to", p.to), ("cc", p.cc), ("bcc", p.bcc)):
+            for addr, name in addrs:
+                rec.append({"message_key": key, "person_id": person(batch, addr, name), "kind": kind})
