@@ -38,7 +38,9 @@ USERS = [
 CHANNELS = [{"id": "C01", "name": "general", "members": ["U01", "U02", "U03"]}]
 DMS = [{"id": "D01", "members": ["U01", "U02"]}]
 GENERAL = [
-    {"type": "message", "user": "U01", "ts": "1711846800.000100", "text": "root"},  # 2024-03-31T01:00Z
+    {"type": "message", "user": "U01", "ts": "1711846800.000100", "thread_ts": "1711846800.000100",
+     "text": "root"},  # 2024-03-31T01:00Z
+    {"type": "message", "user": "U03", "ts": "1711846801.000000", "text": "not in a thread"},
     {"type": "message", "user": "U02", "ts": "1711846900.123456", "thread_ts": "1711846800.000100", "text": "reply"},
     {"type": "message", "subtype": "channel_join", "user": "U03", "ts": "1711846950.000000"},
     {"type": "message", "subtype": "message_changed", "ts": "1711846960.000000", "message": {}},
@@ -79,13 +81,14 @@ def test_ts_is_exact_to_the_microsecond():
 def test_export_messages_threads_and_non_messages(store, export):
     [s] = ingest.run([export], store, Config())
     assert s.kind == "slack"
-    assert (s.read, s.inserted, s.skipped, s.quarantined) == (7, 4, 2, 2)  # no-ts message + truncated file
+    assert (s.read, s.inserted, s.skipped, s.quarantined) == (8, 5, 2, 2)  # no-ts message + truncated file
     rows = {r[0]: r[1:] for r in q(store, "SELECT message_key, sender_id, thread_id, in_reply_to, is_auto, "
                                           "subject_or_channel FROM messages")}
     root, reply = "C01:1711846800.000100", "C01:1711846900.123456"
     assert rows[root] == ("user01@example.com", root, None, False, "general")
     assert rows[reply] == ("u02", root, root, False, "general")
-    assert rows["C01:1711846970.000000"][3] is True  # bot message
+    assert rows["C01:1711846801.000000"][1] is None  # not in a thread
+    assert rows["C01:1711846970.000000"][0] is None and rows["C01:1711846970.000000"][3] is True  # a bot
     reasons = sorted(r[0] for r in q(store, "SELECT reason FROM quarantine"))
     assert reasons[0].startswith("invalid JSON") and reasons[1] == "message without ts"
 
@@ -93,7 +96,8 @@ def test_export_messages_threads_and_non_messages(store, export):
 def test_recipients_are_channel_members_or_dm_partners(store, export):
     ingest.run([export], store, Config())
     assert q(store, "SELECT person_id, kind FROM message_recipients WHERE message_key = 'C01:1711846800.000100' "
-                    "ORDER BY 1") == [("u02", "channel-member"), ("user03@example.com", "channel-member")]
+                    "ORDER BY 1") == [("u02", "channel-member"), ("user01@example.com", "channel-member"),
+                                  ("user03@example.com", "channel-member")]  # every member, the sender too
     assert q(store, "SELECT person_id, kind FROM message_recipients WHERE message_key LIKE 'D01:%'") == [
         ("user01@example.com", "to")]
 
@@ -103,8 +107,8 @@ def test_users_give_zones_aliases_and_bots(store, export):
     people = {r[0]: r[1:] for r in q(store, "SELECT person_id, tz, is_internal FROM people")}
     assert people["user01@example.com"] == ("Europe/Paris", True)
     assert people["u02"] == ("Australia/Sydney", True)
-    assert people["b01"][1] is False
-    assert ("u01", "user01@example.com") in q(store, "SELECT alias, person_id FROM person_aliases")
+    assert "b01" not in people  # bots are not people
+    assert ("U01", "user01@example.com") in q(store, "SELECT alias, person_id FROM person_aliases")
 
 
 def test_a_people_file_zone_is_kept_and_a_missing_one_is_filled_from_slack(store, export, tmp_path):
@@ -122,7 +126,7 @@ def test_reingest_changes_nothing(store, export):
     ingest.run([export], store, Config())
     before = {t: sorted(q(store, f"SELECT * FROM {t}"), key=repr) for t in ("messages", "message_recipients", "people")}
     [again] = ingest.run([export], store, Config())
-    assert (again.inserted, again.duplicate) == (0, 4)
+    assert (again.inserted, again.duplicate) == (0, 5)
     assert {t: sorted(q(store, f"SELECT * FROM {t}"), key=repr) for t in before} == before
 
 
@@ -130,9 +134,9 @@ def test_slackdump_dump_layout(store, tmp_path):
     root = tmp_path / "dump"
     root.mkdir()
     (root / "users.json").write_text(json.dumps(USERS))
-    (root / "C01.json").write_text(json.dumps({"channel_id": "C01", "name": "general", "messages": GENERAL[:2]}))
+    (root / "C01.json").write_text(json.dumps({"channel_id": "C01", "name": "general", "messages": GENERAL[:3]}))
     [s] = ingest.run([root], store, Config())
-    assert s.inserted == 2
+    assert s.inserted == 3
     assert q(store, "SELECT DISTINCT subject_or_channel FROM messages") == [("general",)]
 
 

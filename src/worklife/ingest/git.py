@@ -3,7 +3,7 @@
 Runs ``git -C PATH log --all --format=...`` and streams its output line by line (memory
 flat in the history size). The author date keeps its offset (``%aI``) and is stored in
 UTC; the author e-mail resolves to a person through the aliases (people file, mail).
-Key: ``git:<hash>``, so the same commit reached from two clones counts once.
+Key: the commit hash, so the same commit reached from two clones counts once.
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
                 batch.add("people", {"person_id": pid, "email": email, "display_name": name or None,
                                      "is_internal": False, "source": source})
             batch.add("outcomes", {
-                "outcome_key": f"git:{sha}", "person_id": pid, "at_utc": at, "kind": "commit",
-                "ref": sha, "title": subject, "project": path.resolve().name, "state": "committed",
+                "outcome_key": sha, "person_id": pid, "at_utc": at, "kind": "commit",
+                "ref": sha, "title": subject, "project": path.resolve().name, "state": None,
                 "url": None, "source": source, "source_ref": where})
             if batch.read >= ctx.batch_size:
                 yield batch

@@ -10,9 +10,10 @@
   (``<ID>.json`` holding ``{"channel_id", "name", "messages": [...]}``) is read too.
 
 Per message: key ``<channel id>:<ts>`` (``ts`` is the instant, microseconds exact),
-thread ``<channel id>:<thread_ts or ts>``, ``in_reply_to`` the thread parent for
-replies; recipients are the channel's members (kind ``channel-member``) or the DM
-partners (kind ``to``), the sender excluded. Join/leave, edits, deletions, topic
+thread ``<channel id>:<thread_ts>`` for messages in a thread (root included, else null),
+``in_reply_to`` the thread root for replies; recipients are every member of a channel
+(kind ``channel-member``, the sender too) or the DM/MPIM partners (kind ``to``). Bots
+are not people: their messages have no sender and are ``is_auto``. Join/leave, edits, deletions, topic
 changes and other subtypes are not messages: skipped and counted.
 """
 
@@ -138,17 +139,17 @@ class _Reader:
             pid = self.ctx.person_id(email) if email else self.ctx.person_id(uid)
             assert pid is not None
             self.people[uid] = pid
-            is_bot = bool(u.get("is_bot") or u.get("is_app_user") or uid == "USLACKBOT")
-            if is_bot:
-                self.bots.add(uid)
+            if u.get("is_bot") or u.get("is_app_user") or uid == "USLACKBOT":
+                self.bots.add(uid)  # bots are not people: their messages have no sender, is_auto
+                continue
             guest = u.get("is_restricted") or u.get("is_ultra_restricted") or u.get("is_stranger")
             batch.add("people", {
                 "person_id": pid, "email": email,
                 "display_name": profile.get("real_name") or u.get("real_name") or u.get("name"),
                 "tz": u.get("tz") or None,
-                "is_internal": not (is_bot or guest or u.get("deleted")), "source": self.source,
+                "is_internal": not (guest or u.get("deleted")), "source": self.source,
             })
-            batch.add("person_aliases", {"alias": uid.lower(), "person_id": pid, "kind": "slack",
+            batch.add("person_aliases", {"alias": uid, "person_id": pid, "kind": "slack",
                                          "source": self.source})
 
     def channels(self, batch: Batch) -> None:
@@ -184,23 +185,28 @@ class _Reader:
             batch.reject(where, f"invalid ts {m['ts']!r}", json.dumps(m)[:300])
             return
         cid, ts = conv["id"], str(m["ts"])
-        uid = m.get("user") or m.get("bot_id")
-        sender = self.person(str(uid)) if uid else None
+        uid = m.get("user")
+        bot = uid in self.bots or bool(m.get("bot_id")) or m.get("subtype") == "bot_message"
+        sender = self.person(str(uid)) if uid and not bot else None
         thread_ts = m.get("thread_ts")
         key = f"{cid}:{ts}"
         batch.add("messages", {
             "message_key": key, "message_id": ts, "channel": "chat", "sender_id": sender,
-            "sent_utc": sent.replace(tzinfo=None), "thread_id": f"{cid}:{thread_ts or ts}",
+            "sent_utc": sent.replace(tzinfo=None), "thread_id": f"{cid}:{thread_ts}" if thread_ts else None,
             "in_reply_to": f"{cid}:{thread_ts}" if thread_ts and str(thread_ts) != ts else None,
             "subject_or_channel": conv["name"],
-            "is_auto": bool(uid in self.bots or m.get("bot_id") or m.get("subtype") == "bot_message"),
+            "is_auto": bot,
             "source": self.source, "source_ref": where,
         })
-        kind = "to" if conv["dm"] else "channel-member"
+        dm = conv["dm"]
         for member in conv["members"]:
+            if member in self.bots:
+                continue
             pid = self.person(member)
-            if pid != sender:
-                batch.add("message_recipients", {"message_key": key, "person_id": pid, "kind": kind})
+            if not dm:  # a channel post reaches every member (the sender too)
+                batch.add("message_recipients", {"message_key": key, "person_id": pid, "kind": "channel-member"})
+            elif pid != sender:  # a DM or MPIM reaches the other member(s)
+                batch.add("message_recipients", {"message_key": key, "person_id": pid, "kind": "to"})
 
     def files(self) -> Iterator[tuple[str, dict[str, Any], list[Any] | None]]:
         """(member name, conversation, messages or None when the file is a dump) per message file."""
