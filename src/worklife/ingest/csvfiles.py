@@ -198,7 +198,7 @@ def _people_row(rec: dict[str, Any], m: dict[str, str], ctx: IngestContext, sour
     row["is_internal"] = (_get(rec, m, "is_internal") or "true").lower() in _TRUE
     batch.add("people", row)
     for alias, kind in [(email, "email"), *((a, "alias") for a in _SPLIT.split(_get(rec, m, "aliases") or ""))]:
-        if alias:
+        if alias and alias.lower() != pid:  # an address that is the person_id needs no alias
             batch.add("person_aliases", {"alias": alias.lower(), "person_id": pid, "kind": kind,
                                          "source": source, "_authoritative": True})
     if email:
