@@ -19,7 +19,7 @@ from pathlib import Path
 from worklife.errors import IngestError
 from worklife.ingest.base import Batch, IngestContext, chunked, parallel_map, worker_count
 from worklife.ingest.mail import (
-    MAX_HEADER_BYTES, SENT_FOLDER, MailRows, ParsedMail, Rejected, header_bytes, infer_owner,
+    MAX_HEADER_BYTES, SENT_FOLDER, MailRows, ParsedMail, Rejected, infer_owner,
     parse_blocks, parse_options,
 )
 
