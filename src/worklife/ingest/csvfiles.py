@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from worklife.errors import ConfigError, IngestError
 from worklife.ingest.base import Batch, IngestContext, stable_hash, to_utc
-from worklife.ingest.mail import _repair
+from worklife.ingest.mail import repair_text
 from worklife.timezones import resolve_zone
 from worklife.workcal import parse_hhmm, parse_workdays, split_jurisdiction
 
@@ -119,7 +119,7 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         reader = csv.DictReader(fh, delimiter=delim)
         try:
             for rec in reader:
-                yield reader.line_num, {k: _repair(v) if isinstance(v, str) else v
+                yield reader.line_num, {k: repair_text(v) if isinstance(v, str) else v
                                         for k, v in rec.items() if k is not None}
         except csv.Error as exc:
             raise IngestError(f"malformed CSV: {exc}", source=str(path), line=reader.line_num) from exc

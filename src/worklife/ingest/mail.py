@@ -142,10 +142,10 @@ def _text(value: str | None) -> str:
             value = "".join(parts)
         except Exception:  # malformed encoded word: keep the raw text
             pass
-    return _repair(value).strip()
+    return repair_text(value).strip()
 
 
-def _repair(value: str) -> str:
+def repair_text(value: str) -> str:
     """compat32 keeps undeclared 8-bit bytes as surrogates: decode them as UTF-8, else Latin-1."""
     try:
         value.encode("utf-8")
@@ -205,7 +205,7 @@ def _addresses(values: list[str] | None) -> tuple[tuple[str, str], ...]:
     """(lower-cased address, decoded display name) of each address in the header values."""
     if not values:
         return ()
-    return _parse_addresses(tuple(_repair(v) for v in values))
+    return _parse_addresses(tuple(repair_text(v) for v in values))
 
 
 def normalise_msgid(value: str | None) -> str | None:
@@ -233,7 +233,7 @@ def normalise_subject(subject: str) -> str:
 def _date(value: str | None, min_year: int, max_year: int) -> tuple[datetime | None, str]:
     if not value:
         return None, "no Date header"
-    t = parsedate_tz(_repair(value))
+    t = parsedate_tz(repair_text(value))
     if t is None:
         return None, f"unparseable Date {value.strip()[:60]!r}"
     offset = t[9] or 0
