@@ -100,6 +100,8 @@ def _report(summaries: list[IngestSummary], db: Path) -> None:
                       f"{s.skipped:,}", f"{s.quarantined:,}" + (" [red]✗[/]" if s.error else ""))
     console.print(table)
     for s in summaries:
+        for note in dict.fromkeys(s.notes):  # each distinct note once
+            err_console.print(f"note: {s.source}: {note}", highlight=False, soft_wrap=True)
         if s.error:
             err_console.print(f"[bold red]error:[/] {s.error}", highlight=False, soft_wrap=True)
     quarantined = sum(s.quarantined for s in summaries)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -47,6 +47,7 @@ class IngestSummary:
     quarantined: int = 0
     skipped: int = 0  # records that are not activity (Slack joins and edits)
     error: str | None = None  # why the source (or its rest) could not be read
+    notes: list[str] = field(default_factory=list)  # facts worth telling (e.g. floating times)
 
     @property
     def ok(self) -> int:
@@ -72,6 +73,7 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary)
     """Upsert one batch: authoritative rows (``_authoritative``) overwrite, others only insert."""
     summary.read += batch.read
     summary.skipped += batch.skipped
+    summary.notes.extend(batch.notes)
     for table in CANONICAL:
         rows = batch.rows.get(table) or []
         if not rows:
@@ -222,9 +224,12 @@ def run(
     if people is not None:
         todo.append((Path(people), "csv"))
     todo.extend((Path(src), kind) for src in sources)
-    summaries: list[IngestSummary] = []
-    for path, k in todo:
-        summaries.append(_ingest_one(store, config, path, k, owner, window, on_progress, run_id))
+    # calendars last: their recurrences are expanded over the span of the other data;
+    # summaries keep the order the sources were given in
+    order = sorted(range(len(todo)), key=lambda i: todo[i][1] in _CALENDAR_KINDS or (
+        todo[i][1] == "auto" and _quiet_kind(todo[i][0]) in _CALENDAR_KINDS))
+    done = {i: _ingest_one(store, config, *todo[i], owner, window, on_progress, run_id) for i in order}
+    summaries = [done[i] for i in range(len(todo))]
     relink_people(store)
     resolve_threads(store)
     resolve_managers(store)
@@ -232,6 +237,24 @@ def run(
 
     refresh_tz_offsets(store, default_tz=config["defaults.tz"])
     return summaries
+
+
+_CALENDAR_KINDS = ("ics", "graph")
+
+
+def _quiet_kind(path: Path) -> str | None:
+    try:
+        return detect_kind(path)
+    except WorklifeError:
+        return None
+
+
+def _data_span(store: Store) -> tuple[date, date] | None:
+    """UTC dates of the messages and outcomes stored so far (what a calendar is expanded against)."""
+    span = store.con.execute(
+        "SELECT min(t0), max(t1) FROM (SELECT min(sent_utc) t0, max(sent_utc) t1 FROM messages "
+        "UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)").fetchone()
+    return (span[0].date(), span[1].date()) if span and span[0] is not None else None
 
 
 def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str | None,
@@ -247,7 +270,8 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
         if not path.exists():
             raise IngestError("no such file or folder", source=str(path))
         module = ADAPTERS[k]
-        ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store))
+        ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store),
+                            data_span=_data_span(store))
         ctx.people_tz = dict(store.con.execute(
             "SELECT person_id, tz FROM people WHERE tz IS NOT NULL").fetchall())
         # Each batch is written as it comes: what was read before a fatal error is kept.
