@@ -54,5 +54,7 @@ def test_commits_become_outcomes_in_utc(store, tmp_path):
 
 
 def test_a_folder_that_is_not_a_repository_is_an_error(store, tmp_path):
-    [s] = ingest.run([tmp_path], store, Config(), kind="git")
-    assert s.error and "git log failed" in s.error
+    from worklife.errors import IngestError
+
+    with pytest.raises(IngestError, match="git log failed"):
+        ingest.run([tmp_path], store, Config(), kind="git")

@@ -217,7 +217,8 @@ def run(
 
     ``people`` (an HR/people CSV or JSON) is read first, so that the addresses in the
     other sources resolve to its people. A source that cannot be read at all gets a
-    summary with ``error`` set; the other sources are still read.
+    summary with ``error`` set and the other sources are still read; when no source
+    could be read at all, IngestError says why (``ingest_log`` has a row for each).
     """
     run_id = uuid.uuid4().hex[:12]
     todo: list[tuple[Path, str]] = []
@@ -230,6 +231,9 @@ def run(
         todo[i][1] == "auto" and _quiet_kind(todo[i][0]) in _CALENDAR_KINDS))
     done = {i: _ingest_one(store, config, *todo[i], owner, window, on_progress, run_id) for i in order}
     summaries = [done[i] for i in range(len(todo))]
+    if summaries and all(s.error and s.read == 0 for s in summaries):
+        errors = [str(s.error) for s in summaries]
+        raise IngestError(errors[0] if len(errors) == 1 else "no source could be read: " + "; ".join(errors))
     relink_people(store)
     resolve_threads(store)
     resolve_managers(store)
