@@ -227,3 +227,14 @@ def test_check_works_when_python_replacement_scans_are_off(store, config):
     org.done()
     store.con.execute("SET python_enable_replacements = false")
     assert [f.rule for f in check(store, config, "PT")] == ["rtd.contact"]
+
+
+@pytest.mark.parametrize("end, breaches", [("20:00", []), ("21:00", [10.0])], ids=["13h-day-ok", "14h-day-breach"])
+def test_a_working_day_may_span_at_most_13_hours(store, config, end, breaches):
+    org = Org(store)
+    p = org.person(1)
+    org.workday(p, "2025-03-04", LIS, "07:00", end)
+    org.workday(p, "2025-03-06", LIS, "09:00", "17:00")
+    org.done()
+    found = [f.value for f in check(store, config, "PT") if f.rule == "wt.daily_rest"]
+    assert found == breaches

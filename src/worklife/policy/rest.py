@@ -5,13 +5,17 @@ attend (docs/metrics.md: not cancelled, not free, not all-day, 0 < length <= 8 h
 people, their response not declined), and the instants of the non-auto messages they
 send and the commits they author (``outcomes.kind = 'commit'``). Everything else is rest.
 
-**Rest** (rules ``wt.daily_rest``, ``wt.weekly_rest``, ``rtd.min_disconnect``), with
-a required rest of ``g`` hours per period of ``P`` hours (11 h / 24 h, 35 h / 168 h,
-12 h / 24 h): activity separated by gaps shorter than ``g`` forms one *stretch*. A stretch
-that ends within ``P`` of its start is followed by a rest of at least ``g``: no breach.
-Otherwise the longest gap that starts in the first ``P`` hours (the latest of equals) was
-the rest and was too short: one breach; the next period starts when that gap ends, and
-so on. Each breach is attributed to the local ISO week of the gap's start.
+**Rest** (rules ``wt.daily_rest``, ``rtd.min_disconnect``, ``wt.weekly_rest``), with a
+required rest of ``g`` hours per period of ``P`` hours (11 h / 24 h, 12 h / 24 h,
+35 h / 168 h): activity separated by gaps shorter than ``g`` forms one *stretch*; a period
+starts at the stretch's first activity. Daily rest and disconnection must lie **within**
+the period, so a stretch may span at most ``P - g`` (13 h a day: the "amplitude" reading of
+the 11 h daily rest). Weekly rest need only **start** within the period: a stretch may span
+at most ``P`` (no more than 7 days without a 35 h rest; a stretch cut by the end of the data
+is not judged beyond it). While the rest of a stretch spans more than that, the longest rest
+in the period (a gap starting in it, or the rest after the stretch cut at the period's end;
+the latest of equals) was too short: one breach, and the next period starts when that rest
+ends. Each breach is attributed to the local ISO week where its rest starts.
 
 **Working time** (``wt.avg_weekly_hours``, ``wt.max_weekly_hours``,
 ``wt.max_daily_hours``): activities closer than ``policy.session_gap_minutes`` form a
@@ -63,12 +67,13 @@ class _RestRule:
     column: str  # column of pol_check holding g (hours)
     period_h: float
     label: str
+    within: bool  # the rest must lie within the period (span <= P - g), else only start in it (span <= P)
 
 
 RULES = (
-    _RestRule("wt.daily_rest", "daily_rest_h", 24.0, "daily rest"),
-    _RestRule("wt.weekly_rest", "weekly_rest_h", 168.0, "weekly rest"),
-    _RestRule("rtd.min_disconnect", "min_disconnect_h", 24.0, "continuous disconnection"),
+    _RestRule("wt.daily_rest", "daily_rest_h", 24.0, "daily rest", True),
+    _RestRule("wt.weekly_rest", "weekly_rest_h", 168.0, "weekly rest", False),
+    _RestRule("rtd.min_disconnect", "min_disconnect_h", 24.0, "continuous disconnection", True),
 )
 
 
@@ -117,16 +122,18 @@ def rest_findings(store: Store, tz_of: dict[str, str], rule: _RestRule, source_o
       f AS (SELECT *, CASE WHEN prev_e IS NULL OR epoch(s) - epoch(prev_e) >= g * 3600 THEN 1 ELSE 0 END AS brk
             FROM o)
       SELECT *, sum(brk) OVER (PARTITION BY person_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS block FROM f""")
+    slack = "any_value(g)" if rule.within else "0"
     breached = con.execute(f"""
       SELECT person_id, block, min(s) AS b0, max(e) AS b1, any_value(g) AS g FROM pol_blocks
-      GROUP BY person_id, block HAVING epoch(max(e)) - epoch(min(s)) > {rule.period_h} * 3600
+      GROUP BY person_id, block HAVING epoch(max(e)) - epoch(min(s)) > ({rule.period_h} - {slack}) * 3600
       ORDER BY person_id, block""").fetchall()
     if not breached:
         return []
     gaps = con.execute(f"""
       SELECT b.person_id, b.block, b.prev_e, b.s FROM pol_blocks b
       JOIN (SELECT person_id, block FROM pol_blocks GROUP BY ALL
-            HAVING epoch(max(e)) - epoch(min(s)) > {rule.period_h} * 3600) k USING (person_id, block)
+            HAVING epoch(max(e)) - epoch(min(s)) > ({rule.period_h} - {slack}) * 3600) k
+        USING (person_id, block)
       WHERE b.brk = 0 AND b.s > b.prev_e ORDER BY b.person_id, b.block, b.prev_e""").fetchall()
     by_block: dict[tuple[str, int], list[tuple[datetime, datetime]]] = {}
     for pid, block, g0, g1 in gaps:
@@ -138,20 +145,24 @@ def rest_findings(store: Store, tz_of: dict[str, str], rule: _RestRule, source_o
         block_gaps = by_block.get((pid, block), [])
         starts = [g0 for g0, _ in block_gaps]  # sorted: gap starts are a running maximum
         pos = b0
-        while b1 > pos + period:
+        need = timedelta(hours=g if rule.within else 0)
+        while b1 - pos > period - need:
             lo, hi = bisect_left(starts, pos), bisect_left(starts, pos + period)
-            if hi > lo:
-                length, g0, g1 = max(((b - a, a, b) for a, b in block_gaps[lo:hi]), key=lambda c: (c[0], c[1]))
-                nxt = g1
+            cands = [(b - a, a, b) for a, b in block_gaps[lo:hi]]
+            if b1 < pos + period:  # the rest after the stretch, as far as it lies in this period
+                cands.append((pos + period - b1, b1, pos + period))
+            if cands:
+                length, g0, g1 = max(cands, key=lambda c: (c[0], c[1]))
             else:  # no rest at all in this period
                 g0, g1, length = pos, pos, timedelta(0)
-                nxt = pos + period
             week = _iso_week(_local(g0, tz).date())
             hours = length.total_seconds() / 3600
             per_week.setdefault((pid, week), []).append((hours, g, Event(
                 "rest", f"{_fmt(g0, tz)} -> {_fmt(g1, tz)}", g0.isoformat() + "Z", _fmt(g0, tz),
-                f"{hours:.1f} h rest, {g:g} h required")))
-            pos = nxt if nxt > pos else pos + period
+                f"{hours:.1f} h rest in the {rule.period_h:g} h from {_fmt(pos, tz)}, {g:g} h required")))
+            if g0 == b1:  # the stretch's own end: what follows is a full rest
+                break
+            pos = g1 if g1 > pos else pos + period
     out = []
     for (pid, week), items in sorted(per_week.items()):
         shortest = min(h for h, _, _ in items)
