@@ -25,6 +25,7 @@ import pandas as pd
 from worklife.config import Config
 from worklife.errors import ConfigError
 from worklife.metrics import METRIC_COLUMNS, finalize, prepare
+from worklife.metrics.engine import open_backend
 from worklife.metrics.localtime import DAY_S, day_date
 from worklife.metrics import summed_rows
 from worklife.store import Store
@@ -82,9 +83,12 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
     config = config or Config()
     if metric is not None and metric not in METRIC_COLUMNS:
         raise ConfigError(f"unknown metric {metric!r}; one of: {', '.join(METRIC_COLUMNS)}")
+    known = open_backend(store).people()
+    if person_id not in set(known["person_id"]):
+        raise ConfigError(f"no internal person {person_id!r} in this store")
     run = prepare(store, config, person_ids=[person_id])
-    if run is None or person_id not in run.cal.schedules:
-        raise ConfigError(f"no internal person {person_id!r} with activity in this store")
+    if run is None:
+        raise ConfigError("this store has no activity to explain")
     eng, cal = run.engine, run.cal
     days = eng.execute(cal.days.filter(cal.days.week == week))
     if days.empty:
