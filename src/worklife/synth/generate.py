@@ -62,8 +62,9 @@ def generate(people: int = 200, weeks: int = 12, seed: int = 0, start: date = da
         "members": [tuple(roster.ids[list(m)]) for m in convs.members],
     })
     commits, commit_tags = _commits(roster, clock, c_author, c_time, c_tag, rng)
-    meetings = pd.DataFrame(cal.occ).sort_values(["start_utc", "meeting_key"], kind="stable").reset_index(drop=True)
-    attendees = pd.DataFrame(cal.att)
+    meetings = pd.concat([pd.DataFrame(cal.occ)] + [f[0] for f in cal.frames], ignore_index=True)
+    meetings = meetings.sort_values(["start_utc", "meeting_key"], kind="stable").reset_index(drop=True)
+    attendees = pd.concat([pd.DataFrame(cal.att)] + [f[1] for f in cal.frames], ignore_index=True)
     series = pd.DataFrame(cal.series)
 
     evening = series.loc[series["organizer_id"] == roster.ids[roster.team_start[1]]]
@@ -108,11 +109,10 @@ def _messages(roster, clock, seed, mail, chat, convs):
     pos = np.empty(n, np.int64)
     pos[order] = np.arange(n)
     mid = np.array([f"e{p + 1:08d}.s{seed}@synth.example.com" for p in pos], dtype=object)
-    refs = np.array([""] * n, dtype=object)
-    for level in range(int(mail.level.max()) + 1 if n else 0):
-        for i in np.nonzero((mail.level == level) & (mail.parent >= 0))[0]:
-            par = mail.parent[i]
-            refs[i] = (refs[par] + " " if refs[par] else "") + f"<{mid[par]}>"
+    # References: the parent's References plus the parent (threads are at most 3 deep)
+    par = np.maximum(mail.parent, 0)
+    refs = np.where(mail.level == 1, "<" + mid[par] + ">",
+                    np.where(mail.level == 2, "<" + mid[mail.root] + "> <" + mid[par] + ">", ""))
     base = np.array([f"{SUBJECTS[s]} #{pos[r] + 1}" for s, r in zip(mail.subj, mail.root)], dtype=object)
     subject = np.where(mail.is_auto, "Automatic reply: " + base, np.where(mail.parent >= 0, "Re: " + base, base))
     email = pd.DataFrame({
@@ -149,15 +149,17 @@ def _messages(roster, clock, seed, mail, chat, convs):
     })
     chats = chats.iloc[np.lexsort((key, chat.sent))]
     # DM / MPIM recipients: the other members
-    rows = []
-    members = convs.members
-    for k, conv, snd in zip(chats["message_key"], chat.conv[np.lexsort((key, chat.sent))],
-                            chat.sender[np.lexsort((key, chat.sent))]):
-        if convs.kind[conv] != "channel":
-            for m in members[conv]:
-                if m != snd:
-                    rows.append((k, ids[m], "to"))
-    crec = pd.DataFrame(rows, columns=["message_key", "person_id", "kind"])
+    conv_sorted = chat.conv[np.lexsort((key, chat.sent))]
+    send_sorted = chat.sender[np.lexsort((key, chat.sent))]
+    private = [i for i, k in enumerate(convs.kind) if k != "channel"]
+    members = pd.DataFrame({"conv": np.repeat(private, [len(convs.members[i]) for i in private]),
+                            "member": np.fromiter((m for i in private for m in convs.members[i]), dtype=np.int64)})
+    posted = pd.DataFrame({"message_key": chats["message_key"].to_numpy(), "conv": conv_sorted,
+                           "sender": send_sorted, "_o": np.arange(len(chats))})
+    crec = posted.merge(members, on="conv", how="inner")
+    crec = crec.loc[crec["member"] != crec["sender"]].sort_values(["_o", "member"], kind="stable")
+    crec = pd.DataFrame({"message_key": crec["message_key"].to_numpy(), "person_id": ids[crec["member"].to_numpy()],
+                         "kind": "to"})
     messages = pd.concat([email, chats], ignore_index=True)
     tagged = {int(t): messages.loc[messages["_tag"] == t, "message_key"].tolist()
               for t in sorted(set(messages["_tag"])) if t}
