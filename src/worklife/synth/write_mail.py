@@ -9,12 +9,14 @@ the same bytes.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
 
 BODY = "This is a synthetic message written by worklife synth. It contains no real data.\n"
 
@@ -28,22 +30,27 @@ def render(org) -> Iterator[tuple[int, str, bytes]]:
     people = org.people
     names = dict(zip(people["person_id"], people["display_name"]))
     tzs = {p: (tz if isinstance(tz, str) and tz else "UTC") for p, tz in zip(people["person_id"], people["tz"])}
-    rec = org.message_recipients
-    by_msg: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for key, pid, kind in zip(rec["message_key"].tolist(), rec["person_id"].tolist(), rec["kind"].tolist()):
-        if kind in ("to", "cc", "bcc"):
-            by_msg[key].append((kind, pid))
     mail = org.messages.loc[org.messages["channel"] == "email"]
+    # recipients grouped by message, in the order of ``mail`` (no per-message dict: 10k x 52 is large)
+    rec = org.message_recipients
+    codes = pd.Index(mail["message_key"]).get_indexer(rec["message_key"])
+    rec, codes = rec.loc[codes >= 0], codes[codes >= 0]
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    r_pid = rec["person_id"].to_numpy()[order].tolist()
+    r_kind = rec["kind"].to_numpy()[order].tolist()
+    bounds = np.searchsorted(codes, np.arange(len(mail) + 1)).tolist()
     zones: dict[str, ZoneInfo] = {}
     cols = [mail[c].tolist() for c in ("message_id", "sender_id", "sent_utc", "subject_or_channel",
                                          "in_reply_to", "references", "is_auto")]
-    for mid, snd, t, subj, irt, refs, auto in zip(*cols):
+    for i, (mid, snd, t, subj, irt, refs, auto) in enumerate(zip(*cols)):
+        mine = list(zip(r_kind[bounds[i]:bounds[i + 1]], r_pid[bounds[i]:bounds[i + 1]]))
         tz = tzs.get(snd, "UTC")
         zone = zones.setdefault(tz, ZoneInfo(tz))
         when = datetime.fromtimestamp(int(t), timezone.utc).astimezone(zone)
         lines = [f"Message-ID: <{mid}>", f"Date: {format_datetime(when)}", f"From: {_addr(snd, names)}"]
         for kind, header in (("to", "To"), ("cc", "Cc"), ("bcc", "Bcc")):
-            who = [p for k, p in by_msg.get(mid, ()) if k == kind]
+            who = [p for k, p in mine if k == kind]
             if who:
                 lines.append(f"{header}: " + ",\n ".join(_addr(p, names) for p in who))
         lines.append(f"Subject: {subj}")
