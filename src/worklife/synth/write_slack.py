@@ -24,7 +24,8 @@ BOT = {"id": "U0000000", "name": "synthbot", "real_name": "synthbot", "deleted":
 
 
 def _dump(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    # compact JSON: only the C encoder is fast enough for millions of messages
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
 def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -> int:
@@ -71,12 +72,14 @@ def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -
         replies[(cid, tts)].append((ts, snd))
     # channel_join messages, one day before the data starts (export noise, not canonical)
     join_day = datetime.fromtimestamp(created, timezone.utc).strftime("%Y-%m-%d")
+    join_files: dict[tuple[str, str], list[dict]] = {}
     for c in lists["channel"]:
         joins = [{"type": "message", "subtype": "channel_join", "user": u, "text": f"<@{u}> has joined the channel",
                   "ts": f"{created + 32400 + i}.000000"} for i, u in enumerate(c["members"])]
         d = out / folder[c["id"]]
         d.mkdir(exist_ok=True)
         _dump(d / f"{join_day}.json", joins)
+        join_files[(c["id"], join_day)] = joins
     # messages streamed by (conversation, UTC day): one file written per group
     day = pd.to_datetime(chat["sent_utc"], unit="s").dt.strftime("%Y-%m-%d")
     frame = pd.DataFrame({"conv": chat["conv_id"].to_numpy(), "day": day.to_numpy(), "ts": chat["ts"].to_numpy(),
@@ -90,8 +93,8 @@ def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -
         d = out / folder[key[0]]
         d.mkdir(exist_ok=True)
         path = d / f"{key[1]}.json"
-        if path.exists():  # the join day file
-            batch = json.loads(path.read_text(encoding="utf-8")) + batch
+        if key in join_files:  # the day the members joined
+            batch = join_files[key] + batch
         _dump(path, batch)
         if progress:
             progress(sum(1 for m in batch if m.get("subtype") != "channel_join"))
