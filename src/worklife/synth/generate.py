@@ -124,8 +124,8 @@ def _messages(roster, clock, seed, mail, chat, convs):
         "text": None, "_tag": mail.tag,
     }).iloc[order]
     erec = pd.DataFrame({"message_key": mid[mail.rmsg], "person_id": ids[mail.rperson],
-                         "kind": [KIND[k] for k in mail.rkind], "_order": pos[mail.rmsg]})
-    erec = erec.sort_values(["_order", "kind", "person_id"], kind="stable").drop(columns="_order")
+                         "kind": np.array(["to", "cc", "bcc"], dtype=object)[mail.rkind], "_order": pos[mail.rmsg]})
+    erec = erec.iloc[np.lexsort((mail.rperson, mail.rkind, pos[mail.rmsg]))].drop(columns="_order")
     # -- chat -----------------------------------------------------------------------------
     conv_ids = np.array([_conv_id(k, i) for i, k in enumerate(convs.kind)], dtype=object)
     cname = np.array([nm if k != "dm" else _conv_id(k, i) for i, (k, nm) in enumerate(zip(convs.kind, convs.name))], dtype=object)
@@ -147,10 +147,11 @@ def _messages(roster, clock, seed, mail, chat, convs):
         "thread_ts": thread_ts, "subtype": np.where(chat.is_auto, "bot_message", None),
         "references": None, "text": text, "_tag": chat.tag,
     })
-    chats = chats.iloc[np.lexsort((key, chat.sent))]
+    corder = np.lexsort((chat.conv, chat.sent))  # ts is unique per conversation: a total order
+    chats = chats.iloc[corder]
     # DM / MPIM recipients: the other members
-    conv_sorted = chat.conv[np.lexsort((key, chat.sent))]
-    send_sorted = chat.sender[np.lexsort((key, chat.sent))]
+    conv_sorted = chat.conv[corder]
+    send_sorted = chat.sender[corder]
     private = [i for i, k in enumerate(convs.kind) if k != "channel"]
     members = pd.DataFrame({"conv": np.repeat(private, [len(convs.members[i]) for i in private]),
                             "member": np.fromiter((m for i in private for m in convs.members[i]), dtype=np.int64)})
@@ -163,7 +164,9 @@ def _messages(roster, clock, seed, mail, chat, convs):
     messages = pd.concat([email, chats], ignore_index=True)
     tagged = {int(t): messages.loc[messages["_tag"] == t, "message_key"].tolist()
               for t in sorted(set(messages["_tag"])) if t}
-    messages = messages.drop(columns="_tag").sort_values(["sent_utc", "message_key"], kind="stable").reset_index(drop=True)
+    # time order; e-mail before chat at the same second, each already in its own total order
+    messages = messages.drop(columns="_tag")
+    messages = messages.iloc[np.argsort(messages["sent_utc"].to_numpy(), kind="stable")].reset_index(drop=True)
     recipients = pd.concat([erec, crec], ignore_index=True)
     return messages, recipients, tagged
 
