@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,6 @@ from worklife.workcal import holiday_rows
 
 log = logging.getLogger(__name__)
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-KIND = {0: "to", 1: "cc", 2: "bcc"}
 
 
 def generate(people: int = 200, weeks: int = 12, seed: int = 0, start: date = date(2025, 3, 3)) -> Org:
@@ -92,6 +91,8 @@ def generate(people: int = 200, weeks: int = 12, seed: int = 0, start: date = da
         "commit_keys": {TAGS[t]: v for t, v in commit_tags.items()},
     }
     people_df = ppl.drop(columns=["_team", "_m"])
+    log.info("synth org: %d people, %d weeks, %d meeting occurrences, %d messages, %d commits",
+             people, weeks, len(meetings), len(messages), len(commits))
     return Org(seed=seed, start=start, weeks=weeks, people=people_df, series=series, meetings=meetings,
                meeting_attendees=attendees, messages=messages, message_recipients=recipients,
                channels=channels, commits=commits, planted=planted)
@@ -206,6 +207,3 @@ def _commits(roster, clock, author, at, tag, rng):
     tagged = {int(t): [h for h, g in zip(hashes, tag) if g == t] for t in sorted(set(tag.tolist())) if t}
     return commits, tagged
 
-
-def utc_datetime(t: int) -> datetime:
-    return datetime.fromtimestamp(int(t), timezone.utc)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict, namedtuple
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
