@@ -102,7 +102,7 @@ def make_people(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, dict]:
             hours = HOURS[int(rng.choice(3, p=[0.7, 0.15, 0.15]))]
             if t == 0 and m == 0:
                 hours = ("10:00", "18:30")
-            if t in (2, 3, 4, 5) and m in (1, 2, 3):
+            if (t in (2, 3, 4, 5) and m in (1, 2, 3)) or (t == 1 and m > 0):
                 hours = ("09:00", "17:00")
             num = f"{i + 1:0{width}d}"
             email = f"user{num}@{DOMAIN}"
