@@ -9,6 +9,8 @@ the same bytes.
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -41,6 +43,7 @@ def render(org) -> Iterator[tuple[int, str, bytes]]:
     r_kind = rec["kind"].to_numpy()[order].tolist()
     bounds = np.searchsorted(codes, np.arange(len(mail) + 1)).tolist()
     zones: dict[str, ZoneInfo] = {}
+    weeks: dict[int, str] = {}
     cols = [mail[c].tolist() for c in ("message_id", "sender_id", "sent_utc", "subject_or_channel",
                                          "in_reply_to", "references", "is_auto")]
     for i, (mid, snd, t, subj, irt, refs, auto) in enumerate(zip(*cols)):
@@ -62,8 +65,11 @@ def render(org) -> Iterator[tuple[int, str, bytes]]:
             lines.append("Auto-Submitted: auto-replied")
         lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8",
                   "Content-Transfer-Encoding: 7bit", "", BODY]
-        y, w, _ = datetime.fromtimestamp(int(t), timezone.utc).isocalendar()
-        yield int(t), f"{y}-W{w:02d}", "\n".join(lines).encode("utf-8")
+        day = int(t) // 86400
+        if day not in weeks:
+            y, w, _ = datetime.fromtimestamp(day * 86400, timezone.utc).isocalendar()
+            weeks[day] = f"{y}-W{w:02d}"
+        yield int(t), weeks[day], "\n".join(lines).encode("utf-8")
 
 
 def write_maildir(org, out: Path, progress: Callable[[int], None] | None = None) -> int:
@@ -91,7 +97,7 @@ def write_mbox(org, out: Path, progress: Callable[[int], None] | None = None) ->
                 if handle:
                     handle.close()
                 handle, current = open(out / f"{week}.mbox", "ab"), week
-            stamp = datetime.fromtimestamp(t, timezone.utc).strftime("%a %b %d %H:%M:%S %Y")
+            stamp = time.asctime(time.gmtime(t))  # 'Mon Mar  3 09:12:33 2025', the mbox From_ form
             handle.write(b"From MAILER-DAEMON " + stamp.encode() + b"\n" + data + b"\n")
             n += 1
             if progress and n % 1000 == 0:

@@ -89,15 +89,19 @@ def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -
     batch: list[dict] = []
     key = None
 
+    made: set[str] = set()
+
     def flush(key, batch) -> None:
         d = out / folder[key[0]]
-        d.mkdir(exist_ok=True)
+        if key[0] not in made:
+            d.mkdir(exist_ok=True)
+            made.add(key[0])
         path = d / f"{key[1]}.json"
         if key in join_files:  # the day the members joined
             batch = join_files[key] + batch
         _dump(path, batch)
         if progress:
-            progress(sum(1 for m in batch if m.get("subtype") != "channel_join"))
+            progress(len(batch) - len(join_files.get(key, ())))
 
     roots = {}
     for cid, dd, i in zip(frame["conv"].tolist(), frame["day"].tolist(), frame["_i"].tolist()):
