@@ -240,6 +240,9 @@ def test_load_into_store_writes_canonical_rows(org):
     assert set(r[0] for r in store.con.execute("SELECT DISTINCT kind FROM message_recipients").fetchall()) == {
         "to", "cc", "bcc", "channel-member"}
     assert store.con.execute("SELECT count(*) FROM tz_offsets").fetchall()[0][0] > 0
+    nulls = store.con.execute("SELECT count(*) FILTER (WHERE in_reply_to IS NULL), "
+                              "count(*) FILTER (WHERE in_reply_to = 'nan' OR thread_id = 'nan') FROM messages").fetchall()
+    assert nulls[0][0] > 0 and nulls[0][1] == 0  # missing values are NULL, never the text 'nan'
     assert load_into_store(org, store)["messages"] == 0  # idempotent
 
 

@@ -63,7 +63,7 @@ def generate(people: int = 200, weeks: int = 12, seed: int = 0, start: date = da
     commits, commit_tags = _commits(roster, clock, c_author, c_time, c_tag, rng)
     meetings = pd.concat([pd.DataFrame(cal.occ)] + [f[0] for f in cal.frames], ignore_index=True)
     meetings = meetings.sort_values(["start_utc", "meeting_key"], kind="stable").reset_index(drop=True)
-    attendees = pd.concat([pd.DataFrame(cal.att)] + [f[1] for f in cal.frames], ignore_index=True)
+    attendees = _compact(pd.concat([pd.DataFrame(cal.att)] + [f[1] for f in cal.frames], ignore_index=True))
     series = pd.DataFrame(cal.series)
 
     evening = series.loc[series["organizer_id"] == roster.ids[roster.team_start[1]]]
@@ -169,7 +169,15 @@ def _messages(roster, clock, seed, mail, chat, convs):
     messages = messages.drop(columns="_tag")
     messages = messages.iloc[np.argsort(messages["sent_utc"].to_numpy(), kind="stable")].reset_index(drop=True)
     recipients = pd.concat([erec, crec], ignore_index=True)
-    return messages, recipients, tagged
+    return _compact(messages), _compact(recipients), tagged
+
+
+def _compact(df: pd.DataFrame) -> pd.DataFrame:
+    """Object columns of strings (with None) as Arrow-backed strings: ~4x less memory."""
+    for c in df.columns:
+        if df[c].dtype == object:
+            df[c] = df[c].astype("str")
+    return df
 
 
 def _offset_str(off: int) -> str:
