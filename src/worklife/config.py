@@ -86,6 +86,17 @@ SETTINGS: list[Setting] = [
     Setting("guard.urgent_per_sender_per_day", 3, "messages/day", "Urgent overrides allowed per sender per day."),
     Setting("guard.retry_max_attempts", 8, "attempts", "Upstream delivery attempts before dead-letter."),
     Setting("guard.retry_base_seconds", 30.0, "seconds", "First retry delay; doubles each attempt."),
+    Setting("guard.default_mode", "hold", "hold|deliver_now", "What the guard does with a message outside the recipient's window."),
+    Setting("guard.jurisdiction_modes", {"AR": "deliver_now"}, "jurisdiction -> mode", "Per-jurisdiction mode (e.g. AR: sending allowed, no reply owed until the shift starts); a country code also covers its subdivisions."),
+    Setting("guard.reply_footer", "No reply is expected before {local} ({tz}).", "template", "Footer added in deliver_now mode; {local} and {tz} are filled in."),
+    Setting("guard.quiet_hours", {}, "address -> HH:MM-HH:MM list", "Personal quiet hours (local) during which nothing is delivered, keyed by e-mail or person_id."),
+    Setting("guard.smtp_networks", ["127.0.0.1/32", "::1/128"], "CIDR list", "Networks the SMTP side accepts connections from."),
+    Setting("guard.tokens_file", "", "path", "TOML file of sender tokens (HTTP bearer and SMTP AUTH password) and the operator token."),
+    Setting("guard.upstream", "localhost:25", "HOST:PORT", "SMTP server the guard delivers to."),
+    Setting("guard.claim_lease_seconds", 60.0, "seconds", "A claimed message not confirmed within this is handed to another worker."),
+    Setting("guard.claim_batch", 100, "messages", "Messages claimed per worker round."),
+    Setting("guard.poll_seconds", 1.0, "seconds", "Worker poll interval when nothing wakes it."),
+    Setting("guard.sqlite_synchronous", "FULL", "FULL|NORMAL", "SQLite synchronous level of the queue (FULL: acknowledged messages survive power loss)."),
     # Digest.
     Setting("digest.stale_days", 7, "days", "Open items with no activity for this long are stale."),
 ]
