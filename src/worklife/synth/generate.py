@@ -124,6 +124,7 @@ def _messages(roster, clock, seed, mail, chat, convs):
         "thread_ts": None, "subtype": None, "references": np.where(refs == "", None, refs),
         "text": None, "_tag": mail.tag,
     }).iloc[order]
+    email = _compact(email)
     erec = pd.DataFrame({"message_key": mid[mail.rmsg], "person_id": ids[mail.rperson],
                          "kind": np.array(["to", "cc", "bcc"], dtype=object)[mail.rkind], "_order": pos[mail.rmsg]})
     erec = erec.iloc[np.lexsort((mail.rperson, mail.rkind, pos[mail.rmsg]))].drop(columns="_order")
@@ -149,7 +150,7 @@ def _messages(roster, clock, seed, mail, chat, convs):
         "references": None, "text": text, "_tag": chat.tag,
     })
     corder = np.lexsort((chat.conv, chat.sent))  # ts is unique per conversation: a total order
-    chats = chats.iloc[corder]
+    chats = _compact(chats.iloc[corder])
     # DM / MPIM recipients: the other members
     conv_sorted = chat.conv[corder]
     send_sorted = chat.sender[corder]
@@ -169,7 +170,7 @@ def _messages(roster, clock, seed, mail, chat, convs):
     messages = messages.drop(columns="_tag")
     messages = messages.iloc[np.argsort(messages["sent_utc"].to_numpy(), kind="stable")].reset_index(drop=True)
     recipients = pd.concat([erec, crec], ignore_index=True)
-    return _compact(messages), _compact(recipients), tagged
+    return messages, _compact(recipients), tagged
 
 
 def _compact(df: pd.DataFrame) -> pd.DataFrame:
