@@ -88,6 +88,10 @@ SETTINGS: list[Setting] = [
     Setting("guard.retry_base_seconds", 30.0, "seconds", "First retry delay; doubles each attempt."),
     # Digest.
     Setting("digest.stale_days", 7, "days", "Open items with no activity for this long are stale."),
+    Setting("digest.blocked_patterns", [r"\bblocked\b", r"\bon[- ]hold\b", r"\bwaiting (for|on)\b", r"\bimpeded\b"],
+            "regex list", "Open items whose status name or label matches any (case-insensitive) are blocked."),
+    Setting("digest.jira_csv_tz", "", "IANA zone", "Zone of the wall-clock dates in Jira CSV exports (the exporting user's profile zone); empty: defaults.tz."),
+    Setting("digest.sender", "digest@worklife.invalid", "e-mail", "From address of digests handed to the guard."),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}
