@@ -90,6 +90,8 @@ SETTINGS: list[Setting] = [
     Setting("digest.stale_days", 7, "days", "Open items with no activity for this long are stale."),
     Setting("digest.blocked_patterns", [r"\bblocked\b", r"\bon[- ]hold\b", r"\bwaiting (for|on)\b", r"\bimpeded\b"],
             "regex list", "Open items whose status name or label matches any (case-insensitive) are blocked."),
+    Setting("digest.shipped_kinds", ["pr_merged", "issue_closed", "task_closed", "release", "deploy"],
+            "outcome kinds", "Outcome kinds listed as shipped (commits are grouped separately; other kinds count as moved)."),
     Setting("digest.jira_csv_tz", "", "IANA zone", "Zone of the wall-clock dates in Jira CSV exports (the exporting user's profile zone); empty: defaults.tz."),
     Setting("digest.sender", "digest@worklife.invalid", "e-mail", "From address of digests handed to the guard."),
 ]
