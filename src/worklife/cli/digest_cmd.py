@@ -58,6 +58,8 @@ def digest(
             d = build_digest(store, cfg, team, week, at)
     except ConfigError as exc:
         fail(str(exc), 2)
+    except WorklifeError as exc:
+        fail(str(exc), 1)
     text = render(d, fmt, sender=from_addr)
     if out is not None:
         out.write_text(text, encoding="utf-8")
