@@ -24,7 +24,7 @@ import httpx
 
 from worklife.config import Config
 from worklife.digest.build import Digest
-from worklife.digest.render import subject, to_email, to_markdown
+from worklife.digest.render import as_text, subject, to_email, to_markdown
 from worklife.errors import GuardError, WorklifeError
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def message_payload(d: Digest, sender: str, recipients: list[str] | None = None,
     to = recipients or recipients_of(d)
     payload: dict[str, Any] = {"sender": sender, "recipients": to, "idempotency_key": idempotency_key(d)}
     if mime:
-        payload["raw"] = to_email(d, sender, to).as_string()
+        payload["raw"] = as_text(to_email(d, sender, to))
     else:
         payload["subject"] = subject(d)
         payload["body"] = to_markdown(d)

@@ -169,12 +169,17 @@ def to_email(d: Digest, sender: str, recipients: list[str] | None = None) -> Ema
     return msg
 
 
+def as_text(msg: EmailMessage) -> str:
+    """The message as RFC 5322 text; headers unfolded up to the 998-character line limit."""
+    return msg.as_string(policy=msg.policy.clone(max_line_length=998))
+
+
 def render(d: Digest, fmt: str, sender: str = "digest@worklife.invalid") -> str:
     """``md``, ``html`` or ``eml`` as text."""
     renderers: dict[str, Callable[[], str]] = {
         "md": lambda: to_markdown(d),
         "html": lambda: to_html(d),
-        "eml": lambda: to_email(d, sender).as_string(),
+        "eml": lambda: as_text(to_email(d, sender)),
     }
     if fmt not in renderers:
         raise ValueError(f"unknown digest format {fmt!r}; expected one of {', '.join(FORMATS)}")
