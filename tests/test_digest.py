@@ -319,3 +319,18 @@ def test_cli_errors_are_one_line_with_an_exit_code(db, args, code):
     r = CliRunner().invoke(app, argv)
     assert r.exit_code == code, r.output
     assert "Traceback" not in r.output
+
+
+def test_aliases_ingested_after_the_outcomes_still_resolve(tmp_path):
+    with connect(tmp_path / "late.duckdb") as s:
+        s.upsert("people", [{"person_id": p, "email": p, "display_name": f"Test Person 0{i}", "team": "platform",
+                             "tz": "Europe/Paris"} for i, p in ((1, P1), (2, P2), (3, P3))])
+        ingest.run([FIX / "github_issues.json", FIX / "jira_export.csv"], s, Config())
+        assert s.con.execute("SELECT count(*) FROM outcomes WHERE person_id = 'github:tp-user01'").fetchone()[0] > 0
+        before = build_digest(s, Config(), "platform", WEEK, NOW)
+        # Jira CSV carries display names only: a unique people.display_name is enough.
+        assert [f.ref for f in by_person(before)[P3].shipped] == ["PLAT-21"]
+        assert by_person(before)[P1].shipped == ()
+        ingest.run([FIX / "aliases.csv"], s, Config())
+        after = build_digest(s, Config(), "platform", WEEK, NOW)
+        assert [f.ref for f in by_person(after)[P1].shipped] == ["example-org/widgets#95", "example-org/widgets#101"]
