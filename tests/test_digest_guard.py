@@ -1,0 +1,129 @@
+"""End to end: the digest handed to the guard arrives inside each recipient's working hours.
+
+The guard runs in-process (its FastAPI app through starlette's TestClient, a controllable
+clock) and delivers to a real SMTP sink on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import email
+import threading
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+pytest.importorskip("worklife.guard", reason="the delivery guard (issue 7) is not in this tree")
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
+
+from worklife.config import Config  # noqa: E402
+from worklife.digest import build_digest, send_http, send_queue  # noqa: E402
+from worklife.guard.api import create_app  # noqa: E402
+from worklife.guard.auth import Tokens  # noqa: E402
+from worklife.guard.clock import ManualClock  # noqa: E402
+from worklife.guard.delivery import Deliverer  # noqa: E402
+from worklife.guard.directory import Directory  # noqa: E402
+from worklife.guard.intake import GuardPolicy  # noqa: E402
+from worklife.guard.queue import Queue  # noqa: E402
+from worklife.guard.service import GuardService  # noqa: E402
+from worklife.store import connect  # noqa: E402
+
+UTC = timezone.utc
+SENDER, TOKEN = "digest@example.com", "token-for-the-digest"
+# Monday 23 Nov 2026 06:00Z: 07:00 in Paris (before hours), 01:00 in New York, 15:00 in Tokyo (inside).
+NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+TEAM = [("user01@example.com", "Europe/Paris", "FR"), ("user02@example.com", "America/New_York", "US"),
+        ("user03@example.com", "Asia/Tokyo", "JP")]
+EXPECTED_UTC = {"user01@example.com": datetime(2026, 11, 23, 8, 0, tzinfo=UTC),    # 09:00 in Paris
+                "user02@example.com": datetime(2026, 11, 23, 14, 0, tzinfo=UTC),   # 09:00 in New York
+                "user03@example.com": datetime(2026, 11, 23, 6, 0, tzinfo=UTC)}    # now: 15:00 in Tokyo
+
+
+class Sink:
+    """An upstream SMTP server that records (recipient, guard clock at receipt, message)."""
+
+    def __init__(self, clock: ManualClock):
+        self.clock = clock
+        self.received: list[tuple[str, datetime, email.message.Message]] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook)
+        msg = email.message_from_bytes(envelope.content)
+        with self.lock:
+            self.received.extend((r, self.clock.now(), msg) for r in envelope.rcpt_tos)
+        return "250 OK"
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with connect(path) as s:
+        s.upsert("people", [{"person_id": p, "email": p, "display_name": f"Test Person 0{i + 1}", "tz": tz,
+                             "team": "alpha", "jurisdiction": j, "work_start": "09:00", "work_end": "17:00",
+                             "workdays": "Mon-Fri"} for i, (p, tz, j) in enumerate(TEAM)])
+        s.upsert("outcomes", [{"outcome_key": "pr_merged:o/r#1:u1", "person_id": TEAM[0][0], "kind": "pr_merged",
+                               "at_utc": datetime(2026, 11, 18, 14, 0), "ref": "o/r#1", "title": "Retry uploads",
+                               "state": "merged", "url": "https://github.com/o/r/pull/1"}])
+    return path
+
+
+@pytest.fixture
+def guard(tmp_path, db):
+    config = Config()
+    clock = ManualClock(NOW)
+    queue = Queue(tmp_path / "queue.sqlite")
+    service = GuardService(queue, Directory.from_sources(config, store=db), GuardPolicy.from_config(config), clock,
+                           Tokens.from_plain({SENDER: TOKEN}))
+    sink = Sink(clock)
+    ctl = Controller(sink, hostname="127.0.0.1", port=0)
+    ctl.start()
+    port = ctl.server.sockets[0].getsockname()[1]
+    worker = Deliverer(queue, service.directory, service.policy, clock, f"127.0.0.1:{port}")
+    yield service, worker, sink
+    ctl.stop()
+    queue.close()
+
+
+def in_working_hours(at: datetime, tz: str) -> bool:
+    local = at.astimezone(ZoneInfo(tz))
+    return local.weekday() < 5 and 9 <= local.hour < 17
+
+
+def test_digest_arrives_in_each_recipients_next_working_window(db, guard):
+    service, worker, sink = guard
+    with connect(db, read_only=True) as s:
+        d = build_digest(s, Config(), "alpha", "2026-W47", NOW)
+    with TestClient(create_app(service), base_url="http://guard.test") as client:
+        answer = send_http(d, "http://guard.test", TOKEN, SENDER, client=client)
+        planned = {x["recipient"]: x["planned_utc"] for x in answer["deliveries"]}
+        assert planned == {r: t.strftime("%Y-%m-%dT%H:%M:%SZ") for r, t in EXPECTED_UTC.items()}
+        again = send_http(d, "http://guard.test", TOKEN, SENDER, client=client)
+        assert again["replayed"] is True and again["ids"] == answer["ids"]  # never twice
+
+    for step in (NOW, datetime(2026, 11, 23, 7, 59, tzinfo=UTC), EXPECTED_UTC["user01@example.com"],
+                 datetime(2026, 11, 23, 13, 59, tzinfo=UTC), EXPECTED_UTC["user02@example.com"]):
+        service.clock.set(step)
+        worker.run_once()
+
+    got = {r: at for r, at, _ in sink.received}
+    assert got == EXPECTED_UTC  # each exactly once, at the start of their window (Tokyo: at once)
+    tz = {p: z for p, z, _ in TEAM}
+    assert all(in_working_hours(at, tz[r]) for r, at in got.items())
+    msg = sink.received[0][2]
+    assert msg["Subject"].startswith("[worklife] alpha digest 2026-W47: 1 shipped")
+    assert "https://github.com/o/r/pull/1" in msg.get_payload(decode=True).decode()
+
+
+def test_guard_queue_file_plans_the_same_windows(db, tmp_path):
+    with connect(db, read_only=True) as s:
+        d = build_digest(s, Config(), "alpha", "2026-W47", NOW)
+    qpath = tmp_path / "direct.sqlite"
+    ids = send_queue(d, qpath, SENDER, Config(), store_path=db, now=NOW)
+    queue = Queue(qpath)
+    try:
+        due = {queue.get(i)["recipient"]: queue.get(i)["due_ms"] for i in ids}
+    finally:
+        queue.close()
+    assert due == {r: int(t.timestamp() * 1000) for r, t in EXPECTED_UTC.items()}
