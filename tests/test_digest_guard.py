@@ -7,7 +7,9 @@ clock) and delivers to a real SMTP sink on 127.0.0.1.
 from __future__ import annotations
 
 import email
+import socket
 import threading
+import warnings
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -16,7 +18,9 @@ import pytest
 pytest.importorskip("worklife.guard", reason="the delivery guard (issue 7) is not in this tree")
 
 from aiosmtpd.controller import Controller  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
+with warnings.catch_warnings():  # starlette suggests httpx2 for its test client; httpx is what we pin
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient  # noqa: E402
 
 from worklife.config import Config  # noqa: E402
 from worklife.digest import build_digest, send_http, send_queue  # noqa: E402
@@ -77,9 +81,11 @@ def guard(tmp_path, db):
     service = GuardService(queue, Directory.from_sources(config, store=db), GuardPolicy.from_config(config), clock,
                            Tokens.from_plain({SENDER: TOKEN}))
     sink = Sink(clock)
-    ctl = Controller(sink, hostname="127.0.0.1", port=0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ctl = Controller(sink, hostname="127.0.0.1", port=port)
     ctl.start()
-    port = ctl.server.sockets[0].getsockname()[1]
     worker = Deliverer(queue, service.directory, service.policy, clock, f"127.0.0.1:{port}")
     yield service, worker, sink
     ctl.stop()
