@@ -33,16 +33,19 @@ from worklife.guard.intake import GuardPolicy  # noqa: E402
 from worklife.guard.queue import Queue  # noqa: E402
 from worklife.guard.service import GuardService  # noqa: E402
 from worklife.store import connect  # noqa: E402
+from worklife.workcal import is_public_holiday  # noqa: E402
 
 UTC = timezone.utc
 SENDER, TOKEN = "digest@example.com", "token-for-the-digest"
-# Monday 23 Nov 2026 06:00Z: 07:00 in Paris (before hours), 01:00 in New York, 15:00 in Tokyo (inside).
+# Monday 23 Nov 2026 06:00Z: 07:00 in Paris (before hours), 01:00 in New York, 14:00 in Shanghai
+# (inside), 15:00 in Tokyo on Labor Thanksgiving Day (a public holiday in Japan).
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 TEAM = [("user01@example.com", "Europe/Paris", "FR"), ("user02@example.com", "America/New_York", "US"),
-        ("user03@example.com", "Asia/Tokyo", "JP")]
+        ("user03@example.com", "Asia/Tokyo", "JP"), ("user04@example.com", "Asia/Shanghai", "CN")]
 EXPECTED_UTC = {"user01@example.com": datetime(2026, 11, 23, 8, 0, tzinfo=UTC),    # 09:00 in Paris
                 "user02@example.com": datetime(2026, 11, 23, 14, 0, tzinfo=UTC),   # 09:00 in New York
-                "user03@example.com": datetime(2026, 11, 23, 6, 0, tzinfo=UTC)}    # now: 15:00 in Tokyo
+                "user03@example.com": datetime(2026, 11, 24, 0, 0, tzinfo=UTC),    # Tuesday 09:00 in Tokyo
+                "user04@example.com": datetime(2026, 11, 23, 6, 0, tzinfo=UTC)}    # at once
 
 
 class Sink:
@@ -92,9 +95,9 @@ def guard(tmp_path, db):
     queue.close()
 
 
-def in_working_hours(at: datetime, tz: str) -> bool:
+def in_working_hours(at: datetime, tz: str, jurisdiction: str) -> bool:
     local = at.astimezone(ZoneInfo(tz))
-    return local.weekday() < 5 and 9 <= local.hour < 17
+    return local.weekday() < 5 and 9 <= local.hour < 17 and not is_public_holiday(jurisdiction, local.date())
 
 
 def test_digest_arrives_in_each_recipients_next_working_window(db, guard):
@@ -109,14 +112,15 @@ def test_digest_arrives_in_each_recipients_next_working_window(db, guard):
         assert again["replayed"] is True and again["ids"] == answer["ids"]  # never twice
 
     for step in (NOW, datetime(2026, 11, 23, 7, 59, tzinfo=UTC), EXPECTED_UTC["user01@example.com"],
-                 datetime(2026, 11, 23, 13, 59, tzinfo=UTC), EXPECTED_UTC["user02@example.com"]):
+                 datetime(2026, 11, 23, 13, 59, tzinfo=UTC), EXPECTED_UTC["user02@example.com"],
+                 datetime(2026, 11, 23, 23, 59, tzinfo=UTC), EXPECTED_UTC["user03@example.com"]):
         service.clock.set(step)
         worker.run_once()
 
     got = {r: at for r, at, _ in sink.received}
     assert got == EXPECTED_UTC  # each exactly once, at the start of their window (Tokyo: at once)
-    tz = {p: z for p, z, _ in TEAM}
-    assert all(in_working_hours(at, tz[r]) for r, at in got.items())
+    where = {p: (z, j) for p, z, j in TEAM}
+    assert all(in_working_hours(at, *where[r]) for r, at in got.items())
     msg = sink.received[0][2]
     assert msg["Subject"].startswith("[worklife] alpha digest 2026-W47: 1 shipped")
     assert "https://github.com/o/r/pull/1" in msg.get_payload(decode=True).decode()
