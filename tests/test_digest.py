@@ -204,6 +204,14 @@ def test_markdown_links_every_fact_to_its_source(store):
     assert "Test Person 04" not in text
 
 
+def test_long_sections_are_cut_and_counted(store):
+    store.upsert("outcomes", [outcome(P2, "task_closed", f"Z-{i}", "2026-11-19T15:00:00", "closed") for i in range(5)])
+    d = build_digest(store, Config(), "alpha", WEEK, NOW)
+    assert len(by_person(d)[P2].shipped) == 6  # the digest keeps every fact ...
+    text = render(d, "md", limit=2)             # ... the rendering shows the first two
+    assert text.count("closed task") == 2 + 1 and "… and 4 more shipped items" in text
+
+
 def test_html_escapes_titles(store):
     store.upsert("outcomes", [outcome(P1, "task_closed", "T-99", "2026-11-19T09:00:00", "closed",
                                       title="<script>alert(1)</script>")])

@@ -60,7 +60,8 @@ def digest(
         fail(str(exc), 2)
     except WorklifeError as exc:
         fail(str(exc), 1)
-    text = render(d, fmt, sender=from_addr)
+    limit = int(cfg["digest.max_items"])
+    text = render(d, fmt, sender=from_addr, limit=limit)
     if out is not None:
         out.write_text(text, encoding="utf-8")
         err_console.print(f"wrote {out}")
@@ -70,10 +71,11 @@ def digest(
         mime = fmt in ("html", "eml")
         try:
             if guard_queue is not None:
-                ids = send_queue(d, guard_queue, from_addr, cfg, store_path=db, now=at, mime=mime)
+                ids = send_queue(d, guard_queue, from_addr, cfg, store_path=db, now=at, mime=mime,
+                                 limit=limit)
                 err_console.print(f"queued digest {d.team} {d.week} for {len(ids)} recipient(s) in {guard_queue}")
             else:
-                answer = send_http(d, guard, token, from_addr, mime=mime)  # type: ignore[arg-type]
+                answer = send_http(d, guard, token, from_addr, mime=mime, limit=limit)  # type: ignore[arg-type]
                 plans = ", ".join(f"{x.get('recipient')} at {x.get('planned_local') or x.get('planned_utc')}"
                                   for x in answer.get("deliveries", []))
                 again = " (already sent: guard replayed the first submission)" if answer.get("replayed") else ""

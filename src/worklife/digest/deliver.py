@@ -24,7 +24,7 @@ import httpx
 
 from worklife.config import Config
 from worklife.digest.build import Digest
-from worklife.digest.render import as_text, subject, to_email, to_markdown
+from worklife.digest.render import DEFAULT_LIMIT, as_text, subject, to_email, to_markdown
 from worklife.errors import GuardError, WorklifeError
 
 log = logging.getLogger(__name__)
@@ -42,21 +42,22 @@ def recipients_of(d: Digest) -> list[str]:
     return out
 
 
-def message_payload(d: Digest, sender: str, recipients: list[str] | None = None, mime: bool = False) -> dict[str, Any]:
+def message_payload(d: Digest, sender: str, recipients: list[str] | None = None, mime: bool = False,
+                    limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """The JSON body of ``POST /messages``: Markdown text, or the HTML e-mail as ``raw`` MIME."""
     to = recipients or recipients_of(d)
     payload: dict[str, Any] = {"sender": sender, "recipients": to, "idempotency_key": idempotency_key(d)}
     if mime:
-        payload["raw"] = as_text(to_email(d, sender, to))
+        payload["raw"] = as_text(to_email(d, sender, to, limit))
     else:
         payload["subject"] = subject(d)
-        payload["body"] = to_markdown(d)
+        payload["body"] = to_markdown(d, limit)
     return payload
 
 
 def send_http(
     d: Digest, guard_url: str, token: str, sender: str, *, recipients: list[str] | None = None,
-    mime: bool = False, client: httpx.Client | None = None, timeout_s: float = 30.0,
+    mime: bool = False, client: httpx.Client | None = None, timeout_s: float = 30.0, limit: int = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """POST the digest to the guard's HTTP API; return its JSON answer (ids, planned times).
 
@@ -64,7 +65,7 @@ def send_http(
     guard's own error message on any refusal, or when the guard cannot be reached.
     """
     url = guard_url.rstrip("/") + "/messages"
-    payload = message_payload(d, sender, recipients, mime)
+    payload = message_payload(d, sender, recipients, mime, limit)
     headers = {"Authorization": f"Bearer {token}"}
     own = client is None
     http = client or httpx.Client(timeout=timeout_s)
@@ -88,7 +89,7 @@ def send_http(
 
 def send_queue(
     d: Digest, queue_path: str | Path, sender: str, config: Config, *, store_path: str | Path | None,
-    now: datetime, recipients: list[str] | None = None, mime: bool = False,
+    now: datetime, recipients: list[str] | None = None, mime: bool = False, limit: int = DEFAULT_LIMIT,
 ) -> list[int]:
     """Enqueue the digest straight into a guard queue file; return the delivery ids.
 
@@ -99,7 +100,7 @@ def send_queue(
         from worklife.guard import Directory, Queue, enqueue
     except ImportError as exc:  # the guard is another part of worklife; say so plainly
         raise WorklifeError(f"--guard-queue needs worklife.guard, which is not installed here: {exc}") from exc
-    payload = message_payload(d, sender, recipients, mime)
+    payload = message_payload(d, sender, recipients, mime, limit)
     directory = Directory.from_sources(config, store=str(store_path) if store_path else None)
     queue = Queue(str(queue_path))
     try:

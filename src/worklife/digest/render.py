@@ -28,6 +28,8 @@ KIND_LABEL = {
     "commit": "commit",
 }
 
+DEFAULT_LIMIT = 25  # facts shown per person and section; the rest are counted
+
 SHOWN_WITHOUT_STATE = ("pr_merged", "issue_closed", "task_closed", "commit")
 
 SECTIONS = (("shipped", "Shipped"), ("moved", "Moved"), ("blocked", "Blocked"), ("stale", "Stale"))
@@ -66,29 +68,35 @@ def _md_link(f: Fact) -> str:
     return f"[{text}]({f.url})" if f.url else f"`{f.ref}`"
 
 
-def _md_person(p: PersonDigest) -> list[str]:
+def _more(n: int, title: str) -> str:
+    return f"… and {n} more {title.lower()} item{'s' if n != 1 else ''}"
+
+
+def _md_person(p: PersonDigest, limit: int) -> list[str]:
     out = [f"### {p.display_name}", "",
            f"Week of {p.week_start.isoformat()} ({p.tz}). {_numbers_text(p.numbers)}.", ""]
     for attr, title in SECTIONS:
         facts: tuple[Fact, ...] = getattr(p, attr)
         if attr == "shipped" and (facts or p.commits):
             out.append(f"**{title}**")
-            out += [f"- {_md_link(f)} {_describe(f, p.tz)}" for f in facts]
+            out += [f"- {_md_link(f)} {_describe(f, p.tz)}" for f in facts[:limit]]
+            out += [f"- {_more(len(facts) - limit, title)}"] if len(facts) > limit else []
             for g in p.commits:
                 refs = ", ".join(_md_link(c) for c in g.commits[:5]) + (" …" if len(g.commits) > 5 else "")
                 out.append(f"- {len(g.commits)} commit{'s' if len(g.commits) != 1 else ''} in `{g.project}`: {refs}")
             out.append("")
         elif facts:
             out.append(f"**{title}**")
-            out += [f"- {_md_link(f)} {_describe(f, p.tz)}" for f in facts]
+            out += [f"- {_md_link(f)} {_describe(f, p.tz)}" for f in facts[:limit]]
+            out += [f"- {_more(len(facts) - limit, title)}"] if len(facts) > limit else []
             out.append("")
     if not any((p.shipped, p.commits, p.moved, p.blocked, p.stale)):
         out += ["No outcomes recorded this week.", ""]
     return out
 
 
-def to_markdown(d: Digest) -> str:
-    """The digest as Markdown: team summary, then one section per person."""
+def to_markdown(d: Digest, limit: int = DEFAULT_LIMIT) -> str:
+    """The digest as Markdown: team summary, then one section per person (``limit`` facts a section)."""
     out = [f"# {d.team} — week {d.week}", "",
            f"Built {d.now.strftime('%Y-%m-%d %H:%M')} UTC from recorded outcomes; "
            f"stale = open with no activity for {d.stale_days} days.", "",
@@ -98,7 +106,7 @@ def to_markdown(d: Digest) -> str:
            f"- {_numbers_text(d.numbers)[0].upper()}{_numbers_text(d.numbers)[1:]}", "",
            "## People", ""]
     for p in d.people:
-        out += _md_person(p)
+        out += _md_person(p, limit)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -111,13 +119,15 @@ def _html_link(f: Fact) -> str:
     return f'<a href="{_h(f.url)}">{_h(f.ref)}</a>' if f.url else f"<code>{_h(f.ref)}</code>"
 
 
-def _html_person(p: PersonDigest) -> str:
+def _html_person(p: PersonDigest, limit: int) -> str:
     parts = [f"<section class='person'><h3>{_h(p.display_name)}</h3>",
              f"<p class='numbers'>Week of {_h(p.week_start.isoformat())} ({_h(p.tz)}). "
              f"{_h(_numbers_text(p.numbers))}.</p>"]
     for attr, title in SECTIONS:
         facts: tuple[Fact, ...] = getattr(p, attr)
-        items = [f"<li>{_html_link(f)} {_h(_describe(f, p.tz))}</li>" for f in facts]
+        items = [f"<li>{_html_link(f)} {_h(_describe(f, p.tz))}</li>" for f in facts[:limit]]
+        if len(facts) > limit:
+            items.append(f"<li>{_h(_more(len(facts) - limit, title))}</li>")
         if attr == "shipped":
             for g in p.commits:
                 refs = ", ".join(_html_link(c) for c in g.commits[:5]) + (" …" if len(g.commits) > 5 else "")
@@ -131,7 +141,7 @@ def _html_person(p: PersonDigest) -> str:
     return "".join(parts)
 
 
-def to_html(d: Digest, standalone: bool = True) -> str:
+def to_html(d: Digest, standalone: bool = True, limit: int = DEFAULT_LIMIT) -> str:
     """The digest as HTML (escaped throughout); ``standalone=False`` gives a fragment."""
     body = (
         f"<h1>{_h(d.team)} — week {_h(d.week)}</h1>"
@@ -141,7 +151,7 @@ def to_html(d: Digest, standalone: bool = True) -> str:
         f"<li>Shipped: {d.count('shipped')} items and {d.count('commits')} commits</li>"
         f"<li>Moved: {d.count('moved')} · Blocked: {d.count('blocked')} · Stale: {d.count('stale')}</li>"
         f"<li>{_h(_numbers_text(d.numbers))}</li></ul>"
-        f"<h2>People</h2>{''.join(_html_person(p) for p in d.people)}"
+        f"<h2>People</h2>{''.join(_html_person(p, limit) for p in d.people)}"
     )
     if not standalone:
         return f"<div class='digest'>{body}</div>"
@@ -152,7 +162,8 @@ def to_html(d: Digest, standalone: bool = True) -> str:
 
 
 # -- e-mail -----------------------------------------------------------------------------------
-def to_email(d: Digest, sender: str, recipients: list[str] | None = None) -> EmailMessage:
+def to_email(d: Digest, sender: str, recipients: list[str] | None = None,
+             limit: int = DEFAULT_LIMIT) -> EmailMessage:
     """A multipart/alternative message (Markdown text + HTML) addressed to the team."""
     msg = EmailMessage()
     msg["Subject"] = subject(d)
@@ -164,8 +175,8 @@ def to_email(d: Digest, sender: str, recipients: list[str] | None = None) -> Ema
     key = hashlib.sha256(f"{d.team}\x1f{d.week}\x1f{d.now.isoformat()}".encode()).hexdigest()[:20]
     msg["Message-ID"] = f"<digest.{d.week}.{key}@{sender.split('@')[-1] or 'worklife.invalid'}>"
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(to_markdown(d))
-    msg.add_alternative(to_html(d), subtype="html")
+    msg.set_content(to_markdown(d, limit))
+    msg.add_alternative(to_html(d, limit=limit), subtype="html")
     return msg
 
 
@@ -174,12 +185,12 @@ def as_text(msg: EmailMessage) -> str:
     return msg.as_string(policy=msg.policy.clone(max_line_length=998))
 
 
-def render(d: Digest, fmt: str, sender: str = "digest@worklife.invalid") -> str:
-    """``md``, ``html`` or ``eml`` as text."""
+def render(d: Digest, fmt: str, sender: str = "digest@worklife.invalid", limit: int = DEFAULT_LIMIT) -> str:
+    """``md``, ``html`` or ``eml`` as text, showing at most ``limit`` facts per person and section."""
     renderers: dict[str, Callable[[], str]] = {
-        "md": lambda: to_markdown(d),
-        "html": lambda: to_html(d),
-        "eml": lambda: as_text(to_email(d, sender)),
+        "md": lambda: to_markdown(d, limit),
+        "html": lambda: to_html(d, limit=limit),
+        "eml": lambda: as_text(to_email(d, sender, limit=limit)),
     }
     if fmt not in renderers:
         raise ValueError(f"unknown digest format {fmt!r}; expected one of {', '.join(FORMATS)}")
