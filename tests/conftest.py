@@ -1,0 +1,41 @@
+"""Shared fixtures: stores in memory and on disk, the path of ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from worklife.config import Config
+from worklife.store import Store, connect
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture
+def config() -> Config:
+    return Config()
+
+
+@pytest.fixture
+def store() -> Store:
+    """An empty in-memory store."""
+    s = connect(":memory:")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def file_store(tmp_path: Path) -> Store:
+    """An empty store in a temporary file."""
+    s = connect(tmp_path / "worklife.duckdb")
+    yield s
+    s.close()
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, skipping the test when it is absent."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"{p} is absent (real public data lives in ../shared)")
+    return p
