@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
 
@@ -26,7 +26,6 @@ from worklife.digest import (
 from worklife.errors import ConfigError, GuardError, WorklifeError
 from worklife.store import connect
 
-UTC = timezone.utc
 WEEK = "2026-W47"  # Monday 16 – Sunday 22 November 2026
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 FIX = Path(__file__).parent / "fixtures" / "digest"

@@ -10,32 +10,33 @@ import email
 import socket
 import threading
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 pytest.importorskip("worklife.guard", reason="the delivery guard (issue 7) is not in this tree")
 
-from aiosmtpd.controller import Controller  # noqa: E402
+from aiosmtpd.controller import Controller
+
 with warnings.catch_warnings():  # starlette suggests httpx2 for its test client; httpx is what we pin
     warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient  # noqa: E402
+    from starlette.testclient import TestClient
 
-from worklife.config import Config  # noqa: E402
-from worklife.digest import build_digest, send_http, send_queue  # noqa: E402
-from worklife.guard.api import create_app  # noqa: E402
-from worklife.guard.auth import Tokens  # noqa: E402
-from worklife.guard.clock import ManualClock  # noqa: E402
-from worklife.guard.delivery import Deliverer  # noqa: E402
-from worklife.guard.directory import Directory  # noqa: E402
-from worklife.guard.intake import GuardPolicy  # noqa: E402
-from worklife.guard.queue import Queue  # noqa: E402
-from worklife.guard.service import GuardService  # noqa: E402
-from worklife.store import connect  # noqa: E402
-from worklife.workcal import is_public_holiday  # noqa: E402
+from worklife.guard.api import create_app
+from worklife.guard.auth import Tokens
+from worklife.guard.clock import ManualClock
+from worklife.guard.delivery import Deliverer
+from worklife.guard.directory import Directory
+from worklife.guard.intake import GuardPolicy
+from worklife.guard.queue import Queue
+from worklife.guard.service import GuardService
 
-UTC = timezone.utc
+from worklife.config import Config
+from worklife.digest import build_digest, send_http, send_queue
+from worklife.store import connect
+from worklife.workcal import is_public_holiday
+
 SENDER, TOKEN = "digest@example.com", "token-for-the-digest"
 # Monday 23 Nov 2026 06:00Z: 07:00 in Paris (before hours), 01:00 in New York, 14:00 in Shanghai
 # (inside), 15:00 in Tokyo on Labor Thanksgiving Day (a public holiday in Japan).
@@ -56,7 +57,7 @@ class Sink:
         self.received: list[tuple[str, datetime, email.message.Message]] = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook)
+    async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content)
         with self.lock:
             self.received.extend((r, self.clock.now(), msg) for r in envelope.rcpt_tos)

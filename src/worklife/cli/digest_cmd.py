@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,9 +16,9 @@ from worklife.errors import ConfigError, WorklifeError
 def _now(text: str | None) -> datetime:
     """--now as an aware instant; the CLI is the one place that may read the clock."""
     if not text:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)
     except ValueError:
         fail(f"--now {text!r}: expected ISO 8601 with an offset, e.g. 2026-11-23T08:00:00Z", 2)
     if value.tzinfo is None:
@@ -32,15 +32,15 @@ def digest(
     team: Annotated[str, typer.Option("--team", help="Team name, as in people.team.")],
     week: Annotated[str, typer.Option("--week", help="ISO week YYYY-Www, in each person's own zone.")],
     fmt: Annotated[str, typer.Option("--format", help="md, html or eml.")] = "md",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write here instead of stdout.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
     send: Annotated[bool, typer.Option("--send", help="Hand the digest to the guard (needs --guard and --token).")] = False,
-    guard: Annotated[Optional[str], typer.Option("--guard", help="Guard HTTP API base URL, e.g. http://127.0.0.1:8025.")] = None,
-    token: Annotated[Optional[str], typer.Option("--token", envvar="WORKLIFE_GUARD_TOKEN",
+    guard: Annotated[str | None, typer.Option("--guard", help="Guard HTTP API base URL, e.g. http://127.0.0.1:8025.")] = None,
+    token: Annotated[str | None, typer.Option("--token", envvar="WORKLIFE_GUARD_TOKEN",
                                                  help="Bearer token for the guard (or $WORKLIFE_GUARD_TOKEN).")] = None,
-    guard_queue: Annotated[Optional[Path], typer.Option("--guard-queue", help="Enqueue straight into this guard queue file.")] = None,
-    sender: Annotated[Optional[str], typer.Option("--sender", help="From address (default digest.sender).")] = None,
-    now: Annotated[Optional[str], typer.Option("--now", help="Build as of this instant (ISO 8601); default: now.")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")] = None,
+    guard_queue: Annotated[Path | None, typer.Option("--guard-queue", help="Enqueue straight into this guard queue file.")] = None,
+    sender: Annotated[str | None, typer.Option("--sender", help="From address (default digest.sender).")] = None,
+    now: Annotated[str | None, typer.Option("--now", help="Build as of this instant (ISO 8601); default: now.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="worklife.toml to read.")] = None,
 ) -> None:
     """Per person and team: shipped, moved, blocked and stale items, with meeting load and after-hours share."""
     from worklife.digest import FORMATS, build_digest, render, send_http, send_queue

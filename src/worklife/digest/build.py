@@ -18,7 +18,7 @@ import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -117,15 +117,15 @@ def local_week_utc(tz: str, year: int, week: int) -> tuple[date, datetime, datet
     start = datetime(monday.year, monday.month, monday.day, tzinfo=zone)
     nxt = monday + timedelta(days=7)
     end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
-    return monday, start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return monday, start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _naive(t: datetime) -> datetime:
-    return t.astimezone(timezone.utc).replace(tzinfo=None)
+    return t.astimezone(UTC).replace(tzinfo=None)
 
 
 def _aware(t: datetime) -> datetime:
-    return t.replace(tzinfo=timezone.utc)
+    return t.replace(tzinfo=UTC)
 
 
 RESOLVED_OUTCOMES = """
@@ -159,7 +159,7 @@ def build_digest(store: Store, config: Config, team: str, week: str, now: dateti
     """Build ``team``'s digest for ISO ``week`` (``YYYY-Www``) as known at ``now`` (aware)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    now = now.astimezone(timezone.utc)
+    now = now.astimezone(UTC)
     year, wk = parse_week(week)
     members = team_people(store, config, team)
     stale_days = int(config["digest.stale_days"])

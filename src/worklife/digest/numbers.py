@@ -21,7 +21,7 @@ person-week table of docs/metrics.md):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 
@@ -80,7 +80,7 @@ def compute_numbers(
     """Numbers per person_id for the [start, end) UTC windows given (aware datetimes)."""
     if not windows:
         return {}
-    naive = {p: (a.astimezone(timezone.utc).replace(tzinfo=None), b.astimezone(timezone.utc).replace(tzinfo=None))
+    naive = {p: (a.astimezone(UTC).replace(tzinfo=None), b.astimezone(UTC).replace(tzinfo=None))
              for p, (a, b) in windows.items()}
     lo = min(a for a, _ in naive.values())
     hi = max(b for _, b in naive.values())
@@ -102,7 +102,7 @@ def compute_numbers(
     con.register("_nz", tz_offsets_table({s.tz for s in sched.values()}, d0, d1))
     status_re = "|".join(f"(?:{p})" for p in config["metrics.status_title_patterns"]) or "(?!)"
     try:
-        con.execute(f"""
+        con.execute("""
             CREATE OR REPLACE TEMP TABLE _pm AS
             WITH n AS (SELECT meeting_key, count(DISTINCT person_id) AS n FROM meeting_attendees GROUP BY 1),
             q AS (

@@ -98,8 +98,8 @@ def _md_person(p: PersonDigest, limit: int) -> list[str]:
 def to_markdown(d: Digest, limit: int = DEFAULT_LIMIT) -> str:
     """The digest as Markdown: team summary, then one section per person (``limit`` facts a section)."""
     out = [f"# {d.team} — week {d.week}", "",
-           f"Built {d.now.strftime('%Y-%m-%d %H:%M')} UTC from recorded outcomes; "
-           f"stale = open with no activity for {d.stale_days} days.", "",
+           (f"Built {d.now.strftime('%Y-%m-%d %H:%M')} UTC from recorded outcomes; "
+            f"stale = open with no activity for {d.stale_days} days."), "",
            "## Team", "",
            f"- Shipped: {d.count('shipped')} items and {d.count('commits')} commits",
            f"- Moved: {d.count('moved')} · Blocked: {d.count('blocked')} · Stale: {d.count('stale')}",
@@ -121,8 +121,8 @@ def _html_link(f: Fact) -> str:
 
 def _html_person(p: PersonDigest, limit: int) -> str:
     parts = [f"<section class='person'><h3>{_h(p.display_name)}</h3>",
-             f"<p class='numbers'>Week of {_h(p.week_start.isoformat())} ({_h(p.tz)}). "
-             f"{_h(_numbers_text(p.numbers))}.</p>"]
+             (f"<p class='numbers'>Week of {_h(p.week_start.isoformat())} ({_h(p.tz)}). "
+              f"{_h(_numbers_text(p.numbers))}.</p>")]
     for attr, title in SECTIONS:
         facts: tuple[Fact, ...] = getattr(p, attr)
         items = [f"<li>{_html_link(f)} {_h(_describe(f, p.tz))}</li>" for f in facts[:limit]]

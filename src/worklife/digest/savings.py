@@ -65,7 +65,7 @@ def estimate_savings(store: Store, config: Config, team: str | None = None) -> l
     status_re = "|".join(f"(?:{p})" for p in patterns)
     days, t0, t1 = _span_days(store)
     months = days / DAYS_PER_MONTH
-    rows = store.con.execute(f"""
+    rows = store.con.execute("""
         WITH n AS (SELECT meeting_key, count(DISTINCT person_id) AS n FROM meeting_attendees GROUP BY 1),
         q AS (
             SELECT m.meeting_key, coalesce(m.series_id, m.uid) AS series, m.title,
@@ -113,9 +113,9 @@ def savings_section(store: Store, config: Config) -> str:
     h = html.escape
     rate = float(config["metrics.hourly_cost"])
     parts = ["<section class='digest-savings'><h2>Status meetings the digest could replace</h2>",
-             f"<p>Recurring meetings whose titles match the status rules, in person-hours per month "
-             f"(30.4 days) of each team's members, at {rate:g} per person-hour "
-             f"(<code>metrics.hourly_cost</code>).</p>"]
+             (f"<p>Recurring meetings whose titles match the status rules, in person-hours per month "
+              f"(30.4 days) of each team's members, at {rate:g} per person-hour "
+              f"(<code>metrics.hourly_cost</code>).</p>")]
     if not teams:
         parts.append("<p>No recurring status-like meetings found.</p></section>")
         return "".join(parts)

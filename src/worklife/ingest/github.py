@@ -133,8 +133,8 @@ def _rows(obj: dict[str, Any], ref: str, ctx: IngestContext, patterns: list[str]
         raise ValueError("closed without closed_at")
 
     repo = ref.split("#")[0]
-    common = dict(ref=ref, title=title, state=state, url=obj.get("html_url"), project=repo,
-                  source="github", source_ref=f"{source}#{ref}")
+    common = {"ref": ref, "title": title, "state": state, "url": obj.get("html_url"), "project": repo,
+                  "source": "github", "source_ref": f"{source}#{ref}"}
 
     def row(kind: str, actor: str, at: Any) -> dict:
         person = resolve_actor(ctx, ("github", actor))

@@ -27,7 +27,7 @@ import csv
 import logging
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -110,8 +110,8 @@ def _issue_rows(
         state = "blocked"
     else:
         state = "open"
-    common = dict(ref=key, title=summary, state=state, url=url, project=project,
-                  source="jira", source_ref=source_ref)
+    common = {"ref": key, "title": summary, "state": state, "url": url, "project": project,
+                  "source": "jira", "source_ref": source_ref}
     rows = []
     owner = assignee if _actor(assignee) else reporter
     if _actor(reporter):
@@ -192,7 +192,7 @@ def parse_csv_date(text: str, zone: ZoneInfo) -> datetime | None:
             local = datetime.strptime(s, fmt)
         except ValueError:
             continue
-        return local.replace(tzinfo=zone).astimezone(timezone.utc)
+        return local.replace(tzinfo=zone).astimezone(UTC)
     raise ValueError(f"unreadable date {s!r} (expected e.g. 16/Nov/26 2:03 PM)")
 
 
@@ -208,32 +208,31 @@ def _read_csv(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any]]:
             first.setdefault(name, i)
         label_cols = [i for i, name in enumerate(header) if name == "labels"]
 
+        def cell(cells: list[str], name: str) -> str:
+            i = first.get(name)
+            return cells[i].strip() if i is not None and i < len(cells) else ""
+
         for cells in reader:
             line = reader.line_num
             where = f"{path}:{line}"
             if not any(c.strip() for c in cells):
                 continue
-
-            def cell(name: str) -> str:
-                i = first.get(name)
-                return cells[i].strip() if i is not None and i < len(cells) else ""
-
             try:
-                key = cell("issue key")
+                key = cell(cells, "issue key")
                 if not key:
                     raise ValueError("empty Issue key")
-                created = parse_csv_date(cell("created"), zone)
+                created = parse_csv_date(cell(cells, "created"), zone)
                 if created is None:
                     raise ValueError("empty Created")
                 yield where, _issue_rows(
-                    ctx, key=key, summary=cell("summary"), status=cell("status"),
-                    category=cell("status category") or None,
+                    ctx, key=key, summary=cell(cells, "summary"), status=cell(cells, "status"),
+                    category=cell(cells, "status category") or None,
                     labels=[cells[i] for i in label_cols if i < len(cells) and cells[i].strip()],
-                    created=created, updated=parse_csv_date(cell("updated"), zone),
-                    resolved=parse_csv_date(cell("resolved"), zone),
-                    assignee=[("jira", cell("assignee id")), ("jira", cell("assignee"))],
-                    reporter=[("jira", cell("reporter id")), ("jira", cell("reporter"))],
-                    project=cell("project key") or key.rsplit("-", 1)[0], url=None,
+                    created=created, updated=parse_csv_date(cell(cells, "updated"), zone),
+                    resolved=parse_csv_date(cell(cells, "resolved"), zone),
+                    assignee=[("jira", cell(cells, "assignee id")), ("jira", cell(cells, "assignee"))],
+                    reporter=[("jira", cell(cells, "reporter id")), ("jira", cell(cells, "reporter"))],
+                    project=cell(cells, "project key") or key.rsplit("-", 1)[0], url=None,
                     source_ref=f"{path.name}:{line}",
                 )
             except ValueError as exc:

@@ -23,7 +23,7 @@ import csv
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def parse_instant(text: str | None) -> datetime | None:
     if text is None or str(text).strip() == "":
         return None
     s = str(text).strip()
-    if s.endswith("Z") or s.endswith("z"):
+    if s.endswith(("Z", "z")):
         s = s[:-1] + "+00:00"
     # Jira writes "+0100"; fromisoformat in 3.11 accepts it, but not ".000+0100" everywhere.
     m = re.match(r"^(.*[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)([+-]\d\d)(\d\d)$", s)
@@ -57,7 +57,7 @@ def parse_instant(text: str | None) -> datetime | None:
     value = datetime.fromisoformat(s)
     if value.tzinfo is None:
         raise ValueError(f"instant {text!r} has no UTC offset")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def resolve_actor(ctx: IngestContext, *candidates: tuple[str, str | None]) -> str | None:
