@@ -149,7 +149,8 @@ def _rows(obj: dict[str, Any], ref: str, ctx: IngestContext, patterns: list[str]
         rows.append(row("pr_closed", author, closed))
     elif not is_pr and closed is not None and raw_state == "closed":
         kind = "issue_not_planned" if obj.get("state_reason") == "not_planned" else "issue_closed"
-        closers = assignees or ([_login(obj.get("closed_by"))] if _login(obj.get("closed_by")) else [author])
-        rows.extend(row(kind, a, closed) for a in closers)  # type: ignore[arg-type]
+        closed_by = _login(obj.get("closed_by"))
+        closers = assignees or [closed_by or author]
+        rows.extend(row(kind, a, closed) for a in closers)
     rows.extend(row(f"{prefix}_updated", a, updated) for a in owners)
     return rows

@@ -70,10 +70,10 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
     """Stream issues; unreadable ones are quarantined as ``file#KEY`` or ``file:line``."""
     rows = _read_csv(path, ctx) if path.suffix.lower() == ".csv" else _read_json(path, ctx)
     batch = Batch()
-    for where, result in rows:
+    for where, result, excerpt in rows:
         batch.read += 1
         if isinstance(result, Exception):
-            batch.reject(where, f"unreadable Jira issue: {result}", getattr(result, "excerpt", ""))
+            batch.reject(where, f"unreadable Jira issue: {result}", excerpt)
         else:
             for row in result:
                 batch.add("outcomes", row)
@@ -127,7 +127,7 @@ def _issue_rows(
 
 
 # -- JSON ---------------------------------------------------------------------------------
-def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any]]:
+def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]:
     for i, issue in enumerate(iter_json_items(path, keys=("issues",))):
         key = issue.get("key") if isinstance(issue, dict) else None
         where = f"{path}#{key or i}"
@@ -154,10 +154,9 @@ def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any]]:
                 reporter=_person(f.get("reporter")) or _person(f.get("creator")),
                 project=(f.get("project") or {}).get("key") or key.rsplit("-", 1)[0],
                 url=f"{m.group(1)}/browse/{key}" if m else None, source_ref=f"{path.name}#{key}",
-            )
+            ), ""
         except (ValueError, TypeError, AttributeError) as exc:
-            exc.excerpt = str(issue)[:300]  # type: ignore[attr-defined]
-            yield where, exc
+            yield where, exc, str(issue)[:300]
 
 
 # -- CSV ----------------------------------------------------------------------------------
@@ -196,14 +195,14 @@ def parse_csv_date(text: str, zone: ZoneInfo) -> datetime | None:
     raise ValueError(f"unreadable date {s!r} (expected e.g. 16/Nov/26 2:03 PM)")
 
 
-def _read_csv(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any]]:
+def _read_csv(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]:
     zone = _csv_zone(ctx)
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = [c.strip().lower() for c in next(reader, [])]
         if not set(CSV_REQUIRED) <= set(header):
             raise IngestError(f"not a Jira CSV export (needs {', '.join(CSV_REQUIRED)})", source=str(path))
-        first = {}
+        first: dict[str, int] = {}
         for i, name in enumerate(header):
             first.setdefault(name, i)
         label_cols = [i for i, name in enumerate(header) if name == "labels"]
@@ -234,7 +233,6 @@ def _read_csv(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any]]:
                     reporter=[("jira", cell(cells, "reporter id")), ("jira", cell(cells, "reporter"))],
                     project=cell(cells, "project key") or key.rsplit("-", 1)[0], url=None,
                     source_ref=f"{path.name}:{line}",
-                )
+                ), ""
             except ValueError as exc:
-                exc.excerpt = ",".join(cells)[:300]  # type: ignore[attr-defined]
-                yield where, exc
+                yield where, exc, ",".join(cells)[:300]
