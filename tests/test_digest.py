@@ -341,3 +341,10 @@ def test_aliases_ingested_after_the_outcomes_still_resolve(tmp_path):
         ingest.run([FIX / "aliases.csv"], s, Config())
         after = build_digest(s, Config(), "platform", WEEK, NOW)
         assert [f.ref for f in by_person(after)[P1].shipped] == ["example-org/widgets#95", "example-org/widgets#101"]
+
+
+def test_a_bare_login_alias_from_the_people_file_resolves_github_ids(store):
+    store.upsert("person_aliases", [{"alias": "tp-user03", "person_id": P3, "kind": "alias"}])
+    store.upsert("outcomes", [outcome("github:tp-user03", "pr_merged", "o/r#77", "2026-11-18T03:00:00", "merged")])
+    d = build_digest(store, Config(), "alpha", WEEK, NOW)
+    assert [f.ref for f in by_person(d)[P3].shipped] == ["o/r#3", "o/r#77"]

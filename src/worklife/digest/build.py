@@ -8,8 +8,8 @@ for ``2026-W47`` a person in New York is covered from Monday 00:00 to the next M
 
 Outcome people resolve at read time too, so an alias ingested after the outcomes still
 counts: ``outcomes.person_id`` is matched to ``people.person_id``, ``people.email``,
-``person_aliases.alias``, or (for ``github:``/``jira:`` ids) a unique
-``people.display_name``.
+``person_aliases.alias``, or for ``github:``/``jira:`` ids the bare login or id as an
+alias (a people file's ``aliases`` column) or a unique ``people.display_name``.
 """
 
 from __future__ import annotations
@@ -129,12 +129,14 @@ def _aware(t: datetime) -> datetime:
 
 
 RESOLVED_OUTCOMES = """
-    SELECT o.*, coalesce(p.person_id, pe.person_id, a.person_id, d.person_id, o.person_id) AS pid
+    SELECT o.*, coalesce(p.person_id, pe.person_id, a.person_id, b.person_id, d.person_id, o.person_id) AS pid
     FROM outcomes o
     LEFT JOIN people p ON p.person_id = o.person_id
     LEFT JOIN (SELECT lower(email) AS email, any_value(person_id) AS person_id FROM people
                WHERE email IS NOT NULL GROUP BY 1) pe ON pe.email = lower(o.person_id)
     LEFT JOIN person_aliases a ON a.alias = lower(o.person_id)
+    LEFT JOIN person_aliases b ON o.person_id SIMILAR TO '(github|jira):.*'
+          AND b.alias = regexp_replace(lower(o.person_id), '^(github|jira):', '')
     LEFT JOIN (SELECT lower(display_name) AS dn, any_value(person_id) AS person_id FROM people
                WHERE display_name IS NOT NULL GROUP BY 1 HAVING count(*) = 1) d
            ON o.person_id SIMILAR TO '(github|jira):.*'
