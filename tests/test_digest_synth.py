@@ -17,7 +17,7 @@ from worklife.store import connect  # noqa: E402
 
 @pytest.fixture(scope="module")
 def org_store():
-    org = synth.generate(people=24, weeks=2, seed=7)
+    org = synth.generate(people=48, weeks=2, seed=7)
     store = connect()
     synth.load_into_store(org, store)
     yield org, store
