@@ -16,7 +16,6 @@ from worklife import ingest
 from worklife.cli import app
 from worklife.config import Config
 from worklife.digest import (
-    build_digest,
     estimate_savings,
     message_payload,
     render,
@@ -25,6 +24,13 @@ from worklife.digest import (
 )
 from worklife.errors import ConfigError, GuardError, WorklifeError
 from worklife.store import connect
+from worklife.digest import build_digest as _build_digest
+
+
+def build_digest(*args, numbers: str = "quick", **kw):
+    """A digest with the quick numbers (one query) unless a test asks for the metric engine."""
+    return _build_digest(*args, numbers=numbers, **kw)
+
 
 WEEK = "2026-W47"  # Monday 16 – Sunday 22 November 2026
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -178,9 +184,29 @@ def test_numbers_meeting_load_and_after_hours_share(store):
     # P1: m1 ∪ m2 = 1.5 h (overlap counted once), 5 standups × 0.25 h; the cancelled m3 does not count.
     assert (n1.meeting_hours, n1.status_meeting_hours, n1.meetings) == (2.75, 1.25, 7)
     # P1 activity: 2 e-mails sent (one at 22:00 local), 3 commits, 7 meeting starts; the auto-reply is ignored.
-    assert (n1.activities, n1.after_hours) == (12, 1)
+    assert (n1.total, n1.after_hours, n1.basis) == (12, 1, "activity instants")
     # P2 declined m2; New York mornings (04:00, 03:45) are after hours.
-    assert (n2.meeting_hours, n2.meetings, n2.activities, n2.after_hours) == (2.25, 6, 6, 6)
+    assert (n2.meeting_hours, n2.meetings, n2.total, n2.after_hours) == (2.25, 6, 6, 6)
+
+
+def test_metric_engine_numbers_agree_on_meeting_load(store):
+    pytest.importorskip("worklife.metrics", reason="the metric engine is not in this tree")
+    from worklife.timezones import refresh_tz_offsets
+
+    refresh_tz_offsets(store)
+    quick = by_person(build_digest(store, Config(), "alpha", WEEK, NOW))
+    engine = by_person(build_digest(store, Config(), "alpha", WEEK, NOW, numbers="metrics"))
+    for pid in (P1, P2, P3):
+        q, m = quick[pid].numbers, engine[pid].numbers
+        assert (m.meeting_hours, m.status_meeting_hours, m.meetings) == (q.meeting_hours, q.status_meeting_hours, q.meetings)
+        assert m.basis == "collaboration hours"
+    assert engine[P2].numbers.after_hours_share == 1.0  # every New York meeting is before 09:00 local
+
+
+def test_numbers_can_be_left_out(store):
+    d = build_digest(store, Config(), "alpha", WEEK, NOW, numbers="none")
+    assert d.numbers is None and all(p.numbers is None for p in d.people)
+    assert "after-hours" not in render(d, "md")
 
 
 @pytest.mark.parametrize("week", ["2026-47", "2026-W54", "W47"], ids=["no-W", "no-such-week", "no-year"])
@@ -298,7 +324,7 @@ def db(tmp_path_factory):
 def test_cli_digest_of_the_fixtures(db, tmp_path):
     out = tmp_path / "d.md"
     r = CliRunner().invoke(app, ["digest", "--db", str(db), "--team", "platform", "--week", WEEK,
-                                 "--now", "2026-11-23T08:00:00Z", "--out", str(out)])
+                                 "--now", "2026-11-23T08:00:00Z", "--numbers", "quick", "--out", str(out)])
     assert r.exit_code == 0, r.output
     text = out.read_text()
     for link in ("[example-org/widgets#101](https://github.com/example-org/widgets/pull/101)",  # GitHub issues API
@@ -318,7 +344,7 @@ def test_cli_errors_are_one_line_with_an_exit_code(db, args, code):
     base = {"--team": "platform", "--week": WEEK}
     for flag, value in zip(args[::2], args[1::2]):
         base[flag] = value
-    argv = ["digest", "--db", str(db), "--now", "2026-11-23T08:00:00Z"]
+    argv = ["digest", "--db", str(db), "--now", "2026-11-23T08:00:00Z", "--numbers", "quick"]
     for flag, value in base.items():
         argv += [flag, value]
     if args == ["--send"]:

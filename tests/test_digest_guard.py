@@ -104,7 +104,7 @@ def in_working_hours(at: datetime, tz: str, jurisdiction: str) -> bool:
 def test_digest_arrives_in_each_recipients_next_working_window(db, guard):
     service, worker, sink = guard
     with connect(db, read_only=True) as s:
-        d = build_digest(s, Config(), "alpha", "2026-W47", NOW)
+        d = build_digest(s, Config(), "alpha", "2026-W47", NOW, numbers="quick")
     with TestClient(create_app(service), base_url="http://guard.test") as client:
         answer = send_http(d, "http://guard.test", TOKEN, SENDER, client=client)
         planned = {x["recipient"]: x["planned_utc"] for x in answer["deliveries"]}
@@ -129,7 +129,7 @@ def test_digest_arrives_in_each_recipients_next_working_window(db, guard):
 
 def test_guard_queue_file_plans_the_same_windows(db, tmp_path):
     with connect(db, read_only=True) as s:
-        d = build_digest(s, Config(), "alpha", "2026-W47", NOW)
+        d = build_digest(s, Config(), "alpha", "2026-W47", NOW, numbers="quick")
     qpath = tmp_path / "direct.sqlite"
     ids = send_queue(d, qpath, SENDER, Config(), store_path=db, now=NOW)
     queue = Queue(qpath)

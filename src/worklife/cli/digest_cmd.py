@@ -39,6 +39,8 @@ def digest(
                                                  help="Bearer token for the guard (or $WORKLIFE_GUARD_TOKEN).")] = None,
     guard_queue: Annotated[Path | None, typer.Option("--guard-queue", help="Enqueue straight into this guard queue file.")] = None,
     sender: Annotated[str | None, typer.Option("--sender", help="From address (default digest.sender).")] = None,
+    numbers: Annotated[str, typer.Option(
+        "--numbers", help="auto (the metric engine if installed), metrics, quick or none.")] = "auto",
     now: Annotated[str | None, typer.Option("--now", help="Build as of this instant (ISO 8601); default: now.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="worklife.toml to read.")] = None,
 ) -> None:
@@ -55,7 +57,7 @@ def digest(
     from_addr = sender or cfg["digest.sender"]
     try:
         with connect(db, read_only=True, create=False) as store:
-            d = build_digest(store, cfg, team, week, at)
+            d = build_digest(store, cfg, team, week, at, numbers=numbers)
     except ConfigError as exc:
         fail(str(exc), 2)
     except WorklifeError as exc:

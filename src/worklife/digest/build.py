@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from worklife.config import Config
-from worklife.digest.numbers import Numbers, compute_numbers
+from worklife.digest.numbers import ACTIVITY, COLLABORATION, Numbers, metrics_numbers, quick_numbers
 from worklife.errors import ConfigError, WorklifeError
 from worklife.store import Store
 from worklife.workcal import WorkSchedule, resolve_person
@@ -76,7 +76,7 @@ class PersonDigest:
     moved: tuple[Fact, ...]
     blocked: tuple[Fact, ...]
     stale: tuple[Fact, ...]
-    numbers: Numbers
+    numbers: Numbers | None  # None when built with numbers="none"
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Digest:
     now: datetime
     stale_days: int
     people: tuple[PersonDigest, ...]
-    numbers: Numbers  # team totals (hours summed, shares pooled)
+    numbers: Numbers | None  # team totals (hours summed, shares pooled); None without numbers
 
     def count(self, section: str) -> int:
         """Number of facts in a section (shipped, commits, moved, blocked, stale) over the team."""
@@ -157,10 +157,31 @@ def team_people(store: Store, config: Config, team: str) -> list[tuple[dict, Wor
     return [(r, resolve_person(r, config)) for r in rows]
 
 
-def build_digest(store: Store, config: Config, team: str, week: str, now: datetime) -> Digest:
-    """Build ``team``'s digest for ISO ``week`` (``YYYY-Www``) as known at ``now`` (aware)."""
+NUMBER_SOURCES = ("auto", "metrics", "quick", "none")
+
+
+def metrics_available() -> bool:
+    """Whether the metric engine (``worklife.metrics.compute``) is installed."""
+    try:
+        from worklife.metrics import compute  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build_digest(store: Store, config: Config, team: str, week: str, now: datetime,
+                 numbers: str = "auto") -> Digest:
+    """Build ``team``'s digest for ISO ``week`` (``YYYY-Www``) as known at ``now`` (aware).
+
+    ``numbers``: ``"metrics"`` (the metric engine), ``"quick"`` (the digest's own query,
+    see ``worklife.digest.numbers``), ``"none"``, or ``"auto"``: metrics when installed.
+    """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
+    if numbers not in NUMBER_SOURCES:
+        raise ConfigError(f"numbers must be one of {', '.join(NUMBER_SOURCES)}, not {numbers!r}")
+    if numbers == "auto":
+        numbers = "metrics" if metrics_available() else "quick"
     now = now.astimezone(UTC)
     year, wk = parse_week(week)
     members = team_people(store, config, team)
@@ -207,7 +228,13 @@ def build_digest(store: Store, config: Config, team: str, week: str, now: dateti
     finally:
         store.con.unregister("_dw")
 
-    numbers = compute_numbers(store, config, [s for _, s in members], {p: (w[1], w[2]) for p, w in windows.items()})
+    if numbers == "metrics":
+        figures = metrics_numbers(store, config, list(windows), f"{year}-W{wk:02d}")
+    elif numbers == "quick":
+        figures = quick_numbers(store, config, [s for _, s in members], {p: (w[1], w[2]) for p, w in windows.items()})
+    else:
+        figures = {}
+    empty = Numbers.empty(COLLABORATION if numbers == "metrics" else ACTIVITY)
 
     by_person: dict[str, list[tuple]] = defaultdict(list)
     for e in events:
@@ -235,9 +262,9 @@ def build_digest(store: Store, config: Config, team: str, week: str, now: dateti
             person_id=pid, display_name=row.get("display_name") or pid, email=row.get("email"),
             tz=sched.tz, week_start=monday, start_utc=start, end_utc=end,
             shipped=tuple(shipped), commits=tuple(commits), moved=tuple(moved),
-            blocked=tuple(blocked), stale=tuple(stale), numbers=numbers.get(pid, Numbers.empty()),
+            blocked=tuple(blocked), stale=tuple(stale), numbers=None if numbers == "none" else figures.get(pid, empty),
         ))
-    team_numbers = Numbers.pool([p.numbers for p in people])
+    team_numbers = None if numbers == "none" else Numbers.pool([p.numbers for p in people if p.numbers])
     log.info("digest %s %s: %d people, %d events, %d open items", team, week, len(people), len(events), len(open_items))
     return Digest(team=team, week=f"{year}-W{wk:02d}", now=now, stale_days=stale_days,
                   people=tuple(people), numbers=team_numbers)

@@ -1,21 +1,25 @@
-"""Notable numbers for a digest: meeting load and the after-hours share of activity.
+"""Notable numbers for a digest: meeting load and the after-hours share.
 
-One DuckDB query per digest over the team's week windows (each person's own local
-ISO week), with these definitions (a digest's summary, not the metric engine's
-person-week table of docs/metrics.md):
+Two sources, chosen by ``build_digest(..., numbers=)``:
 
-- ``meeting_hours``: length of the union of the person's qualifying meetings inside the
-  window (not cancelled, not free/transparent, not all-day, ``0 < duration <=
-  metrics.meeting_max_hours``, at least ``metrics.meeting_min_people`` attendees, the
-  person did not decline) — the same qualifying rule as ``meeting_hours`` in
-  docs/metrics.md, clipped to the window;
-- ``status_meeting_hours``: the same for recurring meetings whose title matches
-  ``metrics.status_title_patterns``;
-- ``meetings``: qualifying occurrences starting in the window;
-- ``activities``: activity instants in the window — e-mails and chats sent (not
-  automatic), commits, starts of qualifying meetings; ``after_hours``: those outside
-  the person's working hours (local time, workdays, public holidays of the
-  jurisdiction); ``after_hours_share`` = after_hours / activities.
+- ``"metrics"``: the metric engine's person-week table (``worklife.metrics.compute``,
+  docs/metrics.md) for the week: ``meeting_hours``, ``status_meeting_hours``,
+  ``meetings``, and the after-hours share of **collaboration hours**
+  (``after_hours_collaboration_hours / collaboration_hours``). The default whenever
+  ``worklife.metrics`` is installed. It covers the whole ISO week (no cut at ``now``).
+- ``"quick"``: one DuckDB query over the team's week windows (each person's own local
+  ISO week, cut at ``now``), with the same qualifying-meeting rule:
+
+  - ``meeting_hours``: length of the union of the person's qualifying meetings inside
+    the window (not cancelled, not free/transparent, not all-day, ``0 < duration <=
+    metrics.meeting_max_hours``, at least ``metrics.meeting_min_people`` attendees, the
+    person did not decline), clipped to the window;
+  - ``status_meeting_hours``: the same for recurring meetings whose title matches
+    ``metrics.status_title_patterns``; ``meetings``: qualifying occurrences starting in
+    the window;
+  - after-hours share of **activity instants**: e-mails and chats sent (not automatic),
+    commits, starts of qualifying meetings; the share outside the person's working hours
+    (local time, workdays, public holidays of the jurisdiction).
 """
 
 from __future__ import annotations
@@ -31,32 +35,57 @@ from worklife.timezones import tz_offsets_table
 from worklife.workcal import WorkSchedule, holiday_rows
 
 
+ACTIVITY = "activity instants"
+COLLABORATION = "collaboration hours"
+
+
 @dataclass(frozen=True)
 class Numbers:
+    """One person's (or the team's summed) numbers for the week.
+
+    ``after_hours`` of ``total`` is the after-hours part of the ``basis``: activity
+    instants (counts, ``"quick"``) or collaboration hours (``"metrics"``).
+    """
+
     meeting_hours: float
     status_meeting_hours: float
     meetings: int
-    activities: int
-    after_hours: int
+    after_hours: float
+    total: float
+    basis: str = ACTIVITY
 
     @property
     def after_hours_share(self) -> float | None:
-        """Share (0..1) of activity instants outside working hours; None without activity."""
-        return self.after_hours / self.activities if self.activities else None
+        """Share (0..1) of the basis outside working hours; None when there is none."""
+        return self.after_hours / self.total if self.total else None
 
     @classmethod
-    def empty(cls) -> Numbers:
-        return cls(0.0, 0.0, 0, 0, 0)
+    def empty(cls, basis: str = ACTIVITY) -> Numbers:
+        return cls(0.0, 0.0, 0, 0, 0, basis)
 
     @classmethod
     def pool(cls, items: list[Numbers]) -> Numbers:
-        """Team totals: hours and counts summed, so the share is pooled over all activity."""
+        """Team totals: hours and counts summed, so the share is pooled over the team."""
         return cls(
             round(sum(n.meeting_hours for n in items), 2),
             round(sum(n.status_meeting_hours for n in items), 2),
-            sum(n.meetings for n in items), sum(n.activities for n in items),
-            sum(n.after_hours for n in items),
+            sum(n.meetings for n in items), round(sum(n.after_hours for n in items), 2),
+            round(sum(n.total for n in items), 2), items[0].basis if items else ACTIVITY,
         )
+
+
+def metrics_numbers(store: Store, config: Config, person_ids: list[str], week: str) -> dict[str, Numbers]:
+    """Numbers from the metric engine's person-week table (``worklife.metrics.compute``)."""
+    from worklife.metrics import compute
+
+    df = compute(store, config, by="person", period="week", weeks=[week])
+    df = df[df["person_id"].isin(person_ids)]
+    return {
+        str(r.person_id): Numbers(round(float(r.meeting_hours), 2), round(float(r.status_meeting_hours), 2),
+                                  int(r.meetings), round(float(r.after_hours_collaboration_hours), 2),
+                                  round(float(r.collaboration_hours), 2), COLLABORATION)
+        for r in df.itertuples()
+    }
 
 
 def _union_hours(source: str, where: str = "TRUE") -> str:
@@ -73,7 +102,7 @@ def _union_hours(source: str, where: str = "TRUE") -> str:
         GROUP BY person_id"""
 
 
-def compute_numbers(
+def quick_numbers(
     store: Store, config: Config, schedules: list[WorkSchedule],
     windows: dict[str, tuple[datetime, datetime]],
 ) -> dict[str, Numbers]:
@@ -152,4 +181,4 @@ def compute_numbers(
         for name in ("_nw", "_ns", "_nh", "_nz"):
             con.unregister(name)
         con.execute("DROP TABLE IF EXISTS _pm")
-    return {r[0]: Numbers(round(r[1], 2), round(r[2], 2), int(r[3]), int(r[4]), int(r[5])) for r in rows}
+    return {r[0]: Numbers(round(r[1], 2), round(r[2], 2), int(r[3]), int(r[5]), int(r[4]), ACTIVITY) for r in rows}

@@ -16,7 +16,7 @@ from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from worklife.digest.build import Digest, Fact, PersonDigest
-from worklife.digest.numbers import Numbers
+from worklife.digest.numbers import COLLABORATION, Numbers
 
 FORMATS = ("md", "html", "eml")
 
@@ -56,10 +56,13 @@ def _describe(f: Fact, tz: str) -> str:
     return f"{label}{(' — ' + f.title) if f.title else ''} ({when}{state})"
 
 
-def _numbers_text(n: Numbers) -> str:
+def _numbers_text(n: Numbers | None) -> str:
+    if n is None:
+        return ""
     share = "n/a" if n.after_hours_share is None else f"{n.after_hours_share:.0%}"
-    return (f"meetings {n.meeting_hours:g} h in {n.meetings} meetings (status-like {n.status_meeting_hours:g} h); "
-            f"after-hours share of activity {share} ({n.after_hours} of {n.activities})")
+    unit = " h" if n.basis == COLLABORATION else ""
+    return (f"Meetings {n.meeting_hours:g} h in {n.meetings} meetings (status-like {n.status_meeting_hours:g} h); "
+            f"after-hours share of {n.basis} {share} ({n.after_hours:g}{unit} of {n.total:g}{unit}).")
 
 
 # -- Markdown -------------------------------------------------------------------------------
@@ -74,7 +77,7 @@ def _more(n: int, title: str) -> str:
 
 def _md_person(p: PersonDigest, limit: int) -> list[str]:
     out = [f"### {p.display_name}", "",
-           f"Week of {p.week_start.isoformat()} ({p.tz}). {_numbers_text(p.numbers)}.", ""]
+           f"Week of {p.week_start.isoformat()} ({p.tz}). {_numbers_text(p.numbers)}".rstrip(), ""]
     for attr, title in SECTIONS:
         facts: tuple[Fact, ...] = getattr(p, attr)
         if attr == "shipped" and (facts or p.commits):
@@ -103,7 +106,7 @@ def to_markdown(d: Digest, limit: int = DEFAULT_LIMIT) -> str:
            "## Team", "",
            f"- Shipped: {d.count('shipped')} items and {d.count('commits')} commits",
            f"- Moved: {d.count('moved')} · Blocked: {d.count('blocked')} · Stale: {d.count('stale')}",
-           f"- {_numbers_text(d.numbers)[0].upper()}{_numbers_text(d.numbers)[1:]}", "",
+           *([f"- {_numbers_text(d.numbers)}"] if d.numbers else []), "",
            "## People", ""]
     for p in d.people:
         out += _md_person(p, limit)
@@ -122,7 +125,7 @@ def _html_link(f: Fact) -> str:
 def _html_person(p: PersonDigest, limit: int) -> str:
     parts = [f"<section class='person'><h3>{_h(p.display_name)}</h3>",
              (f"<p class='numbers'>Week of {_h(p.week_start.isoformat())} ({_h(p.tz)}). "
-              f"{_h(_numbers_text(p.numbers))}.</p>")]
+              f"{_h(_numbers_text(p.numbers))}</p>")]
     for attr, title in SECTIONS:
         facts: tuple[Fact, ...] = getattr(p, attr)
         items = [f"<li>{_html_link(f)} {_h(_describe(f, p.tz))}</li>" for f in facts[:limit]]
@@ -150,7 +153,7 @@ def to_html(d: Digest, standalone: bool = True, limit: int = DEFAULT_LIMIT) -> s
         f"<h2>Team</h2><ul class='team'>"
         f"<li>Shipped: {d.count('shipped')} items and {d.count('commits')} commits</li>"
         f"<li>Moved: {d.count('moved')} · Blocked: {d.count('blocked')} · Stale: {d.count('stale')}</li>"
-        f"<li>{_h(_numbers_text(d.numbers))}</li></ul>"
+        f"{'<li>' + _h(_numbers_text(d.numbers)) + '</li>' if d.numbers else ''}</ul>"
         f"<h2>People</h2>{''.join(_html_person(p, limit) for p in d.people)}"
     )
     if not standalone:
