@@ -2,13 +2,51 @@
 
 from __future__ import annotations
 
-from worklife.cli._app import app, not_landed
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from worklife.cli._app import app, console, err_console, fail, not_landed
 
 
 @app.command()
-def synth() -> None:
+def synth(
+    out: Path = typer.Option(..., "--out", help="Directory to write the raw files into."),
+    people: int = typer.Option(200, "--people", min=1, help="Number of people."),
+    weeks: int = typer.Option(12, "--weeks", min=1, help="Number of ISO weeks."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same files)."),
+    start: str = typer.Option("2025-03-03", "--start", help="First Monday, YYYY-MM-DD."),
+    mail_format: str = typer.Option("maildir", "--mail-format", help="maildir or mbox (one per ISO week)."),
+    no_ground_truth: bool = typer.Option(False, "--no-ground-truth", help="Skip ground_truth.parquet (large orgs)."),
+) -> None:
     """Write a synthetic organisation's raw files and its ground truth."""
-    not_landed("synth", 3)
+    from worklife.synth import generate, write
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start must be a date YYYY-MM-DD, not {start!r}", 2)
+    if mail_format not in ("maildir", "mbox"):
+        fail(f"--mail-format must be maildir or mbox, not {mail_format!r}", 2)
+    with Progress(TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err_console, transient=False) as bar:
+        task = bar.add_task("generate", total=1)
+        org = generate(people=people, weeks=weeks, seed=seed, start=first)
+        bar.update(task, completed=1)
+
+        def step(name: str, total: int):
+            t = bar.add_task(name, total=max(total, 1))
+            return lambda n: bar.advance(t, n)
+
+        summary = write(org, out, mail_format=mail_format, ground_truth=not no_ground_truth, step=step)
+    console.print(
+        f"wrote {summary['people']} people, {summary['calendars']} calendars "
+        f"({summary['meeting_occurrences']} meeting occurrences), {summary['emails']} e-mails, "
+        f"{summary['chat_messages']} chat messages, {summary['commits']} commits"
+        + (f", {summary['ground_truth_rows']} ground-truth person-weeks" if "ground_truth_rows" in summary else "")
+        + f" to {out}", highlight=False)
 
 
 @app.command()

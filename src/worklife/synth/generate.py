@@ -1,0 +1,206 @@
+"""``generate``: the deterministic synthetic organisation (see docs/synth.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+
+from worklife.config import Config
+from worklife.errors import ConfigError
+from worklife.synth import chat as chatmod
+from worklife.synth.meetings import Calendar
+from worklife.synth.messages import CHAT_TEXTS, COMMIT_TITLES, SUBJECTS, Traffic, drop_night_pings
+from worklife.synth.model import Org
+from worklife.synth.people import make_people, make_roster, team_name
+from worklife.synth.planted import TAGS, plant
+from worklife.workcal import holiday_rows
+
+log = logging.getLogger(__name__)
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+KIND = {0: "to", 1: "cc", 2: "bcc"}
+
+
+def generate(people: int = 200, weeks: int = 12, seed: int = 0, start: date = date(2025, 3, 3)) -> Org:
+    """A synthetic organisation of ``people`` over ``weeks`` ISO weeks from ``start``.
+
+    Deterministic: the same arguments give the same Org (one ``numpy`` Generator seeded
+    with ``seed``; no global random state). ``start`` must be a Monday.
+    """
+    if start.weekday() != 0:
+        raise ConfigError(f"synth --start must be a Monday, not {start.isoformat()} ({start:%A})")
+    if weeks < 1:
+        raise ConfigError("synth needs at least 1 week")
+    rng = np.random.default_rng(seed)
+    config = Config()
+    ppl, roles = make_people(rng, people)
+    d0, ndays = 14, 7 * weeks + 28
+    roster, clock = make_roster(ppl, [], start - timedelta(days=d0), ndays, config, roles)
+    cal = Calendar(roster, clock, rng, seed, d0, weeks)
+    cal.team_series()
+    cal.adhoc()
+    cal.team_events()
+    extra_mail, extra_chat, extra_commits, spec = plant(cal, roles)
+    quiet = np.zeros(len(roster.ids), bool)
+    for key in ("night_pinger", "weekend_worker", "daily_rest", "daily_rest_partner", "seven_day_week", "long_span"):
+        quiet[int(np.nonzero(roster.ids == roles[key])[0][0])] = True
+    for p in roles["dst_meeting"]:
+        quiet[int(np.nonzero(roster.ids == p)[0][0])] = True
+    traffic = Traffic(roster, clock, rng, d0, weeks, quiet)
+    mail = drop_night_pings(traffic.mail(extra_mail), traffic)
+    convs = chatmod.team_convs(traffic, [team_name(t) for t in range(len(roster.team_size))])
+    chat, convs = chatmod.chat(traffic, convs, extra_chat)
+    c_author, c_time, c_tag = chatmod.commits(traffic, extra_commits)
+
+    messages, recipients, tagged = _messages(roster, clock, seed, mail, chat, convs)
+    channels = pd.DataFrame({
+        "conv_id": [_conv_id(k, i) for i, k in enumerate(convs.kind)],
+        "name": convs.name, "kind": convs.kind,
+        "members": [tuple(roster.ids[list(m)]) for m in convs.members],
+    })
+    commits, commit_tags = _commits(roster, clock, c_author, c_time, c_tag, rng)
+    meetings = pd.DataFrame(cal.occ).sort_values(["start_utc", "meeting_key"], kind="stable").reset_index(drop=True)
+    attendees = pd.DataFrame(cal.att)
+    series = pd.DataFrame(cal.series)
+
+    evening = series.loc[series["organizer_id"] == roster.ids[roster.team_start[1]]]
+    evening = evening.loc[evening["title"].str.contains("standup|status", regex=True)]
+    end = start + timedelta(days=7 * weeks - 1)
+    planted = {
+        "seed": seed, "people": people, "weeks": weeks, "start": start.isoformat(),
+        "background_rules": [
+            "background activity instants (sent messages, attended meetings, commits) lie on the "
+            "person's workdays inside working hours, plus at most one evening burst per week "
+            "(Mon-Thu, within 2 h after work_end) for non-planted people",
+            "no background message from a manager reaches a direct report outside the report's "
+            "local 07:00-21:00 or on the report's non-workday",
+            "background meetings lie inside each attending invitee's working hours, except the "
+            "evening standup of the planted team",
+        ],
+        **spec,
+        "evening_standup": {"team": team_name(1), "organizer": roster.ids[roster.team_start[1]],
+                            "series_uids": evening["uid"].tolist(),
+                            "members": roster.ids[roster.team_start[1] + 1:roster.team_start[1] + roster.team_size[1]].tolist()},
+        "defaults_used": roles["defaults_used"],
+        "holidays": {j: [(d.isoformat(), n) for _, d, n in holiday_rows([j], start, end)]
+                     for j in sorted(set(x for x in ppl["jurisdiction"] if x))},
+        "message_keys": {TAGS[t]: v for t, v in tagged.items()},
+        "commit_keys": {TAGS[t]: v for t, v in commit_tags.items()},
+    }
+    people_df = ppl.drop(columns=["_team", "_m"])
+    return Org(seed=seed, start=start, weeks=weeks, people=people_df, series=series, meetings=meetings,
+               meeting_attendees=attendees, messages=messages, message_recipients=recipients,
+               channels=channels, commits=commits, planted=planted)
+
+
+def _conv_id(kind: str, i: int) -> str:
+    return {"channel": "C", "mpim": "G", "dm": "D"}[kind] + f"{i + 1:07d}"
+
+
+def _messages(roster, clock, seed, mail, chat, convs):
+    ids = roster.ids
+    # -- e-mail, ordered by time ----------------------------------------------------------
+    n = len(mail.sender)
+    order = np.lexsort((np.arange(n), mail.sent))
+    pos = np.empty(n, np.int64)
+    pos[order] = np.arange(n)
+    mid = np.array([f"e{p + 1:08d}.s{seed}@synth.example.com" for p in pos], dtype=object)
+    refs = np.array([""] * n, dtype=object)
+    for level in range(int(mail.level.max()) + 1 if n else 0):
+        for i in np.nonzero((mail.level == level) & (mail.parent >= 0))[0]:
+            par = mail.parent[i]
+            refs[i] = (refs[par] + " " if refs[par] else "") + f"<{mid[par]}>"
+    base = np.array([f"{SUBJECTS[s]} #{pos[r] + 1}" for s, r in zip(mail.subj, mail.root)], dtype=object)
+    subject = np.where(mail.is_auto, "Automatic reply: " + base, np.where(mail.parent >= 0, "Re: " + base, base))
+    email = pd.DataFrame({
+        "message_key": mid, "message_id": mid, "channel": "email", "sender_id": ids[mail.sender],
+        "sent_utc": mail.sent, "thread_id": mid[mail.root],
+        "in_reply_to": np.where(mail.parent >= 0, mid[np.maximum(mail.parent, 0)], None),
+        "subject_or_channel": subject, "is_auto": mail.is_auto, "conv_id": None, "ts": None,
+        "thread_ts": None, "subtype": None, "references": np.where(refs == "", None, refs),
+        "text": None, "_tag": mail.tag,
+    }).iloc[order]
+    erec = pd.DataFrame({"message_key": mid[mail.rmsg], "person_id": ids[mail.rperson],
+                         "kind": [KIND[k] for k in mail.rkind], "_order": pos[mail.rmsg]})
+    erec = erec.sort_values(["_order", "kind", "person_id"], kind="stable").drop(columns="_order")
+    # -- chat -----------------------------------------------------------------------------
+    conv_ids = np.array([_conv_id(k, i) for i, k in enumerate(convs.kind)], dtype=object)
+    cname = np.array([nm if k != "dm" else _conv_id(k, i) for i, (k, nm) in enumerate(zip(convs.kind, convs.name))], dtype=object)
+    ts = np.array([f"{s}.000000" for s in chat.sent], dtype=object)
+    cid = conv_ids[chat.conv]
+    key = cid + ":" + ts
+    has_root = chat.root >= 0
+    is_root = np.zeros(len(chat.sent), bool)
+    is_root[chat.root[has_root]] = True
+    thread_ts = np.where(has_root, ts[np.maximum(chat.root, 0)], np.where(is_root, ts, None))
+    sender = np.where(chat.sender >= 0, ids[np.maximum(chat.sender, 0)], None)
+    text = np.array([CHAT_TEXTS[t] if t >= 0 else "Weekly digest: see the wiki" for t in chat.text], dtype=object)
+    chats = pd.DataFrame({
+        "message_key": key, "message_id": ts, "channel": "chat", "sender_id": sender,
+        "sent_utc": chat.sent,
+        "thread_id": np.where(thread_ts != None, cid + ":" + thread_ts.astype(str), None),  # noqa: E711
+        "in_reply_to": np.where(has_root, key[np.maximum(chat.root, 0)], None),
+        "subject_or_channel": cname[chat.conv], "is_auto": chat.is_auto, "conv_id": cid, "ts": ts,
+        "thread_ts": thread_ts, "subtype": np.where(chat.is_auto, "bot_message", None),
+        "references": None, "text": text, "_tag": chat.tag,
+    })
+    chats = chats.iloc[np.lexsort((key, chat.sent))]
+    # DM / MPIM recipients: the other members
+    rows = []
+    members = convs.members
+    for k, conv, snd in zip(chats["message_key"], chat.conv[np.lexsort((key, chat.sent))],
+                            chat.sender[np.lexsort((key, chat.sent))]):
+        if convs.kind[conv] != "channel":
+            for m in members[conv]:
+                if m != snd:
+                    rows.append((k, ids[m], "to"))
+    crec = pd.DataFrame(rows, columns=["message_key", "person_id", "kind"])
+    messages = pd.concat([email, chats], ignore_index=True)
+    tagged = {int(t): messages.loc[messages["_tag"] == t, "message_key"].tolist()
+              for t in sorted(set(messages["_tag"])) if t}
+    messages = messages.drop(columns="_tag").sort_values(["sent_utc", "message_key"], kind="stable").reset_index(drop=True)
+    recipients = pd.concat([erec, crec], ignore_index=True)
+    return messages, recipients, tagged
+
+
+def _offset_str(off: int) -> str:
+    sign = "+" if off >= 0 else "-"
+    off = abs(int(off))
+    return f"{sign}{off // 3600:02d}{off % 3600 // 60:02d}"
+
+
+def commit_object(name: str, email: str, at: int, off: int, title: str, parent: str | None) -> bytes:
+    """The raw git commit object (empty tree) that ``git fast-import`` writes for a commit."""
+    lines = [f"tree {EMPTY_TREE}"]
+    if parent:
+        lines.append(f"parent {parent}")
+    who = f"{name} <{email}> {at} {_offset_str(off)}"
+    lines += [f"author {who}", f"committer {who}", "", title, ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def _commits(roster, clock, author, at, tag, rng):
+    order = np.lexsort((author, at))
+    author, at, tag = author[order], at[order], tag[order]
+    off = clock.offset_at(roster.zone[author], at)
+    names = roster.people["display_name"].to_numpy()
+    titles = rng.integers(0, len(COMMIT_TITLES), len(author))
+    hashes, parent, rows = [], None, []
+    for i, (p, t, o, k) in enumerate(zip(author, at, off, titles)):
+        title = f"{COMMIT_TITLES[k]} (change {i + 1})"
+        body = commit_object(names[p], roster.ids[p], int(t), int(o), title, parent)
+        h = hashlib.sha1(b"commit %d\0" % len(body) + body).hexdigest()
+        hashes.append(h)
+        parent = h
+        rows.append(title)
+    commits = pd.DataFrame({"outcome_key": hashes, "person_id": roster.ids[author], "at_utc": at,
+                            "offset_s": off, "title": rows, "author_name": names[author]})
+    tagged = {int(t): [h for h, g in zip(hashes, tag) if g == t] for t in sorted(set(tag.tolist())) if t}
+    return commits, tagged
+
+
+def utc_datetime(t: int) -> datetime:
+    return datetime.fromtimestamp(int(t), timezone.utc)

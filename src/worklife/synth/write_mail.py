@@ -1,0 +1,97 @@
+"""The org's e-mail as one journal Maildir (``mail/cur``) or one mbox per ISO week.
+
+Each message is written once, headers plus a one-line synthetic body: Message-ID, Date
+(RFC 2822, in the sender's local offset), From, To, Cc, Bcc (a journal keeps Bcc),
+Subject, In-Reply-To, References and, for auto-replies, ``Auto-Submitted: auto-replied``.
+File names are deterministic (``<sent_utc>.M<n>P0Q0.synth:2,S``), so the same seed gives
+the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+BODY = "This is a synthetic message written by worklife synth. It contains no real data.\n"
+
+
+def _addr(pid: str, names: dict) -> str:
+    return f'"{names.get(pid, pid)}" <{pid}>'
+
+
+def render(org) -> Iterator[tuple[int, str, bytes]]:
+    """(sent_utc, ISO week of sent_utc in UTC, RFC 5322 bytes) of every e-mail, in time order."""
+    people = org.people
+    names = dict(zip(people["person_id"], people["display_name"]))
+    tzs = {p: (tz if isinstance(tz, str) and tz else "UTC") for p, tz in zip(people["person_id"], people["tz"])}
+    rec = org.message_recipients
+    by_msg: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key, pid, kind in zip(rec["message_key"].tolist(), rec["person_id"].tolist(), rec["kind"].tolist()):
+        if kind in ("to", "cc", "bcc"):
+            by_msg[key].append((kind, pid))
+    mail = org.messages.loc[org.messages["channel"] == "email"]
+    zones: dict[str, ZoneInfo] = {}
+    cols = [mail[c].tolist() for c in ("message_id", "sender_id", "sent_utc", "subject_or_channel",
+                                         "in_reply_to", "references", "is_auto")]
+    for mid, snd, t, subj, irt, refs, auto in zip(*cols):
+        tz = tzs.get(snd, "UTC")
+        zone = zones.setdefault(tz, ZoneInfo(tz))
+        when = datetime.fromtimestamp(int(t), timezone.utc).astimezone(zone)
+        lines = [f"Message-ID: <{mid}>", f"Date: {format_datetime(when)}", f"From: {_addr(snd, names)}"]
+        for kind, header in (("to", "To"), ("cc", "Cc"), ("bcc", "Bcc")):
+            who = [p for k, p in by_msg.get(mid, ()) if k == kind]
+            if who:
+                lines.append(f"{header}: " + ",\n ".join(_addr(p, names) for p in who))
+        lines.append(f"Subject: {subj}")
+        if isinstance(irt, str) and irt:
+            lines.append(f"In-Reply-To: <{irt}>")
+        if isinstance(refs, str) and refs:
+            lines.append(f"References: {refs}")
+        if auto:
+            lines.append("Auto-Submitted: auto-replied")
+        lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8",
+                  "Content-Transfer-Encoding: 7bit", "", BODY]
+        y, w, _ = datetime.fromtimestamp(int(t), timezone.utc).isocalendar()
+        yield int(t), f"{y}-W{w:02d}", "\n".join(lines).encode("utf-8")
+
+
+def write_maildir(org, out: Path, progress: Callable[[int], None] | None = None) -> int:
+    """One journal Maildir: every message once, in ``cur/`` (seen). Returns the count."""
+    for sub in ("cur", "new", "tmp"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    n = 0
+    for t, _, data in render(org):
+        n += 1
+        (out / "cur" / f"{t}.M{n}P0Q0.synth:2,S").write_bytes(data)
+        if progress and n % 1000 == 0:
+            progress(1000)
+    if progress:
+        progress(n % 1000)
+    return n
+
+
+def write_mbox(org, out: Path, progress: Callable[[int], None] | None = None) -> int:
+    """One mbox per ISO week (UTC) of the send date: ``mail/2025-W10.mbox``."""
+    out.mkdir(parents=True, exist_ok=True)
+    n, handle, current = 0, None, None
+    try:
+        for t, week, data in render(org):
+            if week != current:
+                if handle:
+                    handle.close()
+                handle, current = open(out / f"{week}.mbox", "ab"), week
+            stamp = datetime.fromtimestamp(t, timezone.utc).strftime("%a %b %d %H:%M:%S %Y")
+            handle.write(b"From MAILER-DAEMON " + stamp.encode() + b"\n" + data + b"\n")
+            n += 1
+            if progress and n % 1000 == 0:
+                progress(1000)
+    finally:
+        if handle:
+            handle.close()
+    if progress:
+        progress(n % 1000)
+    return n
