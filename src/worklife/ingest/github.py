@@ -52,8 +52,9 @@ def detect(path: Path) -> bool:
     """A .json file whose head looks like GitHub REST issue or pull objects."""
     if path.suffix.lower() != ".json" or not path.is_file():
         return False
-    head = sniff(path, ('"number"', '"html_url"', '"created_at"'))
-    return bool(head) and ("github" in head) and ('"login"' in head)
+    head = sniff(path, ('"number"', '"html_url"', '"created_at"', '"login"'))
+    # github.com, or GitHub Enterprise (its own host, but the REST fields say which API it is)
+    return bool(head) and any(n in head for n in ("github", '"repository_url"', '"pull_request"', '"merged_at"'))
 
 
 def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
