@@ -1,0 +1,3 @@
+from worklife.cli import main
+
+main()

@@ -1,0 +1,140 @@
+"""The HTTP API (FastAPI). OpenAPI docs at /docs, schema at /openapi.json.
+
+Every request but /healthz carries ``Authorization: Bearer <token>``: a sender's token
+(acts on that sender's messages) or the operator token (acts on all, and GET /queue).
+Every error answers ``{"ok": false, "error": "<message>", "status": <code>}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from worklife.errors import GuardError
+from worklife.guard.service import GuardService
+
+log = logging.getLogger(__name__)
+
+
+class MessageIn(BaseModel):
+    """A message to hold: ``body`` (plain text, with ``subject``) or ``raw`` MIME (text or base64)."""
+
+    sender: str
+    recipients: list[str] = Field(min_length=1)
+    subject: str | None = None
+    body: str | None = None
+    raw: str | None = None
+    raw_base64: bool = False
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class UrgentIn(BaseModel):
+    """Why a held message must go now: one of the policy exceptions, and a text."""
+
+    reason: Literal["emergency", "force_majeure", "on_call"]
+    text: str = Field(min_length=1, max_length=2000)
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": message, "status": status}
+
+
+def create_app(service: GuardService) -> FastAPI:
+    """The FastAPI application over one GuardService."""
+    app = FastAPI(title="worklife guard", version="1",
+                  description="Holds messages until the recipient's working window.")
+
+    @app.exception_handler(GuardError)
+    async def _guard_error(request: Request, exc: GuardError) -> JSONResponse:
+        return JSONResponse(error_body(exc.status, str(exc)), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors():
+            where = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
+            parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        return JSONResponse(error_body(422, "invalid request: " + "; ".join(parts)), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body(500, "internal error; see the guard log"), status_code=500)
+
+    async def caller(request: Request) -> str | None:
+        """The sender the bearer token belongs to; None for the operator."""
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise GuardError("missing bearer token (Authorization: Bearer <token>)", 401)
+        token = token.strip()
+        if service.tokens.is_operator(token):
+            return None
+        sender = service.tokens.sender_for(token)
+        if sender is None:
+            raise GuardError("invalid token", 401)
+        return sender
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        """Liveness: the queue answers."""
+        return {"ok": True, "counts": service.queue.counts()}
+
+    @app.post("/messages", status_code=202)
+    async def post_message(msg: MessageIn, who: str | None = Depends(caller)) -> JSONResponse:
+        """Accept a message; 202 with one delivery per recipient, only after it is committed."""
+        if who is not None and msg.sender.lower() != who:
+            raise GuardError(f"this token may only send as {who}", 403)
+        if (msg.body is None) == (msg.raw is None):
+            raise GuardError("give exactly one of body and raw", 422)
+        raw = None
+        if msg.raw is not None:
+            try:
+                raw = base64.b64decode(msg.raw, validate=True) if msg.raw_base64 else msg.raw.encode("utf-8")
+            except (binascii.Error, ValueError):
+                raise GuardError("raw_base64 is true but raw is not valid base64", 422) from None
+        deliveries, replayed = await service.submit(
+            msg.sender, msg.recipients, raw=raw, subject=msg.subject, body=msg.body,
+            idempotency_key=msg.idempotency_key, via="http")
+        body = {"ok": True, "ids": [d["id"] for d in deliveries], "replayed": replayed, "deliveries": deliveries}
+        return JSONResponse(body, status_code=200 if replayed else 202)
+
+    @app.get("/messages/{message_id}")
+    async def get_message(message_id: int, who: str | None = Depends(caller)) -> dict[str, Any]:
+        """State and planned delivery (UTC and recipient-local) of one delivery."""
+        return {"ok": True, **service.owned(message_id, who)}
+
+    @app.delete("/messages/{message_id}")
+    async def recall_message(message_id: int, who: str | None = Depends(caller)) -> dict[str, Any]:
+        """Recall a held message (409 once it is being sent or sent)."""
+        return {"ok": True, **service.recall(message_id, who)}
+
+    @app.post("/messages/{message_id}/urgent")
+    async def urgent(message_id: int, req: UrgentIn, who: str | None = Depends(caller)) -> dict[str, Any]:
+        """Release a held message now, with a logged reason; 429 past the daily allowance."""
+        return {"ok": True, **service.urgent(message_id, who, req.reason, req.text)}
+
+    @app.get("/queue")
+    async def queue(state: str | None = None, limit: int = 100,
+                    who: str | None = Depends(caller)) -> dict[str, Any]:
+        """The operator's view of the queue (operator token only)."""
+        if who is not None:
+            raise GuardError("GET /queue needs the operator token", 403)
+        if state is not None and state not in service.queue.counts():
+            raise GuardError(f"unknown state {state!r}", 422)
+        return {"ok": True, **service.overview(state, max(1, min(limit, 1000)))}
+
+    return app

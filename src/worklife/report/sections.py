@@ -1,0 +1,186 @@
+"""Report sections: the record every stage hands to the report, and HTML helpers.
+
+A ``Section`` is a titled piece of HTML with an anchor for the table of contents.
+Other stages (policy findings, validation, digest savings) build their own sections
+with ``section()``, ``html_table()`` and ``figure_html()`` and pass them to
+``worklife.report.build_report(..., sections=[...])``; they are appended, in order,
+after the built-in sections.
+
+``collect_sections`` asks the stages listed in ``SECTION_PROVIDERS`` for theirs: a
+provider is a module-level ``report_sections(store, config, person_weeks)`` returning
+a list of ``Section`` (or ``None``); providers whose module has not landed are skipped.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import logging
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# Modules asked for extra sections by ``collect_sections``, in report order.
+SECTION_PROVIDERS: tuple[str, ...] = (
+    "worklife.policy",
+    "worklife.report.validation",
+    "worklife.digest",
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One report section: a title (plain text), trusted HTML, and its anchor id."""
+
+    title: str
+    html: str
+    anchor: str
+
+    def render(self) -> str:
+        """The section as an HTML ``<section>`` with its heading."""
+        return (
+            f'<section id="{html.escape(self.anchor)}">\n'
+            f"<h2>{html.escape(self.title)}</h2>\n{self.html}\n</section>"
+        )
+
+
+def slug(text: str) -> str:
+    """'After-hours by team' -> 'after-hours-by-team' (an HTML id)."""
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s or "section"
+
+
+def section(title: str, body_html: str, anchor: str | None = None) -> Section:
+    """A Section whose anchor defaults to the slug of its title."""
+    return Section(title=title, html=body_html, anchor=anchor or slug(title))
+
+
+def unique_anchors(sections: Iterable[Section]) -> list[Section]:
+    """Sections with duplicate anchors renamed ``x``, ``x-2``, ``x-3`` (order kept)."""
+    seen: dict[str, int] = {}
+    out = []
+    for s in sections:
+        base = s.anchor or slug(s.title)
+        n = seen.get(base, 0) + 1
+        seen[base] = n
+        anchor = base if n == 1 else f"{base}-{n}"
+        out.append(s if anchor == s.anchor else Section(s.title, s.html, anchor))
+    return out
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    """A table cell: floats with ``digits`` decimals, None/NaN as an en dash, text escaped."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return html.escape(str(value))
+
+
+def html_table(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    numeric: Sequence[bool] | None = None,
+    digits: int = 1,
+    caption: str | None = None,
+    empty: str = "No rows.",
+) -> str:
+    """An HTML table; ``columns`` are plain-text headers, cells are formatted by ``fmt``.
+
+    ``numeric`` marks right-aligned columns (default: guessed from the first row).
+    """
+    rows = [list(r) for r in rows]
+    if not rows:
+        return f'<p class="empty">{html.escape(empty)}</p>'
+    if numeric is None:
+        numeric = [isinstance(v, (int, float)) and not isinstance(v, bool) for v in rows[0]]
+    head = "".join(
+        f'<th{" class=num" if n else ""}>{html.escape(c)}</th>' for c, n in zip(columns, numeric)
+    )
+    body = "\n".join(
+        "<tr>" + "".join(
+            f'<td{" class=num" if n else ""}>{fmt(v, digits)}</td>' for v, n in zip(r, numeric)
+        ) + "</tr>"
+        for r in rows
+    )
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f'<table class="data">{cap}<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>'
+
+
+def frame_table(df: Any, columns: dict[str, str] | None = None, digits: int = 1, **kw: Any) -> str:
+    """``html_table`` of a pandas DataFrame; ``columns`` maps column -> header (and selects).
+
+    Without ``columns`` every column is shown, headed by its name with spaces for ``_``.
+    """
+    cols = columns or {c: str(c).replace("_", " ") for c in df.columns}
+    sub = df[list(cols)]
+    numeric = [str(sub[c].dtype).startswith(("int", "float", "Int", "Float", "uint")) for c in cols]
+    rows = [[_py(v) for v in r] for r in sub.itertuples(index=False, name=None)]
+    return html_table(list(cols.values()), rows, numeric=numeric, digits=digits, **kw)
+
+
+def _py(value: Any) -> Any:
+    """numpy/pandas scalars as plain Python values (for ``fmt``)."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            return value.item()
+        except (ValueError, AttributeError):
+            return value
+    return value
+
+
+def figure_html(fig: Any, div_id: str, height_px: int = 420) -> str:
+    """A plotly figure as a ``<div>`` + script; plotly.js itself is embedded once by the page."""
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        default_height=f"{height_px}px",
+        default_width="100%",
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def note(text: str, kind: str = "note") -> str:
+    """A short highlighted paragraph (``kind``: note, privacy or warn)."""
+    return f'<p class="{html.escape(kind)}">{html.escape(text)}</p>'
+
+
+def collect_sections(
+    store: Any, config: Any, person_weeks: Any, providers: Sequence[str] = SECTION_PROVIDERS
+) -> list[Section]:
+    """Sections offered by the other stages' ``report_sections`` functions, in order.
+
+    A provider module that does not exist yet, or has no ``report_sections``, is
+    skipped (logged); any other error surfaces.
+    """
+    out: list[Section] = []
+    for name in providers:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name or name.startswith(f"{exc.name}."):
+                log.info("no report sections from %s: module not present", name)
+                continue
+            raise
+        fn = getattr(module, "report_sections", None)
+        if fn is None:
+            log.info("no report sections from %s: no report_sections()", name)
+            continue
+        got = fn(store, config, person_weeks)
+        if got is None:
+            continue
+        if isinstance(got, Section):
+            got = [got]
+        out.extend(got)
+    return out
