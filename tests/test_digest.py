@@ -266,8 +266,17 @@ def test_savings_counts_status_meeting_person_hours_per_month(store):
     assert alpha.cost_per_month == pytest.approx(per_month * 75, abs=1)
 
 
+def test_the_report_collects_the_savings_section(store):
+    from worklife.report.sections import collect_sections
+
+    (sec,) = collect_sections(store, Config({"privacy.min_group_size": 3}), None, providers=("worklife.digest",))
+    assert sec.title == "Status meetings the digest could replace" and sec.anchor == "digest-savings"
+    assert "<h3>alpha</h3>" in sec.html and "<h2>" not in sec.html  # the report adds the heading
+    assert "<h3>beta</h3>" not in sec.html and "1 team(s) with fewer than 3 people" in sec.html
+
+
 def test_savings_section_is_html_next_to_the_digest(store):
-    html = savings_section(store, Config({"metrics.hourly_cost": 100.0}))
+    html = savings_section(store, Config({"metrics.hourly_cost": 100.0, "privacy.min_group_size": 1}))
     assert "<h3>alpha</h3>" in html and "<h3>beta</h3>" in html
     assert "worklife digest --team alpha" in html
     assert "100 per person-hour" in html

@@ -12,8 +12,8 @@ Next to it: the digest that replaces it, with the average number of outcomes per
 would list for the team (shipped items and commits over the same span).
 
 Titles are shown only with ``privacy.keep_titles``; otherwise the matched status phrase
-(``standup``, ``weekly sync`` …) stands for the series. Figures describe meetings every
-attendee already sees, not individual behaviour, so they are not suppressed for small teams.
+(``standup``, ``weekly sync`` …) stands for the series. ``estimate_savings`` returns every
+team; the HTML leaves out teams with fewer than ``privacy.min_group_size`` people.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class StatusSeries:
 @dataclass(frozen=True)
 class TeamSavings:
     team: str
+    team_size: int  # internal people in the team
     series: tuple[StatusSeries, ...]
     person_hours_per_month: float
     cost_per_month: float
@@ -89,6 +90,8 @@ def estimate_savings(store: Store, config: Config, team: str | None = None) -> l
         SELECT p.team, count(*) FROM r JOIN people p ON p.person_id = r.pid
         WHERE list_contains(?, r.kind) AND (? IS NULL OR (r.at_utc >= ? AND r.at_utc < ?))
         GROUP BY 1""", [shipped, t0, t0, t1]).fetchall())
+    sizes = dict(store.con.execute(
+        "SELECT team, count(*) FROM people WHERE is_internal AND team IS NOT NULL GROUP BY 1").fetchall())
     keep = bool(config["privacy.keep_titles"])
     regex = re.compile(status_re, re.IGNORECASE)
     rate = float(config["metrics.hourly_cost"])
@@ -102,24 +105,31 @@ def estimate_savings(store: Store, config: Config, team: str | None = None) -> l
     out = []
     for tm, series in sorted(by_team.items()):
         ph = sum(s.person_hours for s in series) / months
-        out.append(TeamSavings(tm, tuple(series), round(ph, 2), round(ph * rate, 2), round(days, 1),
+        out.append(TeamSavings(tm, int(sizes.get(tm, 0)), tuple(series), round(ph, 2), round(ph * rate, 2), round(days, 1),
                                round(volume.get(tm, 0) / (days / 7), 1)))
     return out
 
 
-def savings_section(store: Store, config: Config) -> str:
-    """An HTML fragment for the report: status meetings per team, their cost, and the digest."""
-    teams = estimate_savings(store, config)
+SECTION_TITLE = "Status meetings the digest could replace"
+
+
+def savings_html(store: Store, config: Config, teams: list[TeamSavings] | None = None) -> str:
+    """The savings as HTML (tables and text, no heading): status meetings per team, their cost, the digest."""
+    teams = estimate_savings(store, config) if teams is None else teams
     h = html.escape
     rate = float(config["metrics.hourly_cost"])
-    parts = ["<section class='digest-savings'><h2>Status meetings the digest could replace</h2>",
-             (f"<p>Recurring meetings whose titles match the status rules, in person-hours per month "
+    parts = [(f"<p>Recurring meetings whose titles match the status rules, in person-hours per month "
               f"(30.4 days) of each team's members, at {rate:g} per person-hour "
               f"(<code>metrics.hourly_cost</code>).</p>")]
     if not teams:
-        parts.append("<p>No recurring status-like meetings found.</p></section>")
+        parts.append("<p>No recurring status-like meetings found.</p>")
         return "".join(parts)
-    for t in teams:
+    smallest = int(config["privacy.min_group_size"])
+    hidden = [t.team for t in teams if t.team_size < smallest]
+    if hidden:
+        parts.append(f"<p>Not shown: {len(hidden)} team(s) with fewer than {smallest} people "
+                     f"(<code>privacy.min_group_size</code>).</p>")
+    for t in (t for t in teams if t.team_size >= smallest):
         rows = "".join(
             f"<tr><td>{h(s.label)}</td><td>{s.occurrences}</td><td>{s.attendees}</td>"
             f"<td>{s.person_hours_per_month:.1f}</td><td>{s.cost_per_month:,.0f}</td></tr>" for s in t.series)
@@ -132,5 +142,22 @@ def savings_section(store: Store, config: Config) -> str:
             f"--send</code>, which would list about {t.outcomes_per_week:g} outcomes a week for this team "
             f"(shipped items and commits), delivered in each reader's working hours. "
             f"Observed over {t.span_days:g} days of calendar data.</p>")
-    parts.append("</section>")
     return "".join(parts)
+
+
+def savings_section(store: Store, config: Config) -> str:
+    """An HTML ``<section>`` with its heading, for any page: see ``savings_html``."""
+    return (f"<section class='digest-savings'><h2>{SECTION_TITLE}</h2>"
+            f"{savings_html(store, config)}</section>")
+
+
+def report_sections(store: Store, config: Config, person_weeks: object = None) -> list | None:
+    """The report's provider hook (``worklife.report.sections.collect_sections``).
+
+    One section with the savings; None when the store holds no meetings at all.
+    """
+    if store.con.execute("SELECT count(*) FROM meetings").fetchone()[0] == 0:
+        return None
+    from worklife.report.sections import section
+
+    return [section(SECTION_TITLE, savings_html(store, config), anchor="digest-savings")]
