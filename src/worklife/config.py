@@ -97,6 +97,12 @@ SETTINGS: list[Setting] = [
     Setting("guard.claim_batch", 100, "messages", "Messages claimed per worker round."),
     Setting("guard.poll_seconds", 1.0, "seconds", "Worker poll interval when nothing wakes it."),
     Setting("guard.sqlite_synchronous", "FULL", "FULL|NORMAL", "SQLite synchronous level of the queue (FULL: acknowledged messages survive power loss)."),
+    # Calendar ingest (iCalendar and Graph adapters).
+    Setting("calendar.default_window_days", 365, "days", "Without --from/--to or other data: expand recurrences this long before the first and after the last event of a file."),
+    Setting("calendar.max_occurrences_per_series", 10000, "occurrences", "A series expanding to more in the window is cut there and quarantined."),
+    Setting("calendar.workers", 0, "processes", "Parser processes for large calendar inputs; 0: one per core."),
+    Setting("calendar.pool_min_bytes", 2_000_000, "bytes", "Calendar inputs smaller than this are parsed in the ingesting process."),
+    Setting("calendar.chunk_events", 400, "events", "Events per parse unit handed to a worker (a UID group is never split)."),
     # Digest.
     Setting("digest.stale_days", 7, "days", "Open items with no activity for this long are stale."),
     Setting("digest.blocked_patterns", [r"\bblocked\b", r"\bon[- ]hold\b", r"\bwaiting (for|on)\b", r"\bimpeded\b"],

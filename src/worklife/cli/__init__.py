@@ -14,6 +14,7 @@ from worklife.errors import WorklifeError
 # Importing the command modules registers their commands on ``app``.
 from worklife.cli import (  # noqa: E402,F401
     config_cmd,
+    demo_cmd,
     digest_cmd,
     export_cmd,
     guard_cmd,

@@ -1,4 +1,4 @@
-"""`worklife synth` and `worklife demo`."""
+"""`worklife synth`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from worklife.cli._app import app, console, err_console, fail, not_landed
+from worklife.cli._app import app, console, err_console, fail
 
 
 @app.command()
@@ -47,9 +47,3 @@ def synth(
         f"{summary['chat_messages']} chat messages, {summary['commits']} commits"
         + (f", {summary['ground_truth_rows']} ground-truth person-weeks" if "ground_truth_rows" in summary else "")
         + f" to {out}", highlight=False)
-
-
-@app.command()
-def demo() -> None:
-    """Synthetic organisation -> raw files -> ingest -> metrics -> report."""
-    not_landed("demo", 3)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -45,6 +45,7 @@ class IngestSummary:
     inserted: int = 0
     duplicate: int = 0
     quarantined: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def _columns(table: str) -> list[str]:
@@ -61,6 +62,7 @@ def _arrow(table: str, rows: list[dict]) -> pa.Table:
 def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary) -> None:
     """Upsert one batch: authoritative rows (``_authoritative``) overwrite, others only insert."""
     summary.read += batch.read
+    summary.notes.extend(batch.notes)
     for table in CANONICAL:
         rows = batch.rows.get(table) or []
         if not rows:
@@ -124,6 +126,10 @@ def run(
     from worklife.timezones import refresh_tz_offsets
 
     run_id = uuid.uuid4().hex[:12]
+    span = store.con.execute(  # the other data a calendar is expanded against (not meetings)
+        "SELECT min(t0), max(t1) FROM (SELECT min(sent_utc) t0, max(sent_utc) t1 FROM messages "
+        "UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)").fetchone()
+    data_span = (span[0].date(), span[1].date()) if span and span[0] is not None else None
     summaries: list[IngestSummary] = []
     for src in sources:
         path = Path(src)
@@ -131,7 +137,8 @@ def run(
         if k not in ADAPTERS:
             raise IngestError(f"unknown kind {k!r}; expected one of {', '.join(ADAPTERS)}", source=str(path))
         module = ADAPTERS[k]
-        ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store))
+        ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store),
+                            data_span=data_span)
         ctx.people_tz = dict(store.con.execute(
             "SELECT person_id, tz FROM people WHERE tz IS NOT NULL").fetchall())
         summary = IngestSummary(source=str(path), kind=k)

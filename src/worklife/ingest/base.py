@@ -52,6 +52,7 @@ class Batch:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in CANONICAL})
     quarantine: list[Quarantined] = field(default_factory=list)
     read: int = 0  # records read from the source in this batch (good or bad)
+    notes: list[str] = field(default_factory=list)  # facts about the source worth telling (not errors)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         self.rows[table].append(row)
@@ -72,6 +73,7 @@ class IngestContext:
     window: tuple[date, date] | None = None  # recurrence expansion window (local dates)
     aliases: dict[str, str] = field(default_factory=dict)  # lower-cased address -> person_id
     people_tz: dict[str, str] = field(default_factory=dict)  # person_id -> IANA zone
+    data_span: tuple[date, date] | None = None  # UTC dates of messages/outcomes already stored
     batch_size: int = 5000
 
     def person_id(self, address: str | None) -> str | None:
