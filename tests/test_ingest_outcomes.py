@@ -42,7 +42,7 @@ def outcomes(store, ref: str) -> dict[str, tuple]:
 
 @pytest.mark.parametrize("name, kind", [
     ("github_issues.json", "github"), ("github_pulls.json", "github"), ("jira_search.json", "jira"),
-    ("jira_export.csv", "jira"), ("outcomes.csv", "outcomes"), ("aliases.csv", "outcomes"),
+    ("jira_export.csv", "jira"), ("outcomes.csv", "outcomes_csv"), ("aliases.csv", "outcomes_csv"),
 ], ids=lambda v: str(v))
 def test_each_fixture_is_detected_as_its_kind(name, kind):
     assert ingest.detect_kind(FIX / name) == kind

@@ -32,7 +32,7 @@ from worklife.ingest.base import Batch, IngestContext, to_utc
 
 log = logging.getLogger(__name__)
 
-KIND = "outcomes"
+KIND = "outcomes_csv"
 
 OUTCOME_COLUMNS = ("at", "kind", "ref", "title", "state")
 PERSON_COLUMNS = ("person", "email")
