@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from worklife import ingest
 from worklife.cli import app
 from worklife.config import Config
+from worklife.digest import build_digest as _build_digest
 from worklife.digest import (
     estimate_savings,
     message_payload,
@@ -24,7 +25,6 @@ from worklife.digest import (
 )
 from worklife.errors import ConfigError, GuardError, WorklifeError
 from worklife.store import connect
-from worklife.digest import build_digest as _build_digest
 
 
 def build_digest(*args, numbers: str = "quick", **kw):

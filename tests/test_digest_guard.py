@@ -23,6 +23,8 @@ with warnings.catch_warnings():  # starlette suggests httpx2 for its test client
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from worklife.config import Config
+from worklife.digest import build_digest, send_http, send_queue
 from worklife.guard.api import create_app
 from worklife.guard.auth import Tokens
 from worklife.guard.clock import ManualClock
@@ -31,9 +33,6 @@ from worklife.guard.directory import Directory
 from worklife.guard.intake import GuardPolicy
 from worklife.guard.queue import Queue
 from worklife.guard.service import GuardService
-
-from worklife.config import Config
-from worklife.digest import build_digest, send_http, send_queue
 from worklife.store import connect
 from worklife.workcal import is_public_holiday
 

@@ -10,9 +10,9 @@ import pytest
 
 synth = pytest.importorskip("worklife.synth", reason="the synthetic organisation (worklife.synth) is not in this tree")
 
-from worklife.config import Config  # noqa: E402
-from worklife.digest import build_digest, estimate_savings  # noqa: E402
-from worklife.store import connect  # noqa: E402
+from worklife.config import Config
+from worklife.digest import build_digest, estimate_savings
+from worklife.store import connect
 
 
 @pytest.fixture(scope="module")

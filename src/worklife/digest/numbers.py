@@ -34,7 +34,6 @@ from worklife.store import Store
 from worklife.timezones import tz_offsets_table
 from worklife.workcal import WorkSchedule, holiday_rows
 
-
 ACTIVITY = "activity instants"
 COLLABORATION = "collaboration hours"
 
