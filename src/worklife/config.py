@@ -76,6 +76,7 @@ SETTINGS: list[Setting] = [
     Setting("metrics.inactive_week_z", -2.0, "z-score", "Person-week flagged inactive at or below this z against the person's own mean."),
     Setting("metrics.holiday_week_z", -1.0, "z-score", "Week flagged as a holiday week below this org-mean z."),
     Setting("metrics.min_mean_collaboration_hours", 5.0, "hours/week", "People below this mean are flagged as non-knowledge workers."),
+    Setting("metrics.tz_skew_min_gain", 0.2, "share", "Validation: flag a source when a whole-hour shift puts at least this much more activity inside working hours."),
     # Privacy.
     Setting("privacy.min_group_size", 10, "people", "Group aggregates over fewer people are suppressed everywhere."),
     Setting("privacy.keep_titles", False, "bool", "Keep full titles; otherwise only allowlisted phrases are shown."),
@@ -111,6 +112,13 @@ SETTINGS: list[Setting] = [
     Setting("calendar.chunk_events", 400, "events", "Events per parse unit handed to a worker (a UID group is never split)."),
     # Digest.
     Setting("digest.stale_days", 7, "days", "Open items with no activity for this long are stale."),
+    Setting("digest.blocked_patterns", [r"\bblocked\b", r"\bon[- ]hold\b", r"\bwaiting (for|on)\b", r"\bimpeded\b"],
+            "regex list", "Open items whose status name or label matches any (case-insensitive) are blocked."),
+    Setting("digest.shipped_kinds", ["pr_merged", "issue_closed", "task_closed", "release", "deploy"],
+            "outcome kinds", "Outcome kinds listed as shipped (commits are grouped separately; other kinds count as moved)."),
+    Setting("digest.max_items", 25, "items", "Facts shown per person and section in a rendered digest; the rest are counted."),
+    Setting("digest.jira_csv_tz", "", "IANA zone", "Zone of the wall-clock dates in Jira CSV exports (the exporting user's profile zone); empty: defaults.tz."),
+    Setting("digest.sender", "digest@worklife.invalid", "e-mail", "From address of digests handed to the guard."),
     # Ingest.
     Setting("ingest.workers", 0, "processes", "Parsing processes for large mail sources; 0: one per core."),
     Setting("ingest.min_year", 1980, "year", "Mail dated before this year is quarantined (placeholder dates such as 1979-12-31)."),

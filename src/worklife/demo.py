@@ -39,6 +39,11 @@ class DemoResult:
     ingest_counts: dict[str, int] = field(default_factory=dict)
 
 
+def _expected_records(org) -> int:
+    """Records the adapters will read (progress total; an estimate is fine)."""
+    return int(len(org.people) + len(org.meetings) + len(org.messages) + len(org.commits))
+
+
 def run_demo(out_dir: Path, people: int = 200, weeks: int = 12, seed: int = 0,
              start: date = date(2025, 3, 3), config: Config | None = None,
              step: StepFactory = _no_progress) -> DemoResult:
@@ -67,10 +72,9 @@ def run_demo(out_dir: Path, people: int = 200, weeks: int = 12, seed: int = 0,
     sources = [raw / "calendars", raw / "mail", raw / "slack", raw / "git"]
     counts: dict[str, int] = {}
     with connect(db_path) as store:
-        advance = step("ingest exports", len(sources) + 1)
+        advance = step("ingest exports (records)", _expected_records(org))
         summaries = ingest.run(sources, store, config, people=raw / "people.csv",
-                               on_progress=lambda source, n: None)
-        advance(len(sources) + 1)
+                               on_progress=lambda source, n: advance(n))
         for s in summaries:
             counts[Path(s.source).name] = s.inserted
 

@@ -1,0 +1,169 @@
+"""Person-week work-pattern metrics (docs/metrics.md), as Ibis expressions on DuckDB.
+
+    >>> from worklife.metrics import compute
+    >>> df = compute(store, config)                      # one row per person-week
+    >>> compute(store, config, by="team", period="day")  # roll-ups, privacy applied
+
+Modules, one metric family each: ``localtime`` (local dates, working time: the public
+building blocks), ``intervals`` (union, coverage, gaps), ``meetings``, ``messages``,
+``span``, ``focus``, ``pipeline`` (the graph), ``rollup``, ``explain``, ``validate``,
+``categories`` (work about work), ``viva`` (Viva Insights person query).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from worklife.config import Config
+from worklife.errors import ConfigError
+from worklife.metrics.engine import Engine, open_backend
+from worklife.metrics.localtime import LocalCalendar
+from worklife.metrics.pipeline import LONG_NAMES, Parts, aggregate, build, pivot
+from worklife.store import Store
+
+log = logging.getLogger(__name__)
+
+__all__ = ["compute", "prepare", "person_metrics", "summed_rows", "finalize", "METRIC_COLUMNS", "MetricRun"]
+
+#: Output metric columns, in order (hours unless the name says otherwise).
+METRIC_COLUMNS = [
+    "meeting_hours", "conflicting_meeting_hours", "email_hours", "chat_hours",
+    "collaboration_hours", "after_hours_meeting_hours", "after_hours_email_hours",
+    "after_hours_chat_hours", "after_hours_collaboration_hours", "workweek_span",
+    "active_connected_hours", "focus_hours", "uninterrupted_hours", "large_meeting_hours",
+    "long_meeting_hours", "large_and_long_meeting_hours", "status_meeting_hours",
+    "weekend_days_active", "quiet_days", "over_40h", "meetings", "emails_sent", "chats_sent",
+    "weekend_collaboration_hours",
+]
+
+_HOURS_FROM = {
+    "meeting_hours": "meeting_s", "conflicting_meeting_hours": "conflict_s",
+    "email_hours": "email_s", "chat_hours": "chat_s", "collaboration_hours": "collab_s",
+    "after_hours_meeting_hours": "meeting_after_s", "after_hours_email_hours": "email_after_s",
+    "after_hours_chat_hours": "chat_after_s", "after_hours_collaboration_hours": "collab_after_s",
+    "workweek_span": "span_s", "focus_hours": "focus_s", "uninterrupted_hours": "uninterrupted_s",
+    "large_meeting_hours": "large_s", "long_meeting_hours": "long_s",
+    "large_and_long_meeting_hours": "large_long_s", "status_meeting_hours": "status_s", "weekend_collaboration_hours": "collab_weekend_s",
+}
+
+
+@dataclass
+class MetricRun:
+    """What a metric run needs: the engine, the calendar and the expression graph."""
+
+    engine: Engine
+    cal: LocalCalendar
+    parts: Parts
+    config: Config
+
+
+def prepare(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
+            engine: str = "duckdb", person_ids: list[str] | None = None) -> MetricRun | None:
+    """Open the backend, build the calendar and the graph; None when the store has no activity."""
+    config = config or Config()
+    eng = open_backend(store_or_con, engine)
+    people = eng.people()
+    span = eng.span_dates()
+    if span is None or people.empty:
+        return None
+    cal = LocalCalendar.build(people, eng.tz_offsets(), span[0] - timedelta(days=2),
+                              span[1] + timedelta(days=2), config)
+    return MetricRun(eng, cal, build(eng, cal, config, person_ids), config)
+
+
+def _empty(period: str) -> pd.DataFrame:
+    keys = ["person_id", "week", "week_start"] if period == "week" else ["person_id", "date", "week"]
+    return pd.DataFrame(columns=keys + METRIC_COLUMNS)
+
+
+def finalize(raw: pd.DataFrame, run: MetricRun, period: str) -> pd.DataFrame:
+    """Zero-fill the person × period grid over the activity range; convert to hours."""
+    key = "week" if period == "week" else "date"
+    raw = raw.copy()
+    for n in LONG_NAMES:
+        raw[n] = pd.to_numeric(raw[n]).fillna(0).astype("int64")
+    active = raw[(raw["collab_s"] > 0) | (raw["blocks"] > 0)]
+    if active.empty:
+        return _empty(period)
+    days = run.engine.execute(run.cal.days)
+    lo, hi = active["week" if period == "week" else "date"].agg(["min", "max"])
+    if period == "week":
+        periods = days[["week", "week_start"]].drop_duplicates()
+        periods = periods[(periods.week >= lo) & (periods.week <= hi)]
+    else:
+        periods = days[["date", "week"]]
+        periods = periods[(periods.date >= lo) & (periods.date <= hi)]
+    people = run.cal.people_frame[["person_id"]]
+    grid = people.merge(periods, how="cross")
+    df = grid.merge(raw.drop(columns=[c for c in periods.columns if c != key]),
+                    on=["person_id", key], how="left")
+    for n in LONG_NAMES:
+        df[n] = df[n].fillna(0).astype("int64")
+    out = df[["person_id", *periods.columns]].copy()
+    for col, src in _HOURS_FROM.items():
+        out[col] = df[src] / 3600.0
+    block_h = float(run.config["metrics.active_block_minutes"]) / 60.0
+    out["active_connected_hours"] = df["blocks"] * block_h
+    out["weekend_days_active"] = df["weekend_active"]
+    out["quiet_days"] = (7 if period == "week" else 1) - df["noisy_day"]
+    out["over_40h"] = df["span_s"] > float(run.config["metrics.over_hours_threshold"]) * 3600
+    for c in ("meetings", "emails_sent", "chats_sent"):
+        out[c] = df[c]
+    out = out.sort_values(["person_id", key]).reset_index(drop=True)
+    for c in ("week_start", "date"):
+        if c in out:
+            out[c] = pd.to_datetime(out[c]).dt.date
+    return out[[*periods.columns.insert(0, "person_id"), *METRIC_COLUMNS]]
+
+
+def person_metrics(run: MetricRun | None, period: str = "week") -> pd.DataFrame:
+    """Execute a prepared run: person rows per week (or day), zero-filled, in hours."""
+    if run is None:
+        return _empty(period)
+    return finalize(summed_rows(run, period), run, period)
+
+
+def summed_rows(run: MetricRun, period: str) -> pd.DataFrame:
+    """Execute the graph: wide int rows per (person_id string, period)."""
+    raw = pivot(run.engine.execute(aggregate(run.parts.long, run.cal, period)), period)
+    ids = run.cal.people_frame.set_index("pk")["person_id"]
+    raw["person_id"] = raw["person_id"].map(ids)
+    return raw
+
+
+def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
+            by: str = "person", period: str = "week", weeks: Sequence[str] | None = None,
+            engine: str = "duckdb") -> pd.DataFrame:
+    """Metrics per person (or team/org roll-up) and ISO week (or local date).
+
+    ``by``: person | team | org. ``period``: week | day. ``weeks``: keep only these ISO
+    weeks (``"2025-W13"``). Person rows: person_id, week, week_start (or date, week),
+    then ``METRIC_COLUMNS``. Roll-ups: see ``worklife.metrics.rollup.rollup``; groups
+    under ``privacy.min_group_size`` people are suppressed.
+    """
+    config = config or Config()
+    if by not in ("person", "team", "org"):
+        raise ConfigError(f"--by must be person, team or org, not {by!r}")
+    if period not in ("week", "day"):
+        raise ConfigError(f"--period must be week or day, not {period!r}")
+    size = int(config["metrics.active_block_minutes"])
+    if size <= 0 or 1440 % size:
+        raise ConfigError(f"metrics.active_block_minutes must divide a day (1440), not {size}")
+    run = prepare(store_or_con, config, engine)
+    df = person_metrics(run, period)
+    if weeks is not None:
+        df = df[df["week"].isin(list(weeks))].reset_index(drop=True)
+    if by == "person":
+        return df
+    from worklife.metrics.rollup import rollup
+
+    people = run.cal.people_frame if run is not None else pd.DataFrame(columns=["person_id", "team"])
+    return rollup(df, people, by, period, config)
+

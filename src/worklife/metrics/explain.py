@@ -1,0 +1,180 @@
+"""Explain one number: the events behind a person-week metric, with every exclusion.
+
+``explain(store, person_id, week, metric=None, config=None) -> Explanation`` runs the
+same expression graph as ``compute`` restricted to one person and returns:
+
+- ``schedule``: zone, working hours, workdays, jurisdiction and the defaults used;
+- ``values``: the metric row of that person-week (hours);
+- ``meetings``: every meeting occurrence of the person near the week, with ``reason``
+  (cancelled, free, all-day, too long, fewer than N people, declined) or ``counted``,
+  and ``overlap`` when it overlaps another counted meeting (its time counts once);
+- ``messages``: e-mail and chat of the person, with exclusions (auto message, bcc);
+- ``pieces``: for interval metrics, the union pieces per local date with working and
+  after-hours seconds, whose sum is the metric (``total_hours``);
+- ``days``: per local date, the contribution of each metric (sums to the week value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from worklife.config import Config
+from worklife.errors import ConfigError
+from worklife.metrics import METRIC_COLUMNS, finalize, prepare
+from worklife.metrics.engine import open_backend
+from worklife.metrics.localtime import DAY_S, day_date
+from worklife.metrics import summed_rows
+from worklife.store import Store
+
+#: metric -> (pieces kind, seconds column) for interval metrics
+INTERVAL_METRICS = {
+    "meeting_hours": ("meeting", "seconds"), "conflicting_meeting_hours": ("conflict", "seconds"),
+    "email_hours": ("email", "seconds"), "chat_hours": ("chat", "seconds"),
+    "collaboration_hours": ("collab", "seconds"),
+    "after_hours_meeting_hours": ("meeting", "after_s"), "after_hours_email_hours": ("email", "after_s"),
+    "after_hours_chat_hours": ("chat", "after_s"),
+    "after_hours_collaboration_hours": ("collab", "after_s"),
+    "large_meeting_hours": ("large", "seconds"), "long_meeting_hours": ("long", "seconds"),
+    "large_and_long_meeting_hours": ("large_long", "seconds"),
+    "status_meeting_hours": ("status", "seconds"),
+}
+#: metric -> long row name giving its per-day contribution
+DAY_NAMES = {
+    "workweek_span": "span_s", "active_connected_hours": "blocks", "focus_hours": "focus_s",
+    "uninterrupted_hours": "uninterrupted_s", "weekend_days_active": "weekend_active",
+    "quiet_days": "noisy_day", "over_40h": "span_s", "meetings": "meetings",
+    "emails_sent": "emails_sent", "chats_sent": "chats_sent",
+}
+
+
+@dataclass
+class Explanation:
+    person_id: str
+    week: str
+    metric: str | None
+    schedule: dict[str, Any]
+    values: dict[str, Any]
+    meetings: pd.DataFrame
+    messages: pd.DataFrame
+    pieces: pd.DataFrame
+    days: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_hours(self) -> float | None:
+        """Sum of the pieces of an interval metric, in hours (equals ``values[metric]``)."""
+        if self.metric not in INTERVAL_METRICS:
+            return None
+        col = INTERVAL_METRICS[self.metric][1]
+        return float(self.pieces[col].sum()) / 3600 if len(self.pieces) else 0.0
+
+
+def _local(ts: pd.Series, tz: str) -> pd.Series:
+    return pd.to_datetime(ts).dt.tz_localize("UTC").dt.tz_convert(tz).dt.strftime("%a %Y-%m-%d %H:%M:%S%z")
+
+
+def explain(store: Store | str | Path, person_id: str, week: str, metric: str | None = None,
+            config: Config | None = None) -> Explanation:
+    """The events behind ``metric`` (or all metrics) of ``person_id`` in ISO ``week``."""
+    config = config or Config()
+    if metric is not None and metric not in METRIC_COLUMNS:
+        raise ConfigError(f"unknown metric {metric!r}; one of: {', '.join(METRIC_COLUMNS)}")
+    known = open_backend(store).people()
+    if person_id not in set(known["person_id"]):
+        raise ConfigError(f"no internal person {person_id!r} in this store")
+    run = prepare(store, config, person_ids=[person_id])
+    if run is None:
+        raise ConfigError("this store has no activity to explain")
+    eng, cal = run.engine, run.cal
+    days = eng.execute(cal.days.filter(cal.days.week == week))
+    if days.empty:
+        raise ConfigError(f"week {week!r} is outside the data of this store")
+    d0, d1 = int(days.day.min()), int(days.day.max())
+    ws = cal.schedules[person_id]
+    schedule = {
+        "tz": ws.tz, "work_start": f"{ws.work_start_s // 3600:02d}:{ws.work_start_s % 3600 // 60:02d}",
+        "work_end": f"{ws.work_end_s // 3600:02d}:{ws.work_end_s % 3600 // 60:02d}",
+        "workdays": ",".join(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i] for i in sorted(ws.workdays)),
+        "jurisdiction": ws.jurisdiction or "(none)", "defaults_used": ", ".join(ws.defaults_used) or "none",
+    }
+    raw = summed_rows(run, "week")
+    pk = int(cal.people_frame.set_index("person_id").loc[person_id, "pk"])
+    fin = finalize(raw, run, "week") if len(raw) else pd.DataFrame()
+    row = fin[(fin.person_id == person_id) & (fin.week == week)] if len(fin) else fin
+    values = row.iloc[0][METRIC_COLUMNS].to_dict() if len(row) else {m: 0 for m in METRIC_COLUMNS}
+    if not len(row):
+        values["quiet_days"] = 7
+
+    lo_s, hi_s = (d0 - 2) * DAY_S, (d1 + 3) * DAY_S
+    att = run.parts.attendance
+    m = eng.execute(att.filter((att.person_id == pk) & (att.end_s > lo_s) & (att.start_s < hi_s)))
+    m = m.sort_values(["start_s", "meeting_key"]).reset_index(drop=True)
+    m["status"] = m["reason"].fillna("counted")
+    counted = m[m.reason.isna()]
+    m["overlap"] = [
+        bool(r.reason is None or pd.isna(r.reason)) and bool(
+            ((counted.start_s < r.end_s) & (counted.end_s > r.start_s)
+             & (counted.meeting_key != r.meeting_key)).any())
+        for r in m.itertuples()
+    ]
+    m["start_local"] = _local(pd.to_datetime(m.start_s, unit="s"), ws.tz)
+    m["hours"] = (m.end_s - m.start_s) / 3600
+    meetings = m[["meeting_key", "title", "start_local", "hours", "response", "invitees", "status", "overlap"]]
+
+    lo_ts, hi_ts = pd.to_datetime(lo_s, unit="s"), pd.to_datetime(hi_s, unit="s")
+    msgs = eng.duck.execute(
+        """SELECT m.message_key, m.channel, m.sent_utc, m.subject_or_channel AS subject,
+                  CASE WHEN m.sender_id = $p THEN 'sent' ELSE r.kind END AS role,
+                  CASE WHEN m.is_auto THEN 'auto message'
+                       WHEN m.sender_id = $p THEN 'counted'
+                       WHEN r.kind = 'bcc' AND NOT EXISTS (SELECT 1 FROM message_recipients r2
+                            WHERE r2.message_key = m.message_key AND r2.person_id = $p AND r2.kind IN ('to','cc'))
+                            THEN 'bcc'
+                       WHEN m.channel = 'chat' THEN 'chat received (not counted)'
+                       WHEN r.kind IN ('to', 'cc') THEN 'counted'
+                       ELSE 'not a recipient on To/Cc' END AS status
+           FROM messages m LEFT JOIN message_recipients r
+             ON r.message_key = m.message_key AND r.person_id = $p
+           WHERE (m.sender_id = $p OR r.person_id IS NOT NULL) AND m.sent_utc >= $lo AND m.sent_utc < $hi
+           ORDER BY m.sent_utc, m.message_key""",
+        {"p": person_id, "lo": lo_ts.to_pydatetime(), "hi": hi_ts.to_pydatetime()}).df()
+    msgs = msgs.drop_duplicates(["message_key", "role"])
+    if len(msgs):
+        msgs.insert(3, "sent_local", _local(msgs.sent_utc, ws.tz))
+
+    pieces = pd.DataFrame()
+    if metric is None or metric in INTERVAL_METRICS:
+        pc = run.parts.pieces
+        kind = INTERVAL_METRICS[metric][0] if metric else None
+        expr = pc.filter((pc.person_id == pk) & (pc.day >= d0) & (pc.day <= d1))
+        if kind:
+            expr = expr.filter(expr.kind == kind)
+        pieces = eng.execute(expr.select("kind", "day", "start_s", "end_s", "local_start_s",
+                                         "local_end_s", "seconds", "working_s", "after_s", "is_workday"))
+        pieces = pieces.sort_values(["kind", "start_s"]).reset_index(drop=True)
+        pieces.insert(1, "date", [day_date(d) for d in pieces.day])
+        pieces["local_start"] = pd.to_datetime(pieces.local_start_s, unit="s").dt.strftime("%H:%M:%S")
+        pieces["local_end"] = [
+            "24:00:00" if e % DAY_S == 0 else pd.to_datetime(e, unit="s").strftime("%H:%M:%S")
+            for e in pieces.local_end_s]
+        pieces = pieces[["kind", "date", "local_start", "local_end", "seconds", "working_s",
+                         "after_s", "is_workday"]]
+    lg = run.parts.long
+    dl = eng.execute(lg.filter((lg.person_id == pk) & (lg.day >= d0) & (lg.day <= d1)))
+    daytab = dl.pivot_table(index="day", columns="name", values="value", aggfunc="sum").fillna(0)
+    daytab.index = [day_date(d) for d in daytab.index]
+    if metric in DAY_NAMES:
+        daytab = daytab[[c for c in [DAY_NAMES[metric]] if c in daytab.columns]]
+    elif metric in INTERVAL_METRICS:
+        k = INTERVAL_METRICS[metric][0]
+        daytab = daytab[[c for c in (f"{k}_s", f"{k}_after_s") if c in daytab.columns]]
+    notes = [
+        "after hours = outside working hours on workdays, and all of weekends and public holidays",
+        "overlapping meetings count once (union); conflicting hours count only the overlap",
+    ]
+    return Explanation(person_id, week, metric, schedule, values, meetings, msgs, pieces,
+                       daytab.astype("int64"), notes)

@@ -1,0 +1,161 @@
+"""The metric pipeline as one Ibis expression graph, from canonical tables to long rows.
+
+``build(engine, cal, config, person_ids=None)`` returns ``Parts``: the intermediate
+expressions (explain shows them) and ``long``, rows (person_id, day, name, value int64)
+whose per-period sums are the metrics. Names:
+
+- ``<kind>_s`` and ``<kind>_after_s`` for kind in meeting, conflict, email, chat, collab,
+  large, long, large_long, status (seconds of the union, and its after-hours part);
+- span_s, weekend_active, blocks, noisy_day, focus_s, uninterrupted_s;
+- meetings, emails_sent, chats_sent (counts, by local date of start / sending);
+- collab_weekend_s (collaboration on local Saturdays and Sundays).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from ibis import _
+
+from worklife.config import Config
+from worklife.metrics import focus, meetings, messages, span
+from worklife.metrics.engine import Engine
+from worklife.metrics.intervals import coverage_at_least, islands, union_all
+from worklife.metrics.localtime import LocalCalendar, epoch_seconds
+
+KINDS = ("meeting", "conflict", "email", "chat", "collab", "large", "long", "large_long", "status")
+
+
+@dataclass
+class Parts:
+    attendance: ir.Table  # every (meeting, attendee) with reason (null = counts)
+    qualifying: ir.Table
+    email: ir.Table  # e-mail actions with covered interval
+    chat: ir.Table  # chat sessions
+    pieces: ir.Table  # union pieces per kind, split by local date
+    located: ir.Table  # sent messages and commits with local time
+    long: ir.Table
+
+
+def _only(t: ir.Table, col: str, person_ids: list | None) -> ir.Table:
+    return t if person_ids is None else t.filter(t[col].isin(person_ids))
+
+
+def _keyed(t: ir.Table, keys: ir.Table) -> ir.Table:
+    """Replace string ``person_id`` by the person's int key; drops people not measured."""
+    other = [c for c in t.columns if c != "person_id"]
+    j = t.join(keys, t.person_id == keys.pid_str)
+    return j.select(person_id=j.pk, *other)
+
+
+def build(engine: Engine, cal: LocalCalendar, config: Config,
+          person_ids: list[str] | None = None) -> Parts:
+    """The whole metric graph (nothing executed yet).
+
+    Inside, people are keyed by their int ``pk`` (``cal.keyed()``); every table of
+    ``Parts`` has that int in ``person_id`` (``cal.people_frame`` maps it back).
+    """
+    keys = ibis.memtable(cal.people_frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}))
+    pf = cal.people_frame
+    pks = None if person_ids is None else [int(k) for k in pf.loc[pf.person_id.isin(person_ids), "pk"]]
+    cal = cal.keyed()
+    mt, at = engine.table("meetings"), engine.table("meeting_attendees")
+    msg, rcp = engine.table("messages"), engine.table("message_recipients")
+    out = engine.table("outcomes")
+    rcp = _only(rcp, "person_id", person_ids)
+
+    att = engine.cache(_keyed(_only(meetings.attendance(mt, at, config), "person_id", person_ids), keys))
+    q = engine.cache(meetings.qualifying(att, config))
+    kinds = meetings.meeting_kind_intervals(q)
+    conflict = coverage_at_least(q.select("person_id", "start_s", "end_s"), ["person_id"], 2)
+    conflict = conflict.mutate(kind=ibis.literal("conflict"))
+
+    actions = messages.email_actions(msg, rcp, config)
+    actions = _keyed(_only(actions, "person_id", person_ids), keys)
+    email = engine.cache(messages.email_intervals(actions))
+    chats = _keyed(_only(messages.chat_messages(msg), "person_id", person_ids), keys)
+    sessions = engine.cache(messages.chat_sessions(chats, config))
+
+    cols = ["person_id", "kind", "start_s", "end_s"]
+    ev = email.select("person_id", "start_s", "end_s", kind=ibis.literal("email"))
+    ch = sessions.select("person_id", "start_s", "end_s", kind=ibis.literal("chat"))
+    if int(config["metrics.chat_message_seconds"]) > float(config["metrics.chat_session_gap_minutes"]) * 60:
+        ch = islands(ch, ["person_id", "kind"])  # sessions may overlap only in this odd setting
+    # Meeting kinds are unions; e-mail intervals, chat sessions and conflict pieces are
+    # disjoint by construction; collaboration is the union of meeting islands, e-mail and chat.
+    mk = engine.cache(islands(kinds, ["person_id", "kind"]))
+    mtg = mk.filter(mk.kind == "meeting").select("person_id", "start_s", "end_s")
+    collab = islands(union_all(mtg, ev.select("person_id", "start_s", "end_s"),
+                               ch.select("person_id", "start_s", "end_s")), ["person_id"])
+    collab = collab.mutate(kind=ibis.literal("collab"))
+    united = engine.cache(union_all(*(x.select(*cols) for x in (mk, collab, conflict, ev, ch))))
+    pieces = engine.cache(cal.split(united))
+
+    sums = pieces.group_by(["person_id", "day", "kind"]).agg(
+        s=_.seconds.sum(), a=_.after_s.sum())
+    lng = sums.select("person_id", "day", name=sums.kind.concat("_s"), value=sums.s.cast("int64"))
+    lng = union_all(lng, sums.select("person_id", "day", name=sums.kind.concat("_after_s"),
+                                     value=sums.a.cast("int64")))
+
+    wk = pieces.filter((pieces.kind == "collab") & (((pieces.day + 3) % 7) >= 5))
+    wk = wk.group_by(["person_id", "day"]).agg(value=_.seconds.sum())
+    lng = union_all(lng, wk.select("person_id", "day", name=ibis.literal("collab_weekend_s"),
+                                   value=wk.value.cast("int64")))
+
+    sent = _only(messages.sent_instants(msg), "person_id", person_ids)
+    commits = out.filter(out.kind.lower() == "commit")
+    commits = commits.filter(commits.person_id.notnull()).select(
+        "person_id", at_s=epoch_seconds(commits.at_utc), channel=ibis.literal("commit"))
+    commits = _keyed(_only(commits, "person_id", person_ids), keys)
+    sent = _keyed(sent, keys)
+    located = engine.cache(cal.locate(union_all(sent, commits)))
+
+    mpieces = pieces.filter(pieces.kind == "meeting")
+    cpieces = pieces.filter(pieces.kind == "collab")
+    inst = span.activity_instants(mpieces, located)
+    parts = [
+        lng,
+        span.span_and_weekend(inst, config),
+        span.active_blocks(mpieces, located, config),
+        span.noisy_days(cpieces, config),
+        focus.focus_rows(_only(cal.working_windows(), "person_id", pks),
+                         mpieces, cpieces, config),
+    ]
+    starts = cal.locate(q.select("person_id", at_s=q.start_s))
+    parts.append(starts.group_by(["person_id", "day"]).agg(value=_.at_s.count()).select(
+        "person_id", "day", name=ibis.literal("meetings"), value=_.value.cast("int64")))
+    cnt = located.filter(located.channel != "commit").group_by(["person_id", "day", "channel"]).agg(
+        value=_.at_s.count())
+    parts.append(cnt.select("person_id", "day", name=cnt.channel.concat("s_sent"),
+                            value=cnt.value.cast("int64")))
+    long = union_all(*(p.select("person_id", "day", "name", "value") for p in parts))
+    return Parts(att, q, email, sessions, pieces, located, long)
+
+
+LONG_NAMES = tuple(
+    [f"{k}_s" for k in KINDS] + [f"{k}_after_s" for k in KINDS]
+    + ["span_s", "weekend_active", "blocks", "noisy_day", "focus_s", "uninterrupted_s",
+       "meetings", "emails_sent", "chats_sent", "collab_weekend_s"]
+)
+
+
+def aggregate(long: ir.Table, cal: LocalCalendar, period: str) -> ir.Table:
+    """Sum long rows per (person, period, name): long form; ``pivot`` makes it wide."""
+    d = cal.days
+    j = long.join(d, "day")
+    key = ["person_id", "week", "week_start"] if period == "week" else ["person_id", "date", "week"]
+    return j.group_by([*key, "name"]).agg(value=j.value.sum())
+
+
+def pivot(summed: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Wide frame: one row per (person, period), one int64 column per ``LONG_NAMES``."""
+    key = ["person_id", "week", "week_start"] if period == "week" else ["person_id", "date", "week"]
+    if summed.empty:
+        return pd.DataFrame(columns=[*key, *LONG_NAMES])
+    wide = summed.pivot_table(index=key, columns="name", values="value", aggfunc="sum", fill_value=0)
+    wide = wide.reindex(columns=list(LONG_NAMES), fill_value=0).astype("int64")
+    wide.columns.name = None
+    return wide.reset_index()

@@ -1,0 +1,65 @@
+"""Privacy: small-group suppression and keyed pseudonyms.
+
+- ``suppress_small_groups(df, group_cols, people_col)``: rows whose group counts fewer
+  than ``privacy.min_group_size`` people get ``suppressed = True`` and every other
+  value emptied (NaN), so no output (CLI, export, report) shows them.
+- ``pseudonym(value, key)``: HMAC-SHA-256 of the lower-cased value with ``key``; an
+  e-mail address keeps its domain (``3f9a…@example.com``). Stable for the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+import pandas as pd
+
+from worklife.config import Config
+from worklife.errors import ConfigError
+
+PSEUDONYM_HEX = 16  # hex characters kept from the digest (64 bits)
+
+
+def suppress_small_groups(df: pd.DataFrame, group_cols: Iterable[str], people_col: str = "people",
+                          min_group_size: int | None = None, config: Config | None = None) -> pd.DataFrame:
+    """Mark and blank rows of groups with fewer than ``min_group_size`` people.
+
+    ``people_col`` holds the number of distinct people in each row's group. Group key
+    columns and ``people_col`` are kept; every other column becomes NaN/None on
+    suppressed rows. Adds (or updates) the boolean column ``suppressed``.
+    """
+    if min_group_size is None:
+        min_group_size = int((config or Config())["privacy.min_group_size"])
+    keep = set(group_cols) | {people_col, "suppressed"}
+    out = df.copy()
+    small = out[people_col].fillna(0) < min_group_size
+    for c in out.columns:
+        if c not in keep:
+            if small.any():
+                out[c] = out[c].astype("object").where(~small, None) if out[c].dtype == bool \
+                    else out[c].where(~small)
+    out["suppressed"] = small.values
+    return out
+
+
+def pseudonym(value: str | None, key: str) -> str | None:
+    """Keyed pseudonym of an id or address; e-mail addresses keep their domain."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if not key:
+        raise ConfigError("--pseudonymise needs a non-empty --key")
+    text = str(value).strip().lower()
+    local, at, domain = text.rpartition("@")
+    digest = hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
+    token = digest[:PSEUDONYM_HEX]
+    return f"{token}@{domain}" if at and local else token
+
+
+def pseudonymise(df: pd.DataFrame, columns: Iterable[str], key: str) -> pd.DataFrame:
+    """A copy of ``df`` with ``columns`` replaced by their pseudonyms."""
+    out = df.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].map(lambda v: pseudonym(v, key))
+    return out

@@ -1,0 +1,89 @@
+"""Privacy: small groups are suppressed everywhere; pseudonyms are keyed, stable, domain-keeping."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from _metrics_store import finish, meeting, person
+from typer.testing import CliRunner
+
+from worklife.cli import app
+from worklife.config import Config
+from worklife.errors import ConfigError
+from worklife.metrics import compute
+from worklife.privacy import pseudonym, pseudonymise, suppress_small_groups
+from worklife.store import connect
+
+
+def test_pseudonym_is_stable_keyed_and_keeps_the_domain():
+    a = pseudonym("User01@Example.com", "k1")
+    assert a == pseudonym("user01@example.com", "k1")
+    assert a.endswith("@example.com") and "user01" not in a
+    assert a != pseudonym("user01@example.com", "k2")
+    assert "@" not in pseudonym("U123SLACK", "k1")
+
+
+def test_pseudonym_needs_a_key():
+    with pytest.raises(ConfigError):
+        pseudonym("user01@example.com", "")
+
+
+def test_pseudonymise_replaces_only_the_named_columns():
+    df = pd.DataFrame({"person_id": ["user01@example.com"], "team": ["Team A"]})
+    out = pseudonymise(df, ["person_id"], "k")
+    assert out.team[0] == "Team A" and out.person_id[0] != "user01@example.com"
+
+
+@pytest.mark.parametrize("people, suppressed", [(3, True), (9, True), (10, False)], ids=["3", "9", "10"])
+def test_groups_under_the_minimum_are_suppressed(people, suppressed):
+    df = pd.DataFrame({"team": ["T"], "people": [people], "meeting_hours_mean": [4.0]})
+    out = suppress_small_groups(df, ["team"], "people", config=Config())
+    assert bool(out.suppressed[0]) is suppressed
+    assert pd.isna(out.meeting_hours_mean[0]) is suppressed
+    assert out.team[0] == "T" and out.people[0] == people
+
+
+@pytest.fixture(scope="module")
+def team_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("privacy") / "w.duckdb"
+    s = connect(path)
+    big = [person(s, f"user{n:02d}@example.com", team="Team Big") for n in range(10)]
+    small = [person(s, f"user{n:02d}@example.com", team="Team Small") for n in range(10, 13)]
+    for i, p in enumerate(big + small):
+        meeting(s, "2025-01-13 10:00", f"2025-01-13 1{1 + i % 3}:00", p, {big[0] if p != big[0] else big[1]: "accepted"})
+    finish(s)
+    s.close()
+    return path
+
+
+def test_team_rollup_suppresses_small_teams_and_keeps_big_ones(team_db):
+    df = compute(team_db, Config(), by="team").set_index("team")
+    assert bool(df.loc["Team Small", "suppressed"]) and pd.isna(df.loc["Team Small", "meeting_hours_mean"])
+    big = df.loc["Team Big"]
+    assert not big.suppressed and big.people == 10
+    assert big.meeting_hours_median == pytest.approx(pd.Series([i for i in range(10)]).map(
+        lambda i: 1 + i % 3).median())
+
+
+def test_rollup_statistics_with_a_lowered_minimum(team_db):
+    cfg = Config({"privacy.min_group_size": 1})
+    df = compute(team_db, cfg, by="team").set_index("team")
+    small = df.loc["Team Small"]  # user10..12: meeting hours 2, 3, 1 (plus user00 attends all)
+    assert small.people == 3 and small.meeting_hours_mean == pytest.approx(2.0)
+    assert small.meeting_hours_p90 == pytest.approx(2.8)  # linear interpolation
+    org = compute(team_db, cfg, by="org")
+    assert org.people.iloc[0] == 13
+
+
+def test_cli_pseudonymise_and_suppression(team_db):
+    r = CliRunner().invoke(app, ["metrics", "--db", str(team_db), "--format", "csv", "--pseudonymise",
+                                 "--key", "secret"])
+    assert r.exit_code == 0, r.output
+    assert "user00@example.com" not in r.output and "@example.com" in r.output
+    r2 = CliRunner().invoke(app, ["metrics", "--db", str(team_db), "--format", "csv", "--pseudonymise",
+                                  "--key", "secret"])
+    assert r.output == r2.output
+    r3 = CliRunner().invoke(app, ["metrics", "--db", str(team_db), "--by", "team", "--format", "json"])
+    assert r3.exit_code == 0 and '"suppressed":true' in r3.output.replace(" ", "")
+    bad = CliRunner().invoke(app, ["metrics", "--db", str(team_db), "--pseudonymise"])
+    assert bad.exit_code == 2

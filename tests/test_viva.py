@@ -1,0 +1,55 @@
+"""`export-viva`: a Viva Insights person query the vivainsights package can read and use."""
+
+from __future__ import annotations
+
+import pytest
+from _metrics_store import finish, meeting, message, person
+from typer.testing import CliRunner
+
+from worklife.cli import app
+
+vi = pytest.importorskip("vivainsights")
+
+from worklife.store import connect  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pq(tmp_path_factory):
+    d = tmp_path_factory.mktemp("viva")
+    db = d / "w.duckdb"
+    s = connect(db)
+    people = [person(s, f"user{n:02d}@example.com", team=f"Team {'AB'[n % 2]}", tz="Europe/Paris")
+              for n in range(12)]
+    for i, p in enumerate(people):
+        other = people[(i + 1) % len(people)]
+        for day in ("13", "14", "20", "21"):
+            meeting(s, f"2025-01-{day} 09:00", f"2025-01-{day} 1{i % 3}:30", p, {other: "accepted"})
+            message(s, f"2025-01-{day} 18:00", p, to=[other])
+    finish(s)
+    s.close()
+    out = d / "person_query.csv"
+    r = CliRunner().invoke(app, ["export-viva", "--db", str(db), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_columns_and_date_format(pq):
+    data = vi.import_query(str(pq))
+    for col in ("PersonId", "MetricDate", "Collaboration_hours", "Meeting_hours", "Email_hours", "Chat_hours",
+                "After_hours_collaboration_hours", "Conflicting_meeting_hours", "Large_and_long_meeting_hours",
+                "Collaboration_span", "Active_connected_hours", "Weekend_collaboration_hours",
+                "Emails_sent", "Chats_sent", "Meetings", "Organization", "LevelDesignation", "TimeZone"):
+        assert col in data.columns, col
+    assert set(data.MetricDate) == {"01/13/2025", "01/20/2025"}
+    assert len(data) == 24
+
+
+def test_vivainsights_functions_run_on_the_export(pq):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    data = vi.import_query(str(pq))
+    table = vi.create_bar(data, metric="Collaboration_hours", hrvar="Organization", mingroup=5, return_type="table")
+    assert set(table["Organization"]) == {"Team A", "Team B"}
+    km = vi.keymetrics_scan(data, hrvar="Organization", mingroup=5, return_type="table")
+    assert len(km) > 0
