@@ -12,10 +12,11 @@ starts at the stretch's first activity. Daily rest and disconnection must lie **
 the period, so a stretch may span at most ``P - g`` (13 h a day: the "amplitude" reading of
 the 11 h daily rest). Weekly rest need only **start** within the period: a stretch may span
 at most ``P`` (no more than 7 days without a 35 h rest; a stretch cut by the end of the data
-is not judged beyond it). While the rest of a stretch spans more than that, the longest rest
-in the period (a gap starting in it, or the rest after the stretch cut at the period's end;
-the latest of equals) was too short: one breach, and the next period starts when that rest
-ends. Each breach is attributed to the local ISO week where its rest starts.
+is not judged beyond it). While the rest of a stretch spans more than that, the period's
+rest was too short: one breach, and the next period starts when that rest ends. The
+period's rest is the longest gap starting in it (or the rest after the stretch, cut at the
+period's end) among those ending on a later local date than the period's start (the
+overnight rest between two working days), else among all; the latest of equals. Each breach is attributed to the local ISO week where its rest starts.
 
 **Working time** (``wt.avg_weekly_hours``, ``wt.max_weekly_hours``,
 ``wt.max_daily_hours``): activities closer than ``policy.session_gap_minutes`` form a
@@ -151,8 +152,12 @@ def rest_findings(store: Store, tz_of: dict[str, str], rule: _RestRule, source_o
             cands = [(b - a, a, b) for a, b in block_gaps[lo:hi]]
             if b1 < pos + period:  # the rest after the stretch, as far as it lies in this period
                 cands.append((pos + period - b1, b1, pos + period))
+            # The rest between two working days: prefer gaps that end on a later local date than
+            # the period's start (overnight), else any gap; the longest, the latest of equals.
+            day0 = _local(pos, tz).date()
+            overnight = [c for c in cands if _local(c[2], tz).date() > day0]
             if cands:
-                length, g0, g1 = max(cands, key=lambda c: (c[0], c[1]))
+                length, g0, g1 = max(overnight or cands, key=lambda c: (c[0], c[1]))
             else:  # no rest at all in this period
                 g0, g1, length = pos, pos, timedelta(0)
             week = _iso_week(_local(g0, tz).date())
