@@ -7,6 +7,7 @@ give back every metric exactly.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,16 @@ def test_demo_writes_store_metrics_and_report(demo):
     html = demo.report_path.read_text(encoding="utf-8")
     assert "<html" in html.lower() and "plotly" in html.lower()
     assert any(line.startswith("People: 48") for line in demo.summary)
+
+
+def test_demo_report_includes_policy_validation_and_savings_sections(demo):
+    html = demo.report_path.read_text(encoding="utf-8")
+    titles = re.findall(r"<h2[^>]*>([^<]+)", html)
+    for expected in ("After-hours collaboration by team", "Activity by local hour and weekday"):
+        assert expected in titles
+    for expected in ("Boundary pressure and right to disconnect", "Validation",
+                     "Status meetings the digest could replace"):
+        assert expected in titles, titles
 
 
 def test_every_metric_round_trips_through_real_files_exactly(demo):

@@ -50,7 +50,7 @@ def run_demo(out_dir: Path, people: int = 200, weeks: int = 12, seed: int = 0,
     """Run the whole pipeline into ``out_dir`` (its raw/, worklife.duckdb and report are replaced)."""
     from worklife import ingest
     from worklife.metrics import compute
-    from worklife.report import build_report, summary_lines
+    from worklife.report import build_report, collect_sections, summary_lines
     from worklife.store import connect
     from worklife.synth import generate, write
 
@@ -84,8 +84,12 @@ def run_demo(out_dir: Path, people: int = 200, weeks: int = 12, seed: int = 0,
         metrics_path = out_dir / "person_weeks.csv"
         person_weeks.to_csv(metrics_path, index=False)
 
+        advance = step("policy, validation, savings", 1)
+        extra = collect_sections(store, config, person_weeks)
+        advance(1)
         advance = step("write report", 1)
         report_path = build_report(store, config, out_dir / "report.html", person_weeks=person_weeks,
+                                   sections=extra,
                                    title=f"worklife demo: {people} synthetic people × {weeks} weeks")
         advance(1)
         summary = summary_lines(store, person_weeks, config)
