@@ -163,3 +163,16 @@ def test_ground_truth_ranges(truth):
     assert (truth["over_40h"] == (truth["workweek_span"] > 40)).all()
     assert (np.round(truth["active_connected_hours"] * 2) == truth["active_connected_hours"] * 2).all()
     assert truth.groupby("week")["person_id"].count().nunique() == 1
+
+
+def test_evening_standup_sits_in_the_members_evening(org):
+    p = org.planted["evening_standup"]
+    cfg = Config()
+    sched = {r["person_id"]: resolve_person(r, cfg) for r in records(org.people)}
+    occ = org.meetings.loc[org.meetings["uid"].isin(p["series_uids"]) & (org.meetings["status"] != "cancelled")]
+    att = org.meeting_attendees.merge(occ[["meeting_key", "start_utc"]], on="meeting_key")
+    att = att.loc[att["person_id"].isin(p["members"]) & (att["response"] != "declined")]
+    assert len(att) > 0
+    for pid, t in att[["person_id", "start_utc"]].itertuples(index=False):
+        local = datetime.fromtimestamp(int(t), ZoneInfo(sched[pid].tz))
+        assert local.hour * 3600 + local.minute * 60 >= sched[pid].work_end_s, (pid, local)

@@ -11,6 +11,8 @@ from datetime import date, datetime, timezone
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from worklife.synth.model import Org
 from worklife.synth.truth import covered_twice, person_week_metrics, subtract, union
@@ -183,3 +185,23 @@ def test_interval_helpers(intervals, expected_union, expected_twice):
 
 def test_subtract_leaves_the_gaps():
     assert subtract((0, 100), [(10, 20), (50, 120)]) == [(0, 10), (20, 50)]
+
+
+intervals_st = st.lists(st.tuples(st.integers(0, 500), st.integers(0, 200)).map(lambda x: (x[0], x[0] + x[1])),
+                        max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(intervals_st)
+def test_union_is_at_most_the_sum_and_overlap_within_union(intervals):
+    u = union(intervals)
+    length = sum(e - s for s, e in u)
+    assert length <= sum(e - s for s, e in intervals)
+    assert all(a[1] < b[0] for a, b in zip(u, u[1:]))  # disjoint and not touching
+    twice = covered_twice(intervals)
+    assert sum(e - s for s, e in twice) <= length
+    for s, e in twice:  # every doubly covered second is covered by two intervals
+        mid = (s + e) // 2
+        assert sum(1 for a, b in intervals if a <= mid < b) >= 2
+    gaps = subtract((0, 800), u)
+    assert sum(e - s for s, e in gaps) + sum(min(e, 800) - max(s, 0) for s, e in u if e > 0 and s < 800) == 800

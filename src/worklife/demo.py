@@ -39,13 +39,18 @@ class DemoResult:
     ingest_counts: dict[str, int] = field(default_factory=dict)
 
 
+def _expected_records(org) -> int:
+    """Records the adapters will read (progress total; an estimate is fine)."""
+    return int(len(org.people) + len(org.meetings) + len(org.messages) + len(org.commits))
+
+
 def run_demo(out_dir: Path, people: int = 200, weeks: int = 12, seed: int = 0,
              start: date = date(2025, 3, 3), config: Config | None = None,
              step: StepFactory = _no_progress) -> DemoResult:
     """Run the whole pipeline into ``out_dir`` (its raw/, worklife.duckdb and report are replaced)."""
     from worklife import ingest
     from worklife.metrics import compute
-    from worklife.report import build_report, summary_lines
+    from worklife.report import build_report, collect_sections, summary_lines
     from worklife.store import connect
     from worklife.synth import generate, write
 
@@ -67,10 +72,9 @@ def run_demo(out_dir: Path, people: int = 200, weeks: int = 12, seed: int = 0,
     sources = [raw / "calendars", raw / "mail", raw / "slack", raw / "git"]
     counts: dict[str, int] = {}
     with connect(db_path) as store:
-        advance = step("ingest exports", len(sources) + 1)
+        advance = step("ingest exports (records)", _expected_records(org))
         summaries = ingest.run(sources, store, config, people=raw / "people.csv",
-                               on_progress=lambda source, n: None)
-        advance(len(sources) + 1)
+                               on_progress=lambda source, n: advance(n))
         for s in summaries:
             counts[Path(s.source).name] = s.inserted
 
@@ -80,8 +84,12 @@ def run_demo(out_dir: Path, people: int = 200, weeks: int = 12, seed: int = 0,
         metrics_path = out_dir / "person_weeks.csv"
         person_weeks.to_csv(metrics_path, index=False)
 
+        advance = step("policy, validation, savings", 1)
+        extra = collect_sections(store, config, person_weeks)
+        advance(1)
         advance = step("write report", 1)
         report_path = build_report(store, config, out_dir / "report.html", person_weeks=person_weeks,
+                                   sections=extra,
                                    title=f"worklife demo: {people} synthetic people × {weeks} weeks")
         advance(1)
         summary = summary_lines(store, person_weeks, config)

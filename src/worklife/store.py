@@ -190,7 +190,8 @@ class Store:
 
     # -- reads ----------------------------------------------------------------------------
     def count(self, table: str) -> int:
-        return self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        # fetchall, not fetchone: DuckDB 2 refuses register() while a result is unfinished
+        return self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
     def table(self, table: str) -> pa.Table:
         """The whole table as Arrow (for exports and tests; metrics query in the engine)."""
@@ -203,7 +204,7 @@ class Store:
                  SELECT min(start_utc) t0, max(end_utc) t1 FROM meetings
                  UNION ALL SELECT min(sent_utc), max(sent_utc) FROM messages
                  UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)"""
-        ).fetchone()
+        ).fetchall()[0]
         if row is None or row[0] is None:
             return None
         return row[0], row[1]

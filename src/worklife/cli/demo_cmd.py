@@ -14,7 +14,7 @@ from worklife.config import load_config
 
 @app.command()
 def demo(
-    people: int = typer.Option(200, "--people", min=10, help="Number of synthetic people."),
+    people: int = typer.Option(200, "--people", min=48, help="Number of synthetic people (at least 48: six planted teams)."),
     weeks: int = typer.Option(12, "--weeks", min=1, help="Number of ISO weeks."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same organisation)."),
     out: Path = typer.Option(Path("out"), "--out", help="Directory for raw files, store and report."),

@@ -2,10 +2,111 @@
 
 from __future__ import annotations
 
-from worklife.cli._app import app, not_landed
+from datetime import date
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from worklife.cli._app import app, console, err_console, fail, is_interactive
+from worklife.config import Config, load_config
+from worklife.errors import WorklifeError
+from worklife.ingest import IngestSummary
+
+
+class Kind(str, Enum):
+    auto = "auto"
+    ics = "ics"
+    mbox = "mbox"
+    maildir = "maildir"
+    eml = "eml"
+    slack = "slack"
+    csv = "csv"
+    git = "git"
+    graph = "graph"
+    github = "github"
+    jira = "jira"
+    outcomes_csv = "outcomes_csv"
+
+
+def _date(text: str | None, flag: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{flag} {text!r}: expected a date YYYY-MM-DD", 2)
 
 
 @app.command()
-def ingest() -> None:
-    """Read raw exports into the store."""
-    not_landed("ingest", 4)
+def ingest(
+    sources: list[Path] = typer.Argument(..., help="Export files or folders (kind detected)."),
+    db: Path = typer.Option(..., "--db", help="The store (DuckDB file); created if missing."),
+    people: Path | None = typer.Option(None, "--people", help="People/HR file, read first (CSV or JSON)."),
+    kind: Kind = typer.Option(Kind.auto, "--kind", help="Force the kind of every SOURCE."),
+    owner: str | None = typer.Option(None, "--owner", help="Whose mailbox/calendar this is (e-mail)."),
+    from_: str | None = typer.Option(None, "--from", help="Recurrence window start (YYYY-MM-DD)."),
+    to: str | None = typer.Option(None, "--to", help="Recurrence window end (YYYY-MM-DD)."),
+    config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
+) -> None:
+    """Read raw exports into the store: streaming, idempotent, bad records quarantined."""
+    from worklife import ingest as lib
+
+    if kind.value != "auto" and kind.value not in lib.ADAPTERS:
+        fail(f"--kind {kind.value}: that adapter is not available in this build", 2)
+    start, end = _date(from_, "--from"), _date(to, "--to")
+    if (start is None) != (end is None):
+        fail("--from and --to go together", 2)
+    if start and end and end < start:
+        fail("--to is before --from", 2)
+    window = (start, end) if start and end else None
+    try:
+        summaries = _run(sources, db, people, kind.value, owner, window, load_config(config))
+    except WorklifeError as exc:
+        fail(str(exc), 1)
+    _report(summaries, db)
+
+
+def _run(sources: list[Path], db: Path, people: Path | None, kind: str, owner: str | None,
+         window: tuple[date, date] | None, cfg: Config) -> list[IngestSummary]:
+    from worklife import ingest as lib
+    from worklife.store import connect
+
+    with connect(db) as store, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} records"),
+        TimeElapsedColumn(), console=err_console, transient=True, disable=not is_interactive(),
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(source: str, n: int) -> None:
+            if source not in tasks:
+                tasks[source] = progress.add_task(source, total=None)
+            progress.advance(tasks[source], n)
+
+        return lib.run(sources, store, cfg, kind=kind, owner=owner, window=window,
+                       on_progress=on_progress, people=people)
+
+
+def _report(summaries: list[IngestSummary], db: Path) -> None:
+    """The summary table on stdout, errors on stderr; exit 1 when nothing at all was read."""
+    table = Table(title=f"ingest into {db}")
+    for col in ("source", "kind", "read", "inserted", "duplicates", "skipped", "quarantined"):
+        table.add_column(col, justify="left" if col in ("source", "kind") else "right",
+                         overflow="fold", min_width=8 if col == "source" else None)
+    for s in summaries:
+        table.add_row(s.source, s.kind, f"{s.read:,}", f"{s.inserted:,}", f"{s.duplicate:,}",
+                      f"{s.skipped:,}", f"{s.quarantined:,}" + (" [red]✗[/]" if s.error else ""))
+    console.print(table)
+    for s in summaries:
+        for note in dict.fromkeys(s.notes):  # each distinct note once
+            err_console.print(f"note: {s.source}: {note}", highlight=False, soft_wrap=True)
+        if s.error:
+            err_console.print(f"[bold red]error:[/] {s.error}", highlight=False, soft_wrap=True)
+    quarantined = sum(s.quarantined for s in summaries)
+    if quarantined:
+        err_console.print(f"{quarantined:,} records quarantined: `worklife export quarantine --db {db}`",
+                          highlight=False)
+    if sum(s.ok for s in summaries) == 0:
+        fail("nothing could be read from the sources given", 1)

@@ -14,6 +14,11 @@ from worklife.cli._app import app, console, fail
 from worklife.config import load_config
 from worklife.store import connect
 
+HEADLINE = ("collaboration_hours", "meeting_hours", "after_hours_collaboration_hours", "workweek_span",
+            "focus_hours")
+KEY_COLUMNS = ("person_id", "team", "org", "week", "date", "people", "suppressed")
+TABLE_COLUMNS = HEADLINE + ("over_40h",)
+
 DbOpt = Annotated[Path, typer.Option("--db", help="The worklife store (DuckDB file).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")]
 
@@ -39,7 +44,11 @@ def _write(df: pd.DataFrame, fmt: str, out: Optional[Path], title: str) -> None:
         if out is not None:
             out.write_text(df.to_string(index=False))
             return
-        table = Table(title=title)
+        shown = [c for c in df.columns if c in TABLE_COLUMNS or c in KEY_COLUMNS
+                 or any(c == f"{m}_mean" for m in HEADLINE)]
+        table = Table(title=title, caption="headline columns; --format csv|json|parquet gives all "
+                      f"{len(df.columns)}")
+        df = df[shown]
         for c in df.columns:
             table.add_column(str(c), overflow="fold")
         for row in df.itertuples(index=False):

@@ -1,11 +1,197 @@
-"""`worklife check` and `worklife boundaries`."""
+"""`worklife check` and `worklife boundaries`: thin wrappers over ``worklife.policy``."""
 
 from __future__ import annotations
 
-from worklife.cli._app import app, not_landed
+import json
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from worklife.cli._app import app, console, fail
+from worklife.config import load_config
+from worklife.store import connect
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class ViewFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class View(str, Enum):
+    sender = "sender"
+    recipient = "recipient"
+    pair = "pair"
+    team = "team"
+    manager = "manager"
+    replies = "replies"
+    meetings = "meetings"
+    organizers = "organizers"
+
+
+_KEYS = {"sender": "by_sender", "recipient": "by_recipient", "pair": "by_pair", "team": "by_team",
+         "manager": "manager", "replies": "replies", "meetings": "meetings", "organizers": "meeting_organizers"}
+
+DbOpt = Annotated[Path, typer.Option("--db", help="The worklife store (DuckDB file).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")]
+
+
+def _instant(text: str | None, flag: str) -> datetime | None:
+    """ISO date or date-time; without an offset it means UTC."""
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{flag}: expected an ISO date or date-time, not {text!r}", 2)
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+        console.print(f"wrote {out}", highlight=False)
 
 
 @app.command()
-def check() -> None:
-    """Check right-to-disconnect and working-time rules."""
-    not_landed("check", 6)
+def check(
+    db: DbOpt,
+    policy: Annotated[Optional[str], typer.Option("--policy", help="Preset code (FR, PT, CA-ON, EU-WTD, ...), "
+                                                  "'auto' (each person's own jurisdiction) or a policy.toml.")] = None,
+    fmt: Annotated[CheckFormat, typer.Option("--format", help="table or json.")] = CheckFormat.table,
+    out: OutOpt = None,
+    by: Annotated[str, typer.Option("--by", help="person (every finding) or team (counts per team; "
+                                    "teams under privacy.min_group_size suppressed).")] = "person",
+    config: ConfigOpt = None,
+    list_presets: Annotated[bool, typer.Option("--list-presets", help="List the presets and their sources.")] = False,
+) -> None:
+    """Check right-to-disconnect and working-time rules, each person under their own jurisdiction.
+
+    Presets summarise statutes and codes for awareness; they are not legal advice.
+    """
+    from worklife import policy as pol
+
+    if list_presets:
+        table = Table(title="worklife policy presets (a summary for awareness, not legal advice)")
+        for col in ("code", "binding", "contact", "from employees", "rest d/w h", "avg h (weeks)", "source"):
+            table.add_column(col, overflow="fold")
+        for code, p in sorted(pol.builtin_presets().items()):
+            d, w = p.disconnect, p.working_time
+            contact = ("prohibited" if d.contact_prohibited else "no reply owed" if d.reply_not_owed
+                       else "may refuse" if d.right_to_refuse else "allowed")
+            table.add_row(code, d.binding, contact, str(d.applies_from_employees),
+                          f"{w.daily_rest_hours or '-'}/{w.weekly_rest_hours or '-'}",
+                          f"{w.avg_weekly_hours or '-'} ({w.reference_weeks})", d.source)
+        console.print(table)
+        return
+    if by not in ("person", "team"):
+        fail(f"--by must be person or team, not {by!r}", 2)
+    if policy is None:
+        fail("--policy is required (a preset code, 'auto' or a policy.toml)", 2)
+    cfg = load_config(config)
+    the_policy = pol.load_policy(policy)
+    with connect(db, read_only=True, create=False) as store:
+        result = pol.check_report(store, cfg, the_policy)
+        if by == "team":
+            teams = dict(store.con.execute("SELECT person_id, team FROM people").fetchall())
+            sizes = dict(store.con.execute(
+                "SELECT coalesce(team, '(no team)'), count(*) FROM people WHERE is_internal GROUP BY 1").fetchall())
+    if by == "team":
+        rows = pol.team_summary(result.findings, teams, sizes, int(cfg["privacy.min_group_size"]))
+        if fmt is CheckFormat.json:
+            _emit(json.dumps({"meta": result.meta, "teams": rows}, indent=2, default=str), out)
+            return
+        table = Table(title=f"worklife check by team ({the_policy.source})")
+        for col in ("team", "rule", "week", "people", "count"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(r["team"], r["rule"], r["week"] or "", "suppressed" if r["suppressed"] else str(r["people"]),
+                          "" if r["suppressed"] else str(r["count"]))
+        _print_table(table, out, result.meta)
+        return
+    if fmt is CheckFormat.json:
+        _emit(pol.to_json(result.findings, result.meta), out)
+        return
+    _print_table(pol.to_table(result.findings, title=f"worklife check ({the_policy.source})"), out, result.meta)
+
+
+def _print_table(table: Table, out: Path | None, meta: dict) -> None:
+    footer = (f"{meta['people_checked']} people checked ({', '.join(f'{k}: {v}' for k, v in meta['by_preset'].items())}); "
+              f"{meta['people_out_of_scope']} in other jurisdictions not checked. {meta['disclaimer']}")
+    if out is None:
+        console.print(table)
+        console.print(footer, style="dim", highlight=False)
+        return
+    with out.open("w", encoding="utf-8") as fh:
+        c = Console(file=fh, width=160, no_color=True)
+        c.print(table)
+        c.print(footer, highlight=False)
+    console.print(f"wrote {out}", highlight=False)
+
+
+@app.command()
+def boundaries(
+    db: DbOpt,
+    view: Annotated[View, typer.Option("--view", help="Which table: sender, recipient, pair, team, manager, "
+                                       "replies, meetings (time-zone burden), organizers.")] = View.sender,
+    me: Annotated[Optional[str], typer.Option("--me", help="Your e-mail: how your messages landed in "
+                                              "other people's hours.")] = None,
+    start: Annotated[Optional[str], typer.Option("--from", help="Start (ISO date/time; UTC unless an offset is given).")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="End, exclusive (ISO date/time).")] = None,
+    fmt: Annotated[ViewFormat, typer.Option("--format", help="table, json or csv.")] = ViewFormat.table,
+    out: OutOpt = None,
+    config: ConfigOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="Rows shown in a table.")] = 30,
+) -> None:
+    """Boundary pressure: messages landing in recipients' off-hours, replies, managers, meeting burden."""
+    from worklife import policy as pol
+
+    cfg = load_config(config)
+    t0, t1 = _instant(start, "--from"), _instant(end, "--to")
+    with connect(db, read_only=True, create=False) as store:
+        if me is not None:
+            if t0 is None and t1 is None:  # the 30 days up to the last message in the store
+                last = store.con.execute("SELECT max(sent_utc) FROM messages").fetchone()[0]
+                if last is not None:
+                    t1 = last.replace(tzinfo=timezone.utc) + timedelta(seconds=1)
+                    t0 = t1 - timedelta(days=30)
+            v = pol.sender_view(store, cfg, me, start=t0, end=t1)
+            if fmt is ViewFormat.json:
+                _emit(json.dumps({**v.__dict__, "holdable_share": v.holdable_share, "sentence": v.sentence()},
+                                 indent=2, default=str), out)
+            else:
+                span = f"{t0:%Y-%m-%d} to {t1:%Y-%m-%d}" if t0 and t1 else "all data"
+                lines = [f"{v.sender_id} ({span}): {v.sentence()}"]
+                lines += [f"  {key} -> {rcpt} at {local} their time" for key, rcpt, local in v.samples]
+                _emit("\n".join(lines), out)
+            return
+        frames = pol.boundary_pressure(store, cfg, start=t0, end=t1)
+    df = frames[_KEYS[view.value]]
+    if fmt is ViewFormat.json:
+        _emit(df.to_json(orient="records", date_format="iso", indent=2), out)
+    elif fmt is ViewFormat.csv:
+        _emit(df.to_csv(index=False), out)
+    else:
+        table = Table(title=f"boundary pressure: {view.value}")
+        for col in df.columns:
+            table.add_column(str(col), overflow="fold")
+        for row in df.head(limit).itertuples(index=False):
+            table.add_row(*[f"{x:.2f}" if isinstance(x, float) else ("" if x is None else str(x)) for x in row])
+        if out is None:
+            console.print(table)
+        else:
+            with out.open("w", encoding="utf-8") as fh:
+                Console(file=fh, width=160, no_color=True).print(table)

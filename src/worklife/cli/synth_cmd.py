@@ -46,4 +46,4 @@ def synth(
         f"({summary['meeting_occurrences']} meeting occurrences), {summary['emails']} e-mails, "
         f"{summary['chat_messages']} chat messages, {summary['commits']} commits"
         + (f", {summary['ground_truth_rows']} ground-truth person-weeks" if "ground_truth_rows" in summary else "")
-        + f" to {out}", highlight=False)
+        + f" to {out}", highlight=False, soft_wrap=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from worklife.config import Config
-from worklife.errors import IngestError
+from worklife.errors import IngestError, WorklifeError
 from worklife.ingest.base import CANONICAL, Batch, IngestContext
 from worklife.store import TABLES, Store
 
@@ -45,7 +45,14 @@ class IngestSummary:
     inserted: int = 0
     duplicate: int = 0
     quarantined: int = 0
-    notes: list[str] = field(default_factory=list)
+    skipped: int = 0  # records that are not activity (Slack joins and edits)
+    error: str | None = None  # why the source (or its rest) could not be read
+    notes: list[str] = field(default_factory=list)  # facts worth telling (e.g. floating times)
+
+    @property
+    def ok(self) -> int:
+        """Records read and stored (new or already present)."""
+        return self.read - self.quarantined - self.skipped
 
 
 def _columns(table: str) -> list[str]:
@@ -59,9 +66,13 @@ def _arrow(table: str, rows: list[dict]) -> pa.Table:
     return pa.Table.from_pydict({c: [r.get(c) for r in rows] for c in cols})
 
 
+COUNTED = ("meetings", "messages", "outcomes")  # tables whose rows are the records of a summary
+
+
 def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary) -> None:
     """Upsert one batch: authoritative rows (``_authoritative``) overwrite, others only insert."""
     summary.read += batch.read
+    summary.skipped += batch.skipped
     summary.notes.extend(batch.notes)
     for table in CANONICAL:
         rows = batch.rows.get(table) or []
@@ -71,10 +82,13 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary)
             part = [r for r in rows if bool(r.get("_authoritative")) == authoritative]
             if not part:
                 continue
-            ins, dup = store.upsert(table, _arrow(table, part), update=authoritative)
-            if table not in ("person_aliases", "people", "meeting_attendees", "message_recipients"):
+            data = _arrow(table, part)
+            ins, _ = store.upsert(table, data, update=authoritative)
+            if table == "people" and not authoritative:
+                _fill_people(store, data)
+            if table in COUNTED or (table == "people" and authoritative):
                 summary.inserted += ins
-                summary.duplicate += dup
+                summary.duplicate += len(part) - ins  # already stored, or repeated in this batch
     if batch.quarantine:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         q = [
@@ -84,6 +98,82 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary)
         ]
         store.upsert("quarantine", _arrow("quarantine", q))
         summary.quarantined += len(q)
+
+
+def _fill_people(store: Store, data: pa.Table) -> None:
+    """Non-authoritative people rows only fill columns that are still empty (e.g. a Slack zone)."""
+    cols = [c for c in data.column_names if c not in ("person_id", "is_internal", "source")]
+    if not cols:
+        return
+    store.con.register("_fill", data)
+    try:
+        sets = ", ".join(f"{c} = coalesce(people.{c}, f.{c})" for c in cols)
+        cond = " OR ".join(f"(people.{c} IS NULL AND f.{c} IS NOT NULL)" for c in cols)
+        store.con.execute(
+            f"UPDATE people SET {sets} FROM (SELECT DISTINCT ON (person_id) * FROM _fill) f "
+            f"WHERE people.person_id = f.person_id AND ({cond})")
+    finally:
+        store.con.unregister("_fill")
+
+
+def resolve_threads(store: Store, max_rounds: int = 10) -> None:
+    """Follow e-mail reply chains: a message whose thread is another message adopts that one's thread.
+
+    Runs in the engine; stops when nothing changes (chains longer than ``max_rounds``
+    links keep the last thread reached).
+    """
+    for _ in range(max_rounds):
+        changed = store.con.execute(
+            """UPDATE messages SET thread_id = p.thread_id FROM messages p
+               WHERE messages.channel = 'email' AND p.channel = 'email'
+                 AND messages.thread_id = p.message_id AND p.thread_id <> messages.thread_id
+                 AND p.message_key <> messages.message_key"""
+        ).fetchone()
+        if not changed or not changed[0]:
+            return
+
+
+# (table, person column, natural key) of every reference to a person
+_PERSON_REFS = (
+    ("messages", "sender_id", None), ("meetings", "organizer_id", None), ("outcomes", "person_id", None),
+    ("message_recipients", "person_id", ("message_key", "person_id", "kind")),
+    ("meeting_attendees", "person_id", ("meeting_key", "person_id")),
+)
+
+
+def relink_people(store: Store) -> int:
+    """Point rows read before a people file at the person an address turned out to belong to.
+
+    An address stored as its own person (``user02@example.com``) that is now an alias of
+    another person (``E02``) is replaced by that person everywhere, and its provisional
+    people row is dropped. Returns the number of addresses relinked. Runs in the engine.
+    """
+    con = store.con
+    con.execute("""CREATE OR REPLACE TEMP TABLE _relink AS
+                   SELECT a.alias AS old, a.person_id AS new FROM person_aliases a
+                   JOIN people p ON p.person_id = a.alias WHERE a.alias <> a.person_id""")
+    n = con.execute("SELECT count(*) FROM _relink").fetchone()[0]
+    if n:
+        for table, col, key in _PERSON_REFS:
+            if key is None:
+                con.execute(f"UPDATE {table} SET {col} = r.new FROM _relink r WHERE {table}.{col} = r.old")
+                continue
+            cols = [c for c in _columns(table)]
+            select = ", ".join(f"r.new AS {c}" if c == col else f"t.{c}" for c in cols)
+            con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t "
+                        f"JOIN _relink r ON t.{col} = r.old ON CONFLICT DO NOTHING")
+            con.execute(f"DELETE FROM {table} WHERE {col} IN (SELECT old FROM _relink)")
+        con.execute("DELETE FROM people WHERE person_id IN (SELECT old FROM _relink)")
+        log.info("relinked %d addresses to their people", n)
+    con.execute("DROP TABLE _relink")
+    return n
+
+
+def resolve_managers(store: Store) -> None:
+    """Managers given by e-mail or alias point at that person's person_id."""
+    store.con.execute(
+        """UPDATE people SET manager_id = a.person_id FROM person_aliases a
+           WHERE lower(people.manager_id) = a.alias AND people.manager_id <> a.person_id""")
 
 
 def load_aliases(store: Store) -> dict[str, str]:
@@ -121,44 +211,96 @@ def run(
     owner: str | None = None,
     window: tuple[date, date] | None = None,
     on_progress: Callable[[str, int], None] | None = None,
+    people: str | Path | None = None,
 ) -> list[IngestSummary]:
-    """Ingest every source; return one summary per source (``ingest_log`` gets the same)."""
+    """Ingest every source; return one summary per source (``ingest_log`` gets the same).
+
+    ``people`` (an HR/people CSV or JSON) is read first, so that the addresses in the
+    other sources resolve to its people. A source that cannot be read at all gets a
+    summary with ``error`` set and the other sources are still read; when no source
+    could be read at all, IngestError says why (``ingest_log`` has a row for each).
+    """
+    run_id = uuid.uuid4().hex[:12]
+    todo: list[tuple[Path, str]] = []
+    if people is not None:
+        todo.append((Path(people), "csv"))
+    todo.extend((Path(src), kind) for src in sources)
+    # calendars last: their recurrences are expanded over the span of the other data;
+    # summaries keep the order the sources were given in
+    order = sorted(range(len(todo)), key=lambda i: todo[i][1] in _CALENDAR_KINDS or (
+        todo[i][1] == "auto" and _quiet_kind(todo[i][0]) in _CALENDAR_KINDS))
+    done = {i: _ingest_one(store, config, *todo[i], owner, window, on_progress, run_id) for i in order}
+    summaries = [done[i] for i in range(len(todo))]
+    if summaries and all(s.error and s.read == 0 for s in summaries):
+        errors = [str(s.error) for s in summaries]
+        raise IngestError(errors[0] if len(errors) == 1 else "no source could be read: " + "; ".join(errors))
+    relink_people(store)
+    resolve_threads(store)
+    resolve_managers(store)
     from worklife.timezones import refresh_tz_offsets
 
-    run_id = uuid.uuid4().hex[:12]
-    span = store.con.execute(  # the other data a calendar is expanded against (not meetings)
+    refresh_tz_offsets(store, default_tz=config["defaults.tz"])
+    return summaries
+
+
+_CALENDAR_KINDS = ("ics", "graph")
+
+
+def _quiet_kind(path: Path) -> str | None:
+    try:
+        return detect_kind(path)
+    except WorklifeError:
+        return None
+
+
+def _data_span(store: Store) -> tuple[date, date] | None:
+    """UTC dates of the messages and outcomes stored so far (what a calendar is expanded against)."""
+    span = store.con.execute(
         "SELECT min(t0), max(t1) FROM (SELECT min(sent_utc) t0, max(sent_utc) t1 FROM messages "
         "UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)").fetchone()
-    data_span = (span[0].date(), span[1].date()) if span and span[0] is not None else None
-    summaries: list[IngestSummary] = []
-    for src in sources:
-        path = Path(src)
+    return (span[0].date(), span[1].date()) if span and span[0] is not None else None
+
+
+def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str | None,
+                window: tuple[date, date] | None, on_progress: Callable[[str, int], None] | None,
+                run_id: str) -> IngestSummary:
+    summary = IngestSummary(source=str(path), kind=kind)
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    try:
         k = detect_kind(path) if kind == "auto" else kind
+        summary.kind = k
         if k not in ADAPTERS:
             raise IngestError(f"unknown kind {k!r}; expected one of {', '.join(ADAPTERS)}", source=str(path))
+        if not path.exists():
+            raise IngestError("no such file or folder", source=str(path))
         module = ADAPTERS[k]
         ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store),
-                            data_span=data_span)
+                            data_span=_data_span(store))
         ctx.people_tz = dict(store.con.execute(
             "SELECT person_id, tz FROM people WHERE tz IS NOT NULL").fetchall())
-        summary = IngestSummary(source=str(path), kind=k)
-        started = datetime.now(timezone.utc).replace(tzinfo=None)
+        # Each batch is written as it comes: what was read before a fatal error is kept.
         for batch in module.read(path, ctx):  # type: ignore[attr-defined]
             write_batch(store, batch, str(path), summary)
-            if k == "csv":  # a people file changes who is who for the next sources
+            if k == "csv":  # a people file changes who is who for the next rows
                 ctx.aliases = load_aliases(store)
             if on_progress:
                 on_progress(str(path), batch.read)
-        finished = datetime.now(timezone.utc).replace(tzinfo=None)
-        store.upsert("ingest_log", [{
-            "run_id": run_id, "source": str(path), "kind": k, "read": summary.read,
-            "inserted": summary.inserted, "duplicate": summary.duplicate,
-            "quarantined": summary.quarantined, "started_utc": started, "finished_utc": finished,
-        }])
-        summaries.append(summary)
-        log.info("ingested %s (%s): %s", path, k, summary)
-    refresh_tz_offsets(store, default_tz=config["defaults.tz"])
-    return summaries
+    except WorklifeError as exc:
+        summary.error = str(exc)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        # the adapter met something it did not expect; the source is skipped, not the run
+        log.debug("reading %s failed", path, exc_info=True)
+        summary.error = f"{path}: cannot read: {exc}"
+    if summary.error:
+        log.info("%s", summary.error)  # reported by the caller (the CLI prints it once)
+    finished = datetime.now(timezone.utc).replace(tzinfo=None)
+    store.upsert("ingest_log", [{
+        "run_id": run_id, "source": str(path), "kind": summary.kind, "read": summary.read,
+        "inserted": summary.inserted, "duplicate": summary.duplicate,
+        "quarantined": summary.quarantined, "started_utc": started, "finished_utc": finished,
+    }])
+    log.info("ingested %s (%s): %s", path, summary.kind, summary)
+    return summary
 
 
 # Built-in adapters, in detection order (most specific first). A module that does not

@@ -17,7 +17,12 @@ Row conventions (see docs/architecture.md):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import itertools
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -51,7 +56,8 @@ class Batch:
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in CANONICAL})
     quarantine: list[Quarantined] = field(default_factory=list)
-    read: int = 0  # records read from the source in this batch (good or bad)
+    read: int = 0  # records read from the source in this batch (good, bad or skipped)
+    skipped: int = 0  # records read that are not activity (Slack joins, edits): neither stored nor bad
     notes: list[str] = field(default_factory=list)  # facts about the source worth telling (not errors)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
@@ -107,3 +113,54 @@ def stable_hash(*parts: object) -> str:
     """A short stable key from parts (used when a record has no natural id)."""
     h = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8"))
     return h.hexdigest()[:32]
+
+
+def chunked(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of at most ``size`` items (streaming)."""
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def worker_count(config: Config) -> int:
+    """Processes for parsing: ``ingest.workers``, or 0 for one per core."""
+    n = int(config.get("ingest.workers", 0) or 0)
+    return n if n > 0 else (os.cpu_count() or 1)
+
+
+def parallel_map(
+    func: Callable[..., list[Any]], chunks: Iterator[list[Any]], args: tuple[Any, ...], workers: int,
+    min_chunks: int = 4,
+) -> Iterator[list[Any]]:
+    """``func(chunk, *args)`` for each chunk, in order, in a process pool when it pays.
+
+    Runs in this process when ``workers <= 1`` or the input ends within ``min_chunks``
+    chunks (a pool costs more than it saves on small inputs). At most ``2 * workers``
+    chunks are in flight, so memory stays flat in the input size.
+    """
+    head: list[list[Any]] = []
+    for chunk in chunks:
+        head.append(chunk)
+        if len(head) >= min_chunks:
+            break
+    if workers <= 1 or len(head) < min_chunks:
+        for chunk in head:
+            yield func(chunk, *args)
+        for chunk in chunks:
+            yield func(chunk, *args)
+        return
+    # fork: workers need only the parsing code, and the CLI's __main__ is not import-safe.
+    ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending: deque[Future[list[Any]]] = deque()
+        for chunk in itertools.chain(head, chunks):
+            pending.append(pool.submit(func, chunk, *args))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

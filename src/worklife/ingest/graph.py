@@ -31,6 +31,7 @@ from urllib.parse import unquote
 
 from worklife.ingest._ics_zones import zone
 from worklife.ingest.base import Batch, IngestContext, to_utc
+from worklife.ingest.mail import normalise_msgid
 from worklife.timezones import resolve_zone
 
 log = logging.getLogger(__name__)
@@ -208,19 +209,9 @@ def _header(msg: dict[str, Any], name: str) -> str | None:
     return None
 
 
-_MSGID = re.compile(r"<([^<>\s]+)>")
-
-
-def message_id(value: str | None) -> str | None:
-    """``<abc@host>`` -> ``abc@host`` (the mail adapters' form, so the same message read from
-    Graph and from an mbox is one row); the first id when several; None when empty."""
-    if not value:
-        return None
-    m = _MSGID.search(value)
-    if m:
-        return m.group(1)
-    v = value.strip().strip("<>").strip()
-    return v.split()[0] if v else None
+# Message-IDs in the mail adapters' form (no angle brackets), so the same message read
+# from Graph and from an mbox is one row.
+message_id = normalise_msgid
 
 
 def _message(msg: dict[str, Any], where: str, ctx: IngestContext, batch: Batch) -> None:

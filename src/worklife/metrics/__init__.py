@@ -30,7 +30,7 @@ from worklife.store import Store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["compute", "prepare", "person_metrics", "finalize", "METRIC_COLUMNS", "MetricRun"]
+__all__ = ["compute", "prepare", "person_metrics", "summed_rows", "finalize", "METRIC_COLUMNS", "MetricRun"]
 
 #: Output metric columns, in order (hours unless the name says otherwise).
 METRIC_COLUMNS = [
@@ -128,8 +128,15 @@ def person_metrics(run: MetricRun | None, period: str = "week") -> pd.DataFrame:
     """Execute a prepared run: person rows per week (or day), zero-filled, in hours."""
     if run is None:
         return _empty(period)
+    return finalize(summed_rows(run, period), run, period)
+
+
+def summed_rows(run: MetricRun, period: str) -> pd.DataFrame:
+    """Execute the graph: wide int rows per (person_id string, period)."""
     raw = pivot(run.engine.execute(aggregate(run.parts.long, run.cal, period)), period)
-    return finalize(raw, run, period)
+    ids = run.cal.people_frame.set_index("pk")["person_id"]
+    raw["person_id"] = raw["person_id"].map(ids)
+    return raw
 
 
 def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,

@@ -53,11 +53,12 @@ def work_about_work(store_or_con: Store | str | Path, config: Config | None = No
     cats = dict(config["metrics.work_about_work_categories"])
     q = run.parts.qualifying
     msg = run.engine.table("messages")
-    people = run.cal.people.select("person_id")
+    pf = run.cal.people_frame
+    people = ibis.memtable(pf[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}))
     m = q.select("person_id", text=q.title, amount=(q.end_s - q.start_s).cast("float64") / 3600,
                  source=ibis.literal("meetings"), unit=ibis.literal("hours"))
     h = msg.filter(~msg.is_auto.fill_null(False) & msg.sender_id.notnull())
-    h = h.join(people, h.sender_id == people.person_id)
+    h = h.join(people, h.sender_id == people.pid_str).mutate(person_id=_.pk)
     c = h.filter(h.channel.lower() == "chat").select(
         "person_id", text=_.subject_or_channel, amount=ibis.literal(1.0), source=ibis.literal("chat"),
         unit=ibis.literal("messages"))
@@ -68,6 +69,8 @@ def work_about_work(store_or_con: Store | str | Path, config: Config | None = No
     allx = allx.mutate(category=categorise(allx.text, cats))
     keys = (["person_id"] if by == "person" else []) + ["source", "unit", "category"]
     df = run.engine.execute(allx.group_by(keys).agg(amount=_.amount.sum()))
+    if by == "person":  # rows carry the pipeline's int key: back to person ids
+        df["person_id"] = df["person_id"].map(pf.set_index("pk")["person_id"])
     if df.empty:
         return pd.DataFrame(columns=(["person_id"] if by == "person" else []) + cols)
     tot = df.groupby(keys[:-2])["amount"].transform("sum")

@@ -25,8 +25,9 @@ import pandas as pd
 from worklife.config import Config
 from worklife.errors import ConfigError
 from worklife.metrics import METRIC_COLUMNS, finalize, prepare
+from worklife.metrics.engine import open_backend
 from worklife.metrics.localtime import DAY_S, day_date
-from worklife.metrics.pipeline import aggregate, pivot
+from worklife.metrics import summed_rows
 from worklife.store import Store
 
 #: metric -> (pieces kind, seconds column) for interval metrics
@@ -82,9 +83,12 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
     config = config or Config()
     if metric is not None and metric not in METRIC_COLUMNS:
         raise ConfigError(f"unknown metric {metric!r}; one of: {', '.join(METRIC_COLUMNS)}")
+    known = open_backend(store).people()
+    if person_id not in set(known["person_id"]):
+        raise ConfigError(f"no internal person {person_id!r} in this store")
     run = prepare(store, config, person_ids=[person_id])
-    if run is None or person_id not in run.cal.schedules:
-        raise ConfigError(f"no internal person {person_id!r} with activity in this store")
+    if run is None:
+        raise ConfigError("this store has no activity to explain")
     eng, cal = run.engine, run.cal
     days = eng.execute(cal.days.filter(cal.days.week == week))
     if days.empty:
@@ -97,7 +101,8 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
         "workdays": ",".join(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i] for i in sorted(ws.workdays)),
         "jurisdiction": ws.jurisdiction or "(none)", "defaults_used": ", ".join(ws.defaults_used) or "none",
     }
-    raw = pivot(eng.execute(aggregate(run.parts.long, cal, "week")), "week")
+    raw = summed_rows(run, "week")
+    pk = int(cal.people_frame.set_index("person_id").loc[person_id, "pk"])
     fin = finalize(raw, run, "week") if len(raw) else pd.DataFrame()
     row = fin[(fin.person_id == person_id) & (fin.week == week)] if len(fin) else fin
     values = row.iloc[0][METRIC_COLUMNS].to_dict() if len(row) else {m: 0 for m in METRIC_COLUMNS}
@@ -106,7 +111,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
 
     lo_s, hi_s = (d0 - 2) * DAY_S, (d1 + 3) * DAY_S
     att = run.parts.attendance
-    m = eng.execute(att.filter((att.person_id == person_id) & (att.end_s > lo_s) & (att.start_s < hi_s)))
+    m = eng.execute(att.filter((att.person_id == pk) & (att.end_s > lo_s) & (att.start_s < hi_s)))
     m = m.sort_values(["start_s", "meeting_key"]).reset_index(drop=True)
     m["status"] = m["reason"].fillna("counted")
     counted = m[m.reason.isna()]
@@ -145,7 +150,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
     if metric is None or metric in INTERVAL_METRICS:
         pc = run.parts.pieces
         kind = INTERVAL_METRICS[metric][0] if metric else None
-        expr = pc.filter((pc.person_id == person_id) & (pc.day >= d0) & (pc.day <= d1))
+        expr = pc.filter((pc.person_id == pk) & (pc.day >= d0) & (pc.day <= d1))
         if kind:
             expr = expr.filter(expr.kind == kind)
         pieces = eng.execute(expr.select("kind", "day", "start_s", "end_s", "local_start_s",
@@ -159,7 +164,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
         pieces = pieces[["kind", "date", "local_start", "local_end", "seconds", "working_s",
                          "after_s", "is_workday"]]
     lg = run.parts.long
-    dl = eng.execute(lg.filter((lg.person_id == person_id) & (lg.day >= d0) & (lg.day <= d1)))
+    dl = eng.execute(lg.filter((lg.person_id == pk) & (lg.day >= d0) & (lg.day <= d1)))
     daytab = dl.pivot_table(index="day", columns="name", values="value", aggfunc="sum").fillna(0)
     daytab.index = [day_date(d) for d in daytab.index]
     if metric in DAY_NAMES:

@@ -19,7 +19,7 @@ that compile for DuckDB and Spark (int64 epochs through ``delta``; no intervals)
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 from typing import Any
@@ -97,7 +97,8 @@ def resolve_people(people: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, 
     cols = ["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction", "cal_id", "sched_id",
             "defaults_used", "team", "level", "manager_id", "email", "display_name"]
     frame = pd.DataFrame(rows, columns=cols)
-    for c in ("work_start_s", "work_end_s", "cal_id", "sched_id"):
+    frame["pk"] = range(len(frame))
+    for c in ("work_start_s", "work_end_s", "cal_id", "sched_id", "pk"):
         frame[c] = frame[c].astype("int64")
     return frame, schedules
 
@@ -196,6 +197,18 @@ class LocalCalendar:
     last_day: int
     schedules: dict[str, WorkSchedule] = field(default_factory=dict)
     people_frame: pd.DataFrame | None = None
+    keyed_tables: tuple[ir.Table, ir.Table] | None = None  # people, person_offsets with int ids
+
+    def keyed(self) -> LocalCalendar:
+        """The same calendar keyed by the int ``pk`` of each person (in column ``person_id``).
+
+        Windows, sorts and joins on an int key are faster than on e-mail strings; the
+        metric pipeline maps ids to ``pk`` at its sources and back at the end.
+        """
+        if self.keyed_tables is None:
+            return self
+        people, po = self.keyed_tables
+        return replace(self, people=people, person_offsets=po, keyed_tables=None)
 
     @classmethod
     def build(cls, people: pd.DataFrame, store_offsets: pa.Table | None, first: date, last: date,
@@ -215,7 +228,10 @@ class LocalCalendar:
         })
         lo_s, hi_s = (day_number(first) - 2) * DAY_S, (day_number(last) + 3) * DAY_S
         o = o[(o.vt > lo_s) & (o.vf < hi_s)]
-        po = frame[["person_id", "tz", "work_start_s", "work_end_s", "cal_id"]].merge(o, on="tz")
+        po = frame[["person_id", "pk", "tz", "work_start_s", "work_end_s", "cal_id"]].merge(o, on="tz")
+        k_people = frame.drop(columns=["person_id"]).rename(columns={"pk": "person_id"})
+        k_po = po.drop(columns=["person_id"]).rename(columns={"pk": "person_id"})
+        po = po.drop(columns=["pk"])
         return cls(
             people=ibis.memtable(frame), days=ibis.memtable(days_table(first, last)),
             workdays=ibis.memtable(workdays_table(frame, first, last)),
@@ -224,6 +240,7 @@ class LocalCalendar:
             windows=ibis.memtable(windows_table(frame, first, last)),
             first_day=day_number(first), last_day=day_number(last),
             schedules=schedules, people_frame=frame,
+            keyed_tables=(ibis.memtable(k_people), ibis.memtable(k_po)),
         )
 
     # ---------------------------------------------------------------------------------

@@ -40,28 +40,43 @@ class Parts:
     long: ir.Table
 
 
-def _only(t: ir.Table, col: str, person_ids: list[str] | None) -> ir.Table:
+def _only(t: ir.Table, col: str, person_ids: list | None) -> ir.Table:
     return t if person_ids is None else t.filter(t[col].isin(person_ids))
+
+
+def _keyed(t: ir.Table, keys: ir.Table) -> ir.Table:
+    """Replace string ``person_id`` by the person's int key; drops people not measured."""
+    other = [c for c in t.columns if c != "person_id"]
+    j = t.join(keys, t.person_id == keys.pid_str)
+    return j.select(person_id=j.pk, *other)
 
 
 def build(engine: Engine, cal: LocalCalendar, config: Config,
           person_ids: list[str] | None = None) -> Parts:
-    """The whole metric graph (nothing executed yet)."""
+    """The whole metric graph (nothing executed yet).
+
+    Inside, people are keyed by their int ``pk`` (``cal.keyed()``); every table of
+    ``Parts`` has that int in ``person_id`` (``cal.people_frame`` maps it back).
+    """
+    keys = ibis.memtable(cal.people_frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}))
+    pf = cal.people_frame
+    pks = None if person_ids is None else [int(k) for k in pf.loc[pf.person_id.isin(person_ids), "pk"]]
+    cal = cal.keyed()
     mt, at = engine.table("meetings"), engine.table("meeting_attendees")
     msg, rcp = engine.table("messages"), engine.table("message_recipients")
     out = engine.table("outcomes")
     rcp = _only(rcp, "person_id", person_ids)
 
-    att = engine.cache(_only(meetings.attendance(mt, at, config), "person_id", person_ids))
+    att = engine.cache(_keyed(_only(meetings.attendance(mt, at, config), "person_id", person_ids), keys))
     q = engine.cache(meetings.qualifying(att, config))
     kinds = meetings.meeting_kind_intervals(q)
     conflict = coverage_at_least(q.select("person_id", "start_s", "end_s"), ["person_id"], 2)
     conflict = conflict.mutate(kind=ibis.literal("conflict"))
 
     actions = messages.email_actions(msg, rcp, config)
-    actions = _only(actions, "person_id", person_ids)
+    actions = _keyed(_only(actions, "person_id", person_ids), keys)
     email = engine.cache(messages.email_intervals(actions))
-    chats = _only(messages.chat_messages(msg), "person_id", person_ids)
+    chats = _keyed(_only(messages.chat_messages(msg), "person_id", person_ids), keys)
     sessions = engine.cache(messages.chat_sessions(chats, config))
 
     cols = ["person_id", "kind", "start_s", "end_s"]
@@ -94,7 +109,8 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     commits = out.filter(out.kind.lower() == "commit")
     commits = commits.filter(commits.person_id.notnull()).select(
         "person_id", at_s=epoch_seconds(commits.at_utc), channel=ibis.literal("commit"))
-    commits = _only(commits, "person_id", person_ids)
+    commits = _keyed(_only(commits, "person_id", person_ids), keys)
+    sent = _keyed(sent, keys)
     located = engine.cache(cal.locate(union_all(sent, commits)))
 
     mpieces = pieces.filter(pieces.kind == "meeting")
@@ -105,7 +121,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
         span.span_and_weekend(inst, config),
         span.active_blocks(mpieces, located, config),
         span.noisy_days(cpieces, config),
-        focus.focus_rows(_only(cal.working_windows(), "person_id", person_ids),
+        focus.focus_rows(_only(cal.working_windows(), "person_id", pks),
                          mpieces, cpieces, config),
     ]
     starts = cal.locate(q.select("person_id", at_s=q.start_s))

@@ -44,15 +44,16 @@ class Clock:
 
     def local(self, z: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(local day index, local seconds after midnight) of UTC seconds ``t``."""
-        d = np.clip(t // 86400 - self.epoch_day0, 0, self.ndays - 1)
+        hi = self.ndays - 1
+        d = np.minimum(np.maximum(t // 86400 - self.epoch_day0, 0), hi)
         loc = t + self.noon_off[z, d]
-        d = np.clip(loc // 86400 - self.epoch_day0, 0, self.ndays - 1)
+        d = np.minimum(np.maximum(loc // 86400 - self.epoch_day0, 0), hi)
         loc = t + self.noon_off[z, d]
         return loc // 86400 - self.epoch_day0, loc % 86400
 
     def offset_at(self, z: np.ndarray, t: np.ndarray) -> np.ndarray:
         d, _ = self.local(z, t)
-        return self.noon_off[z, np.clip(d, 0, self.ndays - 1)]
+        return self.noon_off[z, np.minimum(np.maximum(d, 0), self.ndays - 1)]
 
 
 def exact_utc(tz: str, local: datetime) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pandas as pd
 
 from worklife.synth._clock import Clock, exact_utc
 from worklife.synth.people import Roster, team_name
@@ -23,8 +24,8 @@ RESPONSES = ["accepted", "tentative", "declined", "needs-action"]
 
 
 def utc_stamp(t: int) -> str:
-    """UTC seconds -> '20250303T090000Z' (the recurrence_id convention)."""
-    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    """UTC seconds -> '2025-03-03T09:00:00Z' (the recurrence_id convention)."""
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Calendar:
@@ -36,6 +37,7 @@ class Calendar:
         self.occ: list[dict] = []
         self.att: list[dict] = []
         self.series: list[dict] = []
+        self.frames: list[tuple[pd.DataFrame, pd.DataFrame]] = []  # vectorised (occurrences, attendees)
         self.n = 0
 
     # -- helpers --------------------------------------------------------------------------
@@ -43,16 +45,19 @@ class Calendar:
         self.n += 1
         return f"{kind}-{self.n:07d}-s{self.seed}@synth.example.com"
 
-    def fits(self, p: np.ndarray, start: int, end: int) -> np.ndarray:
+    def fits(self, p: np.ndarray, start, end) -> np.ndarray:
         """Whether [start, end) lies inside each person's working hours on one of their workdays."""
         z = self.r.zone[p]
-        ds, ts = self.c.local(z, np.full(len(p), start))
-        de, te = self.c.local(z, np.full(len(p), end))
-        ds_c = np.clip(ds, 0, self.c.ndays - 1)
+        start = np.broadcast_to(np.asarray(start, dtype=np.int64), p.shape)
+        end = np.broadcast_to(np.asarray(end, dtype=np.int64), p.shape)
+        ds, ts = self.c.local(z, start)
+        de, te = self.c.local(z, end)
+        ds_c = np.minimum(np.maximum(ds, 0), self.c.ndays - 1)
         return (ds == de) & self.r.workday[p, ds_c] & (ts >= self.r.ws[p]) & (te <= self.r.we[p])
 
-    def response(self) -> str:
-        return RESPONSES[int(self.rng.choice(4, p=[0.74, 0.1, 0.09, 0.07]))]
+    def responses(self, n: int) -> np.ndarray:
+        """``n`` invitee responses: accepted 74 %, tentative 10 %, declined 9 %, needs-action 7 %."""
+        return np.asarray(RESPONSES, dtype=object)[self.rng.choice(4, size=n, p=[0.74, 0.1, 0.09, 0.07])]
 
     def add(self, uid: str, rid: str, start: int, end: int, organizer: int, title: str, kind: str,
             attendees: list[tuple[int, str]], *, all_day: bool = False, status: str = "confirmed",
@@ -93,7 +98,10 @@ class Calendar:
         dtstart = datetime(first.year, first.month, first.day) + timedelta(seconds=tod)
         count = -(-self.weeks // interval)
         uid = self.uid(kind)
-        base = [(int(p), self.response() if self.rng.random() < 0.3 else "accepted") for p in members if p != org]
+        others = np.array([p for p in members if p != org], dtype=np.int64)
+        drawn = self.responses(len(others))
+        varied = self.rng.random(len(others)) < 0.3
+        base = [(int(p), str(d) if v else "accepted") for p, d, v in zip(others, drawn, varied)]
         exdates, moved_done = [], False
         for k in range(count):
             local = dtstart + timedelta(days=7 * interval * k)
@@ -111,14 +119,16 @@ class Calendar:
             elif self.rng.random() < 0.02:
                 status, override = "cancelled", True
             end = start + dur
-            ps = np.array([p for p, _ in base], dtype=int)
-            ok = self.fits(ps, start, end) if len(ps) else np.zeros(0, bool)
+            ps = others
+            if planted_evening:
+                d, _ = self.c.local(self.r.zone[ps], np.full(len(ps), start))
+                ok = self.r.workday[ps, d]
+            else:
+                ok = self.fits(ps, start, end) if len(ps) else np.zeros(0, bool)
+            ok = ok & (self.rng.random(len(ps)) >= 0.04)
             atts = []
             for (p, resp), fit in zip(base, ok):
-                if planted_evening:
-                    d, _ = self.c.local(self.r.zone[[p]], np.array([start]))
-                    fit = bool(self.r.workday[p, d[0]])
-                if not fit or self.rng.random() < 0.04:
+                if not fit:
                     atts.append((p, "declined"))
                     override = override or resp != "declined"
                 else:
@@ -155,39 +165,64 @@ class Calendar:
 
     # -- single events --------------------------------------------------------------------
     def adhoc(self) -> None:
+        """Ad-hoc meetings, vectorised: ~2.2 per person-week organised (3.5 for managers)."""
         r, rng, c = self.r, self.rng, self.c
         n = len(r.ids)
         is_mgr = np.zeros(n, bool)
         is_mgr[r.team_start] = True
         lam = np.where(is_mgr, 3.5, 2.2)
         counts = rng.poisson(np.repeat(lam[:, None], self.weeks, axis=1))
+        p, w = np.nonzero(counts)
+        k = counts[p, w]
+        p, w = np.repeat(p, k), np.repeat(w, k)
+        m = len(p)
+        day = self.d0 + 7 * w + rng.integers(0, 5, size=m)
         durations = np.array([1800, 1800, 2700, 3600, 3600, 5400, 7200])
-        for p, w in zip(*np.nonzero(counts)):
-            for _ in range(counts[p, w]):
-                day = self.d0 + 7 * w + int(rng.integers(0, 5))
-                if not r.workday[p, day]:
-                    continue
-                dur = int(durations[rng.integers(len(durations))])
-                grid = 900 if rng.random() < 0.2 else 1800
-                span = (r.we[p] - r.ws[p] - dur) // grid
-                if span < 0:
-                    continue
-                tod = int(r.ws[p] + grid * rng.integers(0, span + 1))
-                start = int(c.utc(r.zone[p], day, tod))
-                k = 1 + min(int(rng.poisson(1.6)), 7)
-                if rng.random() < 0.75:
-                    t = r.team[p]
-                    cand = r.team_start[t] + rng.integers(0, r.team_size[t], size=k)
-                else:
-                    g = r.region[p]
-                    cand = r.region_order[r.region_start[g] + rng.integers(0, r.region_size[g], size=k)]
-                cand = np.unique(cand[cand != p])
-                cand = cand[self.fits(cand, start, start + dur)] if len(cand) else cand
-                status = "cancelled" if rng.random() < 0.03 else ("tentative" if rng.random() < 0.02 else "confirmed")
-                transp = "transparent" if rng.random() < 0.03 else "opaque"
-                title = ADHOC_TITLES[int(rng.integers(len(ADHOC_TITLES)))]
-                self.add(self.uid("adhoc"), "", start, start + dur, int(p), title, "adhoc",
-                         [(int(q), self.response()) for q in cand], status=status, transp=transp)
+        dur = durations[rng.integers(0, len(durations), size=m)]
+        grid = np.where(rng.random(m) < 0.2, 900, 1800)
+        span = (r.we[p] - r.ws[p] - dur) // grid
+        slot = (rng.random(m) * (np.maximum(span, 0) + 1)).astype(np.int64)
+        ok = r.workday[p, day] & (span >= 0)
+        p, day, dur, tod = p[ok], day[ok], dur[ok], (r.ws[p] + grid * slot)[ok]
+        m = len(p)
+        start = c.utc(r.zone[p], day, tod)
+        end = start + dur
+        # invitees: teammates (75 % of meetings) or people of the region
+        kk = 1 + np.minimum(rng.poisson(1.6, size=m), 7)
+        mi = np.repeat(np.arange(m), kk)
+        org = p[mi]
+        t, g = r.team[org], r.region[org]
+        team_pick = r.team_start[t] + (rng.random(len(mi)) * r.team_size[t]).astype(np.int64)
+        region_pick = r.region_order[r.region_start[g] + (rng.random(len(mi)) * r.region_size[g]).astype(np.int64)]
+        cand = np.where((rng.random(m) < 0.75)[mi], team_pick, region_pick)
+        keep = cand != org
+        mi, cand = mi[keep], cand[keep]
+        _, first = np.unique(mi * (n + 1) + cand, return_index=True)
+        first.sort()
+        mi, cand = mi[first], cand[first]
+        keep = self.fits(cand, start[mi], end[mi])
+        mi, cand = mi[keep], cand[keep]
+        u = rng.random(m)
+        status = np.where(u < 0.03, "cancelled", np.where(rng.random(m) < 0.02, "tentative", "confirmed"))
+        transp = np.where(rng.random(m) < 0.03, "transparent", "opaque")
+        title = np.asarray(ADHOC_TITLES, dtype=object)[rng.integers(0, len(ADHOC_TITLES), size=m)]
+        resp = self.responses(len(mi))
+        uid = np.array([f"adhoc-{self.n + i + 1:07d}-s{self.seed}@synth.example.com" for i in range(m)], dtype=object)
+        self.n += m
+        key = uid + "|"
+        tz = np.asarray(r.tz, dtype=object)
+        self.frames.append((
+            pd.DataFrame({"meeting_key": key, "uid": uid, "recurrence_id": "", "start_utc": start, "end_utc": end,
+                          "all_day": False, "status": status, "transp": transp, "organizer_id": r.ids[p],
+                          "title": title, "is_recurring": False, "series_id": None, "tz": tz[p],
+                          "override": False, "kind": "adhoc"}),
+            pd.concat([
+                pd.DataFrame({"meeting_key": key, "person_id": r.ids[p], "response": "organizer",
+                              "role": "CHAIR", "is_organizer": True, "_o": np.arange(m), "_i": -1}),
+                pd.DataFrame({"meeting_key": key[mi], "person_id": r.ids[cand], "response": resp,
+                              "role": "REQ-PARTICIPANT", "is_organizer": False, "_o": mi, "_i": np.arange(len(mi))}),
+            ]).sort_values(["_o", "_i"], kind="stable").drop(columns=["_o", "_i"]),
+        ))
 
     def team_events(self) -> None:
         """Sprint planning (large, long: the team plus two managers), offsites (all-day), a hackathon (> 8 h)."""

@@ -22,7 +22,7 @@ from worklife.config import Config
 from worklife.errors import ConfigError
 from worklife.synth._clock import Clock
 from worklife.synth.model import DOMAIN, JURISDICTION, REGION, ZONES
-from worklife.workcal import is_public_holiday, parse_hhmm, resolve_person
+from worklife.workcal import is_public_holiday, resolve_person
 
 MIN_PEOPLE = 48
 TEAM_NAMES = ["Atlas", "Borealis", "Cassini", "Deneb", "Electra", "Fornax", "Gemini", "Hydra",
@@ -102,7 +102,7 @@ def make_people(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, dict]:
             hours = HOURS[int(rng.choice(3, p=[0.7, 0.15, 0.15]))]
             if t == 0 and m == 0:
                 hours = ("10:00", "18:30")
-            if t in (2, 3, 4, 5) and m in (1, 2, 3):
+            if (t in (2, 3, 4, 5) and m in (1, 2, 3)) or (t == 1 and m > 0):
                 hours = ("09:00", "17:00")
             num = f"{i + 1:0{width}d}"
             email = f"user{num}@{DOMAIN}"
@@ -200,9 +200,3 @@ def make_roster(people: pd.DataFrame, clock_zones: list[str], day0: date, ndays:
     )
     return roster, clock
 
-
-def hhmm(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
-
-
-__all__ = ["Roster", "make_people", "make_roster", "parse_hhmm", "team_name", "hhmm"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
 
 from worklife.synth._clock import exact_utc
 from worklife.synth.meetings import Calendar

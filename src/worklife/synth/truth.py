@@ -9,8 +9,10 @@ tested against it to the second. Slow by design (per-person loops); fine for 200
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -58,12 +60,18 @@ def covered_twice(intervals: list[Interval]) -> list[Interval]:
     return union(out)
 
 
-def subtract(window: Interval, busy: list[Interval]) -> list[Interval]:
-    """Gaps of ``window`` not covered by the (disjoint, sorted) ``busy`` intervals."""
+def subtract(window: Interval, busy: list[Interval], ends: list[int] | None = None) -> list[Interval]:
+    """Gaps of ``window`` not covered by the (disjoint, sorted) ``busy`` intervals.
+
+    ``ends`` (optional) is ``[e for _, e in busy]``, to skip intervals ending before the window.
+    """
     s, e = window
     gaps, t = [], s
-    for bs, be in busy:
-        if be <= t or bs >= e:
+    first = bisect_right(ends, s) if ends is not None else 0
+    for bs, be in busy[first:]:
+        if bs >= e:
+            break
+        if be <= t:
             continue
         if bs > t:
             gaps.append((t, bs))
@@ -131,6 +139,7 @@ class Person:
         return int(s.timestamp()), int(e.timestamp())
 
 
+@lru_cache(maxsize=None)
 def iso_week(d: date) -> tuple[str, date]:
     y, w, _ = d.isocalendar()
     return f"{y}-W{w:02d}", d - timedelta(days=d.weekday())
@@ -162,8 +171,8 @@ def person_week_metrics(org: Org, config: Config | None = None,
     att = org.meeting_attendees
     invitees = att.groupby("meeting_key")["person_id"].nunique().to_dict()
     meet = {}
-    for r in mt[["meeting_key", "start_utc", "end_utc", "all_day", "status", "transp", "title",
-                 "is_recurring"]].itertuples(index=False):
+    cols = ["meeting_key", "start_utc", "end_utc", "all_day", "status", "transp", "title", "is_recurring"]
+    for r in _rows(mt, cols):
         dur = int(r.end_utc) - int(r.start_utc)
         n = invitees.get(r.meeting_key, 0)
         if r.status == "cancelled" or r.transp == "transparent" or bool(r.all_day) or not 0 < dur <= max_s \
@@ -172,7 +181,7 @@ def person_week_metrics(org: Org, config: Config | None = None,
         status = bool(r.is_recurring) and any(p.search(r.title or "") for p in status_re)
         meet[r.meeting_key] = (int(r.start_utc), int(r.end_utc), n >= large_n, dur > long_s, status, r.meeting_key)
     p_meet: dict[str, list] = defaultdict(list)
-    for key, pid, resp in att[["meeting_key", "person_id", "response"]].itertuples(index=False):
+    for key, pid, resp in zip(*_cols(att, ["meeting_key", "person_id", "response"])):
         if key in meet and resp != "declined" and pid in people:
             p_meet[pid].append(meet[key])
     # messages: e-mail actions and chat sends
@@ -183,7 +192,7 @@ def person_week_metrics(org: Org, config: Config | None = None,
     count_e: dict[str, list[int]] = defaultdict(list)
     count_c: dict[str, list[int]] = defaultdict(list)
     email_keys = {}
-    for key, ch, snd, t in msgs[["message_key", "channel", "sender_id", "sent_utc"]].itertuples(index=False):
+    for key, ch, snd, t in zip(*_cols(msgs, ["message_key", "channel", "sender_id", "sent_utc"])):
         t = int(t)
         if ch == "email":
             email_keys[key] = (snd, t)
@@ -197,12 +206,12 @@ def person_week_metrics(org: Org, config: Config | None = None,
             count_c[snd].append(t)
     rec = org.message_recipients
     seen = set()
-    for key, pid, kind in rec[["message_key", "person_id", "kind"]].itertuples(index=False):
+    for key, pid, kind in zip(*_cols(rec, ["message_key", "person_id", "kind"])):
         if kind in ("to", "cc") and key in email_keys and pid in people and email_keys[key][0] != pid:
             if (key, pid) not in seen:
                 seen.add((key, pid))
                 p_email[pid].append((email_keys[key][1], 1, key))
-    for pid, t in org.commits[["person_id", "at_utc"]].itertuples(index=False):
+    for pid, t in zip(*_cols(org.commits, ["person_id", "at_utc"])):
         if pid in people:
             p_inst[pid].append(int(t))
 
@@ -231,6 +240,16 @@ def person_week_metrics(org: Org, config: Config | None = None,
                                span_lo, span_hi, quiet_max, over))
         monday += timedelta(days=7)
     return pd.DataFrame(out, columns=["person_id", "week", "week_start", *COLUMNS])
+
+
+def _cols(df: pd.DataFrame, names: list[str]) -> list[list]:
+    return [df[c].tolist() for c in names]
+
+
+def _rows(df: pd.DataFrame, names: list[str]):
+    from collections import namedtuple
+    Row = namedtuple("Row", names)
+    return (Row(*v) for v in zip(*_cols(df, names)))
 
 
 def _active_dates(rows: dict) -> list[date]:
@@ -328,6 +347,7 @@ def _person(per: Person, meets, email, chat, inst, sent_e, sent_c, c_sent, c_rec
 def _finish(pid, wk, monday, acc, per, m_union, collab, focus_s, unint_s, span_lo, span_hi,
             quiet_max, over):
     span = weekend = focus = unint = quiet = 0
+    m_ends, c_ends = [e for _, e in m_union], [e for _, e in collab]
     days = acc.get("_days", {})
     hours = acc.get("_hours", {})
     for i in range(7):
@@ -343,8 +363,8 @@ def _finish(pid, wk, monday, acc, per, m_union, collab, focus_s, unint_s, span_l
             quiet += 1
         if work:
             win = per.window(day)
-            focus += sum(e - s for s, e in subtract(win, m_union) if e - s >= focus_s)
-            unint += sum(e - s for s, e in subtract(win, collab) if e - s >= unint_s)
+            focus += sum(e - s for s, e in subtract(win, m_union, m_ends) if e - s >= focus_s)
+            unint += sum(e - s for s, e in subtract(win, collab, c_ends) if e - s >= unint_s)
     row = {"person_id": pid, "week": wk, "week_start": monday}
     for c in COLUMNS:
         row[c] = acc.get(c, 0)

@@ -14,9 +14,9 @@ with ``icalendar`` and the tests check that both parse to the same properties.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ WEEKDAY = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
 
 def _aware(t: int, tz: str) -> datetime:
-    return datetime.fromtimestamp(int(t), timezone.utc).astimezone(ZoneInfo(tz))
+    return datetime.fromtimestamp(int(t), ZoneInfo(tz))  # ZoneInfo instances are cached by key
 
 
 def _people(ev: icalendar.Event, organizer: str, attendees: list[tuple[str, str]], names: dict) -> None:
@@ -66,7 +66,7 @@ def reference_event(row, atts: list[tuple[str, str]], names: dict) -> icalendar.
         ev.add("dtstart", _aware(row.start_utc, row.tz))
         ev.add("dtend", _aware(row.end_utc, row.tz))
     if row.recurrence_id:
-        rid = datetime.strptime(row.recurrence_id, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        rid = datetime.strptime(row.recurrence_id, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
         ev.add("recurrence-id", rid.astimezone(ZoneInfo(row.tz)))
     ev.add("status", row.status.upper())
     ev.add("transp", row.transp.upper())
@@ -140,7 +140,7 @@ def vevent(row, attendees: list[tuple[str, str]], names: dict) -> bytes:
                   f"DTEND;TZID={row.tz}:{_local(row.end_utc, row.tz)}"]
     lines += ["DTSTAMP:20250101T000000Z", f"UID:{row.uid}", "SEQUENCE:0"]
     if row.recurrence_id:
-        rid = datetime.strptime(row.recurrence_id, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        rid = datetime.strptime(row.recurrence_id, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
         lines.append(f"RECURRENCE-ID;TZID={row.tz}:{rid.astimezone(ZoneInfo(row.tz)):%Y%m%dT%H%M%S}")
     lines += [f"STATUS:{row.status.upper()}", f"TRANSP:{row.transp.upper()}"]
     lines += _who(row.organizer_id, attendees, names)
@@ -165,20 +165,27 @@ def vevent_master(s, names: dict) -> bytes:
     return b"".join(_fold(x) for x in lines)
 
 
+def _tuples(df):
+    """Rows as namedtuples, read column-wise (itertuples is slow on Arrow-backed columns)."""
+    Row = namedtuple("Row", list(df.columns))
+    return (Row(*v) for v in zip(*(df[c].tolist() for c in df.columns)))
+
+
 def event_blobs(org) -> tuple[dict[str, bytes], dict[str, set[str]]]:
     """Serialised VEVENT text per UID and the TZIDs each UID uses."""
     names = dict(zip(org.people["person_id"], org.people["display_name"]))
     att = defaultdict(list)
-    for key, pid, resp in org.meeting_attendees[["meeting_key", "person_id", "response"]].itertuples(index=False):
+    a = org.meeting_attendees
+    for key, pid, resp in zip(a["meeting_key"].tolist(), a["person_id"].tolist(), a["response"].tolist()):
         if resp != "organizer":
             att[key].append((pid, resp))
     blobs: dict[str, list[bytes]] = defaultdict(list)
     tzids: dict[str, set[str]] = defaultdict(set)
-    for s in org.series.itertuples(index=False):
+    for s in _tuples(org.series):
         blobs[s.uid].append(vevent_master(s, names))
         tzids[s.uid].add(s.tz)
     m = org.meetings
-    for row in m.loc[~m["is_recurring"] | m["override"]].itertuples(index=False):
+    for row in _tuples(m.loc[~m["is_recurring"] | m["override"]]):
         blobs[row.uid].append(vevent(row, att[row.meeting_key], names))
         if not row.all_day:
             tzids[row.uid].add(row.tz)
@@ -195,7 +202,8 @@ def write_calendars(org, out: Path, progress: Callable[[int], None] | None = Non
     invited: dict[str, list[str]] = defaultdict(list)
     uid_of = dict(zip(org.meetings["meeting_key"], org.meetings["uid"]))
     seen = set()
-    for key, pid in org.meeting_attendees[["meeting_key", "person_id"]].itertuples(index=False):
+    a = org.meeting_attendees
+    for key, pid in zip(a["meeting_key"].tolist(), a["person_id"].tolist()):
         uid = uid_of[key]
         if (pid, uid) not in seen:
             seen.add((pid, uid))

@@ -9,12 +9,16 @@ the same bytes.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import time
+
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
 
 BODY = "This is a synthetic message written by worklife synth. It contains no real data.\n"
 
@@ -28,22 +32,28 @@ def render(org) -> Iterator[tuple[int, str, bytes]]:
     people = org.people
     names = dict(zip(people["person_id"], people["display_name"]))
     tzs = {p: (tz if isinstance(tz, str) and tz else "UTC") for p, tz in zip(people["person_id"], people["tz"])}
-    rec = org.message_recipients
-    by_msg: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for key, pid, kind in zip(rec["message_key"].tolist(), rec["person_id"].tolist(), rec["kind"].tolist()):
-        if kind in ("to", "cc", "bcc"):
-            by_msg[key].append((kind, pid))
     mail = org.messages.loc[org.messages["channel"] == "email"]
+    # recipients grouped by message, in the order of ``mail`` (no per-message dict: 10k x 52 is large)
+    rec = org.message_recipients
+    codes = pd.Index(mail["message_key"]).get_indexer(rec["message_key"])
+    rec, codes = rec.loc[codes >= 0], codes[codes >= 0]
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    r_pid = rec["person_id"].to_numpy()[order].tolist()
+    r_kind = rec["kind"].to_numpy()[order].tolist()
+    bounds = np.searchsorted(codes, np.arange(len(mail) + 1)).tolist()
     zones: dict[str, ZoneInfo] = {}
+    weeks: dict[int, str] = {}
     cols = [mail[c].tolist() for c in ("message_id", "sender_id", "sent_utc", "subject_or_channel",
                                          "in_reply_to", "references", "is_auto")]
-    for mid, snd, t, subj, irt, refs, auto in zip(*cols):
+    for i, (mid, snd, t, subj, irt, refs, auto) in enumerate(zip(*cols)):
+        mine = list(zip(r_kind[bounds[i]:bounds[i + 1]], r_pid[bounds[i]:bounds[i + 1]]))
         tz = tzs.get(snd, "UTC")
         zone = zones.setdefault(tz, ZoneInfo(tz))
         when = datetime.fromtimestamp(int(t), timezone.utc).astimezone(zone)
         lines = [f"Message-ID: <{mid}>", f"Date: {format_datetime(when)}", f"From: {_addr(snd, names)}"]
         for kind, header in (("to", "To"), ("cc", "Cc"), ("bcc", "Bcc")):
-            who = [p for k, p in by_msg.get(mid, ()) if k == kind]
+            who = [p for k, p in mine if k == kind]
             if who:
                 lines.append(f"{header}: " + ",\n ".join(_addr(p, names) for p in who))
         lines.append(f"Subject: {subj}")
@@ -55,8 +65,11 @@ def render(org) -> Iterator[tuple[int, str, bytes]]:
             lines.append("Auto-Submitted: auto-replied")
         lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8",
                   "Content-Transfer-Encoding: 7bit", "", BODY]
-        y, w, _ = datetime.fromtimestamp(int(t), timezone.utc).isocalendar()
-        yield int(t), f"{y}-W{w:02d}", "\n".join(lines).encode("utf-8")
+        day = int(t) // 86400
+        if day not in weeks:
+            y, w, _ = datetime.fromtimestamp(day * 86400, timezone.utc).isocalendar()
+            weeks[day] = f"{y}-W{w:02d}"
+        yield int(t), weeks[day], "\n".join(lines).encode("utf-8")
 
 
 def write_maildir(org, out: Path, progress: Callable[[int], None] | None = None) -> int:
@@ -84,7 +97,7 @@ def write_mbox(org, out: Path, progress: Callable[[int], None] | None = None) ->
                 if handle:
                     handle.close()
                 handle, current = open(out / f"{week}.mbox", "ab"), week
-            stamp = datetime.fromtimestamp(t, timezone.utc).strftime("%a %b %d %H:%M:%S %Y")
+            stamp = time.asctime(time.gmtime(t))  # 'Mon Mar  3 09:12:33 2025', the mbox From_ form
             handle.write(b"From MAILER-DAEMON " + stamp.encode() + b"\n" + data + b"\n")
             n += 1
             if progress and n % 1000 == 0:

@@ -16,12 +16,16 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 BOT = {"id": "U0000000", "name": "synthbot", "real_name": "synthbot", "deleted": False,
        "is_bot": True, "team_id": "T0000001", "profile": {"bot_id": "B0000001", "real_name": "synthbot"}}
 
 
 def _dump(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    # compact JSON: only the C encoder is fast enough for millions of messages
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
 def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -> int:
@@ -61,21 +65,51 @@ def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -
     _dump(out / "mpims.json", lists["mpim"])
     _dump(out / "dms.json", lists["dm"])
     chat = org.messages.loc[org.messages["channel"] == "chat"]
-    replies = defaultdict(list)
-    for ts, tts, snd in zip(chat["ts"].tolist(), chat["thread_ts"].tolist(), chat["sender_id"].tolist()):
-        if isinstance(tts, str) and tts != ts:
-            replies[tts].append((ts, snd))
-    days: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    replies = defaultdict(list)  # (conversation, thread_ts) -> [(ts, sender)]
+    threaded = chat.loc[chat["thread_ts"].notna() & (chat["thread_ts"] != chat["ts"])].sort_values("sent_utc")
+    for cid, ts, tts, snd in zip(threaded["conv_id"].tolist(), threaded["ts"].tolist(),
+                                 threaded["thread_ts"].tolist(), threaded["sender_id"].tolist()):
+        replies[(cid, tts)].append((ts, snd))
+    # channel_join messages, one day before the data starts (export noise, not canonical)
+    join_day = datetime.fromtimestamp(created, timezone.utc).strftime("%Y-%m-%d")
+    join_files: dict[tuple[str, str], list[dict]] = {}
     for c in lists["channel"]:
-        day = datetime.fromtimestamp(created, timezone.utc).strftime("%Y-%m-%d")
-        for i, u in enumerate(c["members"]):
-            days[(c["id"], day)].append({"type": "message", "subtype": "channel_join", "user": u,
-                                         "text": f"<@{u}> has joined the channel",
-                                         "ts": f"{created + 32400 + i}.000000"})
-    cols = [chat[c].tolist() for c in ("conv_id", "ts", "sender_id", "text", "thread_ts", "is_auto", "sent_utc")]
-    parent_user = {ts: snd for ts, snd in zip(chat["ts"].tolist(), chat["sender_id"].tolist())}
+        joins = [{"type": "message", "subtype": "channel_join", "user": u, "text": f"<@{u}> has joined the channel",
+                  "ts": f"{created + 32400 + i}.000000"} for i, u in enumerate(c["members"])]
+        d = out / folder[c["id"]]
+        d.mkdir(exist_ok=True)
+        _dump(d / f"{join_day}.json", joins)
+        join_files[(c["id"], join_day)] = joins
+    # messages streamed by (conversation, UTC day): one file written per group
+    day = pd.to_datetime(chat["sent_utc"], unit="s").dt.strftime("%Y-%m-%d")
+    frame = pd.DataFrame({"conv": chat["conv_id"].to_numpy(), "day": day.to_numpy(), "ts": chat["ts"].to_numpy(),
+                          "_i": np.arange(len(chat))}).sort_values(["conv", "day", "ts"], kind="stable")
+    cols = [chat[c].to_numpy(dtype=object) for c in ("ts", "sender_id", "text", "thread_ts", "is_auto")]
     n = 0
-    for cid, ts, snd, text, tts, auto, t in zip(*cols):
+    batch: list[dict] = []
+    key = None
+
+    made: set[str] = set()
+
+    def flush(key, batch) -> None:
+        d = out / folder[key[0]]
+        if key[0] not in made:
+            d.mkdir(exist_ok=True)
+            made.add(key[0])
+        path = d / f"{key[1]}.json"
+        if key in join_files:  # the day the members joined
+            batch = join_files[key] + batch
+        _dump(path, batch)
+        if progress:
+            progress(len(batch) - len(join_files.get(key, ())))
+
+    roots = {}
+    for cid, dd, i in zip(frame["conv"].tolist(), frame["day"].tolist(), frame["_i"].tolist()):
+        if (cid, dd) != key:
+            if batch:
+                flush(key, batch)
+            key, batch = (cid, dd), []
+        ts, snd, text, tts, auto = (c[i] for c in cols)
         if auto:
             msg = {"type": "message", "subtype": "bot_message", "bot_id": "B0000001",
                    "username": "synthbot", "text": text, "ts": ts}
@@ -84,17 +118,14 @@ def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -
         if isinstance(tts, str):
             msg["thread_ts"] = tts
             if tts == ts:
-                msg["reply_count"] = len(replies[ts])
-                msg["replies"] = [{"user": slack[s], "ts": r} for r, s in replies[ts]]
+                reps = replies.get((cid, ts), [])
+                msg["reply_count"] = len(reps)
+                msg["replies"] = [{"user": slack[s], "ts": r} for r, s in reps]
+                roots[(cid, ts)] = snd
             else:
-                msg["parent_user_id"] = slack.get(parent_user.get(tts), None)
-        day = datetime.fromtimestamp(int(t), timezone.utc).strftime("%Y-%m-%d")
-        days[(cid, day)].append(msg)
+                msg["parent_user_id"] = slack.get(roots.get((cid, tts)))
+        batch.append(msg)
         n += 1
-    for (cid, day), msgs in sorted(days.items()):
-        d = out / folder[cid]
-        d.mkdir(exist_ok=True)
-        _dump(d / f"{day}.json", sorted(msgs, key=lambda m: m["ts"]))
-        if progress:
-            progress(sum(1 for m in msgs if m.get("subtype") != "channel_join"))
+    if batch:
+        flush(key, batch)
     return n

@@ -1,0 +1,51 @@
+"""The async status digest: what a team shipped, moved, and is blocked on, from outcomes.
+
+Library surface (``worklife digest`` is a thin layer on it)::
+
+    build_digest(store, config, team, week, now) -> Digest      # facts, per person and team
+    render(digest, "md" | "html" | "eml", sender=...) -> str
+    send_http(digest, guard_url, token, sender) -> dict          # via the guard's HTTP API
+    send_queue(digest, queue_path, sender, config, store_path=, now=) -> list[int]
+    estimate_savings(store, config, team=None) -> list[TeamSavings]
+    savings_section(store, config) -> str                         # HTML <section> for any page
+    report_sections(store, config, person_weeks) -> [Section]     # the report's provider hook
+"""
+
+from worklife.digest.build import CommitGroup, Digest, Fact, PersonDigest, build_digest, parse_week
+from worklife.digest.deliver import idempotency_key, message_payload, send_http, send_queue
+from worklife.digest.numbers import Numbers
+from worklife.digest.render import FORMATS, render, subject, to_email, to_html, to_markdown
+from worklife.digest.savings import (
+    StatusSeries,
+    TeamSavings,
+    estimate_savings,
+    report_sections,
+    savings_html,
+    savings_section,
+)
+
+__all__ = [
+    "FORMATS",
+    "CommitGroup",
+    "Digest",
+    "Fact",
+    "Numbers",
+    "PersonDigest",
+    "StatusSeries",
+    "TeamSavings",
+    "build_digest",
+    "estimate_savings",
+    "idempotency_key",
+    "message_payload",
+    "parse_week",
+    "render",
+    "report_sections",
+    "savings_html",
+    "savings_section",
+    "send_http",
+    "send_queue",
+    "subject",
+    "to_email",
+    "to_html",
+    "to_markdown",
+]

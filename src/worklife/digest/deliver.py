@@ -1,0 +1,115 @@
+"""Hand a digest to the delivery guard, which holds it until each recipient's working window.
+
+Two ways, same effect:
+
+- ``send_http(digest, guard_url, token, ...)``: ``POST {guard_url}/messages`` with
+  ``Authorization: Bearer <token>`` and JSON ``sender, recipients, subject, body,
+  idempotency_key`` (or ``raw`` MIME for the HTML e-mail), against a running
+  ``worklife guard serve``;
+- ``send_queue(digest, queue_path, ...)``: the guard's library call ``enqueue`` on its
+  SQLite queue file, for a guard on the same machine.
+
+The idempotency key is ``digest:<team>:<week>``: sending the same week twice is answered
+with the first submission's ids, so a digest never arrives twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from worklife.config import Config
+from worklife.digest.build import Digest
+from worklife.digest.render import DEFAULT_LIMIT, as_text, subject, to_email, to_markdown
+from worklife.errors import GuardError, WorklifeError
+
+log = logging.getLogger(__name__)
+
+
+def idempotency_key(d: Digest) -> str:
+    return f"digest:{d.team}:{d.week}"
+
+
+def recipients_of(d: Digest) -> list[str]:
+    """The team's e-mail addresses, in the digest's order; GuardError if nobody has one."""
+    out = [p.email for p in d.people if p.email]
+    if not out:
+        raise GuardError(f"nobody in team {d.team!r} has an e-mail address to deliver the digest to")
+    return out
+
+
+def message_payload(d: Digest, sender: str, recipients: list[str] | None = None, mime: bool = False,
+                    limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    """The JSON body of ``POST /messages``: Markdown text, or the HTML e-mail as ``raw`` MIME."""
+    to = recipients or recipients_of(d)
+    payload: dict[str, Any] = {"sender": sender, "recipients": to, "idempotency_key": idempotency_key(d)}
+    if mime:
+        payload["raw"] = as_text(to_email(d, sender, to, limit))
+    else:
+        payload["subject"] = subject(d)
+        payload["body"] = to_markdown(d, limit)
+    return payload
+
+
+def send_http(
+    d: Digest, guard_url: str, token: str, sender: str, *, recipients: list[str] | None = None,
+    mime: bool = False, client: httpx.Client | None = None, timeout_s: float = 30.0, limit: int = DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    """POST the digest to the guard's HTTP API; return its JSON answer (ids, planned times).
+
+    ``client`` lets tests pass an in-process transport. Raises GuardError with the
+    guard's own error message on any refusal, or when the guard cannot be reached.
+    """
+    url = guard_url.rstrip("/") + "/messages"
+    payload = message_payload(d, sender, recipients, mime, limit)
+    headers = {"Authorization": f"Bearer {token}"}
+    own = client is None
+    http = client or httpx.Client(timeout=timeout_s)
+    try:
+        resp = http.post(url, json=payload, headers=headers)
+    except httpx.HTTPError as exc:
+        raise GuardError(f"cannot reach the guard at {guard_url}: {exc}", 502) from exc
+    finally:
+        if own:
+            http.close()
+    try:
+        answer = resp.json()
+    except ValueError:
+        answer = {"ok": False, "error": resp.text[:200]}
+    if resp.status_code >= 400 or not answer.get("ok", False):
+        raise GuardError(f"the guard refused the digest ({resp.status_code}): {answer.get('error', answer)}",
+                         resp.status_code)
+    log.info("digest %s %s handed to guard: %s", d.team, d.week, answer.get("ids"))
+    return answer
+
+
+def send_queue(
+    d: Digest, queue_path: str | Path, sender: str, config: Config, *, store_path: str | Path | None,
+    now: datetime, recipients: list[str] | None = None, mime: bool = False, limit: int = DEFAULT_LIMIT,
+) -> list[int]:
+    """Enqueue the digest straight into a guard queue file; return the delivery ids.
+
+    Recipients' working windows come from the people of ``store_path`` (the guard's
+    ``Directory``). ``now`` is the acceptance instant (aware).
+    """
+    try:
+        from worklife.guard import Directory, Queue, enqueue
+    except ImportError as exc:  # the guard is another part of worklife; say so plainly
+        raise WorklifeError(f"--guard-queue needs worklife.guard, which is not installed here: {exc}") from exc
+    payload = message_payload(d, sender, recipients, mime, limit)
+    directory = Directory.from_sources(config, store=str(store_path) if store_path else None)
+    queue = Queue(str(queue_path))
+    try:
+        return list(enqueue(
+            queue, sender, payload["recipients"], payload.get("subject"), payload.get("body"),
+            directory=directory, now=now, idempotency_key=payload["idempotency_key"],
+            raw=payload["raw"].encode("utf-8") if "raw" in payload else None,
+        ))
+    finally:
+        close = getattr(queue, "close", None)
+        if close:
+            close()

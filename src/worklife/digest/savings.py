@@ -1,0 +1,163 @@
+"""What the digest would save: the team's recurring status-like meetings, in hours and money.
+
+A **status meeting** is a qualifying meeting occurrence (docs/metrics.md: not cancelled,
+not free, not all-day, ``0 < duration <= metrics.meeting_max_hours``, at least
+``metrics.meeting_min_people`` attendees) with ``is_recurring`` whose title matches any
+of ``metrics.status_title_patterns`` (case-insensitive). Its **person-hours** are its
+duration times the team members who attended (did not decline). Per month =
+person-hours over the observed calendar span (first meeting start to last meeting end
+in the store, at least 7 days) × 30.4375 days; cost = that × ``metrics.hourly_cost``.
+
+Next to it: the digest that replaces it, with the average number of outcomes per week it
+would list for the team (shipped items and commits over the same span).
+
+Titles are shown only with ``privacy.keep_titles``; otherwise the matched status phrase
+(``standup``, ``weekly sync`` …) stands for the series. ``estimate_savings`` returns every
+team; the HTML leaves out teams with fewer than ``privacy.min_group_size`` people.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from worklife.config import Config
+from worklife.digest.build import COMMIT, RESOLVED_OUTCOMES
+from worklife.store import Store
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+@dataclass(frozen=True)
+class StatusSeries:
+    label: str  # title, or the matched status phrase when titles are not kept
+    occurrences: int
+    attendees: int  # distinct team members who attended at least once
+    person_hours: float  # over the observed span
+    person_hours_per_month: float
+    cost_per_month: float
+
+
+@dataclass(frozen=True)
+class TeamSavings:
+    team: str
+    team_size: int  # internal people in the team
+    series: tuple[StatusSeries, ...]
+    person_hours_per_month: float
+    cost_per_month: float
+    span_days: float
+    outcomes_per_week: float  # what the digest would list instead (shipped items + commits)
+
+
+def _span_days(store: Store) -> tuple[float, datetime | None, datetime | None]:
+    row = store.con.execute("SELECT min(start_utc), max(end_utc) FROM meetings").fetchone()
+    if not row or row[0] is None:
+        return 7.0, None, None
+    return max((row[1] - row[0]).total_seconds() / 86400, 7.0), row[0], row[1]
+
+
+def estimate_savings(store: Store, config: Config, team: str | None = None) -> list[TeamSavings]:
+    """Per team (or one ``team``), its recurring status meetings and their monthly cost."""
+    patterns = list(config["metrics.status_title_patterns"])
+    if not patterns:
+        return []
+    status_re = "|".join(f"(?:{p})" for p in patterns)
+    days, t0, t1 = _span_days(store)
+    months = days / DAYS_PER_MONTH
+    rows = store.con.execute("""
+        WITH n AS (SELECT meeting_key, count(DISTINCT person_id) AS n FROM meeting_attendees GROUP BY 1),
+        q AS (
+            SELECT m.meeting_key, coalesce(m.series_id, m.uid) AS series, m.title,
+                   (epoch(m.end_utc) - epoch(m.start_utc)) / 3600.0 AS hours
+            FROM meetings m JOIN n USING (meeting_key)
+            WHERE m.is_recurring AND regexp_matches(coalesce(m.title, ''), ?, 'i')
+              AND m.status <> 'cancelled' AND m.transp <> 'transparent' AND NOT m.all_day
+              AND m.end_utc > m.start_utc AND epoch(m.end_utc) - epoch(m.start_utc) <= ? * 3600
+              AND n.n >= ?)
+        SELECT p.team, q.series, arg_max(q.title, q.meeting_key), count(DISTINCT q.meeting_key),
+               count(DISTINCT a.person_id), sum(q.hours)
+        FROM q JOIN meeting_attendees a ON a.meeting_key = q.meeting_key AND a.response <> 'declined'
+        JOIN people p ON p.person_id = a.person_id AND p.is_internal AND p.team IS NOT NULL
+        WHERE ? IS NULL OR p.team = ?
+        GROUP BY 1, 2 ORDER BY 1, 6 DESC, 2""",
+        [status_re, float(config["metrics.meeting_max_hours"]), int(config["metrics.meeting_min_people"]),
+         team, team]).fetchall()
+    shipped = [str(k) for k in config["digest.shipped_kinds"]] + [COMMIT]
+    volume = dict(store.con.execute(f"""
+        WITH r AS ({RESOLVED_OUTCOMES})
+        SELECT p.team, count(*) FROM r JOIN people p ON p.person_id = r.pid
+        WHERE list_contains(?, r.kind) AND (? IS NULL OR (r.at_utc >= ? AND r.at_utc < ?))
+        GROUP BY 1""", [shipped, t0, t0, t1]).fetchall())
+    sizes = dict(store.con.execute(
+        "SELECT team, count(*) FROM people WHERE is_internal AND team IS NOT NULL GROUP BY 1").fetchall())
+    keep = bool(config["privacy.keep_titles"])
+    regex = re.compile(status_re, re.IGNORECASE)
+    rate = float(config["metrics.hourly_cost"])
+    by_team: dict[str, list[StatusSeries]] = {}
+    for tm, _series, title, occ, people, hours in rows:
+        m = regex.search(title or "")
+        label = (title or "") if keep else (m.group(0).lower() if m else "status meeting")
+        per_month = hours / months
+        by_team.setdefault(tm, []).append(StatusSeries(
+            label, int(occ), int(people), round(hours, 2), round(per_month, 2), round(per_month * rate, 2)))
+    out = []
+    for tm, series in sorted(by_team.items()):
+        ph = sum(s.person_hours for s in series) / months
+        out.append(TeamSavings(tm, int(sizes.get(tm, 0)), tuple(series), round(ph, 2), round(ph * rate, 2), round(days, 1),
+                               round(volume.get(tm, 0) / (days / 7), 1)))
+    return out
+
+
+SECTION_TITLE = "Status meetings the digest could replace"
+
+
+def savings_html(store: Store, config: Config, teams: list[TeamSavings] | None = None) -> str:
+    """The savings as HTML (tables and text, no heading): status meetings per team, their cost, the digest."""
+    teams = estimate_savings(store, config) if teams is None else teams
+    h = html.escape
+    rate = float(config["metrics.hourly_cost"])
+    parts = [(f"<p>Recurring meetings whose titles match the status rules, in person-hours per month "
+              f"(30.4 days) of each team's members, at {rate:g} per person-hour "
+              f"(<code>metrics.hourly_cost</code>).</p>")]
+    if not teams:
+        parts.append("<p>No recurring status-like meetings found.</p>")
+        return "".join(parts)
+    smallest = int(config["privacy.min_group_size"])
+    hidden = [t.team for t in teams if t.team_size < smallest]
+    if hidden:
+        parts.append(f"<p>Not shown: {len(hidden)} team(s) with fewer than {smallest} people "
+                     f"(<code>privacy.min_group_size</code>).</p>")
+    for t in (t for t in teams if t.team_size >= smallest):
+        rows = "".join(
+            f"<tr><td>{h(s.label)}</td><td>{s.occurrences}</td><td>{s.attendees}</td>"
+            f"<td>{s.person_hours_per_month:.1f}</td><td>{s.cost_per_month:,.0f}</td></tr>" for s in t.series)
+        parts.append(
+            f"<h3>{h(t.team)}</h3><table><thead><tr><th>status meeting</th><th>occurrences</th>"
+            f"<th>attendees</th><th>person-hours / month</th><th>cost / month</th></tr></thead>"
+            f"<tbody>{rows}</tbody><tfoot><tr><th>total</th><td></td><td></td>"
+            f"<th>{t.person_hours_per_month:.1f}</th><th>{t.cost_per_month:,.0f}</th></tr></tfoot></table>"
+            f"<p>Instead: the weekly async digest, <code>worklife digest --team {h(t.team)} --week YYYY-Www "
+            f"--send</code>, which would list about {t.outcomes_per_week:g} outcomes a week for this team "
+            f"(shipped items and commits), delivered in each reader's working hours. "
+            f"Observed over {t.span_days:g} days of calendar data.</p>")
+    return "".join(parts)
+
+
+def savings_section(store: Store, config: Config) -> str:
+    """An HTML ``<section>`` with its heading, for any page: see ``savings_html``."""
+    return (f"<section class='digest-savings'><h2>{SECTION_TITLE}</h2>"
+            f"{savings_html(store, config)}</section>")
+
+
+def report_sections(store: Store, config: Config, person_weeks: object = None) -> list | None:
+    """The report's provider hook (``worklife.report.sections.collect_sections``).
+
+    One section with the savings; None when the store holds no meetings at all.
+    """
+    if (store.con.execute("SELECT count(*) FROM meetings").fetchone() or (0,))[0] == 0:
+        return None
+    from worklife.report.sections import section
+
+    return [section(SECTION_TITLE, savings_html(store, config), anchor="digest-savings")]

@@ -1,0 +1,62 @@
+"""Boundary pressure and right-to-disconnect / working-time checks (docs/policy.md).
+
+Public API:
+
+- ``load_policy(spec)``: a preset code (``PT``, ``CA-ON``, ``EU-WTD``), ``"auto"`` or a
+  policy.toml path -> ``Policy``.
+- ``check(store, config, policy) -> list[Finding]`` and ``check_report(...)`` (findings + meta).
+- ``boundary_pressure(store, config, ...) -> dict[str, DataFrame]`` and ``sender_view(...)``.
+- ``report_section(store, config, findings) -> str``: a self-contained HTML fragment;
+  ``report_sections(store, config, person_weeks)`` is the ``worklife.report`` provider.
+
+Presets summarise statutes and codes for awareness; they are not legal advice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from worklife.config import Config
+from worklife.policy.boundary import SenderView, boundary_pressure, sender_view
+from worklife.policy.engine import DISCLAIMER, CheckResult, run_check
+from worklife.policy.findings import Event, Finding, team_summary, to_json, to_table
+from worklife.policy.loader import builtin_presets, load_policy
+from worklife.policy.model import Charter, Policy, Preset
+from worklife.store import Store
+
+__all__ = [
+    "DISCLAIMER", "Charter", "CheckResult", "Event", "Finding", "Policy", "Preset", "SenderView",
+    "boundary_pressure", "builtin_presets", "check", "check_report", "load_policy", "report_section",
+    "report_sections", "sender_view", "team_summary", "to_json", "to_table",
+]
+
+
+def _policy(policy: Policy | str | Path) -> Policy:
+    return policy if isinstance(policy, Policy) else load_policy(policy)
+
+
+def check_report(store: Store, config: Config, policy: Policy | str | Path) -> CheckResult:
+    """Findings and run metadata (people checked per preset, org size, sources, disclaimer)."""
+    return run_check(store, config, _policy(policy))
+
+
+def check(store: Store, config: Config, policy: Policy | str | Path) -> list[Finding]:
+    """Every finding of ``policy`` (a Policy, preset code, "auto" or policy.toml path), most severe first."""
+    return check_report(store, config, policy).findings
+
+
+def report_section(store: Store, config: Config, findings: list[Finding], *,
+                   include_plotlyjs: bool | str = True) -> str:
+    """The report's boundary-pressure and policy section as self-contained HTML."""
+    from worklife.policy.report import report_section as _section
+
+    return _section(store, config, findings, include_plotlyjs=include_plotlyjs)
+
+
+def report_sections(store: Store, config: Config, person_weeks: object = None) -> list:
+    """``worklife.report`` provider: this stage's section, checked under ``policy.report_policy``."""
+    from worklife.policy.report import TITLE, section_body
+    from worklife.report.sections import section
+
+    findings = check(store, config, config["policy.report_policy"])
+    return [section(TITLE, section_body(store, config, findings, include_plotlyjs=False), anchor="policy")]

@@ -1,0 +1,125 @@
+"""Local-time building blocks in SQL: each person's calendar as temp tables, and a
+``localize`` SQL fragment that classifies an instant as working time or not.
+
+Follows docs/metrics.md exactly: the local time of instant ``t`` (UTC) for a person is
+``t + utc_offset_s`` of the ``tz_offsets`` row of the person's zone in force at ``t``;
+``t`` is working time iff its local date is a workday (weekday in the person's
+``workdays`` and not a public holiday of their jurisdiction) and
+``work_start <= local time of day < work_end`` (seconds, local wall clock).
+
+``prepare(store, config)`` registers, on the store's connection:
+- ``pol_sched``: one row per person (resolved with org defaults): person_id, tz,
+  work_start_s, work_end_s, mask ('1111100', Monday first), jurisdiction, team, level,
+  manager_id, is_internal, defaults_used;
+- ``pol_holidays``: (jurisdiction, day) for the data span;
+- ``pol_tz``: ``tz_offsets`` plus generated rows for any zone it lacks.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import pyarrow as pa
+
+from worklife.config import Config
+from worklife.store import Store
+from worklife.timezones import tz_offsets_table
+from worklife.workcal import holiday_rows, resolve_person
+
+log = logging.getLogger(__name__)
+
+
+def load_temp(con, name: str, table: pa.Table, select: str = "*") -> None:
+    """Create temp table ``name`` from an Arrow table (explicit registration: no reliance on
+    DuckDB's Python replacement scans, which another stage's Ibis backend may switch off)."""
+    # DuckDB refuses register() while an earlier execute() (e.g. one read with fetchone())
+    # has rows left; running a statement to completion first releases it.
+    con.execute("SELECT 1").fetchall()
+    con.register("_pol_arrow", table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} FROM _pol_arrow")
+    finally:
+        con.unregister("_pol_arrow")
+
+
+def prepare(store: Store, config: Config) -> int:
+    """Register pol_sched, pol_holidays and pol_tz on ``store.con``; return the people count."""
+    con = store.con
+    con.execute("SET enable_progress_bar = false")  # a library never draws on the user's terminal
+    cur = con.execute(
+        "SELECT person_id, tz, work_start, work_end, workdays, jurisdiction, team, level, "
+        "manager_id, is_internal FROM people"
+    )
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    cols: dict[str, list] = {k: [] for k in (
+        "person_id", "tz", "work_start_s", "work_end_s", "mask", "jurisdiction", "team", "level",
+        "manager_id", "is_internal", "defaults_used")}
+    for row in rows:  # one Python step per person (people is small), never per event
+        s = resolve_person(row, config)
+        cols["person_id"].append(s.person_id)
+        cols["tz"].append(s.tz)
+        cols["work_start_s"].append(s.work_start_s)
+        cols["work_end_s"].append(s.work_end_s)
+        cols["mask"].append("".join("1" if i in s.workdays else "0" for i in range(7)))
+        cols["jurisdiction"].append((s.jurisdiction or "").strip().upper())
+        cols["team"].append(row.get("team"))
+        cols["level"].append(row.get("level"))
+        cols["manager_id"].append(row.get("manager_id"))
+        cols["is_internal"].append(bool(row.get("is_internal", True)))
+        cols["defaults_used"].append(",".join(s.defaults_used))
+    sched = pa.table(cols, schema=pa.schema([
+        ("person_id", pa.string()), ("tz", pa.string()), ("work_start_s", pa.int32()),
+        ("work_end_s", pa.int32()), ("mask", pa.string()), ("jurisdiction", pa.string()),
+        ("team", pa.string()), ("level", pa.string()), ("manager_id", pa.string()),
+        ("is_internal", pa.bool_()), ("defaults_used", pa.string())]))
+    load_temp(con, "pol_sched", sched)
+
+    span = store.data_span_utc()
+    start = (span[0].date() if span else date(2000, 1, 1)) - timedelta(days=2)
+    end = (span[1].date() if span else date(2000, 1, 1)) + timedelta(days=2)
+    hol = holiday_rows(set(cols["jurisdiction"]), start, end)
+    holidays = pa.table({"jurisdiction": pa.array([h[0] for h in hol], pa.string()),
+                         "day": pa.array([h[1] for h in hol], pa.date32())})
+    load_temp(con, "pol_holidays", holidays, "DISTINCT jurisdiction, day")
+
+    have = {r[0] for r in con.execute("SELECT DISTINCT tz FROM tz_offsets").fetchall()}
+    missing = sorted(set(cols["tz"]) - have)
+    con.execute("CREATE OR REPLACE TEMP TABLE pol_tz AS SELECT tz, valid_from_utc, valid_to_utc, "
+                "utc_offset_s FROM tz_offsets")
+    if missing:
+        log.info("tz_offsets lacks %d zone(s); generating them for this run", len(missing))
+        extra = tz_offsets_table(missing, start - timedelta(days=400), end + timedelta(days=400))
+        load_temp(con, "pol_tz_extra", extra, "tz, valid_from_utc, valid_to_utc, utc_offset_s")
+        con.execute("INSERT INTO pol_tz SELECT * FROM pol_tz_extra")
+    return len(rows)
+
+
+def localize(rel: str, person: str, t: str, prefix: str) -> str:
+    """SQL selecting ``rel``'s rows plus ``{prefix}local_ts``, ``{prefix}local_date``,
+    ``{prefix}is_work`` (working time per docs/metrics.md) for person column ``person``
+    at UTC instant column ``t``. Rows whose person is not in ``people`` are dropped."""
+    p = prefix
+    return f"""
+    SELECT x.* EXCLUDE (__lts, __ws, __we, __mask, __jur),
+      x.__lts AS {p}local_ts,
+      CAST(x.__lts AS DATE) AS {p}local_date,
+      (substr(x.__mask, isodow(x.__lts), 1) = '1'
+        AND NOT EXISTS (SELECT 1 FROM pol_holidays h
+                        WHERE h.jurisdiction = x.__jur AND h.day = CAST(x.__lts AS DATE))
+        AND hour(x.__lts) * 3600 + minute(x.__lts) * 60 + second(x.__lts) >= x.__ws
+        AND hour(x.__lts) * 3600 + minute(x.__lts) * 60 + second(x.__lts) < x.__we) AS {p}is_work
+    FROM (
+      SELECT r.*, r.{t} + to_seconds(o.utc_offset_s) AS __lts, s.work_start_s AS __ws,
+             s.work_end_s AS __we, s.mask AS __mask, s.jurisdiction AS __jur
+      FROM ({rel}) r
+      JOIN pol_sched s ON s.person_id = r.{person}
+      ASOF JOIN pol_tz o ON o.tz = s.tz AND r.{t} >= o.valid_from_utc
+    ) x"""
+
+
+def workday_sql(local_date: str, mask: str, jurisdiction: str) -> str:
+    """SQL boolean: ``local_date`` (DATE) is a workday for a person with ``mask``/``jurisdiction``."""
+    return (f"(substr({mask}, isodow({local_date}), 1) = '1' AND NOT EXISTS (SELECT 1 FROM pol_holidays h "
+            f"WHERE h.jurisdiction = {jurisdiction} AND h.day = {local_date}))")
