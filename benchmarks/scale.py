@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -67,7 +66,8 @@ def worker(engine: str, db: str, master: str) -> None:
         df = compute(store, Config(), engine=engine, spark_master=master)
     fig["seconds"] = time.perf_counter() - t0
     fig["person_weeks"] = len(df)
-    fig["py_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: after fork+exec Linux keeps the parent's high-water mark there
+    fig["py_peak_mb"] = _vm_hwm_mb(os.getpid())
     if engine == "spark":
         fig["jvm_peak_mb"] = _vm_hwm_mb(session.sparkContext._gateway.proc.pid)
     print(json.dumps(fig))
