@@ -70,6 +70,9 @@ def metrics(
     pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace person ids by keyed pseudonyms.")] = False,
     key: Annotated[Optional[str], typer.Option("--key", help="Secret key for --pseudonymise.")] = None,
     engine: Annotated[str, typer.Option("--engine", help="duckdb | spark")] = "duckdb",
+    spark_master: Annotated[str, typer.Option(
+        "--spark-master", help="Spark master URL for --engine spark (local[*], spark://host:7077, yarn); "
+        "--db may then be a folder of Parquet tables.")] = "local[*]",
 ) -> None:
     """Person-week work-pattern metrics (docs/metrics.md); roll-ups suppress small groups."""
     from worklife.metrics import compute
@@ -82,6 +85,14 @@ def metrics(
     if pseudonymise and not key:
         fail("--pseudonymise needs --key K", 2)
     cfg = load_config(config)
+    if engine not in ("duckdb", "spark"):
+        fail(f"--engine must be duckdb or spark, not {engine!r}", 2)
+    if db.is_dir():  # exported Parquet tables (docs/scale-out.md)
+        df = compute(db, cfg, by=by, period=period, engine=engine, spark_master=spark_master)
+        if pseudonymise and by == "person":
+            df = pseudo(df, ["person_id"], key or "")
+        _write(df, fmt, out, f"worklife metrics by {by} and {period}")
+        return
     with _open(db) as store:
         if validate:
             from worklife.metrics.validate import format_report, validate as run_validate
@@ -93,7 +104,7 @@ def metrics(
                 text = format_report(report)
             out.write_text(text) if out else typer.echo(text)
             return
-        df = compute(store, cfg, by=by, period=period, engine=engine)
+        df = compute(store, cfg, by=by, period=period, engine=engine, spark_master=spark_master)
     if pseudonymise and by == "person":
         df = pseudo(df, ["person_id"], key or "")
     _write(df, fmt, out, f"worklife metrics by {by} and {period}")

@@ -65,10 +65,11 @@ class MetricRun:
 
 
 def prepare(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
-            engine: str = "duckdb", person_ids: list[str] | None = None) -> MetricRun | None:
+            engine: str = "duckdb", person_ids: list[str] | None = None,
+            spark_master: str = "local[*]") -> MetricRun | None:
     """Open the backend, build the calendar and the graph; None when the store has no activity."""
     config = config or Config()
-    eng = open_backend(store_or_con, engine)
+    eng = open_backend(store_or_con, engine, spark_master)
     people = eng.people()
     span = eng.span_dates()
     if span is None or people.empty:
@@ -140,13 +141,15 @@ def summed_rows(run: MetricRun, period: str) -> pd.DataFrame:
 
 def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
             by: str = "person", period: str = "week", weeks: Sequence[str] | None = None,
-            engine: str = "duckdb") -> pd.DataFrame:
+            engine: str = "duckdb", spark_master: str = "local[*]") -> pd.DataFrame:
     """Metrics per person (or team/org roll-up) and ISO week (or local date).
 
     ``by``: person | team | org. ``period``: week | day. ``weeks``: keep only these ISO
     weeks (``"2025-W13"``). Person rows: person_id, week, week_start (or date, week),
     then ``METRIC_COLUMNS``. Roll-ups: see ``worklife.metrics.rollup.rollup``; groups
-    under ``privacy.min_group_size`` people are suppressed.
+    under ``privacy.min_group_size`` people are suppressed. ``engine="spark"`` runs the
+    same expressions on PySpark at ``spark_master`` (docs/scale-out.md); then
+    ``store_or_con`` may also be a directory of Parquet tables.
     """
     config = config or Config()
     if by not in ("person", "team", "org"):
@@ -156,7 +159,7 @@ def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config
     size = int(config["metrics.active_block_minutes"])
     if size <= 0 or 1440 % size:
         raise ConfigError(f"metrics.active_block_minutes must divide a day (1440), not {size}")
-    run = prepare(store_or_con, config, engine)
+    run = prepare(store_or_con, config, engine, spark_master=spark_master)
     df = person_metrics(run, period)
     if weeks is not None:
         df = df[df["week"].isin(list(weeks))].reset_index(drop=True)

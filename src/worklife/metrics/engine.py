@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,12 @@ class Engine:
     name: str = "duckdb"
 
     def cache(self, expr: Any) -> Any:
-        """Materialise an intermediate table (DuckDB temp table); Spark keeps the plan.
+        """Materialise an intermediate table (DuckDB temp table, Spark local checkpoint)."""
+        if self.name == "spark":
+            from worklife.metrics.spark import materialise
 
-        On PySpark, Ibis does not register in-memory tables used inside a cached
-        expression, so intermediate results are recomputed instead of cached.
-        """
-        return expr if self.name == "spark" else expr.cache()
+            return materialise(self.backend, expr)
+        return expr.cache()
 
     def table(self, name: str) -> Any:
         return self.backend.table(name)
@@ -72,14 +72,17 @@ class Engine:
 
 
 def open_backend(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path,
-                 engine: str = "duckdb") -> Engine:
-    """Wrap a Store, a DuckDB connection or a store path for Ibis.
+                 engine: str = "duckdb", spark_master: str = "local[*]") -> Engine:
+    """Wrap a Store, a DuckDB connection, a store path or a directory of Parquet tables.
 
-    ``engine="spark"`` starts a local PySpark session and copies the canonical tables
-    into it (a correctness check of the same expressions, not a scale-out path yet).
+    ``engine="spark"`` runs the expressions on PySpark (``worklife.metrics.spark``): a
+    store is staged to Parquet in a temporary folder; a directory is read as exported
+    Parquet tables (DuckDB reads only the small tables from it). A directory needs
+    ``engine="spark"``.
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    parquet_dir = None
     if isinstance(store_or_con, Store):
         con = store_or_con.con
     elif isinstance(store_or_con, duckdb.DuckDBPyConnection):
@@ -88,50 +91,26 @@ def open_backend(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path,
         p = Path(store_or_con)
         if not p.exists():
             raise StoreError(f"{p}: no such store; run `worklife ingest ... --db {p}` first")
-        con = duckdb.connect(str(p), read_only=True)
+        if p.is_dir():
+            if engine != "spark":
+                raise ConfigError(f"{p} is a directory of Parquet tables: use --engine spark")
+            from worklife.metrics import spark
+
+            parquet_dir, con = p, spark.duck_over_parquet(p)
+        else:
+            con = duckdb.connect(str(p), read_only=True)
     try:
         con.execute("SELECT count(*) FROM people").fetchall()
     except duckdb.Error as exc:
         raise StoreError(f"not a worklife store: {exc}") from exc
     if engine == "spark":
-        return Engine(backend=_spark_backend(con), duck=con, name="spark")
+        from worklife.metrics import spark
+
+        session = spark.spark_session(spark_master, "worklife-metrics")
+        if parquet_dir is None:
+            if not session.sparkContext.master.startswith("local"):
+                log.warning("staging the store as Parquet in a local temp folder: cluster executors "
+                            "cannot read it; export Parquet to shared storage and pass that folder")
+            parquet_dir = spark.write_parquet(con, spark.staging_dir())
+        return Engine(backend=spark.spark_backend(session, parquet_dir), duck=con, name="spark")
     return Engine(backend=ibis.duckdb.from_connection(con), duck=con, name="duckdb")
-
-
-CANONICAL = ("people", "meetings", "meeting_attendees", "messages", "message_recipients", "outcomes",
-             "tz_offsets")
-
-
-def _spark_backend(con: duckdb.DuckDBPyConnection) -> Any:
-    """A local PySpark session (UTC) with the store's canonical tables as temp views.
-
-    Copies the tables through Arrow: meant for checking that the same expressions give
-    the same results on Spark, not for data that does not fit this machine.
-    """
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as exc:
-        raise ConfigError("--engine spark needs pyspark: pip install 'worklife[spark]'") from exc
-    import tempfile
-
-    warehouse = tempfile.mkdtemp(prefix="worklife-spark-")
-    session = (SparkSession.builder.master("local[2]").appName("worklife-metrics")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.warehouse.dir", warehouse)
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "4").getOrCreate())
-    backend = ibis.pyspark.connect(session)
-    for name in CANONICAL:
-        rows = [tuple(v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) else v for v in r)
-                for r in con.execute(f"SELECT * FROM {name}").fetchall()]
-        sdf = session.createDataFrame(rows, _spark_schema(con, name))
-        sdf.createOrReplaceTempView(name)
-    return backend
-
-
-def _spark_schema(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    types = {"VARCHAR": "string", "TIMESTAMP": "timestamp", "BOOLEAN": "boolean", "INTEGER": "int",
-             "BIGINT": "bigint", "DOUBLE": "double"}
-    cols = con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
-                       f"WHERE table_name = '{table}' ORDER BY ordinal_position").fetchall()
-    return ", ".join(f"{c} {types.get(t, 'string')}" for c, t in cols)
