@@ -357,13 +357,17 @@ class MailRows:
             domains = [owner.lower().rsplit("@", 1)[1]]
         self.internal_domains = tuple("@" + d for d in domains)
         self.pids: dict[str, str] = {}  # address -> person_id, people rows emitted once
+        self.named: set[str] = set()  # addresses whose people row carried a display name
 
     def _person(self, batch: Batch, addr: str, name: str) -> str:
         pid = self.pids.get(addr)
-        if pid is not None:
+        if pid is not None and (not name or addr in self.named):
             return pid
-        pid = self.ctx.person_id(addr) or addr
-        self.pids[addr] = pid
+        if pid is None:
+            pid = self.ctx.person_id(addr) or addr
+            self.pids[addr] = pid
+        if name:  # a name seen after a nameless sighting fills the empty display_name
+            self.named.add(addr)
         if addr not in self.ctx.aliases:
             batch.rows["people"].append({
                 "person_id": pid, "email": addr, "display_name": name or None,
