@@ -67,7 +67,12 @@ def union_all(*tables: ir.Table) -> ir.Table:
     cols = tables[0].columns
 
     def loose(t: ir.Table) -> ir.Table:
-        return t.select(**{c: t[c].cast(t[c].type().copy(nullable=True)) for c in cols})
+        # Cast only columns that are not already nullable (fewer nodes for Ibis to compile).
+        sch = t.schema()
+        if list(sch.names) == list(cols) and all(sch[c].nullable for c in cols):
+            return t
+        return t.select(**{c: t[c] if sch[c].nullable else t[c].cast(sch[c].copy(nullable=True))
+                           for c in cols})
 
     out = loose(tables[0])
     for t in tables[1:]:

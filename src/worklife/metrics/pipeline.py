@@ -144,10 +144,18 @@ LONG_NAMES = tuple(
 
 def aggregate(long: ir.Table, cal: LocalCalendar, period: str) -> ir.Table:
     """Sum long rows per (person, period, name): long form; ``pivot`` makes it wide."""
+    # Group on int keys first (person, epoch day of the Monday or the day, name), then
+    # join the few summed rows to their labels: cheaper than grouping on the string
+    # week label and dates. The calendar spans whole ISO weeks [first_day, last_day].
     d = cal.days
-    j = long.join(d, "day")
+    t = long.filter((long.day >= cal.first_day) & (long.day <= cal.last_day))
+    if period == "week":
+        t = t.mutate(day=t.day - (t.day + 3) % 7)  # epoch day of the week's Monday
+        d = d.filter(d.dow == 0)
+    s = t.group_by(["person_id", "day", "name"]).agg(value=t.value.sum())
+    j = s.join(d, "day")
     key = ["person_id", "week", "week_start"] if period == "week" else ["person_id", "date", "week"]
-    return j.group_by([*key, "name"]).agg(value=j.value.sum())
+    return j.select(*key, "name", "value")
 
 
 def pivot(summed: pd.DataFrame, period: str) -> pd.DataFrame:

@@ -26,11 +26,6 @@ from worklife.metrics.intervals import union_all
 from worklife.metrics.localtime import DAY_S
 
 
-def numbers(n: int) -> ir.Table:
-    """A table k = 0..n (block offsets)."""
-    return ibis.memtable({"k": list(range(n + 1))}).select(k=_.k.cast("int64"))
-
-
 def _long(t: ir.Table, name: str, value: ir.Value) -> ir.Table:
     return t.select("person_id", "day", name=ibis.literal(name), value=value.cast("int64"))
 
@@ -57,19 +52,22 @@ def span_and_weekend(instants: ir.Table, config: Config) -> ir.Table:
     return union_all(s, w)
 
 
-def _blocks_of(pieces: ir.Table, a: str, b: str, size_s: int, nums: ir.Table) -> ir.Table:
-    """(person_id, block) for every block of ``size_s`` local seconds that [a, b) touches."""
+def _blocks_of(pieces: ir.Table, a: str, b: str, size_s: int) -> ir.Table:
+    """(person_id, block) for every block of ``size_s`` local seconds that [a, b) touches.
+
+    Pieces lie within one local date, so each yields at most a day's worth of blocks.
+    """
     t = pieces.select("person_id", _b0=(pieces[a] // size_s).cast("int64"),
                       _b1=((pieces[b] - 1) // size_s).cast("int64"))
-    j = t.join(nums, nums.k <= t._b1 - t._b0)
-    return j.select("person_id", block=j._b0 + j.k)
+    # An array of block numbers, unnested (sequence/explode on Spark): cheaper than an
+    # inequality join against a table of offsets.
+    return t.select("person_id", block=ibis.range(t._b0, t._b1 + 1).unnest())
 
 
 def active_blocks(meeting_pieces: ir.Table, located: ir.Table, config: Config) -> ir.Table:
     """Long rows ``blocks``: distinct active local blocks per person-day."""
     size = int(config["metrics.active_block_minutes"]) * 60
-    nums = numbers(DAY_S // size + 1)
-    m = _blocks_of(meeting_pieces, "local_start_s", "local_end_s", size, nums)
+    m = _blocks_of(meeting_pieces, "local_start_s", "local_end_s", size)
     i = located.select("person_id", block=(located.local_s // size).cast("int64"))
     u = union_all(m, i).distinct()
     u = u.mutate(day=(u.block * size // DAY_S).cast("int64"))
@@ -89,7 +87,7 @@ def noisy_days(collab_pieces: ir.Table, config: Config) -> ir.Table:
     after = p.filter(p.is_workday).select(
         "person_id", "day", _a=ibis.greatest(p.local_start_s, w1), _b=p.local_end_s)
     sub = union_all(whole, before, after).filter(_._b > _._a)
-    hours = _blocks_of(sub, "_a", "_b", 3600, numbers(25)).distinct()
+    hours = _blocks_of(sub, "_a", "_b", 3600).distinct()
     hours = hours.mutate(day=(hours.block * 3600 // DAY_S).cast("int64"))
     c = hours.group_by(["person_id", "day"]).agg(n=_.block.count())
     return _long(c.filter(c.n > limit), "noisy_day", ibis.literal(1))
