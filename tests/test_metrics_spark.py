@@ -1,8 +1,8 @@
 """The same expressions on PySpark local mode give the same person-weeks as on DuckDB.
 
-Slow (a Spark session, no caching: minutes on 2 cores), so it runs only with
-``WORKLIFE_SPARK_TESTS=1`` (checked by hand on 2026-11-23: the 533 person-weeks of the
-edge-case store of test_metrics.py were identical in every column).
+The hand-built edge cases of test_metrics.py (DST nights, zone offsets, exclusions) on
+Spark. Slow (minutes on 2 cores), so it runs only with ``WORKLIFE_SPARK_TESTS=1``;
+tests/test_spark.py runs the synthetic-organisation equality check in every CI run.
 """
 
 from __future__ import annotations
