@@ -9,7 +9,6 @@ import pytest
 
 from worklife import ingest
 from worklife.config import Config
-from worklife.store import connect
 
 PEOPLE = """Employee ID,Email,Name,Manager Email,Department,Time Zone,Work Start,Work End,Workdays,Level,Country,Aliases
 E01,User01@Example.com,Test Person 01,,Leadership,Europe/Paris,08:00,16:00,Mon-Fri,L5,FR,u01;user01@old.example
@@ -17,13 +16,6 @@ E02,user02@example.com,Test Person 02,user01@example.com,Platform,W. Europe Stan
 E03,user03@example.com,Test Person 03,user01@example.com,Platform,Mars/Olympus,09:00,17:00,Mon-Fri,L3,FR,
 ,,Test Person 04,,,UTC,,,,,,
 """
-
-
-@pytest.fixture
-def store():
-    s = connect(":memory:")
-    yield s
-    s.close()
 
 
 def q(store, sql):

@@ -12,7 +12,6 @@ import pytest
 
 from worklife import ingest
 from worklife.config import Config
-from worklife.store import connect
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -31,13 +30,6 @@ def make_repo(path: Path) -> Path:
                        check=True, env={**env, "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
                                         "GIT_AUTHOR_DATE": when})
     return path
-
-
-@pytest.fixture
-def store():
-    s = connect(":memory:")
-    yield s
-    s.close()
 
 
 def test_commits_become_outcomes_in_utc(store, tmp_path):

@@ -28,13 +28,6 @@ def need(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def store():
-    s = connect(":memory:")
-    yield s
-    s.close()
-
-
 def snapshot(store) -> dict[str, list[tuple]]:
     """Every canonical table, sorted: equal snapshots mean nothing changed."""
     return {t: sorted(store.con.execute(f"SELECT * EXCLUDE (first_seen_utc) FROM {t}" if t == "quarantine"

@@ -12,16 +12,8 @@ import pytest
 from worklife import ingest
 from worklife.config import Config
 from worklife.ingest.slack import ts_to_utc
-from worklife.store import connect
 
 OLAKE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "slack" / "olake-export"
-
-
-@pytest.fixture
-def store():
-    s = connect(":memory:")
-    yield s
-    s.close()
 
 
 def q(store, sql):
