@@ -11,7 +11,7 @@ from pathlib import Path
 
 from worklife.errors import IngestError
 from worklife.ingest.base import Batch, IngestContext
-from worklife.ingest.mail import MailRows, parse_files, parse_options
+from worklife.ingest.mail import MailRows, parse_files, parse_options, starts_like
 
 KIND = "eml"
 _HEADER_LINE = re.compile(rb"^[A-Za-z0-9-]{2,40}:[ \t]")
@@ -23,12 +23,7 @@ def detect(path: Path) -> bool:
         return False
     if path.suffix.lower() == ".eml":
         return True
-    try:
-        with open(path, "rb") as fh:
-            first = fh.read(512)
-    except OSError:
-        return False
-    return bool(_HEADER_LINE.match(first)) and b"\x00" not in first
+    return starts_like(path, _HEADER_LINE)
 
 
 def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:

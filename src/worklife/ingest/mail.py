@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.header import decode_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_tz
 from functools import lru_cache
+from pathlib import Path
 from typing import NamedTuple
 
 from worklife.ingest.base import Batch, IngestContext, stable_hash
@@ -404,3 +406,27 @@ class MailRows:
         for kind, addrs in (("to", p.to), ("cc", p.cc), ("bcc", p.bcc)):
             for addr, name in addrs:
                 rec.append({"message_key": key, "person_id": person(batch, addr, name), "kind": kind})
+
+
+def starts_like(path: Path, header_line: re.Pattern[bytes]) -> bool:
+    """Whether the first 512 bytes of ``path`` match ``header_line`` and hold no NUL byte."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.read(512)
+    except OSError:
+        return False
+    return bool(header_line.match(first)) and b"\x00" not in first
+
+
+def batches_of(rows: MailRows, parsed_chunks: Iterable[list[ParsedMail | Rejected]],
+               batch_size: int) -> Iterator[Batch]:
+    """Turn chunks of parsed messages into batches of about ``batch_size`` records."""
+    batch = Batch()
+    for parsed in parsed_chunks:
+        for p in parsed:
+            rows.add(batch, p)
+        if batch.read >= batch_size:
+            yield batch
+            batch = Batch()
+    if batch.read or batch.quarantine:
+        yield batch

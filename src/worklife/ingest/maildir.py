@@ -17,7 +17,16 @@ from pathlib import Path
 
 from worklife.errors import IngestError
 from worklife.ingest.base import Batch, IngestContext, chunked, parallel_map, worker_count
-from worklife.ingest.mail import SENT_FOLDER, MailRows, ParsedMail, infer_owner, parse_files, parse_options
+from worklife.ingest.mail import (
+    SENT_FOLDER,
+    MailRows,
+    ParsedMail,
+    batches_of,
+    infer_owner,
+    parse_files,
+    parse_options,
+    starts_like,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +39,7 @@ _HEADER_LINE = re.compile(rb"^(From |[A-Za-z0-9-]{2,40}:[ \t])")
 
 
 def _looks_like_mail(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            first = fh.read(512)
-    except OSError:
-        return False
-    return bool(_HEADER_LINE.match(first)) and b"\x00" not in first
+    return starts_like(path, _HEADER_LINE)
 
 
 def detect(path: Path) -> bool:
@@ -102,12 +106,5 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
             log.info("%s: mailbox owner inferred from sent folders: %s", root, owner)
     rows = MailRows(ctx, str(path), owner)
     chunks = chunked(_files(root), CHUNK)
-    batch = Batch()
-    for parsed in parallel_map(parse_files, chunks, opts, worker_count(ctx.config)):
-        for p in parsed:
-            rows.add(batch, p)
-        if batch.read >= ctx.batch_size:
-            yield batch
-            batch = Batch()
-    if batch.read or batch.quarantine:
-        yield batch
+    yield from batches_of(rows, parallel_map(parse_files, chunks, opts, worker_count(ctx.config)),
+                          ctx.batch_size)

@@ -19,7 +19,7 @@ from pathlib import Path
 from worklife.errors import IngestError
 from worklife.ingest.base import Batch, IngestContext, chunked, parallel_map, worker_count
 from worklife.ingest.mail import (
-    MAX_HEADER_BYTES, SENT_FOLDER, MailRows, ParsedMail, Rejected, infer_owner,
+    MAX_HEADER_BYTES, SENT_FOLDER, MailRows, ParsedMail, Rejected, batches_of, infer_owner,
     parse_blocks, parse_options,
 )
 
@@ -149,12 +149,5 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
                   if isinstance(p, ParsedMail)]
         owner = infer_owner(sample)
     rows = MailRows(ctx, str(path), owner)
-    batch = Batch()
-    for parsed in parallel_map(_parse, chunked(messages(path), CHUNK), opts, worker_count(ctx.config)):
-        for p in parsed:
-            rows.add(batch, p)
-        if batch.read >= ctx.batch_size:
-            yield batch
-            batch = Batch()
-    if batch.read or batch.quarantine:
-        yield batch
+    yield from batches_of(rows, parallel_map(_parse, chunked(messages(path), CHUNK), opts,
+                                             worker_count(ctx.config)), ctx.batch_size)
