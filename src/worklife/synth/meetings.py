@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from worklife.synth._clock import Clock, exact_utc
-from worklife.synth.people import Roster, team_name
+from worklife.synth.people import Roster
 
 ADHOC_TITLES = ["Design review", "Project sync", "Customer call prep", "Pairing session",
                 "Roadmap discussion", "Interview debrief", "Budget review", "Architecture review",
@@ -31,8 +31,13 @@ def utc_stamp(t: int) -> str:
 class Calendar:
     """Collects occurrences, attendees and series rows."""
 
-    def __init__(self, roster: Roster, clock: Clock, rng: np.random.Generator, seed: int, d0: int, weeks: int):
+    def __init__(self, roster: Roster, clock: Clock, rng: np.random.Generator, seed: int, d0: int, weeks: int,
+                 tag: str | None = None, planted: bool = True):
         self.r, self.c, self.rng, self.seed = roster, clock, rng, seed
+        self.tag = tag or f"s{seed}"  # in every UID: s<seed>, s<seed>d<division> beyond division 0
+        self.planted = planted        # team 1's standup is the planted evening standup
+        team = roster.people["team"].to_numpy()
+        self.team_names = [str(team[s]) for s in roster.team_start]
         self.d0, self.weeks = d0, weeks
         self.occ: list[dict] = []
         self.att: list[dict] = []
@@ -43,7 +48,7 @@ class Calendar:
     # -- helpers --------------------------------------------------------------------------
     def uid(self, kind: str) -> str:
         self.n += 1
-        return f"{kind}-{self.n:07d}-s{self.seed}@synth.example.com"
+        return f"{kind}-{self.n:07d}-{self.tag}@synth.example.com"
 
     def fits(self, p: np.ndarray, start, end) -> np.ndarray:
         """Whether [start, end) lies inside each person's working hours on one of their workdays."""
@@ -147,10 +152,10 @@ class Calendar:
             s, n = r.team_start[t], r.team_size[t]
             members = np.arange(s, s + n)
             org = s
-            name = team_name(t)
+            name = self.team_names[t]
             weekday = int(self.rng.integers(0, 4))
             title = f"Team {name} standup" if t % 2 == 0 else f"{name} weekly status sync"
-            planted = t == 1
+            planted = t == 1 and self.planted
             tod = 9 * 3600 if planted else self._overlap_slot(org, members, 1800, self.d0 + weekday)
             if tod is None:
                 tod = int(r.ws[org])
@@ -207,7 +212,7 @@ class Calendar:
         transp = np.where(rng.random(m) < 0.03, "transparent", "opaque")
         title = np.asarray(ADHOC_TITLES, dtype=object)[rng.integers(0, len(ADHOC_TITLES), size=m)]
         resp = self.responses(len(mi))
-        uid = np.array([f"adhoc-{self.n + i + 1:07d}-s{self.seed}@synth.example.com" for i in range(m)], dtype=object)
+        uid = np.array([f"adhoc-{self.n + i + 1:07d}-{self.tag}@synth.example.com" for i in range(m)], dtype=object)
         self.n += m
         key = uid + "|"
         tz = np.asarray(r.tz, dtype=object)
@@ -230,7 +235,7 @@ class Calendar:
         for t in range(len(r.team_size)):
             s, n = r.team_start[t], r.team_size[t]
             members = np.arange(s, s + n)
-            name = team_name(t)
+            name = self.team_names[t]
             for w in range(self.weeks):
                 if w % 4 == 1:
                     day = self.d0 + 7 * w + 2

@@ -72,6 +72,7 @@ class Org:
     channels: pd.DataFrame
     commits: pd.DataFrame
     planted: dict[str, Any] = field(default_factory=dict)
+    division: int = 0  # index of this division in a divisioned org (worklife.synth.divisions)
 
     def chat_channel_recipients(self) -> pd.DataFrame:
         """(message_key, person_id, kind='channel-member') for chat messages posted in channels."""
@@ -88,3 +89,31 @@ class Org:
         """Every canonical ``message_recipients`` row, channel members expanded."""
         return pd.concat([self.message_recipients, self.chat_channel_recipients()],
                          ignore_index=True)
+
+
+@dataclass(frozen=True)
+class DivisionSpec:
+    """Where one division sits in its organisation (see ``worklife.synth.divisions``)."""
+
+    index: int                # 0 carries the planted behaviours
+    first: int                # org-wide 0-based index of its first person
+    people: int
+    total: int                # people in the whole organisation
+    first_team: int           # org-wide index of its first team
+    head_manager: str | None  # the org head (division 0's head) for divisions > 0, else None
+    layout: tuple[tuple[int, int], ...] = ()  # (first, people) of every division
+
+    @property
+    def width(self) -> int:
+        """Digits of person numbers (``user0042``), org-wide."""
+        return max(3, len(str(self.total)))
+
+    def all_ids(self) -> tuple[str, ...]:
+        """Every person_id of the organisation, in order."""
+        return tuple(f"user{i:0{self.width}d}@{DOMAIN}" for i in range(1, self.total + 1))
+
+    def layout_json(self) -> list[dict]:
+        """The division layout as written to planted.json."""
+        w = self.width
+        return [{"index": k, "people": n, "first_person": f"user{f + 1:0{w}d}@{DOMAIN}",
+                 "last_person": f"user{f + n:0{w}d}@{DOMAIN}"} for k, (f, n) in enumerate(self.layout)]

@@ -44,7 +44,7 @@ def team_name(t: int) -> str:
 
 
 def _team_sizes(rng: np.random.Generator, n: int) -> list[int]:
-    k = int(np.clip(round(n / 11.5), max(6, -(-n // 15)), n // 8))
+    k = team_count(n)
     sizes = [8] * k
     for _ in range(n - 8 * k):
         open_ = [i for i in range(k) if sizes[i] < 15]
@@ -75,43 +75,58 @@ class Roster:
     tz: list[str]            # resolved zone names per person
 
 
-def make_people(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, dict]:
-    """The ``people`` table and the planted roles (person ids) of the org."""
+def team_count(n: int) -> int:
+    """How many teams ``n`` people form (fixed by ``n``; only their sizes are drawn)."""
+    return int(np.clip(round(n / 11.5), max(6, -(-n // 15)), n // 8))
+
+
+def make_people(rng: np.random.Generator, n: int, *, first: int = 0, width: int | None = None,
+                first_team: int = 0, head_manager: str | None = None,
+                planted: bool = True) -> tuple[pd.DataFrame, dict]:
+    """The ``people`` table and the planted roles (person ids) of the org (or of one division).
+
+    A division of a larger org numbers its people from ``first + 1`` (``width`` digits,
+    org-wide) and its teams from ``first_team``; its head reports to ``head_manager``.
+    With ``planted=False`` no team carries a planted role (zones cycle from team 0, no
+    forced hours, no missing fields) and ``roles`` is ``{"defaults_used": {}}``.
+    """
     if n < MIN_PEOPLE:
         raise ConfigError(f"synth needs at least {MIN_PEOPLE} people for the planted teams, not {n}")
     sizes = _team_sizes(rng, n)
-    width = max(3, len(str(n)))
+    width = width or max(3, len(str(n)))
+    forced = FORCED if planted else []
     rows = []
     managers: list[int] = []
     i = 0
     for t, size in enumerate(sizes):
-        home = FORCED[t] if t < len(FORCED) else CYCLE[(t - len(FORCED)) % len(CYCLE)]
+        home = forced[t] if t < len(forced) else CYCLE[(t - len(forced)) % len(CYCLE)]
+        special = planted and t < len(FORCED)
         managers.append(i)
         for m in range(size):
             tz = home
-            if t == 0 and m == 0:
+            if special and t == 0 and m == 0:
                 tz = "America/Los_Angeles"
-            elif t == 1:
+            elif special and t == 1:
                 tz = "America/Los_Angeles" if m == 0 else EUROPE_MIX[m % len(EUROPE_MIX)]
-            elif t in (2, 3) and m == 4:  # remote members: half- and quarter-hour zones in small orgs
+            elif special and t in (2, 3) and m == 4:  # remote members: half- and quarter-hour zones in small orgs
                 tz = "Asia/Kolkata" if t == 2 else "Asia/Kathmandu"
-            elif t >= len(FORCED) and m > 0 and rng.random() < 0.15:
+            elif not special and m > 0 and rng.random() < 0.15:
                 region = REGION[home]
                 options = [z for z, _, r in ZONES if r == region]
                 tz = options[int(rng.integers(len(options)))]
             hours = HOURS[int(rng.choice(3, p=[0.7, 0.15, 0.15]))]
-            if t == 0 and m == 0:
+            if special and t == 0 and m == 0:
                 hours = ("10:00", "18:30")
-            if (t in (2, 3, 4, 5) and m in (1, 2, 3)) or (t == 1 and m > 0):
+            if special and ((t in (2, 3, 4, 5) and m in (1, 2, 3)) or (t == 1 and m > 0)):
                 hours = ("09:00", "17:00")
-            num = f"{i + 1:0{width}d}"
+            num = f"{first + i + 1:0{width}d}"
             email = f"user{num}@{DOMAIN}"
             rows.append({
                 "person_id": email, "email": email, "display_name": f"Test Person {num}",
                 "tz": tz, "work_start": hours[0], "work_end": hours[1], "workdays": "Mon-Fri",
-                "manager_id": None, "team": team_name(t),
+                "manager_id": None, "team": team_name(first_team + t),
                 "level": "M1" if m == 0 else f"IC{int(rng.integers(1, 5))}",
-                "jurisdiction": JURISDICTION[tz], "slack_id": f"U{i + 1:07d}",
+                "jurisdiction": JURISDICTION[tz], "slack_id": f"U{first + i + 1:07d}",
                 "_team": t, "_m": m,
             })
             i += 1
@@ -119,13 +134,13 @@ def make_people(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, dict]:
     for r in rows:
         t, m = r["_team"], r["_m"]
         if m == 0:
-            r["manager_id"] = None if managers[t] == head else rows[head]["person_id"]
+            r["manager_id"] = head_manager if managers[t] == head else rows[head]["person_id"]
             if managers[t] == head:
                 r["level"] = "M2"
         else:
             r["manager_id"] = rows[managers[t]]["person_id"]
     # Planted fallbacks: the last team's members 1 and 2 lack tz / working hours.
-    last = len(sizes) - 1
+    last = len(sizes) - 1 if planted else -1
     missing: dict[str, list[str]] = {}
     for r in rows:
         if r["_team"] == last and r["_m"] == 1:
@@ -135,6 +150,8 @@ def make_people(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, dict]:
             r["work_start"] = r["work_end"] = None
             missing[r["person_id"]] = ["work_start", "work_end"]
     people = pd.DataFrame(rows)
+    if not planted:
+        return people, {"defaults_used": missing}
     pid = people["person_id"].tolist()
 
     def member(t: int, m: int) -> str:

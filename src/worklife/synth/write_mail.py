@@ -72,14 +72,17 @@ def render(org) -> Iterator[tuple[int, str, bytes]]:
         yield int(t), weeks[day], "\n".join(lines).encode("utf-8")
 
 
-def write_maildir(org, out: Path, progress: Callable[[int], None] | None = None) -> int:
-    """One journal Maildir: every message once, in ``cur/`` (seen). Returns the count."""
+def write_maildir(org, out: Path, progress: Callable[[int], None] | None = None, first: int = 0) -> int:
+    """One journal Maildir: every message once, in ``cur/`` (seen). Returns the count.
+
+    File names number messages from ``first + 1`` (a divisioned org continues the count).
+    """
     for sub in ("cur", "new", "tmp"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     n = 0
     for t, _, data in render(org):
         n += 1
-        (out / "cur" / f"{t}.M{n}P0Q0.synth:2,S").write_bytes(data)
+        (out / "cur" / f"{t}.M{first + n}P0Q0.synth:2,S").write_bytes(data)
         if progress and n % 1000 == 0:
             progress(1000)
     if progress:
@@ -87,8 +90,9 @@ def write_maildir(org, out: Path, progress: Callable[[int], None] | None = None)
     return n
 
 
-def write_mbox(org, out: Path, progress: Callable[[int], None] | None = None) -> int:
-    """One mbox per ISO week (UTC) of the send date: ``mail/2025-W10.mbox``."""
+def write_mbox(org, out: Path, progress: Callable[[int], None] | None = None, first: int = 0) -> int:
+    """One mbox per ISO week (UTC) of the send date: ``mail/2025-W10.mbox``, appended to
+    (a divisioned org appends division by division; ``first`` is unused)."""
     out.mkdir(parents=True, exist_ok=True)
     n, handle, current = 0, None, None
     try:

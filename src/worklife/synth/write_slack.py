@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +29,21 @@ def _dump(path: Path, data) -> None:
 
 
 def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -> int:
-    """Write the export under ``out``; returns the number of canonical chat messages."""
+    """Write the export of one Org under ``out``; returns the number of canonical chat messages."""
+    n = slack_messages(org, out, progress)
+    slack_meta(org.people, org.channels, org.start, out)
+    return n
+
+
+def _created(start: date) -> int:
+    return int(datetime(start.year, start.month, start.day, tzinfo=timezone.utc).timestamp()) - 7 * 86400
+
+
+def slack_meta(ppl: pd.DataFrame, ch: pd.DataFrame, start: date, out: Path) -> None:
+    """users.json, channels.json, groups.json, mpims.json, dms.json and the ``channel_join``
+    files, for every person and conversation of the org (a divisioned org: all divisions'
+    ``people`` and ``channels``, written after the messages)."""
     out.mkdir(parents=True, exist_ok=True)
-    ppl = org.people
     slack = dict(zip(ppl["person_id"], ppl["slack_id"]))
     users = []
     for r in ppl.to_dict("records"):
@@ -43,43 +55,49 @@ def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -
             u["tz"] = r["tz"]
         users.append(u)
     _dump(out / "users.json", users + [BOT])
-    created = int(datetime(org.start.year, org.start.month, org.start.day, tzinfo=timezone.utc).timestamp()) - 7 * 86400
-    ch = org.channels
-    folder, lists = {}, {"channel": [], "mpim": [], "dm": []}
+    created = _created(start)
+    lists: dict[str, list] = {"channel": [], "mpim": [], "dm": []}
     for cid, name, kind, members in ch[["conv_id", "name", "kind", "members"]].itertuples(index=False):
         ids = [slack[m] for m in members]
         if kind == "channel":
             lists["channel"].append({"id": cid, "name": name, "created": created, "creator": ids[0],
                                      "is_archived": False, "is_general": name == "general",
                                      "members": ids, "topic": {"value": ""}, "purpose": {"value": ""}})
-            folder[cid] = name
         elif kind == "mpim":
             lists["mpim"].append({"id": cid, "name": name, "created": created, "creator": ids[0],
                                   "is_archived": False, "members": ids})
-            folder[cid] = name
         else:
             lists["dm"].append({"id": cid, "created": created, "members": ids})
-            folder[cid] = cid
     _dump(out / "channels.json", lists["channel"])
     _dump(out / "groups.json", [])
     _dump(out / "mpims.json", lists["mpim"])
     _dump(out / "dms.json", lists["dm"])
+    # channel_join messages, a week before the data starts (export noise, not canonical);
+    # a day file the messages already wrote (none in practice) keeps its messages after them
+    join_day = datetime.fromtimestamp(created, timezone.utc).strftime("%Y-%m-%d")
+    for c in lists["channel"]:
+        joins = [{"type": "message", "subtype": "channel_join", "user": u, "text": f"<@{u}> has joined the channel",
+                  "ts": f"{created + 32400 + i}.000000"} for i, u in enumerate(c["members"])]
+        d = out / c["name"]
+        d.mkdir(exist_ok=True)
+        path = d / f"{join_day}.json"
+        _dump(path, joins + (json.loads(path.read_text(encoding="utf-8")) if path.exists() else []))
+
+
+def slack_messages(org, out: Path, progress: Callable[[int], None] | None = None) -> int:
+    """One folder per conversation of ``org`` with one ``YYYY-MM-DD.json`` per UTC day;
+    returns the number of canonical chat messages."""
+    out.mkdir(parents=True, exist_ok=True)
+    ppl = org.people
+    slack = dict(zip(ppl["person_id"], ppl["slack_id"]))
+    folder = {cid: (name if kind != "dm" else cid)
+              for cid, name, kind in org.channels[["conv_id", "name", "kind"]].itertuples(index=False)}
     chat = org.messages.loc[org.messages["channel"] == "chat"]
     replies = defaultdict(list)  # (conversation, thread_ts) -> [(ts, sender)]
     threaded = chat.loc[chat["thread_ts"].notna() & (chat["thread_ts"] != chat["ts"])].sort_values("sent_utc")
     for cid, ts, tts, snd in zip(threaded["conv_id"].tolist(), threaded["ts"].tolist(),
                                  threaded["thread_ts"].tolist(), threaded["sender_id"].tolist()):
         replies[(cid, tts)].append((ts, snd))
-    # channel_join messages, one day before the data starts (export noise, not canonical)
-    join_day = datetime.fromtimestamp(created, timezone.utc).strftime("%Y-%m-%d")
-    join_files: dict[tuple[str, str], list[dict]] = {}
-    for c in lists["channel"]:
-        joins = [{"type": "message", "subtype": "channel_join", "user": u, "text": f"<@{u}> has joined the channel",
-                  "ts": f"{created + 32400 + i}.000000"} for i, u in enumerate(c["members"])]
-        d = out / folder[c["id"]]
-        d.mkdir(exist_ok=True)
-        _dump(d / f"{join_day}.json", joins)
-        join_files[(c["id"], join_day)] = joins
     # messages streamed by (conversation, UTC day): one file written per group
     day = pd.to_datetime(chat["sent_utc"], unit="s").dt.strftime("%Y-%m-%d")
     frame = pd.DataFrame({"conv": chat["conv_id"].to_numpy(), "day": day.to_numpy(), "ts": chat["ts"].to_numpy(),
@@ -96,12 +114,9 @@ def write_slack(org, out: Path, progress: Callable[[int], None] | None = None) -
         if key[0] not in made:
             d.mkdir(exist_ok=True)
             made.add(key[0])
-        path = d / f"{key[1]}.json"
-        if key in join_files:  # the day the members joined
-            batch = join_files[key] + batch
-        _dump(path, batch)
+        _dump(d / f"{key[1]}.json", batch)
         if progress:
-            progress(len(batch) - len(join_files.get(key, ())))
+            progress(len(batch))
 
     roots = {}
     for cid, dd, i in zip(frame["conv"].tolist(), frame["day"].tolist(), frame["_i"].tolist()):
