@@ -144,10 +144,10 @@ def pandas_meeting_hours(store) -> tuple[float, pd.DataFrame]:
 
 
 def generate_synth(store, people: int, weeks: int) -> int:
-    """The synthetic organisation of ``worklife.synth`` loaded into ``store``."""
-    from worklife.synth import generate as synth_generate, load_into_store
+    """The synthetic organisation of ``worklife.synth`` loaded into ``store``, division by division."""
+    from worklife.synth import generate_divisions, load_into_store
 
-    load_into_store(synth_generate(people=people, weeks=weeks, seed=0), store)
+    load_into_store(generate_divisions(people=people, weeks=weeks, seed=0), store)
     return sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
 
 

@@ -77,6 +77,7 @@ def generate_divisions(people: int = 200, weeks: int = 12, seed: int = 0, start:
         if len(org.commits):
             parent, changes = str(org.commits["outcome_key"].iloc[-1]), changes + len(org.commits)
         yield org
+        del org  # hold one division at a time (the consumer drops its reference too)
 
 
 def merge_holidays(target: dict, org: Org) -> None:

@@ -7,6 +7,8 @@ metrics and policy tests use without file ingest. Instants become naive UTC TIME
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 import pandas as pd
 import pyarrow as pa
 
@@ -25,6 +27,11 @@ def _arrow(df: pd.DataFrame) -> pa.Table:
 
 def canonical_tables(org: Org) -> dict[str, pd.DataFrame]:
     """The canonical store rows of ``org`` as DataFrames keyed by table name."""
+    return dict(_canonical(org))
+
+
+def _canonical(org: Org) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(table, rows) one table at a time, so a loader holds one table's copy at a time."""
     p = org.people
     defaults = org.planted.get("defaults_used", {})
     people = p[["person_id", "email", "display_name", "tz", "work_start", "work_end", "workdays",
@@ -32,8 +39,9 @@ def canonical_tables(org: Org) -> dict[str, pd.DataFrame]:
     people["is_internal"] = True
     people["defaults_used"] = [",".join(defaults.get(x, [])) or None for x in p["person_id"]]
     people["source"] = "synth"
-    aliases = pd.DataFrame({"alias": p["slack_id"], "person_id": p["person_id"], "kind": "slack",
-                            "source": "synth"})
+    yield "people", people
+    yield "person_aliases", pd.DataFrame({"alias": p["slack_id"], "person_id": p["person_id"], "kind": "slack",
+                                          "source": "synth"})
     m = org.meetings
     meetings = m[["meeting_key", "uid", "recurrence_id", "all_day", "status", "transp", "organizer_id",
                   "title", "is_recurring", "series_id"]].copy()
@@ -42,33 +50,47 @@ def canonical_tables(org: Org) -> dict[str, pd.DataFrame]:
     meetings["show_as"] = m["transp"].map({"opaque": "busy", "transparent": "free"})
     meetings["source"] = "synth"
     meetings["source_ref"] = "calendars/" + m["organizer_id"].str.split("@").str[0] + ".ics"
+    yield "meetings", meetings
+    del meetings
     att = org.meeting_attendees[["meeting_key", "person_id", "response", "role", "is_organizer"]].copy()
     att["source"] = "synth"
+    yield "meeting_attendees", att
+    del att
     msg = org.messages
     messages = msg[["message_key", "message_id", "channel", "sender_id", "thread_id", "in_reply_to",
                     "subject_or_channel", "is_auto"]].copy()
     messages.insert(4, "sent_utc", _ts(msg["sent_utc"]))
     messages["source"] = "synth"
     messages["source_ref"] = msg["conv_id"].where(msg["channel"] == "chat", "mail")
-    rec = org.all_recipients()[["message_key", "person_id", "kind"]]
+    yield "messages", messages
+    del messages
+    yield "message_recipients", org.all_recipients()[["message_key", "person_id", "kind"]]
     c = org.commits
-    outcomes = pd.DataFrame({"outcome_key": c["outcome_key"], "person_id": c["person_id"],
-                             "at_utc": _ts(c["at_utc"]), "kind": "commit", "ref": c["outcome_key"],
-                             "title": c["title"], "project": "synth", "state": None, "url": None,
-                             "source": "synth", "source_ref": "git"})
-    return {"people": people, "person_aliases": aliases, "meetings": meetings,
-            "meeting_attendees": att, "messages": messages, "message_recipients": rec,
-            "outcomes": outcomes}
+    yield "outcomes", pd.DataFrame({"outcome_key": c["outcome_key"], "person_id": c["person_id"],
+                                    "at_utc": _ts(c["at_utc"]), "kind": "commit", "ref": c["outcome_key"],
+                                    "title": c["title"], "project": "synth", "state": None, "url": None,
+                                    "source": "synth", "source_ref": "git"})
 
 
-def load_into_store(org: Org, store: Store) -> dict[str, int]:
+def load_into_store(org: Org | Iterable[Org], store: Store,
+                    progress: Callable[[Org], None] | None = None) -> dict[str, int]:
     """Upsert every canonical row of ``org`` into ``store``; refresh ``tz_offsets``.
 
-    Returns rows inserted per table.
+    ``org`` is one Org or the divisions of one (``generate_divisions``), loaded one at a
+    time and one table at a time (memory: one division). ``progress(division)`` is called
+    after each division. Returns rows inserted per table.
     """
-    counts = {}
-    for table, df in canonical_tables(org).items():
-        inserted, _ = store.upsert(table, _arrow(df))
-        counts[table] = inserted
+    counts: dict[str, int] = {}
+    parts = iter([org]) if isinstance(org, Org) else iter(org)
+    for part in parts:
+        for table, df in _canonical(part):
+            data = _arrow(df)
+            del df
+            inserted, _ = store.upsert(table, data)
+            del data
+            counts[table] = counts.get(table, 0) + inserted
+        if progress:
+            progress(part)
+        del part
     refresh_tz_offsets(store)
     return counts
