@@ -21,9 +21,11 @@ from worklife.workcal import resolve_person
 START = date(2025, 3, 17)  # six weeks: European spring-forward, southern fall-back, Easter
 
 
-@pytest.fixture(scope="module")
-def org():
-    return generate(60, 6, 11, START)
+@pytest.fixture(scope="module", params=[{"people": 60}, {"people": 100, "division_size": 50}],
+                ids=["60x6", "100x6-two-divisions"])
+def org(request):
+    """One org of one division, and one of two divisions (only division 0 plants)."""
+    return generate(weeks=6, seed=11, start=START, **request.param)
 
 
 @pytest.fixture(scope="module")
