@@ -10,8 +10,9 @@ one line: wall-clock and CPU seconds (the machine is shared: CPU time is the ste
 figure), rows or files, rows/s, peak RSS, and the load average before and after.
 
 - ``generate``: ``generate_divisions`` only (each division built, then dropped);
-- ``store``: ``load_into_store(generate_divisions(...), store)`` into a new DuckDB file;
-  rows = every canonical row inserted;
+- ``store``: ``load_into_store(generate_divisions(...), store)`` into a new DuckDB file
+  with ``SET memory_limit`` = ``--duckdb-memory`` (default 2GB; DuckDB's buffer pool
+  otherwise grows towards 80 % of RAM); rows = every canonical row inserted;
 - ``write``: ``write(generate_divisions(...), dir)`` (mbox by default; ground truth only
   with ``--truth``); reports the bytes written.
 Outputs go under ``--dir`` (default: a temporary directory) and are deleted afterwards.
@@ -46,7 +47,7 @@ def du(path: Path) -> int:
 
 
 def worker(stage: str, people: int, weeks: int, division_size: int, mail_format: str, truth: bool,
-           where: Path) -> dict:
+           where: Path, duckdb_memory: str) -> dict:
     from worklife.store import connect
     from worklife.synth import generate_divisions, load_into_store, write
 
@@ -64,6 +65,8 @@ def worker(stage: str, people: int, weeks: int, division_size: int, mail_format:
     elif stage == "store":
         db = where / "synth.duckdb"
         with connect(db) as store:
+            if duckdb_memory != "-":  # DuckDB's buffer pool otherwise grows towards 80 % of RAM
+                store.con.execute(f"SET memory_limit = '{duckdb_memory}'")
             counts = load_into_store(orgs, store)
         fig["rows"] = sum(counts.values())
         fig["tables"] = counts
@@ -81,7 +84,8 @@ def run(stage: str, people: int, weeks: int, args) -> None:
     base = Path(args.dir) if args.dir else None
     where = Path(tempfile.mkdtemp(prefix="worklife-synth-", dir=base))
     cmd = [sys.executable, __file__, "--worker", stage, f"{people}x{weeks}", str(where),
-           "--division-size", str(args.division_size), "--mail-format", args.mail_format]
+           "--division-size", str(args.division_size), "--mail-format", args.mail_format,
+           "--duckdb-memory", args.duckdb_memory]
     if args.truth:
         cmd.append("--truth")
     load0 = os.getloadavg()[0]
@@ -110,6 +114,7 @@ def main() -> None:
     ap.add_argument("--division-size", type=int, default=None)
     ap.add_argument("--mail-format", default="mbox", choices=["mbox", "maildir"])
     ap.add_argument("--truth", action="store_true", help="write ground_truth.parquet too (slow: ~2 ms per person-week)")
+    ap.add_argument("--duckdb-memory", default="2GB", help="DuckDB memory_limit of the store ('-': default)")
     ap.add_argument("--dir", default=None, help="where outputs go (deleted afterwards)")
     ap.add_argument("--worker", nargs=3, metavar=("STAGE", "SIZE", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -120,7 +125,8 @@ def main() -> None:
         stage, size, where = args.worker
         people, weeks = (int(x) for x in size.split("x"))
         t = time.process_time()
-        fig = worker(stage, people, weeks, args.division_size, args.mail_format, args.truth, Path(where))
+        fig = worker(stage, people, weeks, args.division_size, args.mail_format, args.truth, Path(where),
+                     args.duckdb_memory)
         fig["cpu_s"] = time.process_time() - t
         fig["peak_gb"] = vm_hwm_gb()
         print(json.dumps(fig))

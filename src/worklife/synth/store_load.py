@@ -17,6 +17,10 @@ from worklife.synth.model import Org
 from worklife.timezones import refresh_tz_offsets
 
 
+CANONICAL = ("people", "person_aliases", "meetings", "meeting_attendees", "messages", "message_recipients",
+             "outcomes")
+
+
 def _ts(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s.astype("int64"), unit="s").astype("datetime64[us]")
 
@@ -74,19 +78,25 @@ def _canonical(org: Org) -> Iterator[tuple[str, pd.DataFrame]]:
 
 def load_into_store(org: Org | Iterable[Org], store: Store,
                     progress: Callable[[Org], None] | None = None) -> dict[str, int]:
-    """Upsert every canonical row of ``org`` into ``store``; refresh ``tz_offsets``.
+    """Insert every canonical row of ``org`` into ``store``; refresh ``tz_offsets``.
 
     ``org`` is one Org or the divisions of one (``generate_divisions``), loaded one at a
-    time and one table at a time (memory: one division). ``progress(division)`` is called
-    after each division. Returns rows inserted per table.
+    time and one table at a time (memory: one division). Tables that are empty when the
+    load starts get plain INSERTs (``Store.insert``: keys are org-wide unique by
+    construction, and the primary key still checks); others are upserted (loading into
+    a store that already holds rows changes nothing that is there). ``progress(division)``
+    is called after each division. Returns rows inserted per table.
     """
     counts: dict[str, int] = {}
     parts = iter([org]) if isinstance(org, Org) else iter(org)
+    fresh: set[str] | None = None
     for part in parts:
         for table, df in _canonical(part):
+            if fresh is None:
+                fresh = {t for t in CANONICAL if store.count(t) == 0}
             data = _arrow(df)
             del df
-            inserted, _ = store.upsert(table, data)
+            inserted = store.insert(table, data) if table in fresh else store.upsert(table, data)[0]
             del data
             counts[table] = counts.get(table, 0) + inserted
         if progress:
