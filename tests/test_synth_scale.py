@@ -243,3 +243,26 @@ def test_git_history_is_one_chain_through_all_divisions(written, org):
     out, _ = written
     log = subprocess.run(["git", "rev-list", "main"], cwd=out / "git", capture_output=True, text=True).stdout.split()
     assert log[::-1] == org.commits["outcome_key"].tolist()
+
+
+def test_loading_the_same_divisions_again_changes_nothing(parts):
+    store = connect(":memory:")
+    first = load_into_store(iter(parts), store)      # empty tables: plain INSERTs
+    again = load_into_store(iter(parts), store)      # tables hold rows: upserts
+    assert first["messages"] == sum(len(p.messages) for p in parts) and set(again.values()) == {0}
+    store.close()
+
+
+def test_store_insert_refuses_a_key_already_present(parts):
+    import pyarrow as pa
+
+    from worklife.errors import StoreError
+    from worklife.synth import canonical_tables
+
+    store = connect(":memory:")
+    people = pa.Table.from_pandas(canonical_tables(parts[1])["people"], preserve_index=False)
+    assert store.insert("people", people) == 48
+    with pytest.raises(StoreError, match="already present"):
+        store.insert("people", people.slice(0, 1))
+    assert store.count("people") == 48
+    store.close()
