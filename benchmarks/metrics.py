@@ -147,7 +147,11 @@ def generate_synth(store, people: int, weeks: int) -> int:
     """The synthetic organisation of ``worklife.synth`` loaded into ``store``, division by division."""
     from worklife.synth import generate_divisions, load_into_store
 
-    load_into_store(generate_divisions(people=people, weeks=weeks, seed=0), store)
+    store.con.execute("SET memory_limit = '2GB'")  # bounded build (DuckDB's buffer pool), reset for metrics
+    try:
+        load_into_store(generate_divisions(people=people, weeks=weeks, seed=0), store)
+    finally:
+        store.con.execute("RESET memory_limit")
     return sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
 
 

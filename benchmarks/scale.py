@@ -80,6 +80,7 @@ def build_store(people: int, weeks: int, path: Path) -> tuple[int, float]:
 
     t0 = time.perf_counter()
     with connect(path) as store:  # streamed division by division: memory bounded by one division
+        store.con.execute("SET memory_limit = '2GB'")  # and DuckDB's buffer pool (this connection only)
         load_into_store(generate_divisions(people=people, weeks=weeks, seed=0), store)
         rows = sum(store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                    for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
