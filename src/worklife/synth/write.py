@@ -99,6 +99,10 @@ def write(org: Org | Iterable[Org], out_dir: Path, mail_format: str = "maildir",
                 if adv:
                     adv(1)
             del part
+    except BaseException:
+        if git is not None:
+            git.abort()
+        raise
     finally:
         if truth_file is not None:
             truth_file.close()

@@ -61,6 +61,12 @@ class GitStream:
     def _stderr(self) -> str:
         return self.proc.stderr.read().decode().strip() if self.proc.stderr else ""
 
+    def abort(self) -> None:
+        """Stop the import without finishing it (the writer failed)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
     def close(self) -> int:
         """Finish the import, check ``main`` is the last generated hash; returns the commit count."""
         assert self.proc.stdin is not None
