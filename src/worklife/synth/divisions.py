@@ -86,9 +86,9 @@ def merge_holidays(target: dict, org: Org) -> None:
         target.setdefault(j, [list(r) for r in rows])
 
 
-def org_planted(first: Org, holidays: dict) -> dict:
-    """planted.json of a divisioned org: division 0's spec with every division's holidays."""
-    planted = dict(first.planted)
+def org_planted(first: dict, holidays: dict) -> dict:
+    """planted.json of a divisioned org: division 0's ``planted`` with every division's holidays."""
+    planted = dict(first)
     planted["holidays"] = {j: holidays[j] for j in sorted(holidays)}
     return planted
 
@@ -102,5 +102,5 @@ def concat_divisions(parts: list[Org]) -> Org:
         merge_holidays(holidays, p)
     tables = {t: pd.concat([getattr(p, t) for p in parts], ignore_index=True) for t in TABLES}
     first = parts[0]
-    return Org(seed=first.seed, start=first.start, weeks=first.weeks, planted=org_planted(first, holidays),
+    return Org(seed=first.seed, start=first.start, weeks=first.weeks, planted=org_planted(first.planted, holidays),
                **tables)

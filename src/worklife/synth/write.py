@@ -70,11 +70,12 @@ def write(org: Org | Iterable[Org], out_dir: Path, mail_format: str = "maildir",
     writer = write_maildir if mail_format == "maildir" else write_mbox
     git: GitStream | None = None
     truth_file: pq.ParquetWriter | None = None
-    people, channels, holidays, first, divisions, span = [], [], {}, None, 0, None
+    # kept across divisions: small tables and division 0's planted spec (not division 0 itself)
+    people, channels, holidays, first_planted, start, divisions, span = [], [], {}, None, None, 0, None
     try:
         for part in parts:
-            if first is None:
-                first = part
+            if first_planted is None:
+                first_planted, start = part.planted, part.start
             divisions += 1
             n_mail = int((part.messages["channel"] == "email").sum())
             n_chat = int((part.messages["channel"] == "chat").sum())
@@ -106,12 +107,12 @@ def write(org: Org | Iterable[Org], out_dir: Path, mail_format: str = "maildir",
     finally:
         if truth_file is not None:
             truth_file.close()
-    if first is None:
+    if first_planted is None:
         raise ConfigError("synth write: no organisation to write")
-    slack_meta(pd.concat(people, ignore_index=True), pd.concat(channels, ignore_index=True), first.start,
+    slack_meta(pd.concat(people, ignore_index=True), pd.concat(channels, ignore_index=True), start,
                out / "slack")
     summary["commits"] = git.close() if git else 0
-    planted = first.planted if divisions == 1 else org_planted(first, holidays)
+    planted = first_planted if divisions == 1 else org_planted(first_planted, holidays)
     (out / "planted.json").write_text(json.dumps(planted, indent=2, sort_keys=True, default=str) + "\n",
                                       encoding="utf-8")
     if divisions > 1:
