@@ -22,11 +22,12 @@ from worklife.policy.engine import DISCLAIMER, CheckResult, run_check
 from worklife.policy.findings import Event, Finding, team_summary, to_json, to_table
 from worklife.policy.loader import builtin_presets, load_policy
 from worklife.policy.model import Charter, Policy, Preset
+from worklife.policy.sql import ENGINES, PolicyDb, open_db
 from worklife.store import Store
 
 __all__ = [
-    "DISCLAIMER", "Charter", "CheckResult", "Event", "Finding", "Policy", "Preset", "SenderView",
-    "boundary_pressure", "builtin_presets", "check", "check_report", "load_policy", "report_section",
+    "DISCLAIMER", "ENGINES", "Charter", "CheckResult", "Event", "Finding", "Policy", "PolicyDb", "Preset", "SenderView",
+    "boundary_pressure", "builtin_presets", "check", "check_report", "load_policy", "open_db", "report_section",
     "report_sections", "sender_view", "team_summary", "to_json", "to_table",
 ]
 
@@ -35,14 +36,21 @@ def _policy(policy: Policy | str | Path) -> Policy:
     return policy if isinstance(policy, Policy) else load_policy(policy)
 
 
-def check_report(store: Store, config: Config, policy: Policy | str | Path) -> CheckResult:
-    """Findings and run metadata (people checked per preset, org size, sources, disclaimer)."""
-    return run_check(store, config, _policy(policy))
+def check_report(store: Store | str | Path, config: Config, policy: Policy | str | Path, *,
+                 engine: str = "duckdb", spark_master: str = "local[*]") -> CheckResult:
+    """Findings and run metadata (people checked per preset, org size, sources, disclaimer).
+
+    ``store``: a Store, a store file, or with ``engine="spark"`` a folder of exported
+    Parquet tables. ``engine="spark"`` runs the same SQL on Spark (docs/scale-out.md).
+    """
+    with open_db(store, engine, spark_master) as db:
+        return run_check(db, config, _policy(policy))
 
 
-def check(store: Store, config: Config, policy: Policy | str | Path) -> list[Finding]:
+def check(store: Store | str | Path, config: Config, policy: Policy | str | Path, *,
+          engine: str = "duckdb", spark_master: str = "local[*]") -> list[Finding]:
     """Every finding of ``policy`` (a Policy, preset code, "auto" or policy.toml path), most severe first."""
-    return check_report(store, config, policy).findings
+    return check_report(store, config, policy, engine=engine, spark_master=spark_master).findings
 
 
 def report_section(store: Store, config: Config, findings: list[Finding], *,
