@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from worklife.config import Config
@@ -55,8 +56,15 @@ def _sql_str(text: str) -> str:
 
 def build_contacts(store: Store | PolicyDb, config: Config, *, urgent_patterns: tuple[str, ...] = DEFAULT_URGENT,
                    quiet: QuietHours | None = None, prepared: bool = False) -> int:
-    """Create temp tables ``pol_contact`` and ``pol_replies``; return the contact event count."""
+    """Create temp tables ``pol_contact`` and ``pol_replies``; return the contact event count.
+
+    On a ``PolicyDb`` that built them with the same inputs already, they are reused.
+    """
     db = as_db(store)
+    key = (tuple(urgent_patterns), quiet, prepared, tuple((str(k), repr(v)) for k, v in config.items()))
+    if db.built.get("pol_contact") == key:
+        return db.built["pol_contact_rows"]
+    db.built.pop("pol_contact", None)
     if not prepared:
         prepare(db, config)
     window_s = int(float(config["boundary.reply_window_minutes"]) * 60)
@@ -118,7 +126,9 @@ def build_contacts(store: Store | PolicyDb, config: Config, *, urgent_patterns: 
       FROM ({localize(replies, 'recipient_id', 'reply_utc', 'reply_')}) y
       WHERE NOT y.reply_is_work
       GROUP BY ALL""")
-    return db.rows("SELECT count(*) FROM pol_contact")[0][0]
+    db.built["pol_contact_rows"] = db.rows("SELECT count(*) FROM pol_contact")[0][0]
+    db.built["pol_contact"] = key
+    return db.built["pol_contact_rows"]
 
 
 def _window(start: datetime | None, end: datetime | None, col: str) -> str:
@@ -302,9 +312,14 @@ class SenderView:
 def resolve_person_id(store: Store | PolicyDb, address: str) -> str:
     """person_id of an e-mail or alias (people.email, person_aliases), else the address lower-cased."""
     a = address.strip().lower()
-    row = as_db(store).store.con.execute(
-        "SELECT person_id FROM people WHERE lower(email) = ? OR person_id = ? "
-        "UNION ALL SELECT person_id FROM person_aliases WHERE lower(alias) = ? LIMIT 1", [a, a, a]).fetchone()
+    con = as_db(store).store.con
+    row = con.execute("SELECT person_id FROM people WHERE lower(email) = ? OR person_id = ? LIMIT 1",
+                      [a, a]).fetchone()
+    if row is None:  # a folder of exported Parquet tables has no person_aliases
+        try:
+            row = con.execute("SELECT person_id FROM person_aliases WHERE lower(alias) = ? LIMIT 1", [a]).fetchone()
+        except duckdb.CatalogException:
+            row = None
     return row[0] if row else a
 
 

@@ -21,6 +21,7 @@ naive ``TIMESTAMP`` (TIMESTAMP_NTZ) -> Spark ``TIMESTAMP`` in the UTC session.
 
 from __future__ import annotations
 
+import copy
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +48,9 @@ class PolicyDb:
     def __init__(self, store: Store, owned: bool = False):
         self.store = store  # small reads (people, tz_offsets, data span) always go here
         self._owned = owned
+        # Inputs of the temp tables built last (shared with borrowed copies): a PolicyDb is a
+        # snapshot of the data for its lifetime, so equal inputs need not be rebuilt.
+        self.built: dict[str, Any] = {}
         store.con.execute("SET enable_progress_bar = false")  # a library never draws on the terminal
 
     def __enter__(self) -> PolicyDb:
@@ -107,8 +111,9 @@ class SparkPolicyDb(PolicyDb):
         self._sdf(sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
 
     def load(self, name: str, table: pa.Table, select: str = "*") -> None:
-        self.session.createDataFrame(_naive(table)).createOrReplaceTempView("_pol_arrow")
-        self.temp(name, f"SELECT {select} FROM _pol_arrow")
+        # Small driver-side tables stay in the plan as local relations: no job, no checkpoint.
+        self.session.createDataFrame(_naive(table)).createOrReplaceTempView(f"{name}__arrow")
+        self._sdf(f"SELECT {select} FROM {name}__arrow").createOrReplaceTempView(name)
 
 
 def _naive(t: pa.Table) -> pa.Table:
@@ -137,10 +142,10 @@ def open_db(store: Store | PolicyDb | str | Path, engine: str = "duckdb",
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    if isinstance(store, PolicyDb):
-        if store.engine != engine:
-            raise ConfigError(f"a {store.engine} PolicyDb was passed with engine={engine!r}")
-        return store
+    if isinstance(store, PolicyDb):  # already open: use it as it is, and leave it open
+        borrowed = copy.copy(store)
+        borrowed._owned = False
+        return borrowed
     owned, parquet_dir = False, None
     if not isinstance(store, Store):
         p = Path(store)
