@@ -66,6 +66,7 @@ def prepare(store: Store | PolicyDb, config: Config) -> int:
         ("team", pa.string()), ("level", pa.string()), ("manager_id", pa.string()),
         ("is_internal", pa.bool_()), ("defaults_used", pa.string())]))
     db.load("pol_sched", sched)
+    db.built["pol_sched"] = sched  # the driver's copy (run_check reads the people list from it)
 
     span = db.store.data_span_utc()
     start = (span[0].date() if span else date(2000, 1, 1)) - timedelta(days=2)
@@ -83,7 +84,7 @@ def prepare(store: Store | PolicyDb, config: Config) -> int:
         extra = tz_offsets_table(missing, start - timedelta(days=400), end + timedelta(days=400))
         db.load("pol_tz_extra", extra, "tz, valid_from_utc, valid_to_utc, utc_offset_s")
         tz_sql += " UNION ALL SELECT tz, valid_from_utc, valid_to_utc, utc_offset_s FROM pol_tz_extra"
-    db.temp("pol_tz", tz_sql)
+    db.temp("pol_tz", tz_sql, reuse=False)
     return len(rows)
 
 

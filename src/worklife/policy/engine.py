@@ -94,8 +94,9 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
     prepare(db, config)
     ch = policy.charter
     auto = Policy(mode="auto", presets=policy.presets)
-    people = db.rows(
-        "SELECT person_id, jurisdiction, level, tz FROM pol_sched WHERE is_internal ORDER BY person_id")
+    sched = db.built["pol_sched"]  # = SELECT … FROM pol_sched WHERE is_internal ORDER BY person_id
+    people = sorted((p, j, lv, tz) for p, j, lv, tz, internal in zip(
+        *(sched[c].to_pylist() for c in ("person_id", "jurisdiction", "level", "tz", "is_internal"))) if internal)
     org_size = ch.org_size or len(people)
     findings: list[Finding] = []
     checked: dict[str, Preset] = {}

@@ -114,7 +114,7 @@ def register_checks(store: Store | PolicyDb, people: dict[str, Preset], rtd_peop
 def rest_findings(store: Store | PolicyDb, tz_of: dict[str, str], rule: _RestRule, source_of: dict[str, str]) -> list[Finding]:
     """Breaches of one rest rule for every person in pol_check with a limit for it."""
     db = as_db(store)
-    db.temp("pol_blocks", f"""
+    db.temp("pol_blocks", reuse=False, sql=f"""
       WITH a AS (SELECT act.person_id, act.s, act.e, c.{rule.column} AS g FROM pol_activity act
                  JOIN pol_check c ON c.person_id = act.person_id WHERE c.{rule.column} IS NOT NULL),
       o AS (SELECT *, max(e) OVER (PARTITION BY person_id ORDER BY s, e

@@ -70,8 +70,12 @@ class PolicyDb:
     def df(self, sql: str) -> pd.DataFrame:
         return self.store.con.execute(sql).df()
 
-    def temp(self, name: str, sql: str) -> None:
-        """(Re)create temp table ``name`` as the result of ``sql``."""
+    def temp(self, name: str, sql: str, reuse: bool = True) -> None:
+        """(Re)create temp table ``name`` as the result of ``sql``.
+
+        ``reuse=False`` hints that the table is small or read once or twice: Spark then keeps
+        it as a plain view (recomputed when read) instead of computing it in a job of its own.
+        """
         self.store.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
     def load(self, name: str, table: pa.Table, select: str = "*") -> None:
@@ -106,9 +110,11 @@ class SparkPolicyDb(PolicyDb):
     def df(self, sql: str) -> pd.DataFrame:
         return _naive(self._sdf(sql).toArrow()).to_pandas()
 
-    def temp(self, name: str, sql: str) -> None:
-        # An eager local checkpoint: computed once, later queries scan it (no lineage replay).
-        self._sdf(sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
+    def temp(self, name: str, sql: str, reuse: bool = True) -> None:
+        sdf = self._sdf(sql)
+        if reuse:  # an eager local checkpoint: computed once, later queries scan it (no lineage replay)
+            sdf = sdf.localCheckpoint(eager=True)
+        sdf.createOrReplaceTempView(name)
 
     def load(self, name: str, table: pa.Table, select: str = "*") -> None:
         # Small driver-side tables stay in the plan as local relations: no job, no checkpoint.
