@@ -50,7 +50,7 @@ def main() -> None:
     session = spark_session(args.spark_master, "worklife-bench")
     session.sparkContext.setLogLevel("ERROR")
     print(f"spark session start: {time.perf_counter() - t:.1f} s")
-    print(f"{'size':>8} {'messages':>9} {'contacts':>9} {'duckdb s':>9} {'spark s':>8} {'findings':>8} equal")
+    print(f"{'size':>8} {'messages':>9} {'recipients':>10} {'duckdb s':>9} {'spark s':>8} {'findings':>8} equal")
     for size in args.sizes.split(","):
         people, weeks = (int(x) for x in size.split("x"))
         path = tmp / f"{size}.duckdb"
@@ -64,7 +64,7 @@ def main() -> None:
             t = time.perf_counter()
             spark = check_report(store, Config(), policy, engine="spark", spark_master=args.spark_master)
             t_spark = time.perf_counter() - t
-        print(f"{size:>8} {n_msg:>9} {n_rcpt:>9} {t_duck:>9.2f} {t_spark:>8.1f} {len(duck.findings):>8} "
+        print(f"{size:>8} {n_msg:>9} {n_rcpt:>10} {t_duck:>9.2f} {t_spark:>8.1f} {len(duck.findings):>8} "
               f"{duck.findings == spark.findings}")
 
 
