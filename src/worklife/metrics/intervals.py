@@ -71,7 +71,9 @@ def gaps_in_windows(windows: ir.Table, pieces: ir.Table, keys: list[str], min_ga
                  _b=ibis.least(p.end_s, p.win_end_s)).filter(_._b > _._a)
     allp = union_all(p, w.select(*keys, _a=w.win_start_s, _b=w.win_start_s),
                      w.select(*keys, _a=w.win_end_s, _b=w.win_end_s))
-    w_prev = ibis.window(group_by=keys, order_by=["_a", "_b"], rows=(None, -1))
+    # Start order alone suffices: of rows starting together, whichever comes second sees
+    # the first's end at or past its start, so the gaps are the same in either order.
+    w_prev = ibis.window(group_by=keys, order_by="_a", rows=(None, -1))
     allp = allp.mutate(_prev=_._b.max().over(w_prev))
     allp = allp.mutate(_gap=ibis.ifelse(_._prev.notnull() & (_._a > _._prev), _._a - _._prev, 0))
     allp = allp.mutate(_free=ibis.ifelse(_._gap >= min_gap_s, _._gap, 0).cast("int64"))
