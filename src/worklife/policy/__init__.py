@@ -4,7 +4,9 @@ Public API:
 
 - ``load_policy(spec)``: a preset code (``PT``, ``CA-ON``, ``EU-WTD``), ``"auto"`` or a
   policy.toml path -> ``Policy``.
-- ``check(store, config, policy) -> list[Finding]`` and ``check_report(...)`` (findings + meta).
+- ``check(store, config, policy, *, engine="duckdb", spark_master="local[*]") -> list[Finding]``
+  and ``check_report(...)`` (findings + meta); ``open_db(store, engine)`` to reuse one
+  staging (``engine="spark"``: the same SQL on Spark, ``worklife.policy.sql``).
 - ``boundary_pressure(store, config, ...) -> dict[str, DataFrame]`` and ``sender_view(...)``.
 - ``report_section(store, config, findings) -> str``: a self-contained HTML fragment;
   ``report_sections(store, config, person_weeks)`` is the ``worklife.report`` provider.
@@ -36,18 +38,19 @@ def _policy(policy: Policy | str | Path) -> Policy:
     return policy if isinstance(policy, Policy) else load_policy(policy)
 
 
-def check_report(store: Store | str | Path, config: Config, policy: Policy | str | Path, *,
+def check_report(store: Store | PolicyDb | str | Path, config: Config, policy: Policy | str | Path, *,
                  engine: str = "duckdb", spark_master: str = "local[*]") -> CheckResult:
     """Findings and run metadata (people checked per preset, org size, sources, disclaimer).
 
-    ``store``: a Store, a store file, or with ``engine="spark"`` a folder of exported
-    Parquet tables. ``engine="spark"`` runs the same SQL on Spark (docs/scale-out.md).
+    ``store``: a Store, a store file, an open ``PolicyDb`` (``open_db``; its engine is
+    used), or with ``engine="spark"`` a folder of exported Parquet tables.
+    ``engine="spark"`` runs the same SQL on Spark (docs/scale-out.md).
     """
     with open_db(store, engine, spark_master) as db:
         return run_check(db, config, _policy(policy))
 
 
-def check(store: Store | str | Path, config: Config, policy: Policy | str | Path, *,
+def check(store: Store | PolicyDb | str | Path, config: Config, policy: Policy | str | Path, *,
           engine: str = "duckdb", spark_master: str = "local[*]") -> list[Finding]:
     """Every finding of ``policy`` (a Policy, preset code, "auto" or policy.toml path), most severe first."""
     return check_report(store, config, policy, engine=engine, spark_master=spark_master).findings
