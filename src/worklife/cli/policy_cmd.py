@@ -43,7 +43,8 @@ _KEYS = {"sender": "by_sender", "recipient": "by_recipient", "pair": "by_pair", 
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The worklife store (DuckDB file); with --engine spark also "
                                      "a folder of exported Parquet tables.")]
-EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb | spark (the same SQL, transpiled; docs/scale-out.md).")]
+EngineOpt = Annotated[str, typer.Option(
+    "--engine", help="duckdb | spark (the same SQL, transpiled; docs/scale-out.md).")]
 MasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master URL for --engine spark "
                                         "(local[*], spark://host:7077, yarn).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")]

@@ -341,5 +341,6 @@ def sender_view(store: Store | PolicyDb | str | Path, config: Config, sender: st
           FROM per""")[0]
         rows = db.rows(f"""
           SELECT message_key, recipient_id, strftime(r_local_ts, '%Y-%m-%d %H:%M') FROM pol_contact
-          WHERE sender_id = {who} AND off_hours AND {w} ORDER BY sent_utc, recipient_id LIMIT {int(samples)}""")
+          WHERE sender_id = {who} AND off_hours AND {w}
+          ORDER BY sent_utc, recipient_id, message_key LIMIT {int(samples)}""")
     return SenderView(pid, start, end, row[0], row[1], row[2], row[3], tuple(tuple(r) for r in rows))

@@ -70,7 +70,7 @@ def _contact_rows(db: PolicyDb, where: str, extra: str = "") -> list[tuple]:
       FROM pol_contact c JOIN pol_rtd r ON r.person_id = c.recipient_id
       WHERE {where} AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                                     AND c.sent_utc >= o.s AND c.sent_utc < o.e)
-      ORDER BY 1, 2, c.sent_utc""")
+      ORDER BY 1, 2, c.sent_utc, c.message_key""")
 
 
 def _group(rows: list[tuple], rule: str, severity: str, presets: dict[str, Preset], message: str,
@@ -181,7 +181,7 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
           FROM pol_contact c WHERE {'c.quiet' if ch.quiet_hours else 'c.off_hours'} AND c.from_manager AND NOT c.live
             AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
-          ORDER BY 1, 2, c.sent_utc""")
+          ORDER BY 1, 2, c.sent_utc, c.message_key""")
         findings += _group([r for r in mgr_rows if r[0] in checked and r[0] not in _exempt(ch, level_of)],
                            "charter.manager_contact", "medium", checked,
                            "{n} message(s) from the manager outside the report's working time",
@@ -196,7 +196,7 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
         AND NOT (c.urgent AND r.urgent_ok)
         AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = y.recipient_id
                         AND y.sent_utc >= o.s AND y.sent_utc < o.e)
-      ORDER BY 1, 2, y.sent_utc""")
+      ORDER BY 1, 2, y.sent_utc, y.message_key""")
     for f in _group([r[:7] for r in reply_rows], "rtd.reply_expected", "high", rtd,
                     "{n} off-hours message(s) answered off-hours within the reply window: a reply is not owed"):
         d = policy.presets[f.jurisdiction].disconnect
@@ -211,7 +211,7 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
             AND c.recipient_id IN (SELECT person_id FROM pol_sched WHERE is_internal)
             AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
-          ORDER BY 1, 2, c.sent_utc""")
+          ORDER BY 1, 2, c.sent_utc, c.message_key""")
         quiet_rows = [r for r in quiet_rows if r[0] in checked and r[0] not in _exempt(ch, level_of)]
         findings += _group(quiet_rows, "charter.quiet_hours", "medium", checked,
                            "{n} message(s) sent in the charter's quiet hours", source=f"charter {policy.source}")

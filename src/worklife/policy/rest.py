@@ -134,7 +134,7 @@ def rest_findings(store: Store | PolicyDb, tz_of: dict[str, str], rule: _RestRul
       JOIN (SELECT person_id, block FROM pol_blocks GROUP BY ALL
             HAVING epoch(max(e)) - epoch(min(s)) > ({rule.period_h} - {slack}) * 3600) k
         USING (person_id, block)
-      WHERE b.brk = 0 AND b.s > b.prev_e ORDER BY b.person_id, b.block, b.prev_e""")
+      WHERE b.brk = 0 AND b.s > b.prev_e ORDER BY b.person_id, b.block, b.prev_e, b.s""")
     by_block: dict[tuple[str, int], list[tuple[datetime, datetime]]] = {}
     for pid, block, g0, g1 in gaps:
         by_block.setdefault((pid, block), []).append((g0, g1))
