@@ -7,7 +7,7 @@ prohibited) and Chile (12 h disconnection) and a few planted cases (an after-hou
 an urgent incident ping, a 12-hour day under the French preset), is checked under a
 charter with quiet hours, manager contact, reply rule and an on-call week: every finding
 (rule, person, week, count, samples, values) and every boundary table must be equal.
-Skips when Java or pyspark is missing. About a minute on a loaded 2-core machine.
+Skips when Java or pyspark is missing. 1–2.5 minutes on a 2-core machine, by its load.
 """
 
 from __future__ import annotations
