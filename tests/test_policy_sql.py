@@ -78,6 +78,18 @@ def test_without_pyspark_or_java_check_says_so_in_one_line(file_store, capsys, m
     assert "needs pyspark" in capsys.readouterr().err
 
 
+def test_without_java_check_says_so_before_starting_spark(file_store, capsys, monkeypatch):
+    from worklife.cli import main
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    file_store.close()
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "--db", file_store.path, "--policy", "auto", "--engine", "spark"])
+    assert exc.value.code == 1
+    assert "needs Java" in capsys.readouterr().err
+
+
 def test_boundaries_on_a_folder_without_spark_exits_1(tmp_path, capsys):
     from worklife.cli import main
 

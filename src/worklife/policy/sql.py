@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
+import shutil
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -171,6 +173,8 @@ def open_db(store: Store | PolicyDb | str | Path, engine: str = "duckdb",
     from worklife.metrics import spark
 
     try:
+        if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+            raise ConfigError("--engine spark needs Java 17: no `java` on PATH and no JAVA_HOME")
         session = spark.spark_session(spark_master, "worklife-policy")
         if parquet_dir is None:
             if not session.sparkContext.master.startswith("local"):
