@@ -39,3 +39,19 @@ def shared_path(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"{p} is absent (real public data lives in ../shared)")
     return p
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (2 cores) for every Spark test of the run; skips without Java/pyspark."""
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java (no `java` on PATH)")
+    pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'worklife[spark]'")
+    from worklife.metrics.spark import spark_session
+
+    session = spark_session("local[2]", "worklife-tests")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -28,13 +28,9 @@ pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'wo
 
 
 @pytest.fixture(scope="module")
-def session():
-    """One local Spark session for the module (the metric code reuses it)."""
-    from worklife.metrics.spark import spark_session
-
-    s = spark_session("local[2]", "worklife-tests")
-    yield s
-    s.stop()
+def session(spark):
+    """The run's local Spark session (conftest ``spark``; the metric code reuses it)."""
+    return spark
 
 
 @pytest.fixture(scope="module")

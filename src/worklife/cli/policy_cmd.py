@@ -14,7 +14,6 @@ from rich.table import Table
 
 from worklife.cli._app import app, console, fail
 from worklife.config import load_config
-from worklife.store import connect
 
 
 class CheckFormat(str, Enum):
@@ -42,7 +41,12 @@ class View(str, Enum):
 _KEYS = {"sender": "by_sender", "recipient": "by_recipient", "pair": "by_pair", "team": "by_team",
          "manager": "manager", "replies": "replies", "meetings": "meetings", "organizers": "meeting_organizers"}
 
-DbOpt = Annotated[Path, typer.Option("--db", help="The worklife store (DuckDB file).")]
+DbOpt = Annotated[Path, typer.Option("--db", help="The worklife store (DuckDB file); with --engine spark also "
+                                     "a folder of exported Parquet tables.")]
+EngineOpt = Annotated[str, typer.Option(
+    "--engine", help="duckdb | spark (the same SQL, transpiled; docs/scale-out.md).")]
+MasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master URL for --engine spark "
+                                        "(local[*], spark://host:7077, yarn).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")]
 
@@ -77,6 +81,8 @@ def check(
                                     "teams under privacy.min_group_size suppressed).")] = "person",
     config: ConfigOpt = None,
     list_presets: Annotated[bool, typer.Option("--list-presets", help="List the presets and their sources.")] = False,
+    engine: EngineOpt = "duckdb",
+    spark_master: MasterOpt = "local[*]",
 ) -> None:
     """Check right-to-disconnect and working-time rules, each person under their own jurisdiction.
 
@@ -101,13 +107,14 @@ def check(
         fail(f"--by must be person or team, not {by!r}", 2)
     if policy is None:
         fail("--policy is required (a preset code, 'auto' or a policy.toml)", 2)
+    _check_engine(engine)
     cfg = load_config(config)
     the_policy = pol.load_policy(policy)
-    with connect(db, read_only=True, create=False) as store:
-        result = pol.check_report(store, cfg, the_policy)
+    with pol.open_db(db, engine, spark_master) as pdb:
+        result = pol.check_report(pdb, cfg, the_policy)
         if by == "team":
-            teams = dict(store.con.execute("SELECT person_id, team FROM people").fetchall())
-            sizes = dict(store.con.execute(
+            teams = dict(pdb.store.con.execute("SELECT person_id, team FROM people").fetchall())
+            sizes = dict(pdb.store.con.execute(
                 "SELECT coalesce(team, '(no team)'), count(*) FROM people WHERE is_internal GROUP BY 1").fetchall())
     if by == "team":
         rows = pol.team_summary(result.findings, teams, sizes, int(cfg["privacy.min_group_size"]))
@@ -126,6 +133,11 @@ def check(
         _emit(pol.to_json(result.findings, result.meta), out)
         return
     _print_table(pol.to_table(result.findings, title=f"worklife check ({the_policy.source})"), out, result.meta)
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ("duckdb", "spark"):
+        fail(f"--engine must be duckdb or spark, not {engine!r}", 2)
 
 
 def _print_table(table: Table, out: Path | None, meta: dict) -> None:
@@ -155,20 +167,23 @@ def boundaries(
     out: OutOpt = None,
     config: ConfigOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows shown in a table.")] = 30,
+    engine: EngineOpt = "duckdb",
+    spark_master: MasterOpt = "local[*]",
 ) -> None:
     """Boundary pressure: messages landing in recipients' off-hours, replies, managers, meeting burden."""
     from worklife import policy as pol
 
+    _check_engine(engine)
     cfg = load_config(config)
     t0, t1 = _instant(start, "--from"), _instant(end, "--to")
-    with connect(db, read_only=True, create=False) as store:
+    with pol.open_db(db, engine, spark_master) as pdb:
         if me is not None:
             if t0 is None and t1 is None:  # the 30 days up to the last message in the store
-                last = store.con.execute("SELECT max(sent_utc) FROM messages").fetchone()[0]
+                last = pdb.store.con.execute("SELECT max(sent_utc) FROM messages").fetchone()[0]
                 if last is not None:
                     t1 = last.replace(tzinfo=timezone.utc) + timedelta(seconds=1)
                     t0 = t1 - timedelta(days=30)
-            v = pol.sender_view(store, cfg, me, start=t0, end=t1)
+            v = pol.sender_view(pdb, cfg, me, start=t0, end=t1)
             if fmt is ViewFormat.json:
                 _emit(json.dumps({**v.__dict__, "holdable_share": v.holdable_share, "sentence": v.sentence()},
                                  indent=2, default=str), out)
@@ -178,7 +193,7 @@ def boundaries(
                 lines += [f"  {key} -> {rcpt} at {local} their time" for key, rcpt, local in v.samples]
                 _emit("\n".join(lines), out)
             return
-        frames = pol.boundary_pressure(store, cfg, start=t0, end=t1)
+        frames = pol.boundary_pressure(pdb, cfg, start=t0, end=t1)
     df = frames[_KEYS[view.value]]
     if fmt is ViewFormat.json:
         _emit(df.to_json(orient="records", date_format="iso", indent=2), out)

@@ -12,9 +12,10 @@ building blocks), ``intervals`` (union, coverage, gaps), ``meetings``, ``message
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,18 +57,29 @@ _HOURS_FROM = {
 
 @dataclass
 class MetricRun:
-    """What a metric run needs: the engine, the calendar and the expression graph."""
+    """What a metric run needs: the engine, the calendar and the expression graph.
+
+    ``parts`` (every person's graph) is built on first use: building it runs the cached
+    steps, so a batched run (``batched_summed_rows``) never builds it whole.
+    """
 
     engine: Engine
     cal: LocalCalendar
-    parts: Parts
     config: Config
+    person_ids: list[str] | None = None
+    _parts: Parts | None = None
+
+    @property
+    def parts(self) -> Parts:
+        if self._parts is None:
+            self._parts = build(self.engine, self.cal, self.config, self.person_ids)
+        return self._parts
 
 
 def prepare(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
             engine: str = "duckdb", person_ids: list[str] | None = None,
             spark_master: str = "local[*]") -> MetricRun | None:
-    """Open the backend, build the calendar and the graph; None when the store has no activity."""
+    """Open the backend and build the calendar; None when the store has no activity."""
     config = config or Config()
     eng = open_backend(store_or_con, engine, spark_master)
     people = eng.people()
@@ -76,7 +88,7 @@ def prepare(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config
         return None
     cal = LocalCalendar.build(people, eng.tz_offsets(), span[0] - timedelta(days=2),
                               span[1] + timedelta(days=2), config)
-    return MetricRun(eng, cal, build(eng, cal, config, person_ids), config)
+    return MetricRun(eng, cal, config, person_ids)
 
 
 def _empty(period: str) -> pd.DataFrame:
@@ -128,7 +140,36 @@ def person_metrics(run: MetricRun | None, period: str = "week") -> pd.DataFrame:
     """Execute a prepared run: person rows per week (or day), zero-filled, in hours."""
     if run is None:
         return _empty(period)
-    return finalize(summed_rows(run, period), run, period)
+    return finalize(batched_summed_rows(run, period), run, period)
+
+
+def batches(run: MetricRun) -> list[list[str]]:
+    """Person ids in batches of ``metrics.batch_people`` (one batch on Spark or when 0)."""
+    ids = run.person_ids or run.cal.people_frame["person_id"].tolist()
+    size = int(run.config["metrics.batch_people"])
+    if run._parts is not None or run.engine.name != "duckdb" or size <= 0 or len(ids) <= size:
+        return [ids]
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def batched_summed_rows(run: MetricRun, period: str) -> pd.DataFrame:
+    """``summed_rows`` over every person, one batch of people at a time.
+
+    People are independent in every metric, so batches only bound memory: each batch
+    builds its graph for its people, runs it, and drops its cached tables before the
+    next one starts.
+    """
+    groups = batches(run)
+    if len(groups) == 1:
+        return summed_rows(run, period)
+    out = []
+    for i, ids in enumerate(groups):
+        log.info("metrics: batch %d/%d (%d people)", i + 1, len(groups), len(ids))
+        part = replace(run, person_ids=ids, _parts=None)
+        out.append(summed_rows(part, period))
+        del part
+        gc.collect()  # drops the batch's cached DuckDB tables (Ibis releases them on collection)
+    return pd.concat(out, ignore_index=True)
 
 
 def summed_rows(run: MetricRun, period: str) -> pd.DataFrame:

@@ -77,6 +77,24 @@ def _local(ts: pd.Series, tz: str) -> pd.Series:
     return pd.to_datetime(ts).dt.tz_localize("UTC").dt.tz_convert(tz).dt.strftime("%a %Y-%m-%d %H:%M:%S%z")
 
 
+def merge_touching(pieces: pd.DataFrame) -> pd.DataFrame:
+    """Merge pieces of one kind and local date that touch (end = next start, same offset).
+
+    The pipeline keeps unions as disjoint parts that may touch; for reading, a meeting
+    block 10:00-11:30 is one row, not 10:00-11:00 and 11:00-11:30. Seconds add up.
+    """
+    if pieces.empty:
+        return pieces.reset_index(drop=True)
+    p = pieces.sort_values(["kind", "day", "start_s"]).reset_index(drop=True)
+    same = ((p.kind == p.kind.shift()) & (p.day == p.day.shift())
+            & (p.start_s == p.end_s.shift()) & (p.local_start_s == p.local_end_s.shift()))
+    run = (~same).cumsum()
+    agg = {c: "sum" for c in ("seconds", "working_s", "after_s")}
+    agg.update({"kind": "first", "day": "first", "start_s": "first", "local_start_s": "first",
+                "end_s": "last", "local_end_s": "last", "is_workday": "first"})
+    return p.groupby(run, sort=True).agg(agg)[list(pieces.columns)].reset_index(drop=True)
+
+
 def explain(store: Store | str | Path, person_id: str, week: str, metric: str | None = None,
             config: Config | None = None) -> Explanation:
     """The events behind ``metric`` (or all metrics) of ``person_id`` in ISO ``week``."""
@@ -155,7 +173,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
             expr = expr.filter(expr.kind == kind)
         pieces = eng.execute(expr.select("kind", "day", "start_s", "end_s", "local_start_s",
                                          "local_end_s", "seconds", "working_s", "after_s", "is_workday"))
-        pieces = pieces.sort_values(["kind", "start_s"]).reset_index(drop=True)
+        pieces = merge_touching(pieces)
         pieces.insert(1, "date", [day_date(d) for d in pieces.day])
         pieces["local_start"] = pd.to_datetime(pieces.local_start_s, unit="s").dt.strftime("%H:%M:%S")
         pieces["local_end"] = [

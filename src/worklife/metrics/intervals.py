@@ -2,10 +2,13 @@
 
 Intervals are half-open ``[start_s, end_s)`` in int64 epoch seconds UTC.
 
-- ``islands``: the union of intervals per key, as disjoint maximal intervals (touching
-  intervals merge).
-- ``coverage_at_least``: the parts covered by at least ``n`` intervals at once
-  (a sweep over +1/-1 endpoint events), e.g. conflicting meeting time for n = 2.
+- ``sweep`` / ``union_parts`` / ``disjoint_parts``: the union of intervals per key as
+  disjoint (not necessarily maximal) parts, in **one** window pass: each interval keeps
+  only its part after the running maximum of the ends before it, in start order. Sums,
+  splits at local midnights, touched blocks and free gaps only need disjointness, so
+  the metric pipeline uses these (explain merges touching parts for display).
+- ``overlap_parts``: from the same sweep, the time covered at least twice
+  (conflicting meetings).
 - ``gaps_in_windows``: the free gaps of windows after removing covered pieces.
 """
 
@@ -16,31 +19,44 @@ import ibis.expr.types as ir
 from ibis import _
 
 
-def islands(t: ir.Table, keys: list[str], start: str = "start_s", end: str = "end_s") -> ir.Table:
-    """Union of intervals per ``keys``: rows (keys..., start_s, end_s), disjoint and maximal."""
-    # Distinct rows make (keys, _a, _b) a total order, so both windows below see the same
-    # order (with duplicate rows, two window operators may order ties differently).
-    t = t.select(*keys, _a=t[start], _b=t[end]).filter(_._b > _._a).distinct()
-    w_prev = ibis.window(group_by=keys, order_by=["_a", "_b"], rows=(None, -1))
-    t = t.mutate(_prev=_._b.max().over(w_prev))
-    t = t.mutate(_new=ibis.ifelse(_._prev.isnull() | (_._a > _._prev), 1, 0))
-    w_cum = ibis.window(group_by=keys, order_by=["_a", "_b"], rows=(None, 0))
-    t = t.mutate(_isl=_._new.sum().over(w_cum))
-    return t.group_by([*keys, "_isl"]).agg(start_s=_._a.min(), end_s=_._b.max()).drop("_isl")
+def sweep(t: ir.Table, keys: list[str], start: str = "start_s", end: str = "end_s") -> ir.Table:
+    """Rows (keys..., _a, _b, _m): non-empty intervals with _m, the maximum end of the
+    intervals before them in start order (null for the first). One window, one sort.
+
+    Any order of ties on the start gives the same unions below (a point of an interval
+    not past _m lies in an earlier interval, which starts no later), so the sort key is
+    the start alone.
+    """
+    t = t.select(*keys, _a=t[start], _b=t[end]).filter(_._b > _._a)
+    w_prev = ibis.window(group_by=keys, order_by="_a", rows=(None, -1))
+    return t.mutate(_m=_._b.max().over(w_prev))
 
 
-def coverage_at_least(t: ir.Table, keys: list[str], n: int, start: str = "start_s",
-                      end: str = "end_s") -> ir.Table:
-    """Pieces (keys..., start_s, end_s) covered by at least ``n`` intervals at once."""
-    t = t.filter(t[end] > t[start])
-    ev = union_all(t.select(*keys, _t=t[start], _d=ibis.literal(1, "int64")),
-                   t.select(*keys, _t=t[end], _d=ibis.literal(-1, "int64")))
-    ev = ev.group_by([*keys, "_t"]).agg(_d=_._d.sum())
-    w_cum = ibis.window(group_by=keys, order_by="_t", rows=(None, 0))
-    w_all = ibis.window(group_by=keys, order_by="_t")
-    ev = ev.mutate(_cnt=_._d.sum().over(w_cum), _next=_._t.lead().over(w_all))
-    ev = ev.filter((ev._cnt >= n) & ev._next.notnull())
-    return ev.select(*keys, start_s=ev._t, end_s=ev._next)
+def union_parts(swept: ir.Table, keys: list[str]) -> ir.Table:
+    """Disjoint parts (keys..., start_s, end_s) covering exactly the union, from ``sweep``.
+
+    Each interval keeps its part after ``_m``; adjacent parts may touch.
+    """
+    t = swept
+    a = ibis.greatest(t._a, ibis.coalesce(t._m, t._a))
+    return t.select(*keys, start_s=a, end_s=t._b).filter(_.end_s > _.start_s)
+
+
+def overlap_parts(swept: ir.Table, keys: list[str]) -> ir.Table:
+    """Disjoint parts (keys..., start_s, end_s) covered by at least two intervals.
+
+    The part of each interval already covered by an earlier one, ``[_a, min(_b, _m))``,
+    lies in two intervals, and every point covered twice lies in such a part (take the
+    later-starting interval); a second sweep makes the parts disjoint.
+    """
+    t = swept.filter(swept._m > swept._a)
+    t = t.select(*keys, start_s=t._a, end_s=ibis.least(t._b, t._m))
+    return disjoint_parts(t, keys)
+
+
+def disjoint_parts(t: ir.Table, keys: list[str], start: str = "start_s", end: str = "end_s") -> ir.Table:
+    """Union of intervals per ``keys`` as disjoint parts: rows (keys..., start_s, end_s)."""
+    return union_parts(sweep(t, keys, start, end), keys)
 
 
 def gaps_in_windows(windows: ir.Table, pieces: ir.Table, keys: list[str], min_gap_s: int) -> ir.Table:
@@ -55,7 +71,9 @@ def gaps_in_windows(windows: ir.Table, pieces: ir.Table, keys: list[str], min_ga
                  _b=ibis.least(p.end_s, p.win_end_s)).filter(_._b > _._a)
     allp = union_all(p, w.select(*keys, _a=w.win_start_s, _b=w.win_start_s),
                      w.select(*keys, _a=w.win_end_s, _b=w.win_end_s))
-    w_prev = ibis.window(group_by=keys, order_by=["_a", "_b"], rows=(None, -1))
+    # Start order alone suffices: of rows starting together, whichever comes second sees
+    # the first's end at or past its start, so the gaps are the same in either order.
+    w_prev = ibis.window(group_by=keys, order_by="_a", rows=(None, -1))
     allp = allp.mutate(_prev=_._b.max().over(w_prev))
     allp = allp.mutate(_gap=ibis.ifelse(_._prev.notnull() & (_._a > _._prev), _._a - _._prev, 0))
     allp = allp.mutate(_free=ibis.ifelse(_._gap >= min_gap_s, _._gap, 0).cast("int64"))

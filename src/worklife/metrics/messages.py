@@ -45,14 +45,34 @@ def email_actions(messages: ir.Table, recipients: ir.Table, config: Config) -> i
     return union_all(sent, recv)
 
 
-def email_intervals(actions: ir.Table) -> ir.Table:
-    """Each action's covered interval: actions + start_s, end_s (end capped by the next action)."""
-    t = actions.mutate(_ord=ibis.ifelse(actions.action == "sent", 0, 1))
-    w = ibis.window(group_by="person_id", order_by=["at_s", "_ord", "message_key"])
+def activity_parts(actions: ir.Table, chats: ir.Table, config: Config) -> ir.Table:
+    """E-mail and chat time as parts (person_id, kind 'email'|'chat', start_s, end_s).
+
+    One window for both, partitioned by (person, kind). E-mail: each action covers
+    ``[t, t + min(credit, t_next - t))``. Chat: a message followed within the session gap covers up
+    to the next message, otherwise ``[t, t + chat_message_seconds)``; the union of a
+    session's parts is the session ``[first, last + chat_message_seconds)``. Ties in
+    the order (same instant and action) only permute empty and equal intervals, so the
+    unions do not depend on the message key, which is left out of the sort.
+    """
+    gap_s = int(round(float(config["metrics.chat_session_gap_minutes"]) * 60))
+    msg_s = int(config["metrics.chat_message_seconds"])
+    e = actions.select("person_id", "at_s", "credit_s", kind=ibis.literal("email"),
+                       _ord=ibis.ifelse(actions.action == "sent", 0, 1))
+    c = chats.select("person_id", "at_s", credit_s=ibis.literal(msg_s, "int64"),
+                     kind=ibis.literal("chat"), _ord=ibis.literal(0))
+    t = union_all(e, c)
+    w = ibis.window(group_by=["person_id", "kind"], order_by=["at_s", "_ord"])
     t = t.mutate(_next=_.at_s.lead().over(w))
-    cover = ibis.ifelse(_._next.isnull(), _.credit_s, ibis.least(_.credit_s, _._next - _.at_s))
-    t = t.mutate(start_s=_.at_s, end_s=_.at_s + cover)
-    return t.drop("_ord", "_next")
+    gap = _._next - _.at_s
+    end = ibis.cases(
+        (_._next.isnull(), _.at_s + _.credit_s),
+        (_.kind == "email", _.at_s + ibis.least(_.credit_s, gap)),
+        (gap <= gap_s, _._next),
+        else_=_.at_s + _.credit_s,
+    )
+    t = t.select("person_id", "kind", start_s=_.at_s, end_s=end)
+    return t.filter(t.end_s > t.start_s)
 
 
 def chat_messages(messages: ir.Table) -> ir.Table:
@@ -61,20 +81,6 @@ def chat_messages(messages: ir.Table) -> ir.Table:
     m = m.filter(m.sender_id.notnull())
     return m.select(person_id=m.sender_id, message_key=m.message_key, at_s=m.at_s,
                     channel_name=m.subject_or_channel)
-
-
-def chat_sessions(chats: ir.Table, config: Config) -> ir.Table:
-    """(person_id, start_s, end_s, messages) per chat session."""
-    gap_s = int(round(float(config["metrics.chat_session_gap_minutes"]) * 60))
-    msg_s = int(config["metrics.chat_message_seconds"])
-    w = ibis.window(group_by="person_id", order_by=["at_s", "message_key"])
-    t = chats.mutate(_prev=_.at_s.lag().over(w))
-    t = t.mutate(_new=ibis.ifelse(_._prev.isnull() | ((_.at_s - _._prev) > gap_s), 1, 0))
-    wc = ibis.window(group_by="person_id", order_by=["at_s", "message_key"], rows=(None, 0))
-    t = t.mutate(_sid=_._new.sum().over(wc))
-    s = t.group_by(["person_id", "_sid"]).agg(
-        start_s=_.at_s.min(), end_s=_.at_s.max() + msg_s, messages=_.at_s.count())
-    return s.drop("_sid")
 
 
 def sent_instants(messages: ir.Table) -> ir.Table:

@@ -23,7 +23,7 @@ from ibis import _
 from worklife.config import Config
 from worklife.metrics import focus, meetings, messages, span
 from worklife.metrics.engine import Engine
-from worklife.metrics.intervals import coverage_at_least, islands, union_all
+from worklife.metrics.intervals import overlap_parts, sweep, union_all, union_parts
 from worklife.metrics.localtime import LocalCalendar, epoch_seconds
 
 KINDS = ("meeting", "conflict", "email", "chat", "collab", "large", "long", "large_long", "status")
@@ -33,9 +33,8 @@ KINDS = ("meeting", "conflict", "email", "chat", "collab", "large", "long", "lar
 class Parts:
     attendance: ir.Table  # every (meeting, attendee) with reason (null = counts)
     qualifying: ir.Table
-    email: ir.Table  # e-mail actions with covered interval
-    chat: ir.Table  # chat sessions
-    pieces: ir.Table  # union pieces per kind, split by local date
+    activity: ir.Table  # e-mail and chat time as parts (person_id, kind, start_s, end_s)
+    pieces: ir.Table  # disjoint union parts per kind, split by local date
     located: ir.Table  # sent messages and commits with local time
     long: ir.Table
 
@@ -69,29 +68,27 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
 
     att = engine.cache(_keyed(_only(meetings.attendance(mt, at, config), "person_id", person_ids), keys))
     q = engine.cache(meetings.qualifying(att, config))
-    kinds = meetings.meeting_kind_intervals(q)
-    conflict = coverage_at_least(q.select("person_id", "start_s", "end_s"), ["person_id"], 2)
-    conflict = conflict.mutate(kind=ibis.literal("conflict"))
 
-    actions = messages.email_actions(msg, rcp, config)
-    actions = _keyed(_only(actions, "person_id", person_ids), keys)
-    email = engine.cache(messages.email_intervals(actions))
+    actions = _keyed(_only(messages.email_actions(msg, rcp, config), "person_id", person_ids), keys)
     chats = _keyed(_only(messages.chat_messages(msg), "person_id", person_ids), keys)
-    sessions = engine.cache(messages.chat_sessions(chats, config))
+    acts = engine.cache(messages.activity_parts(actions, chats, config))
 
+    # One sweep over the kinds that overlap: meeting kinds, and collaboration (meetings,
+    # e-mail and chat together); conflicts come from the meeting rows of the same sweep.
+    # E-mail parts are disjoint by construction, and so are chat parts unless a chat
+    # message is credited longer than the session gap.
     cols = ["person_id", "kind", "start_s", "end_s"]
-    ev = email.select("person_id", "start_s", "end_s", kind=ibis.literal("email"))
-    ch = sessions.select("person_id", "start_s", "end_s", kind=ibis.literal("chat"))
+    ivs = acts.select("person_id", "start_s", "end_s")
+    collab = union_all(q.select("person_id", "start_s", "end_s"), ivs).mutate(kind=ibis.literal("collab"))
+    overlapping = [meetings.meeting_kind_intervals(q), collab]
+    disjoint = [acts]
     if int(config["metrics.chat_message_seconds"]) > float(config["metrics.chat_session_gap_minutes"]) * 60:
-        ch = islands(ch, ["person_id", "kind"])  # sessions may overlap only in this odd setting
-    # Meeting kinds are unions; e-mail intervals, chat sessions and conflict pieces are
-    # disjoint by construction; collaboration is the union of meeting islands, e-mail and chat.
-    mk = engine.cache(islands(kinds, ["person_id", "kind"]))
-    mtg = mk.filter(mk.kind == "meeting").select("person_id", "start_s", "end_s")
-    collab = islands(union_all(mtg, ev.select("person_id", "start_s", "end_s"),
-                               ch.select("person_id", "start_s", "end_s")), ["person_id"])
-    collab = collab.mutate(kind=ibis.literal("collab"))
-    united = engine.cache(union_all(*(x.select(*cols) for x in (mk, collab, conflict, ev, ch))))
+        overlapping, disjoint = overlapping + [acts.filter(acts.kind == "chat")], [acts.filter(acts.kind == "email")]
+    swept = engine.cache(sweep(union_all(*(x.select(*cols) for x in overlapping)), ["person_id", "kind"]))
+    conflict = overlap_parts(swept.filter(swept.kind == "meeting"), ["person_id"])
+    united = union_all(union_parts(swept, ["person_id", "kind"]).select(*cols),
+                       conflict.mutate(kind=ibis.literal("conflict")).select(*cols),
+                       *(x.select(*cols) for x in disjoint))
     pieces = engine.cache(cal.split(united))
 
     sums = pieces.group_by(["person_id", "day", "kind"]).agg(
@@ -132,7 +129,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     parts.append(cnt.select("person_id", "day", name=cnt.channel.concat("s_sent"),
                             value=cnt.value.cast("int64")))
     long = union_all(*(p.select("person_id", "day", "name", "value") for p in parts))
-    return Parts(att, q, email, sessions, pieces, located, long)
+    return Parts(att, q, acts, pieces, located, long)
 
 
 LONG_NAMES = tuple(

@@ -4,7 +4,9 @@ Public API:
 
 - ``load_policy(spec)``: a preset code (``PT``, ``CA-ON``, ``EU-WTD``), ``"auto"`` or a
   policy.toml path -> ``Policy``.
-- ``check(store, config, policy) -> list[Finding]`` and ``check_report(...)`` (findings + meta).
+- ``check(store, config, policy, *, engine="duckdb", spark_master="local[*]") -> list[Finding]``
+  and ``check_report(...)`` (findings + meta); ``open_db(store, engine)`` to reuse one
+  staging (``engine="spark"``: the same SQL on Spark, ``worklife.policy.sql``).
 - ``boundary_pressure(store, config, ...) -> dict[str, DataFrame]`` and ``sender_view(...)``.
 - ``report_section(store, config, findings) -> str``: a self-contained HTML fragment;
   ``report_sections(store, config, person_weeks)`` is the ``worklife.report`` provider.
@@ -22,11 +24,12 @@ from worklife.policy.engine import DISCLAIMER, CheckResult, run_check
 from worklife.policy.findings import Event, Finding, team_summary, to_json, to_table
 from worklife.policy.loader import builtin_presets, load_policy
 from worklife.policy.model import Charter, Policy, Preset
+from worklife.policy.sql import ENGINES, PolicyDb, open_db
 from worklife.store import Store
 
 __all__ = [
-    "DISCLAIMER", "Charter", "CheckResult", "Event", "Finding", "Policy", "Preset", "SenderView",
-    "boundary_pressure", "builtin_presets", "check", "check_report", "load_policy", "report_section",
+    "DISCLAIMER", "ENGINES", "Charter", "CheckResult", "Event", "Finding", "Policy", "PolicyDb", "Preset", "SenderView",
+    "boundary_pressure", "builtin_presets", "check", "check_report", "load_policy", "open_db", "report_section",
     "report_sections", "sender_view", "team_summary", "to_json", "to_table",
 ]
 
@@ -35,14 +38,22 @@ def _policy(policy: Policy | str | Path) -> Policy:
     return policy if isinstance(policy, Policy) else load_policy(policy)
 
 
-def check_report(store: Store, config: Config, policy: Policy | str | Path) -> CheckResult:
-    """Findings and run metadata (people checked per preset, org size, sources, disclaimer)."""
-    return run_check(store, config, _policy(policy))
+def check_report(store: Store | PolicyDb | str | Path, config: Config, policy: Policy | str | Path, *,
+                 engine: str = "duckdb", spark_master: str = "local[*]") -> CheckResult:
+    """Findings and run metadata (people checked per preset, org size, sources, disclaimer).
+
+    ``store``: a Store, a store file, an open ``PolicyDb`` (``open_db``; its engine is
+    used), or with ``engine="spark"`` a folder of exported Parquet tables.
+    ``engine="spark"`` runs the same SQL on Spark (docs/scale-out.md).
+    """
+    with open_db(store, engine, spark_master) as db:
+        return run_check(db, config, _policy(policy))
 
 
-def check(store: Store, config: Config, policy: Policy | str | Path) -> list[Finding]:
+def check(store: Store | PolicyDb | str | Path, config: Config, policy: Policy | str | Path, *,
+          engine: str = "duckdb", spark_master: str = "local[*]") -> list[Finding]:
     """Every finding of ``policy`` (a Policy, preset code, "auto" or policy.toml path), most severe first."""
-    return check_report(store, config, policy).findings
+    return check_report(store, config, policy, engine=engine, spark_master=spark_master).findings
 
 
 def report_section(store: Store, config: Config, findings: list[Finding], *,

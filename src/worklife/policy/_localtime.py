@@ -7,7 +7,7 @@ Follows docs/metrics.md exactly: the local time of instant ``t`` (UTC) for a per
 ``workdays`` and not a public holiday of their jurisdiction) and
 ``work_start <= local time of day < work_end`` (seconds, local wall clock).
 
-``prepare(store, config)`` registers, on the store's connection:
+``prepare(store, config)`` registers, where the policy SQL runs (``worklife.policy.sql``):
 - ``pol_sched``: one row per person (resolved with org defaults): person_id, tz,
   work_start_s, work_end_s, mask ('1111100', Monday first), jurisdiction, team, level,
   manager_id, is_internal, defaults_used;
@@ -23,6 +23,7 @@ from datetime import date, timedelta
 import pyarrow as pa
 
 from worklife.config import Config
+from worklife.policy.sql import PolicyDb, as_db
 from worklife.store import Store
 from worklife.timezones import tz_offsets_table
 from worklife.workcal import holiday_rows, resolve_person
@@ -30,24 +31,14 @@ from worklife.workcal import holiday_rows, resolve_person
 log = logging.getLogger(__name__)
 
 
-def load_temp(con, name: str, table: pa.Table, select: str = "*") -> None:
-    """Create temp table ``name`` from an Arrow table (explicit registration: no reliance on
-    DuckDB's Python replacement scans, which another stage's Ibis backend may switch off)."""
-    # DuckDB refuses register() while an earlier execute() (e.g. one read with fetchone())
-    # has rows left; running a statement to completion first releases it.
-    con.execute("SELECT 1").fetchall()
-    con.register("_pol_arrow", table)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} FROM _pol_arrow")
-    finally:
-        con.unregister("_pol_arrow")
+def prepare(store: Store | PolicyDb, config: Config) -> int:
+    """Register pol_sched, pol_holidays and pol_tz where the policy SQL runs; return the people count.
 
-
-def prepare(store: Store, config: Config) -> int:
-    """Register pol_sched, pol_holidays and pol_tz on ``store.con``; return the people count."""
-    con = store.con
-    con.execute("SET enable_progress_bar = false")  # a library never draws on the user's terminal
-    cur = con.execute(
+    ``store`` is a Store (its DuckDB connection) or a ``PolicyDb`` (DuckDB or Spark); the
+    people and zone lists are read on the driver (``db.store``), the tables go to the engine.
+    """
+    db = as_db(store)
+    cur = db.store.con.execute(
         "SELECT person_id, tz, work_start, work_end, workdays, jurisdiction, team, level, "
         "manager_id, is_internal FROM people"
     )
@@ -74,25 +65,26 @@ def prepare(store: Store, config: Config) -> int:
         ("work_end_s", pa.int32()), ("mask", pa.string()), ("jurisdiction", pa.string()),
         ("team", pa.string()), ("level", pa.string()), ("manager_id", pa.string()),
         ("is_internal", pa.bool_()), ("defaults_used", pa.string())]))
-    load_temp(con, "pol_sched", sched)
+    db.load("pol_sched", sched)
+    db.built["pol_sched"] = sched  # the driver's copy (run_check reads the people list from it)
 
-    span = store.data_span_utc()
+    span = db.store.data_span_utc()
     start = (span[0].date() if span else date(2000, 1, 1)) - timedelta(days=2)
     end = (span[1].date() if span else date(2000, 1, 1)) + timedelta(days=2)
     hol = holiday_rows(set(cols["jurisdiction"]), start, end)
     holidays = pa.table({"jurisdiction": pa.array([h[0] for h in hol], pa.string()),
                          "day": pa.array([h[1] for h in hol], pa.date32())})
-    load_temp(con, "pol_holidays", holidays, "DISTINCT jurisdiction, day")
+    db.load("pol_holidays", holidays, "DISTINCT jurisdiction, day")
 
-    have = {r[0] for r in con.execute("SELECT DISTINCT tz FROM tz_offsets").fetchall()}
+    have = {r[0] for r in db.store.con.execute("SELECT DISTINCT tz FROM tz_offsets").fetchall()}
     missing = sorted(set(cols["tz"]) - have)
-    con.execute("CREATE OR REPLACE TEMP TABLE pol_tz AS SELECT tz, valid_from_utc, valid_to_utc, "
-                "utc_offset_s FROM tz_offsets")
+    tz_sql = "SELECT tz, valid_from_utc, valid_to_utc, utc_offset_s FROM tz_offsets"
     if missing:
         log.info("tz_offsets lacks %d zone(s); generating them for this run", len(missing))
         extra = tz_offsets_table(missing, start - timedelta(days=400), end + timedelta(days=400))
-        load_temp(con, "pol_tz_extra", extra, "tz, valid_from_utc, valid_to_utc, utc_offset_s")
-        con.execute("INSERT INTO pol_tz SELECT * FROM pol_tz_extra")
+        db.load("pol_tz_extra", extra, "tz, valid_from_utc, valid_to_utc, utc_offset_s")
+        tz_sql += " UNION ALL SELECT tz, valid_from_utc, valid_to_utc, utc_offset_s FROM pol_tz_extra"
+    db.temp("pol_tz", tz_sql, reuse=False)
     return len(rows)
 
 

@@ -26,12 +26,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from worklife.config import Config
 from worklife.policy._localtime import localize, prepare, workday_sql
 from worklife.policy.model import QuietHours
+from worklife.policy.sql import PolicyDb, as_db, open_db
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -51,12 +54,19 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def build_contacts(store: Store, config: Config, *, urgent_patterns: tuple[str, ...] = DEFAULT_URGENT,
+def build_contacts(store: Store | PolicyDb, config: Config, *, urgent_patterns: tuple[str, ...] = DEFAULT_URGENT,
                    quiet: QuietHours | None = None, prepared: bool = False) -> int:
-    """Create temp tables ``pol_contact`` and ``pol_replies``; return the contact event count."""
+    """Create temp tables ``pol_contact`` and ``pol_replies``; return the contact event count.
+
+    On a ``PolicyDb`` that built them with the same inputs already, they are reused.
+    """
+    db = as_db(store)
+    key = (tuple(urgent_patterns), quiet, prepared, tuple((str(k), repr(v)) for k, v in config.items()))
+    if db.built.get("pol_contact") == key:
+        return db.built["pol_contact_rows"]
+    db.built.pop("pol_contact", None)
     if not prepared:
-        prepare(store, config)
-    con = store.con
+        prepare(db, config)
     window_s = int(float(config["boundary.reply_window_minutes"]) * 60)
     kinds = "('to', 'cc', 'bcc', 'channel-member')" if config.get(
         "boundary.channel_member_contact", False) else "('to', 'cc', 'bcc')"
@@ -79,8 +89,8 @@ def build_contacts(store: Store, config: Config, *, urgent_patterns: tuple[str, 
         nonwork = ("NOT " + workday_sql("c.r_local_date", "rs.mask", "rs.jurisdiction")
                    if quiet.include_non_workdays else "false")
         quiet_sql = f"(NOT c.is_auto AND ({inside} OR {nonwork}))"
-    con.execute(f"""
-      CREATE OR REPLACE TEMP TABLE pol_contact AS
+    db.temp("pol_contact", f"""
+      SELECT *, off_hours AND NOT live AND NOT urgent AS holdable FROM (
       WITH loc AS ({localize(base, 'recipient_id', 'sent_utc', 'r_')}),
       snd AS ({localize("SELECT DISTINCT message_key, sender_id AS _sid, sent_utc AS _st FROM messages",
                         '_sid', '_st', 's_')})
@@ -98,10 +108,7 @@ def build_contacts(store: Store, config: Config, *, urgent_patterns: tuple[str, 
       FROM loc c
       JOIN pol_sched rs ON rs.person_id = c.recipient_id
       LEFT JOIN pol_sched ss ON ss.person_id = c.sender_id
-      LEFT JOIN snd ON snd.message_key = c.message_key""")
-    con.execute("""
-      ALTER TABLE pol_contact ADD COLUMN holdable BOOLEAN;
-      UPDATE pol_contact SET holdable = off_hours AND NOT live AND NOT urgent""")
+      LEFT JOIN snd ON snd.message_key = c.message_key) t""")
     # After-hours replies: the recipient answers an off-hours message, off-hours, within the window.
     replies = f"""
       SELECT c.message_key, c.sender_id, c.recipient_id, c.sent_utc, c.r_local_ts,
@@ -112,15 +119,16 @@ def build_contacts(store: Store, config: Config, *, urgent_patterns: tuple[str, 
         AND ((c.message_id IS NOT NULL AND x.in_reply_to = c.message_id)
              OR (c.thread_id IS NOT NULL AND x.thread_id = c.thread_id))
       WHERE c.off_hours AND c.sender_id IS NOT NULL"""
-    con.execute(f"""
-      CREATE OR REPLACE TEMP TABLE pol_replies AS
+    db.temp("pol_replies", f"""
       SELECT message_key, sender_id, recipient_id, sent_utc, r_local_ts,
              arg_min(reply_key, reply_utc) AS reply_key, min(reply_utc) AS reply_utc,
              arg_min(reply_local_ts, reply_utc) AS reply_local_ts
       FROM ({localize(replies, 'recipient_id', 'reply_utc', 'reply_')}) y
       WHERE NOT y.reply_is_work
       GROUP BY ALL""")
-    return con.execute("SELECT count(*) FROM pol_contact").fetchone()[0]
+    db.built["pol_contact_rows"] = db.rows("SELECT count(*) FROM pol_contact")[0][0]
+    db.built["pol_contact"] = key
+    return db.built["pol_contact_rows"]
 
 
 def _window(start: datetime | None, end: datetime | None, col: str) -> str:
@@ -132,7 +140,8 @@ def _window(start: datetime | None, end: datetime | None, col: str) -> str:
     return " AND ".join(parts) or "true"
 
 
-def meeting_burden(store: Store, start: datetime | None = None, end: datetime | None = None) -> pd.DataFrame:
+def meeting_burden(store: Store | PolicyDb, start: datetime | None = None,
+                   end: datetime | None = None) -> pd.DataFrame:
     """Per person: qualifying meeting hours, the part outside their working time, and the share.
 
     Needs ``prepare`` first. Meetings are cut at the attendee's local midnights; the
@@ -152,44 +161,54 @@ def meeting_burden(store: Store, start: datetime | None = None, end: datetime | 
         SELECT qm.*, a.person_id FROM qm JOIN meeting_attendees a ON a.meeting_key = qm.meeting_key
         WHERE a.response <> 'declined'),
       loc AS ({localize('SELECT * FROM att', 'person_id', 'start_utc', 'l_')}),
+      days AS (  -- a qualifying meeting (<= 8 h) touches at most two local dates
+        SELECT loc.*, CASE WHEN k.n = 0 THEN date_trunc('day', l_local_ts)
+                           ELSE date_trunc('day', l_local_ts) + INTERVAL 1 DAY END AS day_ts
+        FROM loc CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1 AS n) k),
       pieces AS (
-        SELECT loc.*, d.day::DATE AS day,
-               greatest(l_local_ts, d.day) AS p0,
-               least(l_local_ts + (end_utc - start_utc), d.day + INTERVAL 1 DAY) AS p1
-        FROM loc, LATERAL (SELECT unnest(generate_series(date_trunc('day', l_local_ts),
-               date_trunc('day', l_local_ts + (end_utc - start_utc)), INTERVAL 1 DAY)) AS day) d),
+        SELECT days.* EXCLUDE (day_ts), CAST(day_ts AS DATE) AS day,
+               greatest(l_local_ts, day_ts) AS p0,
+               least(l_local_ts + (end_utc - start_utc), day_ts + INTERVAL 1 DAY) AS p1
+        FROM days),
       scored AS (
         SELECT p.*, s.team,
           epoch(p1) - epoch(p0) AS piece_s,
           CASE WHEN {workday_sql('p.day', 's.mask', 's.jurisdiction')} THEN
-            greatest(0, epoch(least(p1, p.day + to_seconds(s.work_end_s)))
-                        - epoch(greatest(p0, p.day + to_seconds(s.work_start_s))))
+            greatest(0, epoch(least(p1, CAST(p.day AS TIMESTAMP) + to_seconds(s.work_end_s)))
+                        - epoch(greatest(p0, CAST(p.day AS TIMESTAMP) + to_seconds(s.work_start_s))))
           ELSE 0 END AS inside_s
         FROM pieces p JOIN pol_sched s ON s.person_id = p.person_id
         WHERE p1 > p0)
       SELECT person_id, meeting_key, organizer_id, team,
              sum(piece_s) AS meeting_s, sum(piece_s - inside_s) AS outside_s
       FROM scored GROUP BY ALL"""
-    return store.con.execute(q).df()
+    return as_db(store).df(q)
 
 
-def boundary_pressure(store: Store, config: Config, *, start: datetime | None = None,
+def boundary_pressure(store: Store | PolicyDb | str | Path, config: Config, *, start: datetime | None = None,
                       end: datetime | None = None, urgent_patterns: tuple[str, ...] = DEFAULT_URGENT,
-                      min_group_size: int | None = None) -> dict[str, pd.DataFrame]:
+                      min_group_size: int | None = None, engine: str = "duckdb",
+                      spark_master: str = "local[*]") -> dict[str, pd.DataFrame]:
     """Boundary-pressure tables for messages sent in [start, end) (aware instants; None: all).
 
     Keys: ``by_sender``, ``by_recipient``, ``by_pair``, ``by_team`` (sender team x
     recipient team, small teams suppressed), ``manager`` (manager -> report),
     ``replies`` (after-hours replies per pair), ``meetings`` (time-zone burden per
     person) and ``meeting_organizers`` (who organised each person's off-hours meetings).
-    Hours are hours; shares are 0..1.
+    Hours are hours; shares are 0..1. ``engine="spark"`` runs the same SQL on Spark
+    (``store`` may then be a folder of Parquet tables; see ``worklife.policy.sql.open_db``).
     """
-    build_contacts(store, config, urgent_patterns=urgent_patterns)
-    con = store.con
-    w = _window(start, end, "sent_utc")
+    with open_db(store, engine, spark_master) as db:
+        return _boundary_pressure(db, config, start, end, urgent_patterns, min_group_size)
+
+
+def _boundary_pressure(db: PolicyDb, config: Config, start: datetime | None, end: datetime | None,
+                       urgent_patterns: tuple[str, ...], min_group_size: int | None) -> dict[str, pd.DataFrame]:
+    build_contacts(db, config, urgent_patterns=urgent_patterns)
+    w, wc = _window(start, end, "sent_utc"), _window(start, end, "c.sent_utc")
     mgs = int(config["privacy.min_group_size"]) if min_group_size is None else min_group_size
     out: dict[str, pd.DataFrame] = {}
-    out["by_sender"] = con.execute(f"""
+    out["by_sender"] = db.df(f"""
       SELECT sender_id, count(DISTINCT message_key) FILTER (WHERE NOT is_auto) AS messages,
              count(DISTINCT message_key) FILTER (WHERE off_hours) AS off_hours_messages,
              count(*) FILTER (WHERE off_hours) AS off_hours_contacts,
@@ -197,47 +216,54 @@ def boundary_pressure(store: Store, config: Config, *, start: datetime | None = 
              count(*) FILTER (WHERE off_hours AND holdable) AS holdable_contacts,
              count(*) FILTER (WHERE off_hours AND s_is_work) AS sent_in_own_hours
       FROM pol_contact WHERE {w} GROUP BY sender_id
-      ORDER BY off_hours_contacts DESC, sender_id""").df()
-    out["by_recipient"] = con.execute(f"""
-      SELECT recipient_id, count(*) FILTER (WHERE NOT is_auto) AS contacts,
-             count(*) FILTER (WHERE off_hours) AS off_hours_contacts,
-             count(DISTINCT sender_id) FILTER (WHERE off_hours) AS senders,
-             count(*) FILTER (WHERE off_hours AND from_manager) AS from_manager,
-             (SELECT count(*) FROM pol_replies r WHERE r.recipient_id = c.recipient_id AND {w}) AS after_hours_replies
-      FROM pol_contact c WHERE {w} GROUP BY recipient_id
-      ORDER BY off_hours_contacts DESC, recipient_id""").df()
-    out["by_pair"] = con.execute(f"""
-      SELECT sender_id, recipient_id, count(*) FILTER (WHERE NOT is_auto) AS contacts,
-             count(*) FILTER (WHERE off_hours) AS off_hours_contacts,
-             count(*) FILTER (WHERE off_hours AND holdable) AS holdable_contacts,
-             bool_or(from_manager) AS manager_pair,
-             (SELECT count(*) FROM pol_replies r WHERE r.sender_id = c.sender_id
-                AND r.recipient_id = c.recipient_id AND {w}) AS after_hours_replies
-      FROM pol_contact c WHERE {w} AND sender_id IS NOT NULL GROUP BY sender_id, recipient_id
-      HAVING count(*) FILTER (WHERE off_hours) > 0
-      ORDER BY off_hours_contacts DESC, sender_id, recipient_id""").df()
-    out["manager"] = con.execute(f"""
+      ORDER BY off_hours_contacts DESC, sender_id""")
+    # Reply counts are joined pre-aggregated (Spark refuses correlated subqueries next to GROUP BY).
+    out["by_recipient"] = db.df(f"""
+      SELECT c.recipient_id, count(*) FILTER (WHERE NOT c.is_auto) AS contacts,
+             count(*) FILTER (WHERE c.off_hours) AS off_hours_contacts,
+             count(DISTINCT c.sender_id) FILTER (WHERE c.off_hours) AS senders,
+             count(*) FILTER (WHERE c.off_hours AND c.from_manager) AS from_manager,
+             coalesce(max(r.n), 0) AS after_hours_replies
+      FROM pol_contact c
+      LEFT JOIN (SELECT recipient_id, count(*) AS n FROM pol_replies WHERE {w} GROUP BY recipient_id) r
+        ON r.recipient_id = c.recipient_id
+      WHERE {wc} GROUP BY c.recipient_id
+      ORDER BY off_hours_contacts DESC, c.recipient_id""")
+    out["by_pair"] = db.df(f"""
+      SELECT c.sender_id, c.recipient_id, count(*) FILTER (WHERE NOT c.is_auto) AS contacts,
+             count(*) FILTER (WHERE c.off_hours) AS off_hours_contacts,
+             count(*) FILTER (WHERE c.off_hours AND c.holdable) AS holdable_contacts,
+             bool_or(c.from_manager) AS manager_pair,
+             coalesce(max(r.n), 0) AS after_hours_replies
+      FROM pol_contact c
+      LEFT JOIN (SELECT sender_id, recipient_id, count(*) AS n FROM pol_replies WHERE {w}
+                 GROUP BY sender_id, recipient_id) r
+        ON r.sender_id = c.sender_id AND r.recipient_id = c.recipient_id
+      WHERE {wc} AND c.sender_id IS NOT NULL GROUP BY c.sender_id, c.recipient_id
+      HAVING count(*) FILTER (WHERE c.off_hours) > 0
+      ORDER BY off_hours_contacts DESC, c.sender_id, c.recipient_id""")
+    out["manager"] = db.df(f"""
       SELECT sender_id AS manager_id, recipient_id AS report_id,
              count(*) AS off_hours_contacts, min(r_local_ts) AS first_local, max(r_local_ts) AS last_local
       FROM pol_contact WHERE {w} AND off_hours AND from_manager GROUP BY ALL
-      ORDER BY off_hours_contacts DESC, manager_id, report_id""").df()
-    out["replies"] = con.execute(f"""
+      ORDER BY off_hours_contacts DESC, manager_id, report_id""")
+    out["replies"] = db.df(f"""
       SELECT sender_id, recipient_id, count(*) AS after_hours_replies,
              median(epoch(reply_utc) - epoch(sent_utc)) / 60.0 AS median_reply_minutes
-      FROM pol_replies WHERE {w} GROUP BY ALL ORDER BY after_hours_replies DESC, sender_id, recipient_id""").df()
-    team = con.execute(f"""
+      FROM pol_replies WHERE {w} GROUP BY ALL ORDER BY after_hours_replies DESC, sender_id, recipient_id""")
+    team = db.df(f"""
       WITH sizes AS (SELECT team, count(*) AS people FROM pol_sched WHERE is_internal AND team IS NOT NULL GROUP BY team)
       SELECT c.sender_team, c.recipient_team, count(*) FILTER (WHERE NOT is_auto) AS contacts,
              count(*) FILTER (WHERE off_hours) AS off_hours_contacts,
              ss.people AS sender_team_people, rs.people AS recipient_team_people
       FROM pol_contact c JOIN sizes ss ON ss.team = c.sender_team JOIN sizes rs ON rs.team = c.recipient_team
-      WHERE {w} AND c.sender_internal GROUP BY ALL ORDER BY c.sender_team, c.recipient_team""").df()
+      WHERE {w} AND c.sender_internal GROUP BY ALL ORDER BY c.sender_team, c.recipient_team""")
     team["suppressed"] = (team["sender_team_people"] < mgs) | (team["recipient_team_people"] < mgs)
     team[["contacts", "off_hours_contacts"]] = team[["contacts", "off_hours_contacts"]].astype("Int64")
     team.loc[team["suppressed"], ["contacts", "off_hours_contacts"]] = pd.NA
     team["off_hours_share"] = (team["off_hours_contacts"] / team["contacts"]).astype("Float64")
     out["by_team"] = team
-    mb = meeting_burden(store, start, end)
+    mb = meeting_burden(db, start, end)
     if mb.empty:
         out["meetings"] = pd.DataFrame(columns=["person_id", "team", "meeting_hours", "outside_hours", "outside_share"])
         out["meeting_organizers"] = pd.DataFrame(columns=["person_id", "organizer_id", "outside_hours"])
@@ -251,7 +277,8 @@ def boundary_pressure(store: Store, config: Config, *, start: datetime | None = 
         org = mb[mb["outside_s"] > 0].groupby(["person_id", "organizer_id"], dropna=False, as_index=False)["outside_s"].sum()
         org["outside_hours"] = org["outside_s"] / 3600.0
         out["meeting_organizers"] = org[["person_id", "organizer_id", "outside_hours"]] \
-            .sort_values(["person_id", "outside_hours"], ascending=[True, False]).reset_index(drop=True)
+            .sort_values(["person_id", "outside_hours", "organizer_id"], ascending=[True, False, True]) \
+            .reset_index(drop=True)
     return out
 
 
@@ -282,31 +309,38 @@ class SenderView:
                 f"{self.holdable_share:.0%} of them could have been held to the next morning.")
 
 
-def resolve_person_id(store: Store, address: str) -> str:
+def resolve_person_id(store: Store | PolicyDb, address: str) -> str:
     """person_id of an e-mail or alias (people.email, person_aliases), else the address lower-cased."""
     a = address.strip().lower()
-    row = store.con.execute(
-        "SELECT person_id FROM people WHERE lower(email) = ? OR person_id = ? "
-        "UNION ALL SELECT person_id FROM person_aliases WHERE lower(alias) = ? LIMIT 1", [a, a, a]).fetchone()
+    con = as_db(store).store.con
+    row = con.execute("SELECT person_id FROM people WHERE lower(email) = ? OR person_id = ? LIMIT 1",
+                      [a, a]).fetchone()
+    if row is None:  # a folder of exported Parquet tables has no person_aliases
+        try:
+            row = con.execute("SELECT person_id FROM person_aliases WHERE lower(alias) = ? LIMIT 1", [a]).fetchone()
+        except duckdb.CatalogException:
+            row = None
     return row[0] if row else a
 
 
-def sender_view(store: Store, config: Config, sender: str, *, start: datetime | None = None,
-                end: datetime | None = None, urgent_patterns: tuple[str, ...] = DEFAULT_URGENT,
-                samples: int = 5) -> SenderView:
+def sender_view(store: Store | PolicyDb | str | Path, config: Config, sender: str, *,
+                start: datetime | None = None, end: datetime | None = None,
+                urgent_patterns: tuple[str, ...] = DEFAULT_URGENT, samples: int = 5,
+                engine: str = "duckdb", spark_master: str = "local[*]") -> SenderView:
     """The "your messages" view for one sender (e-mail, alias or person_id)."""
-    pid = resolve_person_id(store, sender)
-    build_contacts(store, config, urgent_patterns=urgent_patterns)
-    w = _window(start, end, "sent_utc")
-    row = store.con.execute(f"""
-      WITH per AS (
-        SELECT message_key, bool_or(off_hours) AS off, bool_and(holdable OR NOT off_hours) AS hold
-        FROM pol_contact WHERE sender_id = ? AND NOT is_auto AND {w} GROUP BY message_key)
-      SELECT count(*), count(*) FILTER (WHERE off), count(*) FILTER (WHERE off AND hold),
-             (SELECT count(DISTINCT recipient_id) FROM pol_contact WHERE sender_id = ? AND off_hours AND {w})
-      FROM per""", [pid, pid]).fetchone()
-    rows = store.con.execute(f"""
-      SELECT message_key, recipient_id, strftime(r_local_ts, '%Y-%m-%d %H:%M') FROM pol_contact
-      WHERE sender_id = ? AND off_hours AND {w} ORDER BY sent_utc, recipient_id LIMIT ?""",
-                             [pid, samples]).fetchall()
+    with open_db(store, engine, spark_master) as db:
+        pid = resolve_person_id(db, sender)
+        build_contacts(db, config, urgent_patterns=urgent_patterns)
+        w, who = _window(start, end, "sent_utc"), _sql_str(pid)
+        row = db.rows(f"""
+          WITH per AS (
+            SELECT message_key, bool_or(off_hours) AS off, bool_and(holdable OR NOT off_hours) AS hold
+            FROM pol_contact WHERE sender_id = {who} AND NOT is_auto AND {w} GROUP BY message_key)
+          SELECT count(*), count(*) FILTER (WHERE off), count(*) FILTER (WHERE off AND hold),
+                 (SELECT count(DISTINCT recipient_id) FROM pol_contact WHERE sender_id = {who} AND off_hours AND {w})
+          FROM per""")[0]
+        rows = db.rows(f"""
+          SELECT message_key, recipient_id, strftime(r_local_ts, '%Y-%m-%d %H:%M') FROM pol_contact
+          WHERE sender_id = {who} AND off_hours AND {w}
+          ORDER BY sent_utc, recipient_id, message_key LIMIT {int(samples)}""")
     return SenderView(pid, start, end, row[0], row[1], row[2], row[3], tuple(tuple(r) for r in rows))

@@ -29,11 +29,12 @@ from typing import Any
 import pyarrow as pa
 
 from worklife.config import Config
-from worklife.policy._localtime import load_temp, prepare
+from worklife.policy._localtime import prepare
 from worklife.policy.boundary import build_contacts
 from worklife.policy.findings import Event, Finding, sort_findings
 from worklife.policy.model import Charter, Policy, Preset
 from worklife.policy.rest import RULES, hours_findings, register_checks, rest_findings
+from worklife.policy.sql import PolicyDb, as_db
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -62,14 +63,14 @@ def _rtd_allows_exemption(p: Preset) -> bool:
         or not (d.contact_prohibited or d.reply_not_owed)
 
 
-def _contact_rows(store: Store, where: str, extra: str = "") -> list[tuple]:
-    return store.con.execute(f"""
+def _contact_rows(db: PolicyDb, where: str, extra: str = "") -> list[tuple]:
+    return db.rows(f"""
       SELECT c.recipient_id, c.sender_id, strftime(c.r_local_date, '%G-W%V') AS week,
              c.message_key, c.sent_utc, strftime(c.r_local_ts, '%Y-%m-%d %H:%M') {extra}
       FROM pol_contact c JOIN pol_rtd r ON r.person_id = c.recipient_id
       WHERE {where} AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                                     AND c.sent_utc >= o.s AND c.sent_utc < o.e)
-      ORDER BY 1, 2, c.sent_utc""").fetchall()
+      ORDER BY 1, 2, c.sent_utc, c.message_key""")
 
 
 def _group(rows: list[tuple], rule: str, severity: str, presets: dict[str, Preset], message: str,
@@ -87,13 +88,15 @@ def _group(rows: list[tuple], rule: str, severity: str, presets: dict[str, Prese
     return out
 
 
-def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
-    """Apply ``policy`` to the store; findings sorted most severe first."""
-    prepare(store, config)
+def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckResult:
+    """Apply ``policy`` to the store (or a ``PolicyDb``: DuckDB or Spark); findings most severe first."""
+    db = as_db(store)
+    prepare(db, config)
     ch = policy.charter
     auto = Policy(mode="auto", presets=policy.presets)
-    people = store.con.execute(
-        "SELECT person_id, jurisdiction, level, tz FROM pol_sched WHERE is_internal ORDER BY person_id").fetchall()
+    sched = db.built["pol_sched"]  # = SELECT … FROM pol_sched WHERE is_internal ORDER BY person_id
+    people = sorted((p, j, lv, tz) for p, j, lv, tz, internal in zip(
+        *(sched[c].to_pylist() for c in ("person_id", "jurisdiction", "level", "tz", "is_internal"))) if internal)
     org_size = ch.org_size or len(people)
     findings: list[Finding] = []
     checked: dict[str, Preset] = {}
@@ -150,7 +153,6 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
                                     f"{code}: an organisation of {org_size} people must {what} a right-to-disconnect "
                                     "policy; no charter (policy.toml) was given", d.source))
     # Tables the rules join: who is protected, since when, and on-call windows.
-    con = store.con
     rtd_tbl = pa.table({
         "person_id": pa.array(list(rtd), pa.string()),
         "preset": pa.array([p.code for p in rtd.values()], pa.string()),
@@ -163,28 +165,28 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
                                 for p in rtd.values()], pa.bool_()),
         "urgent_ok": pa.array([bool(p.disconnect.exceptions & {"force_majeure", "emergency"})
                                for p in rtd.values()], pa.bool_())})
-    load_temp(con, "pol_rtd", rtd_tbl)
+    db.load("pol_rtd", rtd_tbl)
     oncall = pa.table({"person_id": pa.array([o.person_id for o in ch.on_call], pa.string()),
                        "s": pa.array([_naive_utc(o.start) for o in ch.on_call], pa.timestamp("us")),
                        "e": pa.array([_naive_utc(o.end) for o in ch.on_call], pa.timestamp("us"))})
-    load_temp(con, "pol_oncall", oncall)
-    build_contacts(store, config, urgent_patterns=ch.urgent_patterns, quiet=ch.quiet_hours, prepared=True)
+    db.load("pol_oncall", oncall)
+    build_contacts(db, config, urgent_patterns=ch.urgent_patterns, quiet=ch.quiet_hours, prepared=True)
     base = "c.off_hours AND c.sender_internal AND NOT c.live AND c.sent_utc >= r.in_force AND NOT (c.urgent AND r.urgent_ok)"
-    findings += _group(_contact_rows(store, base + " AND r.prohibited"), "rtd.contact", "high", rtd,
+    findings += _group(_contact_rows(db, base + " AND r.prohibited"), "rtd.contact", "high", rtd,
                        "{n} message(s) sent during the rest period, where employer contact is prohibited")
     if ch.manager_contact_rule:
-        mgr_rows = store.con.execute(f"""
+        mgr_rows = db.rows(f"""
           SELECT c.recipient_id, c.sender_id, strftime(c.r_local_date, '%G-W%V'), c.message_key, c.sent_utc,
                  strftime(c.r_local_ts, '%Y-%m-%d %H:%M')
           FROM pol_contact c WHERE {'c.quiet' if ch.quiet_hours else 'c.off_hours'} AND c.from_manager AND NOT c.live
             AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
-          ORDER BY 1, 2, c.sent_utc""").fetchall()
+          ORDER BY 1, 2, c.sent_utc, c.message_key""")
         findings += _group([r for r in mgr_rows if r[0] in checked and r[0] not in _exempt(ch, level_of)],
                            "charter.manager_contact", "medium", checked,
                            "{n} message(s) from the manager outside the report's working time",
                            source=f"charter {policy.source}")
-    reply_rows = con.execute("""
+    reply_rows = db.rows("""
       SELECT y.recipient_id, y.sender_id, strftime(CAST(y.reply_local_ts AS DATE), '%G-W%V'), y.message_key,
              y.sent_utc, strftime(y.r_local_ts, '%Y-%m-%d %H:%M'),
              'answered ' || strftime(y.reply_local_ts, '%H:%M') || ' (' || y.reply_key || ')', r.preset
@@ -194,7 +196,7 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
         AND NOT (c.urgent AND r.urgent_ok)
         AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = y.recipient_id
                         AND y.sent_utc >= o.s AND y.sent_utc < o.e)
-      ORDER BY 1, 2, y.sent_utc""").fetchall()
+      ORDER BY 1, 2, y.sent_utc, y.message_key""")
     for f in _group([r[:7] for r in reply_rows], "rtd.reply_expected", "high", rtd,
                     "{n} off-hours message(s) answered off-hours within the reply window: a reply is not owed"):
         d = policy.presets[f.jurisdiction].disconnect
@@ -202,34 +204,34 @@ def run_check(store: Store, config: Config, policy: Policy) -> CheckResult:
             ("medium" if d.binding == "law" or ch.reply_expected_rule else "low")
         findings.append(replace(f, severity=sev))
     if ch.quiet_hours is not None:
-        quiet_rows = store.con.execute("""
+        quiet_rows = db.rows("""
           SELECT c.recipient_id, c.sender_id, strftime(c.r_local_date, '%G-W%V'), c.message_key, c.sent_utc,
                  strftime(c.r_local_ts, '%Y-%m-%d %H:%M')
           FROM pol_contact c WHERE c.quiet AND c.sender_internal
             AND c.recipient_id IN (SELECT person_id FROM pol_sched WHERE is_internal)
             AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
-          ORDER BY 1, 2, c.sent_utc""").fetchall()
+          ORDER BY 1, 2, c.sent_utc, c.message_key""")
         quiet_rows = [r for r in quiet_rows if r[0] in checked and r[0] not in _exempt(ch, level_of)]
         findings += _group(quiet_rows, "charter.quiet_hours", "medium", checked,
                            "{n} message(s) sent in the charter's quiet hours", source=f"charter {policy.source}")
     # Working time.
-    register_checks(store, checked, set(rtd))
+    register_checks(db, checked, set(rtd))
     source_of = {pid: p.working_time.source for pid, p in checked.items()}
     wt: list[Finding] = []
     for rule in RULES:
         src = source_of if rule.rule.startswith("wt.") else {pid: p.disconnect.source for pid, p in rtd.items()}
-        wt += rest_findings(store, tz_of, rule, src)
-    wt += hours_findings(store, config, source_of)
+        wt += rest_findings(db, tz_of, rule, src)
+    wt += hours_findings(db, config, source_of)
     findings += [replace(f, jurisdiction=checked[f.person_id].code) for f in wt]
     n = int(config["policy.samples"])
     findings = [replace(f, samples=f.samples[:n]) for f in findings]
-    span = store.data_span_utc()
+    span = db.store.data_span_utc()
     meta = {
         "policy": policy.source, "mode": policy.mode, "disclaimer": DISCLAIMER,
         "org_size": org_size, "org_size_from": "policy.toml" if ch.org_size else "people table",
         "people_checked": len(checked), "people_rtd_scope": len(rtd),
-        "people_out_of_scope": out_of_scope,
+        "people_out_of_scope": out_of_scope, "engine": db.engine,
         "by_preset": {c: sum(1 for p in checked.values() if p.code == c) for c in sorted({p.code for p in checked.values()})},
         "data_span_utc": [span[0].isoformat(), span[1].isoformat()] if span else None,
         "presets": {c: {"disconnect": policy.presets[c].disconnect.source,

@@ -38,9 +38,9 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from worklife.config import Config
-from worklife.policy._localtime import load_temp
 from worklife.policy.findings import Event, Finding
 from worklife.policy.model import Preset
+from worklife.policy.sql import PolicyDb, as_db
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _fmt(t: datetime, tz: str) -> str:
     return _local(t, tz).strftime("%Y-%m-%d %H:%M")
 
 
-def register_checks(store: Store, people: dict[str, Preset], rtd_people: set[str]) -> None:
+def register_checks(store: Store | PolicyDb, people: dict[str, Preset], rtd_people: set[str]) -> None:
     """Create ``pol_check``: each checked person's limits (hours; NULL = not checked)."""
     rows = []
     for pid, p in sorted(people.items()):
@@ -106,16 +106,15 @@ def register_checks(store: Store, people: dict[str, Preset], rtd_people: set[str
                         ("avg_h", pa.float64()), ("ref_weeks", pa.int32()), ("max_week_h", pa.float64()),
                         ("max_day_h", pa.float64())])
     checks = pa.Table.from_pylist(rows, schema=schema)
-    load_temp(store.con, "pol_check", checks)
-    store.con.execute(f"CREATE OR REPLACE TEMP TABLE pol_activity AS SELECT * FROM ({ACTIVITY_SQL}) "
-                      "WHERE person_id IN (SELECT person_id FROM pol_check)")
+    db = as_db(store)
+    db.load("pol_check", checks)
+    db.temp("pol_activity", f"SELECT * FROM ({ACTIVITY_SQL}) WHERE person_id IN (SELECT person_id FROM pol_check)")
 
 
-def rest_findings(store: Store, tz_of: dict[str, str], rule: _RestRule, source_of: dict[str, str]) -> list[Finding]:
+def rest_findings(store: Store | PolicyDb, tz_of: dict[str, str], rule: _RestRule, source_of: dict[str, str]) -> list[Finding]:
     """Breaches of one rest rule for every person in pol_check with a limit for it."""
-    con = store.con
-    con.execute(f"""
-      CREATE OR REPLACE TEMP TABLE pol_blocks AS
+    db = as_db(store)
+    db.temp("pol_blocks", reuse=False, sql=f"""
       WITH a AS (SELECT act.person_id, act.s, act.e, c.{rule.column} AS g FROM pol_activity act
                  JOIN pol_check c ON c.person_id = act.person_id WHERE c.{rule.column} IS NOT NULL),
       o AS (SELECT *, max(e) OVER (PARTITION BY person_id ORDER BY s, e
@@ -124,18 +123,18 @@ def rest_findings(store: Store, tz_of: dict[str, str], rule: _RestRule, source_o
             FROM o)
       SELECT *, sum(brk) OVER (PARTITION BY person_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS block FROM f""")
     slack = "any_value(g)" if rule.within else "0"
-    breached = con.execute(f"""
+    breached = db.rows(f"""
       SELECT person_id, block, min(s) AS b0, max(e) AS b1, any_value(g) AS g FROM pol_blocks
       GROUP BY person_id, block HAVING epoch(max(e)) - epoch(min(s)) > ({rule.period_h} - {slack}) * 3600
-      ORDER BY person_id, block""").fetchall()
+      ORDER BY person_id, block""")
     if not breached:
         return []
-    gaps = con.execute(f"""
+    gaps = db.rows(f"""
       SELECT b.person_id, b.block, b.prev_e, b.s FROM pol_blocks b
       JOIN (SELECT person_id, block FROM pol_blocks GROUP BY ALL
             HAVING epoch(max(e)) - epoch(min(s)) > ({rule.period_h} - {slack}) * 3600) k
         USING (person_id, block)
-      WHERE b.brk = 0 AND b.s > b.prev_e ORDER BY b.person_id, b.block, b.prev_e""").fetchall()
+      WHERE b.brk = 0 AND b.s > b.prev_e ORDER BY b.person_id, b.block, b.prev_e, b.s""")
     by_block: dict[tuple[str, int], list[tuple[datetime, datetime]]] = {}
     for pid, block, g0, g1 in gaps:
         by_block.setdefault((pid, block), []).append((g0, g1))
@@ -179,29 +178,29 @@ def rest_findings(store: Store, tz_of: dict[str, str], rule: _RestRule, source_o
     return out
 
 
-def hours_findings(store: Store, config: Config, source_of: dict[str, str]) -> list[Finding]:
+def hours_findings(store: Store | PolicyDb, config: Config, source_of: dict[str, str]) -> list[Finding]:
     """Average, weekly and daily working-hour limits from work sessions (see module doc)."""
-    con = store.con
+    db = as_db(store)
     gap_s = float(config["policy.session_gap_minutes"]) * 60
     tail_s = float(config["policy.session_tail_minutes"]) * 60
-    con.execute(f"""
-      CREATE OR REPLACE TEMP TABLE pol_sessions AS
+    # Durations are summed in seconds (whole numbers: exact in any order) and turned into hours last.
+    db.temp("pol_sessions", f"""
       WITH o AS (SELECT *, max(e) OVER (PARTITION BY person_id ORDER BY s, e
                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e
                  FROM pol_activity),
       f AS (SELECT *, CASE WHEN prev_e IS NULL OR epoch(s) - epoch(prev_e) > {gap_s} THEN 1 ELSE 0 END AS brk FROM o),
       b AS (SELECT *, sum(brk) OVER (PARTITION BY person_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS sid FROM f),
       sess AS (SELECT person_id, sid, min(s) AS s0, max(e) AS s1,
-                      (epoch(max(e)) - epoch(min(s)) + {tail_s}) / 3600.0 AS hours FROM b GROUP BY ALL)
+                      epoch(max(e)) - epoch(min(s)) + {tail_s} AS secs FROM b GROUP BY ALL)
       SELECT sess.*, CAST(sess.s0 + to_seconds(o.utc_offset_s) AS DATE) AS local_date
       FROM sess JOIN pol_sched p ON p.person_id = sess.person_id
       ASOF JOIN pol_tz o ON o.tz = p.tz AND sess.s0 >= o.valid_from_utc""")
     out: list[Finding] = []
-    daily = con.execute("""
+    daily = db.rows("""
       SELECT d.person_id, d.local_date, d.hours, c.max_day_h FROM
-        (SELECT person_id, local_date, sum(hours) AS hours FROM pol_sessions GROUP BY ALL) d
+        (SELECT person_id, local_date, sum(secs) / 3600.0 AS hours FROM pol_sessions GROUP BY ALL) d
       JOIN pol_check c ON c.person_id = d.person_id
-      WHERE c.max_day_h IS NOT NULL AND d.hours > c.max_day_h ORDER BY 1, 2""").fetchall()
+      WHERE c.max_day_h IS NOT NULL AND d.hours > c.max_day_h ORDER BY 1, 2""")
     by_week: dict[tuple[str, str], list[tuple[date, float, float]]] = {}
     for pid, day, hours, limit in daily:
         by_week.setdefault((pid, _iso_week(day)), []).append((day, hours, limit))
@@ -213,14 +212,15 @@ def hours_findings(store: Store, config: Config, source_of: dict[str, str]) -> l
             source_of.get(pid, ""), tuple(Event("day", d.isoformat(), "", d.isoformat(), f"{h:.1f} h")
                                           for d, h, _ in days), round(worst, 2), days[0][2]))
     weekly_sql = """
-      WITH w AS (SELECT person_id, date_trunc('week', local_date)::DATE AS week_start, sum(hours) AS hours
+      WITH w AS (SELECT person_id, date_trunc('week', local_date)::DATE AS week_start,
+                        sum(secs) / 3600.0 AS hours
                  FROM pol_sessions GROUP BY ALL),
       span AS (SELECT min(week_start) AS w0, max(week_start) AS w1 FROM w)
       SELECT w.person_id, w.week_start, w.hours, c.max_week_h, c.avg_h, c.ref_weeks,
              (date_diff('day', span.w0, w.week_start) // 7) // c.ref_weeks AS period,
              span.w0, span.w1
       FROM w JOIN pol_check c ON c.person_id = w.person_id, span"""
-    weeks = con.execute(weekly_sql + " ORDER BY 1, 2").fetchall()
+    weeks = db.rows(weekly_sql + " ORDER BY 1, 2")
     periods: dict[tuple[str, int], list] = {}
     for pid, ws, hours, max_week, avg_h, ref, period, w0, w1 in weeks:
         if max_week is not None and hours > max_week:
