@@ -89,14 +89,17 @@ def worker(engine: str, db: str, master: str) -> None:
     print(json.dumps(fig))
 
 
-def build_store(people: int, weeks: int, path: Path) -> tuple[int, float]:
-    """Generate and load an organisation; return (input rows, seconds)."""
+def build_store(people: int, weeks: int, path: Path, memory_limit: str = "2GB") -> tuple[int, float]:
+    """Generate and load an organisation; return (input rows, seconds).
+
+    DuckDB keeps the primary-key indexes in its buffer pool while inserting, so the
+    limit must hold them: ≈ 2 GB is enough to 10,000 × 52, 50,000 × 52 needs more."""
     from worklife.store import connect
     from worklife.synth import generate_divisions, load_into_store
 
     t0 = time.perf_counter()
     with connect(path) as store:  # streamed division by division: memory bounded by one division
-        store.con.execute("SET memory_limit = '2GB'")  # and DuckDB's buffer pool (this connection only)
+        store.con.execute(f"SET memory_limit = '{memory_limit}'")  # and DuckDB's buffer pool (this connection only)
         load_into_store(generate_divisions(people=people, weeks=weeks, seed=0), store)
         rows = sum(store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                    for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
@@ -122,6 +125,8 @@ def main() -> None:
     ap.add_argument("--engines", default="duckdb,spark")
     ap.add_argument("--spark-master", default="local[*]")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per engine run")
+    ap.add_argument("--load-memory-limit", default="2GB",
+                    help="DuckDB memory limit while loading the generated organisation")
     ap.add_argument("--worker", nargs=2, metavar=("ENGINE", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -134,7 +139,7 @@ def main() -> None:
             size, _, only = spec.strip().partition(":")
             people, weeks = parse_size(size)
             db = Path(tmp) / f"org-{people}x{weeks}.duckdb"
-            rows, gen_s = build_store(people, weeks, db)
+            rows, gen_s = build_store(people, weeks, db, args.load_memory_limit)
             print(f"{people}x{weeks}: {rows:,} input rows generated+loaded in {gen_s:.1f} s", flush=True)
             for engine in (only.split("+") if only else engines):
                 r = run_engine(engine, db, args.spark_master, args.timeout)
