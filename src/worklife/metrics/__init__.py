@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,11 +68,12 @@ class MetricRun:
     config: Config
     person_ids: list[str] | None = None
     _parts: Parts | None = None
+    _shared: dict = field(default_factory=dict)  # tables every batch reuses (pipeline.build)
 
     @property
     def parts(self) -> Parts:
         if self._parts is None:
-            self._parts = build(self.engine, self.cal, self.config, self.person_ids)
+            self._parts = build(self.engine, self.cal, self.config, self.person_ids, self._shared)
         return self._parts
 
 

@@ -31,15 +31,26 @@ def combined_pattern(patterns: list[str]) -> str:
     return "(?i)(" + "|".join(f"(?:{p})" for p in patterns) + ")"
 
 
-def attendance(meetings: ir.Table, attendees: ir.Table, config: Config) -> ir.Table:
-    """(meeting_key, person_id, response, start_s, end_s, invitees, title, is_recurring, reason)."""
-    max_s = int(round(float(config["metrics.meeting_max_hours"]) * 3600))
-    min_people = int(config["metrics.meeting_min_people"])
+def meeting_facts(meetings: ir.Table, attendees: ir.Table) -> ir.Table:
+    """One row per meeting: its columns plus start_s, end_s, dur_s (UTC epoch seconds)
+    and invitees (distinct attendees). The same for every person, so a batched run
+    computes it once."""
     n = attendees.group_by("meeting_key").agg(invitees=attendees.person_id.nunique())
     m = meetings.left_join(n, "meeting_key").drop("meeting_key_right")
     m = m.mutate(start_s=epoch_seconds(m.start_utc), end_s=epoch_seconds(m.end_utc),
                  invitees=m.invitees.fill_null(0).cast("int64"))
-    m = m.mutate(dur_s=m.end_s - m.start_s)
+    return m.mutate(dur_s=m.end_s - m.start_s)
+
+
+def attendance(facts: ir.Table, attendees: ir.Table, config: Config) -> ir.Table:
+    """(meeting_key, person_id, response, start_s, end_s, invitees, title, is_recurring, reason).
+
+    ``facts`` is ``meeting_facts``; ``attendees`` may be any subset of the attendee rows
+    (one batch of people): the invitee count comes from ``facts``.
+    """
+    max_s = int(round(float(config["metrics.meeting_max_hours"]) * 3600))
+    min_people = int(config["metrics.meeting_min_people"])
+    m = facts
     a = attendees.select("meeting_key", "person_id", response=attendees.response.lower())
     j = a.join(m, "meeting_key")
     status = j.status.lower().fill_null("")

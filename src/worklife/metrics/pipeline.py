@@ -1,6 +1,6 @@
 """The metric pipeline as one Ibis expression graph, from canonical tables to long rows.
 
-``build(engine, cal, config, person_ids=None)`` returns ``Parts``: the intermediate
+``build(engine, cal, config, person_ids=None, shared=None)`` returns ``Parts``: the intermediate
 expressions (explain shows them) and ``long``, rows (person_id, day, name, value int64)
 whose per-period sums are the metrics. Names:
 
@@ -13,7 +13,9 @@ whose per-period sums are the metrics. Names:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -50,12 +52,25 @@ def _keyed(t: ir.Table, keys: ir.Table) -> ir.Table:
     return j.select(person_id=j.pk, *other)
 
 
+def _shared_table(engine: Engine, shared: dict[str, Any] | None, name: str,
+                  make: Callable[[], ir.Table], batched: bool) -> ir.Table:
+    """``make()``, materialised once per run into ``shared`` when people come in batches."""
+    if not batched or shared is None:
+        return make()
+    if name not in shared:
+        shared[name] = engine.cache(make())
+    return shared[name]
+
+
 def build(engine: Engine, cal: LocalCalendar, config: Config,
-          person_ids: list[str] | None = None) -> Parts:
+          person_ids: list[str] | None = None, shared: dict[str, Any] | None = None) -> Parts:
     """The whole metric graph (nothing executed yet).
 
     Inside, people are keyed by their int ``pk`` (``cal.keyed()``); every table of
     ``Parts`` has that int in ``person_id`` (``cal.people_frame`` maps it back).
+    With ``person_ids`` (one batch of people), tables that do not depend on the batch
+    are materialised once into ``shared`` and reused by the next batches, so each
+    batch's cost follows its own people, not the size of the store.
     """
     keys = ibis.memtable(cal.people_frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}))
     pf = cal.people_frame
@@ -66,7 +81,9 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     out = engine.table("outcomes")
     rcp = _only(rcp, "person_id", person_ids)
 
-    att = engine.cache(_keyed(_only(meetings.attendance(mt, at, config), "person_id", person_ids), keys))
+    facts = _shared_table(engine, shared, "meeting_facts", lambda: meetings.meeting_facts(mt, at),
+                          person_ids is not None)
+    att = engine.cache(_keyed(meetings.attendance(facts, _only(at, "person_id", person_ids), config), keys))
     q = engine.cache(meetings.qualifying(att, config))
 
     actions = _keyed(_only(messages.email_actions(msg, rcp, config), "person_id", person_ids), keys)
