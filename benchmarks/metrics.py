@@ -3,6 +3,7 @@
     python benchmarks/metrics.py                 # small: 200 people x 12 weeks
     python benchmarks/metrics.py --sizes small,medium,large
     python benchmarks/metrics.py --people 500 --weeks 8
+    python benchmarks/metrics.py --db store.duckdb --no-pandas   # an existing store
 
 Sizes: small 200x12, medium 2,000x52, large 10,000x52. Rows are generated directly
 into a DuckDB store with SQL (per person-week: 5 organised meetings with 2-5 invitees,
@@ -185,29 +186,44 @@ def peak_rss_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
+def measure(store, rows: int, pandas_baseline: bool) -> dict:
+    """Figures of one metric run on a filled ``store`` (``rows`` input rows)."""
+    ibis.duckdb  # noqa: B018 -- load the backend (a one-off import, ~1 s) before timing
+    reset_peak_rss()
+    t, c = time.perf_counter(), cpu_seconds()
+    df = compute(store, Config())
+    wall, cpu = time.perf_counter() - t, cpu_seconds() - c
+    peak = peak_rss_mb()
+    floor = duckdb_floor(store)
+    res = {"input_rows": rows, "metrics_s": round(wall, 2), "metrics_cpu_s": round(cpu, 1),
+           "rows_per_s": int(rows / wall), "person_weeks": len(df),
+           "duckdb_floor_s": round(floor, 3), "ratio_vs_floor": round(wall / floor, 1),
+           "peak_rss_mb": peak, "batch_people": Config()["metrics.batch_people"]}
+    if pandas_baseline:
+        pt, _ = pandas_meeting_hours(store)
+        res["pandas_meeting_s"] = round(pt, 2)
+        res["speedup_vs_pandas"] = round(pt / wall, 1)
+    return res
+
+
 def run(people: int, weeks: int, pandas_baseline: bool, generator: str = "sql") -> dict:
     with tempfile.TemporaryDirectory() as d:
         store = connect(Path(d) / "bench.duckdb")
         t = time.perf_counter()
         rows = (generate_synth if generator == "synth" else generate)(store, people, weeks)
         gen = time.perf_counter() - t
-        ibis.duckdb  # noqa: B018 -- load the backend (a one-off import, ~1 s) before timing
-        reset_peak_rss()
-        t, c = time.perf_counter(), cpu_seconds()
-        df = compute(store, Config())
-        wall, cpu = time.perf_counter() - t, cpu_seconds() - c
-        peak = peak_rss_mb()
-        floor = duckdb_floor(store)
-        res = {"generator": generator, "people": people, "weeks": weeks, "input_rows": rows, "generate_s": round(gen, 2),
-               "metrics_s": round(wall, 2), "metrics_cpu_s": round(cpu, 1), "rows_per_s": int(rows / wall), "person_weeks": len(df),
-               "duckdb_floor_s": round(floor, 3), "ratio_vs_floor": round(wall / floor, 1),
-               "peak_rss_mb": peak, "batch_people": Config()["metrics.batch_people"]}
-        if pandas_baseline:
-            pt, _ = pandas_meeting_hours(store)
-            res["pandas_meeting_s"] = round(pt, 2)
-            res["speedup_vs_pandas"] = round(pt / wall, 1)
+        res = {"generator": generator, "people": people, "weeks": weeks, "generate_s": round(gen, 2),
+               **measure(store, rows, pandas_baseline)}
         store.close()
         return res
+
+
+def run_existing(db: Path, pandas_baseline: bool) -> dict:
+    """Measure a store that already exists (opened read-only; nothing generated)."""
+    with connect(db, read_only=True, create=False) as store:
+        rows = sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
+        people = store.count("people")
+        return {"db": str(db), "people": people, **measure(store, rows, pandas_baseline)}
 
 
 def main() -> None:
@@ -218,7 +234,12 @@ def main() -> None:
     ap.add_argument("--no-pandas", action="store_true", help="skip the (slow) pandas baseline")
     ap.add_argument("--generator", choices=["sql", "synth"], default="sql",
                     help="rows from SQL (fast, any size) or worklife.synth (realistic; slower to build)")
+    ap.add_argument("--db", type=Path, help="measure this existing store instead of generating one")
     args = ap.parse_args()
+    if args.db:
+        res = run_existing(args.db, not args.no_pandas)
+        print("  ".join(f"{k}={v}" for k, v in res.items()), flush=True)
+        return
     sizes = [(args.people, args.weeks)] if args.people else [SIZES[s] for s in args.sizes.split(",")]
     for people, weeks in sizes:
         res = run(people, weeks, not args.no_pandas and people * weeks <= 2000 * 52, args.generator)
