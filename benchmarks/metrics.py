@@ -42,6 +42,11 @@ SIZES = {"small": (200, 12), "medium": (2000, 52), "large": (10000, 52)}
 ZONES = ["Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "UTC", "America/Los_Angeles"]
 
 
+def input_rows(store) -> int:
+    """Input event rows: meetings + attendees + messages + recipients."""
+    return sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
+
+
 def generate(store, people: int, weeks: int, seed: float = 0.42) -> int:
     """Fill ``store`` with synthetic rows; returns the number of input event rows."""
     con = store.con
@@ -89,7 +94,7 @@ def generate(store, people: int, weeks: int, seed: float = 0.42) -> int:
                        CASE WHEN j = 0 THEN 'to' ELSE 'cc' END
                 FROM range({people}) a(p), range({weeks} * {per_week}) b(k), range(2) r(j)""")
     refresh_tz_offsets(store, pad_days=10)
-    return sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
+    return input_rows(store)
 
 
 def duckdb_floor(store) -> float:
@@ -156,7 +161,7 @@ def generate_synth(store, people: int, weeks: int) -> int:
         load_into_store(generate_divisions(people=people, weeks=weeks, seed=0), store)
     finally:
         store.con.execute("RESET memory_limit")
-    return sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
+    return input_rows(store)
 
 
 def cpu_seconds() -> float:
@@ -221,7 +226,7 @@ def run(people: int, weeks: int, pandas_baseline: bool, generator: str = "sql") 
 def run_existing(db: Path, pandas_baseline: bool) -> dict:
     """Measure a store that already exists (opened read-only; nothing generated)."""
     with connect(db, read_only=True, create=False) as store:
-        rows = sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
+        rows = input_rows(store)
         people = store.count("people")
         return {"db": str(db), "people": people, **measure(store, rows, pandas_baseline)}
 

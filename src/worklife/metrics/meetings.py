@@ -50,9 +50,8 @@ def attendance(facts: ir.Table, attendees: ir.Table, config: Config) -> ir.Table
     """
     max_s = int(round(float(config["metrics.meeting_max_hours"]) * 3600))
     min_people = int(config["metrics.meeting_min_people"])
-    m = facts
     a = attendees.select("meeting_key", "person_id", response=attendees.response.lower())
-    j = a.join(m, "meeting_key")
+    j = a.join(facts, "meeting_key")
     status = j.status.lower().fill_null("")
     transp = j.transp.lower().fill_null("")
     reason = (
