@@ -3,6 +3,9 @@
 Every request but /healthz carries ``Authorization: Bearer <token>``: a sender's token
 (acts on that sender's messages) or the operator token (acts on all, and GET /queue).
 Every error answers ``{"ok": false, "error": "<message>", "status": <code>}``.
+Bodies over ``GuardPolicy.max_request_bytes`` are refused while they are read
+(``worklife.guard.limits.BodyLimit``); ``/healthz`` says only ``ok`` unless the
+operator token is given.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from worklife.errors import GuardError
+from worklife.guard.addresses import valid_address
+from worklife.guard.limits import BodyLimit
 from worklife.guard.service import GuardService
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,7 @@ def create_app(service: GuardService) -> FastAPI:
     """The FastAPI application over one GuardService."""
     app = FastAPI(title="worklife guard", version="1",
                   description="Holds messages until the recipient's working window.")
+    app.add_middleware(BodyLimit, limit=service.policy.max_request_bytes)
 
     @app.exception_handler(GuardError)
     async def _guard_error(request: Request, exc: GuardError) -> JSONResponse:
@@ -89,15 +95,19 @@ def create_app(service: GuardService) -> FastAPI:
         return sender
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
-        """Liveness: the queue answers."""
-        return {"ok": True, "counts": service.queue.counts()}
+    async def healthz(request: Request) -> dict[str, Any]:
+        """Liveness: ``{"ok": true}``; with the operator token also the counts per state."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip() and service.tokens.is_operator(token.strip()):
+            return {"ok": True, "counts": service.queue.counts()}
+        return {"ok": True}
 
     @app.post("/messages", status_code=202)
     async def post_message(msg: MessageIn, who: str | None = Depends(caller)) -> JSONResponse:
         """Accept a message; 202 with one delivery per recipient, only after it is committed."""
-        if who is not None and msg.sender.lower() != who:
-            raise GuardError(f"this token may only send as {who}", 403)
+        sender = valid_address(msg.sender, "sender")
+        if who is not None and not service.may_send_as(who, sender):
+            raise GuardError(f"this token may only send as {who} or its aliases", 403)
         if (msg.body is None) == (msg.raw is None):
             raise GuardError("give exactly one of body and raw", 422)
         raw = None
@@ -107,8 +117,8 @@ def create_app(service: GuardService) -> FastAPI:
             except (binascii.Error, ValueError):
                 raise GuardError("raw_base64 is true but raw is not valid base64", 422) from None
         deliveries, replayed = await service.submit(
-            msg.sender, msg.recipients, raw=raw, subject=msg.subject, body=msg.body,
-            idempotency_key=msg.idempotency_key, via="http")
+            sender, msg.recipients, raw=raw, subject=msg.subject, body=msg.body,
+            idempotency_key=msg.idempotency_key, via="http", who=who)
         body = {"ok": True, "ids": [d["id"] for d in deliveries], "replayed": replayed, "deliveries": deliveries}
         return JSONResponse(body, status_code=200 if replayed else 202)
 

@@ -32,8 +32,10 @@ from email.parser import BytesParser
 from worklife.errors import GuardError
 from worklife.guard.clock import Clock, from_ms, to_ms
 from worklife.guard.directory import Directory
-from worklife.guard.intake import GuardPolicy, _add_headers
+from worklife.guard.headers import prepend_headers
+from worklife.guard.intake import GuardPolicy
 from worklife.guard.queue import Claimed, Queue
+from worklife.guard.retention import Purger, PurgeReport, Retention
 from worklife.guard.schedule import local_iso, next_window
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class RoundReport:
     retried: int = 0
     dead: int = 0
     rescheduled: int = 0
+    purged: PurgeReport | None = None
 
 
 def parse_hostport(text: str) -> tuple[str, int]:
@@ -62,11 +65,12 @@ def parse_hostport(text: str) -> tuple[str, int]:
 
 def outgoing_bytes(c: Claimed, policy: GuardPolicy) -> bytes:
     """The bytes sent upstream for one claimed copy."""
+    # Header objects (worklife.guard.headers): a value holding CR/LF is refused, never pasted.
     headers = [("X-Worklife-Delivery", f"{c.batch}/{c.recipient.lower()}")]
     if c.urgent_reason:
         headers.append(("X-Worklife-Urgent", c.urgent_reason))
     if c.mode != "deliver_now" or c.urgent_reason:
-        return _add_headers(c.raw, headers)
+        return prepend_headers(c.raw, headers)
     local = local_iso(from_ms(c.window_ms), c.tz)
     headers.append((REPLY_HEADER, f"{local} ({c.tz})"))
     msg = BytesParser(policy=email_policy.SMTP).parsebytes(c.raw)
@@ -77,8 +81,8 @@ def outgoing_bytes(c: Claimed, policy: GuardPolicy) -> bytes:
             part.set_content(part.get_content() + footer, subtype="plain", charset="utf-8")
         except (KeyError, LookupError):
             log.warning("delivery %s: could not add the footer to its text part", c.id)
-    # Headers are prepended unfolded, after the body change, so they read as one line each.
-    return _add_headers(msg.as_bytes(policy=email_policy.SMTP), headers)
+    # Headers are prepended after the body change, so the re-serialisation cannot refold them.
+    return prepend_headers(msg.as_bytes(policy=email_policy.SMTP), headers)
 
 
 class Deliverer:
@@ -94,9 +98,17 @@ class Deliverer:
         self.timeout = timeout
         self.wake = threading.Event()
         self._last_version = directory.version
+        self.purger = Purger(queue, Retention(policy.keep_delivered_days, policy.keep_dead_days,
+                                              policy.keep_records_days, policy.keep_audit_days))
 
     def run_once(self) -> RoundReport:
-        """One round: reclaim expired leases, claim due rows, send them. Returns counts."""
+        """One round: reclaim expired leases, claim due rows, send them, then purge what is due
+        (bodies of finished messages, old records: worklife.guard.retention). Returns counts."""
+        report = self._deliver()
+        report.purged = self.purger.run(to_ms(self.clock.now()))
+        return report
+
+    def _deliver(self) -> RoundReport:
         report = RoundReport()
         now_ms = to_ms(self.clock.now())
         self.queue.reclaim_expired(now_ms)
@@ -148,6 +160,10 @@ class Deliverer:
         attempt = c.attempts + 1
         try:
             data = outgoing_bytes(c, self.policy)
+        except GuardError as exc:  # e.g. a row stored before addresses were validated: never retried
+            self._failed(c, self.policy.retry_max_attempts, 554, f"554 not relayed: {exc}", report)
+            return smtp
+        try:
             if smtp is None:
                 smtp = smtplib.SMTP(self.upstream[0], self.upstream[1], timeout=self.timeout)
             else:
@@ -175,7 +191,7 @@ class Deliverer:
 
     def _failed(self, c: Claimed, attempt: int, code: int, error: str, report: RoundReport) -> None:
         if 500 <= code < 600 or attempt >= self.policy.retry_max_attempts:
-            self.queue.mark_dead(c, error)
+            self.queue.mark_dead(c, error, to_ms(self.clock.now()))
             report.dead += 1
             log.error("delivery %s to %s is dead after %d attempt(s): %s", c.id, c.recipient, attempt, error)
             return

@@ -26,6 +26,7 @@ from typing import Any
 
 from worklife.config import Config
 from worklife.errors import ConfigError, GuardError, StoreError
+from worklife.guard.addresses import domain_allowed
 from worklife.guard.schedule import RecipientSchedule, parse_quiet_hours
 from worklife.timezones import resolve_zone
 from worklife.workcal import resolve_person
@@ -115,6 +116,13 @@ class Directory:
         self._stamp = self._mtimes()
         self._lock = threading.Lock()
         self.version = 0
+        self.relay_domains: list[str] | None = None  # None: any domain for the fallback zone
+
+    def domains(self) -> set[str]:
+        """Domains of the listed e-mail addresses."""
+        with self._lock:
+            keys = list(self._schedules)
+        return {k.rpartition("@")[2] for k in keys if "@" in k}
 
     @classmethod
     def from_sources(cls, config: Config, store: str | Path | None = None,
@@ -161,14 +169,22 @@ class Directory:
             self._schedules = schedules
             self.version += 1
 
-    def lookup(self, address: str) -> RecipientSchedule:
-        """The schedule of ``address``; GuardError(404) for an unknown recipient."""
-        key = _norm(address)
+    def listed(self, address: str) -> RecipientSchedule | None:
+        """The schedule of a person listed under ``address`` (e-mail, person_id or alias), else None."""
         with self._lock:
-            found = self._schedules.get(key)
+            return self._schedules.get(_norm(address))
+
+    def lookup(self, address: str) -> RecipientSchedule:
+        """The schedule of ``address``; GuardError 404 for an unknown recipient, 403 for an
+        unlisted one outside ``relay_domains`` (with a fallback zone)."""
+        key = _norm(address)
+        found = self.listed(key)
         if found is not None:
             return found
         if self.fallback_tz is not None:
+            domain = key.rpartition("@")[2]
+            if self.relay_domains is not None and not domain_allowed(domain, self.relay_domains):
+                raise GuardError(f"relaying to {domain!r} is not allowed (guard.relay_domains)", 403)
             work = resolve_person({"person_id": key, "tz": self.fallback_tz}, self.config)
             return RecipientSchedule(address=key, work=work,
                                      quiet=parse_quiet_hours((self.config["guard.quiet_hours"] or {}).get(key)))

@@ -16,18 +16,20 @@ import base64
 import email.utils
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy as email_policy
-from email.header import Header
 from email.message import Message
 from email.parser import BytesParser
 from typing import Any
 
 from worklife.config import Config
 from worklife.errors import GuardError
+from worklife.guard.addresses import valid_address
 from worklife.guard.clock import require_aware, to_ms
 from worklife.guard.directory import Directory
+from worklife.guard.headers import author_addresses, drop_fields, header_line, mime_depth, prepend_headers
 from worklife.guard.queue import NewDelivery, Queue
 from worklife.guard.schedule import next_window
 from worklife.workcal import split_jurisdiction
@@ -45,6 +47,7 @@ FATAL_DEFECTS = {
     "FirstHeaderLineIsContinuationDefect",
     "MisplacedEnvelopeHeaderDefect",
 }
+HIDDEN_FIELDS = {"bcc", "resent-bcc"}  # never relayed: they would tell every recipient who else got it
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,19 @@ class GuardPolicy:
     claim_lease_seconds: float = 60.0
     claim_batch: int = 100
     poll_seconds: float = 1.0
+    max_recipients: int = 100
+    max_mime_depth: int = 100
+    auth_max_failures: int = 3
+    auth_failure_delay_seconds: float = 1.0
+    keep_delivered_days: float = 0.0
+    keep_dead_days: float = 14.0
+    keep_records_days: float = 30.0
+    keep_audit_days: float = 365.0
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Largest HTTP body read: a message as JSON-escaped or base64 text, plus the envelope."""
+        return 2 * self.max_message_bytes + 64 * 1024 + 512 * self.max_recipients
 
     @classmethod
     def from_config(cls, config: Config) -> GuardPolicy:
@@ -75,7 +91,11 @@ class GuardPolicy:
             urgent_per_sender_per_day=int(g["urgent_per_sender_per_day"]),
             retry_max_attempts=int(g["retry_max_attempts"]), retry_base_seconds=float(g["retry_base_seconds"]),
             claim_lease_seconds=float(g["claim_lease_seconds"]), claim_batch=int(g["claim_batch"]),
-            poll_seconds=float(g["poll_seconds"]),
+            poll_seconds=float(g["poll_seconds"]), max_recipients=int(g["max_recipients"]),
+            max_mime_depth=int(g["max_mime_depth"]), auth_max_failures=int(g["auth_max_failures"]),
+            auth_failure_delay_seconds=float(g["auth_failure_delay_seconds"]),
+            keep_delivered_days=float(g["keep_delivered_days"]), keep_dead_days=float(g["keep_dead_days"]),
+            keep_records_days=float(g["keep_records_days"]), keep_audit_days=float(g["keep_audit_days"]),
         )
 
     def mode_for(self, jurisdiction: str) -> str:
@@ -98,13 +118,22 @@ class Prepared:
     batch: str
 
 
-def parse_mime(raw: bytes, max_bytes: int) -> Message:
-    """Parse raw MIME; GuardError for oversized (413) or malformed (422) input."""
+def parse_mime(raw: bytes, max_bytes: int, max_depth: int = 100) -> Message:
+    """Parse raw MIME; GuardError for oversized (413), malformed or over-deep (422) input."""
     if len(raw) > max_bytes:
         raise GuardError(f"message is {len(raw)} bytes, larger than guard.max_message_bytes={max_bytes}", 413)
     # compat32 parsing finds the same structural defects as policy.default, several times faster.
-    msg = BytesParser(policy=email_policy.compat32).parsebytes(raw)
-    defects = {type(d).__name__ for part in msg.walk() for d in part.defects} & FATAL_DEFECTS
+    try:
+        msg = BytesParser(policy=email_policy.compat32).parsebytes(raw)
+    except RecursionError:
+        raise GuardError(f"malformed MIME: parts nested deeper than guard.max_mime_depth={max_depth}", 422) from None
+    except Exception as exc:  # noqa: BLE001 (any parser failure is malformed input, never a 5xx)
+        raise GuardError(f"malformed MIME: {type(exc).__name__}", 422) from None
+    depth = mime_depth(msg)
+    if depth > max_depth:
+        raise GuardError(f"malformed MIME: parts nested {depth} deep, deeper than guard.max_mime_depth={max_depth}",
+                         422)
+    defects = {type(d).__name__ for part in _parts(msg) for d in part.defects} & FATAL_DEFECTS
     if not msg.keys():
         defects.add("no header fields")
     if defects:
@@ -112,21 +141,24 @@ def parse_mime(raw: bytes, max_bytes: int) -> Message:
     return msg
 
 
-def _header(value: str) -> str:
-    """A header value as ASCII: RFC 2047 encoded-words when it is not ASCII already."""
-    value = " ".join(value.splitlines())
-    return value if value.isascii() else Header(value, "utf-8").encode()
-
-
-def _address_list(addresses: list[str]) -> str:
-    return ", ".join(_header(a) for a in addresses)
+def _parts(msg: Message) -> list[Message]:
+    """Every part of ``msg``, without recursion."""
+    out, stack = [], [msg]
+    while stack:
+        part = stack.pop()
+        out.append(part)
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend(p for p in payload if isinstance(p, Message))
+    return out
 
 
 def build_message(sender: str, recipients: list[str], subject: str, body: str, now: datetime) -> bytes:
     """A plain-text message with From, To, Subject, Date (MIME 1.0, UTF-8).
 
-    Built directly as bytes: ``EmailMessage`` with ``policy.default`` costs ~1 ms per
-    message in header objects alone, the largest cost of an HTTP submission.
+    Header fields come from ``header_line`` (email header objects); addresses are the
+    validated addr-specs, the subject has its line breaks turned into spaces.
+    Built as bytes: a full ``EmailMessage`` costs ~1 ms per message in header objects.
     """
     text = body.replace("\r\n", "\n").replace("\n", "\r\n")
     if not text.endswith("\r\n"):
@@ -135,69 +167,88 @@ def build_message(sender: str, recipients: list[str], subject: str, body: str, n
         cte, payload = "7bit", text.encode("ascii")
     else:
         cte, payload = "base64", base64.encodebytes(text.encode("utf-8")).replace(b"\n", b"\r\n")
-    head = (f"From: {_header(sender)}\r\nTo: {_address_list(recipients)}\r\nSubject: {_header(subject)}\r\n"
-            f"Date: {email.utils.format_datetime(require_aware(now))}\r\nMIME-Version: 1.0\r\n"
-            f"Content-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: {cte}\r\n\r\n")
-    return head.encode("ascii") + payload
-
-
-def _add_headers(raw: bytes, headers: list[tuple[str, str]]) -> bytes:
-    if not headers:
-        return raw
-    eol = b"\r\n" if b"\r\n" in raw[:2000] else b"\n"
-    return b"".join(f"{k}: {v}".encode() + eol for k, v in headers) + raw
+    subject_text = " ".join(subject.split()) if subject else ""
+    fields = [("From", sender), ("To", ", ".join(recipients)), ("Subject", subject_text),
+              ("Date", email.utils.format_datetime(require_aware(now))), ("MIME-Version", "1.0"),
+              ("Content-Type", 'text/plain; charset="utf-8"'), ("Content-Transfer-Encoding", cte)]
+    return b"".join(header_line(k, v) for k, v in fields) + b"\r\n" + payload
 
 
 def plan(directory: Directory, policy: GuardPolicy, recipients: list[str], now: datetime) -> list[NewDelivery]:
-    """One NewDelivery per distinct recipient; GuardError(404) for an unknown recipient."""
+    """One NewDelivery per distinct valid recipient; GuardError 422 (invalid address, too many),
+    403 (domain not relayed) or 404 (unknown recipient)."""
     now = require_aware(now)
     now_ms = to_ms(now)
     rows: list[NewDelivery] = []
     seen: set[str] = set()
-    for rcpt in recipients:
-        key = rcpt.strip().lower()
+    for text in recipients:
+        rcpt = valid_address(text, "recipient")
+        key = rcpt.lower()
         if key in seen:
             continue
         seen.add(key)
+        if len(seen) > policy.max_recipients:
+            raise GuardError(f"more than guard.max_recipients={policy.max_recipients} recipients in one message", 422)
         sched = directory.lookup(rcpt)
         window_ms = to_ms(next_window(sched, now))
         mode = policy.mode_for(sched.jurisdiction)
         due_ms = window_ms if mode == "hold" else now_ms
-        rows.append(NewDelivery(recipient=rcpt.strip(), tz=sched.tz, mode=mode, due_ms=due_ms, window_ms=window_ms))
+        rows.append(NewDelivery(recipient=rcpt, tz=sched.tz, mode=mode, due_ms=due_ms, window_ms=window_ms))
     if not rows:
         raise GuardError("no recipients", 422)
     return rows
 
 
+def check_authors(msg: Message, may_author: Callable[[str], bool]) -> None:
+    """GuardError(403) unless every From:/Sender: mailbox passes ``may_author``."""
+    for addr in author_addresses(msg):
+        if not may_author(addr):
+            raise GuardError(f"From: <{addr}> is not the authenticated sender or one of its aliases", 403)
+
+
 def prepare(directory: Directory, policy: GuardPolicy, sender: str, recipients: list[str], now: datetime, *,
-            raw: bytes | None = None, subject: str | None = None, body: str | None = None) -> Prepared:
-    """Validate and plan a message given as raw MIME or as subject + body."""
-    if not sender or "@" not in sender:
-        raise GuardError(f"invalid sender {sender!r}", 422)
+            raw: bytes | None = None, subject: str | None = None, body: str | None = None,
+            may_author: Callable[[str], bool] | None = None) -> Prepared:
+    """Validate and plan a message given as raw MIME or as subject + body.
+
+    ``may_author`` (the SMTP and HTTP fronts pass one) says whether an address may appear
+    in From:/Sender:; a raw message without From: gets the envelope sender's. Bcc and
+    Resent-Bcc fields are removed before the message is stored.
+    """
+    sender = valid_address(sender, "sender")
     rows = plan(directory, policy, recipients, now)
     batch = uuid.uuid4().hex
     added: list[tuple[str, str]] = []
     if raw is None:
         if body is None:
             raise GuardError("give either body or raw", 422)
-        raw = build_message(sender, recipients, subject or "", body, now)
+        raw = build_message(sender, [r.recipient for r in rows], subject or "", body, now)
         if len(raw) > policy.max_message_bytes:
             parse_mime(raw, policy.max_message_bytes)  # raises the 413
         message_id, has_date = "", True
     else:
-        msg = parse_mime(raw, policy.max_message_bytes)
-        message_id, has_date = str(msg.get("Message-ID") or "").strip(), msg.get("Date") is not None
+        msg = parse_mime(raw, policy.max_message_bytes, policy.max_mime_depth)
+        if may_author is not None:
+            check_authors(msg, may_author)
+        if msg.get("From") is None:
+            added.append(("From", sender))
+        raw, dropped = drop_fields(raw, HIDDEN_FIELDS)
+        if dropped:
+            log.info("batch %s: %d Bcc field(s) removed before relay", batch, dropped)
+        message_id, has_date = " ".join(str(msg.get("Message-ID") or "").split()), msg.get("Date") is not None
     if not message_id:
         message_id = f"<{batch}@worklife-guard>"
         added.append(("Message-ID", message_id))
     if not has_date:
         added.append(("Date", email.utils.format_datetime(require_aware(now))))
-    return Prepared(sender=sender, raw=_add_headers(raw, added), message_id=message_id, rows=rows, batch=batch)
+    return Prepared(sender=sender, raw=prepend_headers(raw, added), message_id=message_id, rows=rows, batch=batch)
 
 
-def store(queue: Queue, p: Prepared, now: datetime, idempotency_key: str | None = None, via: str = "library") -> Any:
+def store(queue: Queue, p: Prepared, now: datetime, idempotency_key: str | None = None, via: str = "library",
+          identity: str | None = None) -> Any:
     """Queue.add for a Prepared message; a future -> (ids, replayed) resolving after COMMIT."""
-    return queue.add(p.sender, p.raw, p.rows, to_ms(now), idempotency_key=idempotency_key, via=via, batch=p.batch)
+    return queue.add(p.sender, p.raw, p.rows, to_ms(now), idempotency_key=idempotency_key, via=via, batch=p.batch,
+                     identity=identity)
 
 
 def enqueue(queue: Queue, sender: str, recipients: list[str], subject: str | None = None,

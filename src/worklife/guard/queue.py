@@ -1,8 +1,14 @@
 """The durable queue: SQLite in WAL mode, one writer thread, group commit.
 
 Tables: ``submissions`` (one accepted message, raw MIME stored once), ``deliveries``
-(one row per recipient copy, with its state and due instant) and ``urgent_log``.
-All instants are integer milliseconds since the Unix epoch, UTC.
+(one row per recipient copy, with its state and due instant) and ``urgent_log`` (the
+audit of urgent releases). All instants are integer milliseconds since the Unix epoch, UTC.
+``identity`` is the authenticated sender (lower-cased, aliases resolved) a row belongs to.
+
+At rest: the file, its ``-wal`` and ``-shm`` are created 0600 (existing ones are chmod-ed),
+and ``secure_delete`` zeroes the pages of purged bodies. A submission is ``finished``
+once none of its copies is held or sending; ``worklife.guard.retention`` deletes its body
+and, later, its records (``guard.keep_*`` settings).
 
 States of a delivery::
 
@@ -39,57 +45,14 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from worklife.errors import GuardError
+from worklife.guard.schema import FINISH_BATCH, INDEXES, SCHEMA, migrate, now_ms, secure_files
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
-    batch TEXT PRIMARY KEY,
-    sender TEXT NOT NULL,
-    idempotency_key TEXT,
-    raw BLOB NOT NULL,
-    accepted_ms INTEGER NOT NULL,
-    via TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS submissions_idem
-    ON submissions(sender, idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    batch TEXT NOT NULL REFERENCES submissions(batch),
-    sender TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    tz TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    state TEXT NOT NULL,
-    due_ms INTEGER NOT NULL,
-    window_ms INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    claim_token TEXT,
-    lease_ms INTEGER,
-    delivered_ms INTEGER,
-    last_error TEXT,
-    urgent_reason TEXT,
-    urgent_text TEXT
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(due_ms) WHERE state = 'held';
-CREATE INDEX IF NOT EXISTS deliveries_lease ON deliveries(lease_ms) WHERE state = 'sending';
-CREATE INDEX IF NOT EXISTS deliveries_batch ON deliveries(batch);
-CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(id) WHERE state = 'dead';
-CREATE TABLE IF NOT EXISTS urgent_log (
-    id INTEGER PRIMARY KEY,
-    delivery_id INTEGER NOT NULL,
-    sender TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    text TEXT NOT NULL,
-    at_ms INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS urgent_log_sender ON urgent_log(sender, at_ms);
-"""
-
 STATES = ("held", "sending", "delivered", "recalled", "dead")
 COLUMNS = ("id, batch, sender, recipient, tz, mode, state, due_ms, window_ms, attempts, "
-           "delivered_ms, last_error, urgent_reason, urgent_text")
+           "delivered_ms, last_error, urgent_reason, urgent_text, identity")
 
 
 @dataclass(frozen=True)
@@ -133,8 +96,11 @@ class Queue:
         self._jobs: _q.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future] | None] = _q.SimpleQueue()
         self._local = threading.local()
         self._closed = False
+        secure_files(self.path)
         con = self._connect()
         con.executescript(SCHEMA)
+        migrate(con)
+        con.executescript(INDEXES)
         self._writer_con = con
         self._writer = threading.Thread(target=self._write_loop, name="guard-queue-writer", daemon=True)
         self._writer.start()
@@ -150,6 +116,7 @@ class Queue:
             raise GuardError(f"{self.path}: could not switch the queue to WAL mode (got {mode})", 500)
         con.execute(f"PRAGMA synchronous={self.synchronous}")
         con.execute("PRAGMA busy_timeout=30000")
+        con.execute("PRAGMA secure_delete=ON")  # purged bodies are overwritten, not just unlinked
         return con
 
     def _reader(self) -> sqlite3.Connection:
@@ -248,13 +215,15 @@ class Queue:
 
     # -- writes ----------------------------------------------------------------------------
     def add(self, sender: str, raw: bytes, rows: list[NewDelivery], now_ms: int, *,
-            idempotency_key: str | None = None, via: str = "library", batch: str | None = None) -> Future:
+            idempotency_key: str | None = None, via: str = "library", batch: str | None = None,
+            identity: str | None = None) -> Future:
         """Insert one submission and its recipient copies; future -> (ids, replayed).
 
         With an ``idempotency_key`` already used by this sender, nothing is inserted and
         the ids of the first submission are returned with ``replayed=True``.
         """
         batch = batch or uuid.uuid4().hex
+        owner = (identity or sender).lower()
 
         def job(con: sqlite3.Connection) -> tuple[list[int], bool]:
             if idempotency_key is not None:
@@ -264,14 +233,14 @@ class Queue:
                     ids = [r[0] for r in con.execute(
                         "SELECT id FROM deliveries WHERE batch=? ORDER BY id", (row[0],))]
                     return ids, True
-            con.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?)",
-                        (batch, sender, idempotency_key, raw, now_ms, via))
+            con.execute("INSERT INTO submissions (batch, sender, idempotency_key, raw, accepted_ms, via, identity)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)", (batch, sender, idempotency_key, raw, now_ms, via, owner))
             ids = []
             for r in rows:
                 cur = con.execute(
-                    "INSERT INTO deliveries (batch, sender, recipient, tz, mode, state, due_ms, window_ms)"
-                    " VALUES (?, ?, ?, ?, ?, 'held', ?, ?)",
-                    (batch, sender, r.recipient, r.tz, r.mode, r.due_ms, r.window_ms))
+                    "INSERT INTO deliveries (batch, sender, recipient, tz, mode, state, due_ms, window_ms, identity)"
+                    " VALUES (?, ?, ?, ?, ?, 'held', ?, ?, ?)",
+                    (batch, sender, r.recipient, r.tz, r.mode, r.due_ms, r.window_ms, owner))
                 ids.append(int(cur.lastrowid or 0))
             return ids, False
 
@@ -300,12 +269,21 @@ class Queue:
     def _finish(self, sql: str, params: tuple) -> bool:
         return self.write(lambda con: con.execute(sql, params).rowcount == 1)
 
+    def _final(self, sql: str, params: tuple, batch: str, at_ms: int) -> bool:
+        """Move a copy to a final state; mark its submission finished when it was the last active one."""
+        def job(con: sqlite3.Connection) -> bool:
+            if con.execute(sql, params).rowcount != 1:
+                return False
+            con.execute(FINISH_BATCH, (at_ms, batch))
+            return True
+        return self.write(job)
+
     def mark_delivered(self, c: Claimed, now_ms: int) -> bool:
         """Record a successful send; False when the claim was lost (lease expired and reclaimed)."""
-        return self._finish(
+        return self._final(
             "UPDATE deliveries SET state='delivered', delivered_ms=?, attempts=attempts+1, "
             "claim_token=NULL, lease_ms=NULL, last_error=NULL WHERE id=? AND claim_token=?",
-            (now_ms, c.id, c.token))
+            (now_ms, c.id, c.token), c.batch, now_ms)
 
     def mark_retry(self, c: Claimed, due_ms: int, error: str) -> bool:
         """A temporary failure: back to held, due again at ``due_ms``."""
@@ -314,12 +292,12 @@ class Queue:
             "claim_token=NULL, lease_ms=NULL WHERE id=? AND claim_token=?",
             (due_ms, error[:1000], c.id, c.token))
 
-    def mark_dead(self, c: Claimed, error: str) -> bool:
+    def mark_dead(self, c: Claimed, error: str, at_ms: int | None = None) -> bool:
         """A permanent failure or attempts exhausted: the visible dead-letter state."""
-        return self._finish(
+        return self._final(
             "UPDATE deliveries SET state='dead', attempts=attempts+1, last_error=?, "
             "claim_token=NULL, lease_ms=NULL WHERE id=? AND claim_token=?",
-            (error[:1000], c.id, c.token))
+            (error[:1000], c.id, c.token), c.batch, now_ms() if at_ms is None else at_ms)
 
     def reschedule(self, c: Claimed, due_ms: int, tz: str) -> bool:
         """Hand a claimed row back unsent (the recipient is not in a window now)."""
@@ -333,26 +311,46 @@ class Queue:
             "UPDATE deliveries SET state='held', claim_token=NULL, lease_ms=NULL "
             "WHERE state='sending' AND lease_ms<=?", (now_ms,)).rowcount)
 
-    def recall(self, delivery_id: int) -> bool:
+    def recall(self, delivery_id: int, at_ms: int | None = None) -> bool:
         """Recall a held delivery; False when it is not held any more."""
-        return self._finish("UPDATE deliveries SET state='recalled' WHERE id=? AND state='held'",
-                            (delivery_id,))
+        when = now_ms() if at_ms is None else at_ms
+
+        def job(con: sqlite3.Connection) -> bool:
+            row = con.execute("UPDATE deliveries SET state='recalled' WHERE id=? AND state='held' RETURNING batch",
+                              (delivery_id,)).fetchone()
+            if row is None:
+                return False
+            con.execute(FINISH_BATCH, (when, row[0]))
+            return True
+
+        return self.write(job)
+
+    def urgent_used(self, identity: str, now_ms: int) -> int:
+        """Urgent releases counted against ``identity`` in the 24 hours before ``now_ms``."""
+        return self.read("SELECT count(*) FROM urgent_log WHERE identity=? AND at_ms>?",
+                         (identity, now_ms - 86_400_000))[0][0]
 
     def release_urgent(self, delivery_id: int, sender: str, reason: str, text: str, now_ms: int,
-                       per_day: int) -> str:
-        """Make a held delivery due now, logged; returns 'released', 'not_held' or 'rate_limited'."""
+                       per_day: int | None, identity: str | None = None, actor: str | None = None) -> str:
+        """Make a held delivery due now, logged; returns 'released', 'not_held' or 'rate_limited'.
+
+        The allowance (``per_day``; None: no limit, the operator) is counted per ``identity``
+        (default: the lower-cased sender) over the last 24 hours.
+        """
+        owner = (identity or sender).lower()
 
         def job(con: sqlite3.Connection) -> str:
-            used = con.execute("SELECT count(*) FROM urgent_log WHERE sender=? AND at_ms>?",
-                               (sender, now_ms - 86_400_000)).fetchone()[0]
-            if used >= per_day:
+            used = con.execute("SELECT count(*) FROM urgent_log WHERE identity=? AND at_ms>?",
+                               (owner, now_ms - 86_400_000)).fetchone()[0]
+            if per_day is not None and used >= per_day:
                 return "rate_limited"
             n = con.execute("UPDATE deliveries SET due_ms=?, urgent_reason=?, urgent_text=? "
                             "WHERE id=? AND state='held'", (now_ms, reason, text, delivery_id)).rowcount
             if n != 1:
                 return "not_held"
-            con.execute("INSERT INTO urgent_log (delivery_id, sender, reason, text, at_ms) "
-                        "VALUES (?, ?, ?, ?, ?)", (delivery_id, sender, reason, text, now_ms))
+            con.execute("INSERT INTO urgent_log (delivery_id, sender, reason, text, at_ms, identity, actor) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)", (delivery_id, sender, reason, text, now_ms, owner,
+                                                         actor or owner))
             return "released"
 
         return self.write(job)
@@ -397,3 +395,4 @@ class Queue:
         return self.read("SELECT id, recipient, mode, due_ms FROM deliveries "
                          "WHERE state='held' AND id>? AND urgent_reason IS NULL ORDER BY id LIMIT ?",
                          (after_id, limit))
+

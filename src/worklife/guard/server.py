@@ -57,6 +57,14 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def relay_domains(configured: list[str], tokens: Tokens, directory: Directory) -> list[str]:
+    """``guard.relay_domains``, or when empty the domains of the senders and of the people listed."""
+    if configured:
+        return [str(d).lower() for d in configured]
+    found = {a.rpartition("@")[2] for a in [*tokens.senders, *tokens.aliases] if "@" in a} | directory.domains()
+    return sorted(found)
+
+
 def build_service(opts: ServeOptions, clock: Clock | None = None) -> tuple[GuardService, Deliverer]:
     """Open the queue, load directory and tokens, and wire the worker."""
     cfg = opts.config
@@ -68,6 +76,9 @@ def build_service(opts: ServeOptions, clock: Clock | None = None) -> tuple[Guard
     tokens = Tokens.load(tokens_path) if tokens_path else Tokens()
     if not tokens.senders:
         log.warning("no sender tokens configured: nobody can send (pass --tokens)")
+    if directory.fallback_tz is not None:
+        directory.relay_domains = relay_domains(cfg["guard.relay_domains"], tokens, directory)
+        log.warning("--default-tz: unlisted recipients accepted only in %s", ", ".join(directory.relay_domains))
     upstream = opts.upstream or cfg["guard.upstream"]
     parse_hostport(upstream)
     queue = Queue(opts.db, synchronous=cfg["guard.sqlite_synchronous"])

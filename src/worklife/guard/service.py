@@ -1,5 +1,12 @@
 """What the SMTP and HTTP fronts share: one object holding queue, directory, policy,
-clock and tokens, with the operations both expose (submit, status, recall, urgent)."""
+clock and tokens, with the operations both expose (submit, status, recall, urgent).
+
+Identity: an address is reduced to one *identity* (``identity``): lower-cased, a tokens
+file alias replaced by its sender, and a person listed in the directory (by e-mail,
+person_id or alias) reduced to that person's e-mail. Two addresses are the same author
+when their identities are equal; messages, ownership and the urgent allowance are keyed
+by the identity of the authenticated sender, never by the text a client typed.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from worklife.errors import GuardError
-from worklife.guard.auth import Tokens
+from worklife.guard.audit import audit
+from worklife.guard.auth import AuthThrottle, Tokens
 from worklife.guard.clock import Clock, from_ms, to_ms
 from worklife.guard.directory import Directory
 from worklife.guard.intake import GuardPolicy, prepare, store
@@ -33,6 +41,22 @@ class GuardService:
     tokens: Tokens = field(default_factory=Tokens)
     networks: list = field(default_factory=list)
     wake: Any = None
+    throttle: AuthThrottle | None = None
+
+    def __post_init__(self) -> None:
+        if self.throttle is None:
+            self.throttle = AuthThrottle(self.policy.auth_failure_delay_seconds, self.policy.auth_max_failures)
+
+    def identity(self, address: str) -> str:
+        """The identity an address stands for (see the module docstring)."""
+        key = address.strip().strip("<>").lower()
+        key = self.tokens.aliases.get(key, key)
+        person = self.directory.listed(key)
+        return person.address.lower() if person is not None and person.address else key
+
+    def may_send_as(self, who: str, address: str) -> bool:
+        """True when ``address`` is the authenticated sender ``who`` or one of its aliases."""
+        return self.identity(address) == self.identity(who)
 
     def _nudge(self) -> None:
         if self.wake is not None:
@@ -40,12 +64,20 @@ class GuardService:
 
     async def submit(self, sender: str, recipients: list[str], *, raw: bytes | None = None,
                      subject: str | None = None, body: str | None = None,
-                     idempotency_key: str | None = None, via: str = "http") -> tuple[list[dict], bool]:
-        """Plan and store a message; returns (deliveries, replayed) once committed."""
+                     idempotency_key: str | None = None, via: str = "http",
+                     who: str | None = None) -> tuple[list[dict], bool]:
+        """Plan and store a message; returns (deliveries, replayed) once committed.
+
+        ``who`` is the authenticated sender: From:/Sender: must then be it or an alias
+        (GuardError 403), and the message belongs to its identity.
+        """
         now = self.clock.now()
+        may_author = (lambda a: self.may_send_as(who, a)) if who is not None else None
         prepared = prepare(self.directory, self.policy, sender, recipients, now, raw=raw,
-                           subject=subject, body=body)
-        ids, replayed = await asyncio.wrap_future(store(self.queue, prepared, now, idempotency_key, via))
+                           subject=subject, body=body, may_author=may_author)
+        owner = self.identity(who or prepared.sender)
+        ids, replayed = await asyncio.wrap_future(
+            store(self.queue, prepared, now, idempotency_key, via, identity=owner))
         if replayed:
             return [self.describe(i) for i in ids], True
         if any(r.due_ms <= to_ms(now) for r in prepared.rows):
@@ -65,10 +97,13 @@ class GuardService:
 
     def owned(self, delivery_id: int, sender: str | None) -> dict[str, Any]:
         """``describe`` after checking that ``sender`` (None: the operator) owns the delivery."""
-        view = self.describe(delivery_id)
-        if sender is not None and view["sender"].lower() != sender.lower():
+        row = self.queue.get(delivery_id)
+        if row is None:
+            raise GuardError(f"no message {delivery_id}", 404)
+        owner = row.get("identity") or row["sender"].lower()
+        if sender is not None and owner != self.identity(sender):
             raise GuardError(f"no message {delivery_id}", 404)  # do not reveal others' ids
-        return view
+        return _view(row)
 
     def recall(self, delivery_id: int, sender: str | None) -> dict[str, Any]:
         view = self.owned(delivery_id, sender)
@@ -77,20 +112,30 @@ class GuardService:
         return self.describe(delivery_id)
 
     def urgent(self, delivery_id: int, sender: str | None, reason: str, text: str) -> dict[str, Any]:
-        """Release a held delivery now with a logged reason, rate-limited per sender per day."""
+        """Release a held delivery now with a logged reason.
+
+        ``sender`` is the authenticated sender (None: the operator). A sender's releases are
+        counted against its identity, at most ``guard.urgent_per_sender_per_day`` in any
+        24 hours; the operator is not limited but audited the same way.
+        """
         if reason not in URGENT_REASONS:
             raise GuardError(f"reason must be one of {', '.join(URGENT_REASONS)}, not {reason!r}", 422)
         if not text or not text.strip():
             raise GuardError("an urgent release needs a text saying why", 422)
         view = self.owned(delivery_id, sender)
-        outcome = self.queue.release_urgent(delivery_id, view["sender"], reason, text.strip(),
-                                            to_ms(self.clock.now()), self.policy.urgent_per_sender_per_day)
+        owner = self.queue.get(delivery_id)["identity"] or view["sender"].lower()
+        actor = "operator" if sender is None else self.identity(sender)
+        limit = None if sender is None else self.policy.urgent_per_sender_per_day
+        now_ms = to_ms(self.clock.now())
+        outcome = self.queue.release_urgent(delivery_id, view["sender"], reason, text.strip(), now_ms, limit,
+                                            identity=owner, actor=actor)
+        audit("urgent_release" if outcome == "released" else f"urgent_{outcome}", delivery_id=delivery_id,
+              identity=owner, actor=actor, reason=reason, text=text.strip(), at_ms=now_ms)
         if outcome == "rate_limited":
-            raise GuardError(f"{view['sender']} has used the {self.policy.urgent_per_sender_per_day} urgent "
+            raise GuardError(f"{owner} has used the {self.policy.urgent_per_sender_per_day} urgent "
                              "releases allowed per day (guard.urgent_per_sender_per_day)", 429)
         if outcome == "not_held":
             raise GuardError(f"message {delivery_id} is {view['state']}, only a held message can be released", 409)
-        log.warning("urgent release of message %s by %s: %s: %s", delivery_id, view["sender"], reason, text.strip())
         self._nudge()
         return self.describe(delivery_id)
 
