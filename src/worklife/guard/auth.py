@@ -19,6 +19,7 @@ last hour across connections; the connection is dropped after ``max_failures``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -125,6 +126,7 @@ class AuthThrottle:
     def __init__(self, delay_s: float = 1.0, max_failures: int = 3):
         self.delay_s = delay_s
         self.max_failures = max_failures
+        self.sleep = asyncio.sleep  # how the delay is waited (tests record it instead)
         self._failures: OrderedDict[str, list[float]] = OrderedDict()
 
     def _recent(self, peer: str, now: float) -> list[float]:

@@ -31,7 +31,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from worklife.errors import GuardError
-from worklife.guard.addresses import valid_address
+from worklife.guard.addresses import has_control, valid_address
 from worklife.guard.auth import peer_allowed
 from worklife.guard.service import GuardService
 
@@ -43,7 +43,6 @@ class GuardHandler:
 
     def __init__(self, service: GuardService):
         self.service = service
-        self.sleep = asyncio.sleep  # tests replace it to record the throttle's delays
 
     def authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
                      auth_data: Any) -> AuthResult:
@@ -138,7 +137,21 @@ def queued_reply(ids: list[int]) -> str:
 
 
 class GuardSMTP(SMTP):
-    """aiosmtpd's SMTP with throttled AUTH failures: a growing delay, then 421 and close."""
+    """aiosmtpd's SMTP with throttled AUTH failures (a growing delay, then 421 and close) and
+    MAIL/RCPT lines holding a control character refused before aiosmtpd's parser, which
+    would skip a bare CR as white space."""
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if arg and has_control(arg):
+            await self.push("501 5.5.4 Control character in MAIL command")
+            return
+        await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        if arg and has_control(arg):
+            await self.push("501 5.5.4 Control character in RCPT command")
+            return
+        await super().smtp_RCPT(arg)
 
     async def smtp_AUTH(self, arg: str) -> None:
         session = self.session
@@ -151,7 +164,7 @@ class GuardSMTP(SMTP):
         throttle = handler.service.throttle
         failures = getattr(session, "guard_auth_failures", 0) + 1
         session.guard_auth_failures = failures  # type: ignore[attr-defined]
-        await handler.sleep(throttle.fail(session.peer))
+        await throttle.sleep(throttle.fail(session.peer))
         if failures >= throttle.max_failures:
             log.warning("SMTP AUTH: %d failures from %s, closing the connection", failures, session.peer)
             await self.push("421 4.7.0 Too many failed authentication attempts, closing connection")
