@@ -106,6 +106,28 @@ class GuardHandler:
         return queued_reply([int(d["id"]) for d in deliveries])
 
 
+def envelope_path(arg: str, keyword: str) -> str | None:
+    """The text between ``<`` and its closing ``>`` after ``FROM:``/``TO:`` (quotes respected), or
+    None when there is no such path. ``FROM:< a@b >`` gives `` a@b `` (refused later: RFC 5321
+    has no spaces in a path, though aiosmtpd's parser would skip them)."""
+    if not arg[:len(keyword)].upper() == keyword:
+        return None
+    rest = arg[len(keyword):].lstrip(" ")
+    if not rest.startswith("<"):
+        return None
+    quoted = escaped = False
+    for i, ch in enumerate(rest[1:], start=1):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == ">" and not quoted:
+            return rest[1:i]
+    return rest[1:]  # unterminated: validated (and refused) as is
+
+
 def _one_line(text: str) -> str:
     """Reply text on one line of at most 400 characters (RFC 5321: a reply line is <= 512)."""
     return " ".join(text.split())[:400]
@@ -142,16 +164,29 @@ class GuardSMTP(SMTP):
     would skip a bare CR as white space."""
 
     async def smtp_MAIL(self, arg: str | None) -> None:
-        if arg and has_control(arg):
-            await self.push("501 5.5.4 Control character in MAIL command")
-            return
-        await super().smtp_MAIL(arg)
+        if await self._strict_path(arg, "FROM:"):
+            await super().smtp_MAIL(arg)
 
     async def smtp_RCPT(self, arg: str | None) -> None:
+        if await self._strict_path(arg, "TO:"):
+            await super().smtp_RCPT(arg)
+
+    async def _strict_path(self, arg: str | None, keyword: str) -> bool:
+        """False (after a 501) when the <path> is not exactly an addr-spec in angle brackets."""
         if arg and has_control(arg):
-            await self.push("501 5.5.4 Control character in RCPT command")
-            return
-        await super().smtp_RCPT(arg)
+            await self.push("501 5.5.4 Control character in the command")
+            return False
+        path = envelope_path(arg or "", keyword)
+        if path is None:  # no <...> at all: aiosmtpd answers the syntax error itself
+            return True
+        try:
+            if path != path.strip(" "):
+                raise GuardError(f"address {path!r}: no spaces allowed in a <path> (RFC 5321)", 422)
+            valid_address(path)
+        except GuardError as exc:
+            await self.push(f"501 5.1.3 {_one_line(str(exc))}")
+            return False
+        return True
 
     async def smtp_AUTH(self, arg: str) -> None:
         session = self.session
