@@ -171,6 +171,8 @@ class Queue:
         try:
             con.execute("BEGIN IMMEDIATE")
             for fn, fut in jobs:
+                if not fut.set_running_or_notify_cancel():
+                    continue  # its caller went away (e.g. the SMTP client hung up): never run, never acked
                 con.execute("SAVEPOINT job")
                 try:
                     result = fn(con)
@@ -189,7 +191,8 @@ class Queue:
                 pass
             err = GuardError(f"queue write failed: {exc}", 503)
             for _, fut in jobs:
-                fut.set_exception(err)
+                if not fut.done():
+                    fut.set_exception(err)
             return
         for fut, result, failure in outcomes:
             if failure is not None:

@@ -107,7 +107,7 @@ class GuardService:
 
     def recall(self, delivery_id: int, sender: str | None) -> dict[str, Any]:
         view = self.owned(delivery_id, sender)
-        if not self.queue.recall(delivery_id):
+        if not self.queue.recall(delivery_id, to_ms(self.clock.now())):
             raise GuardError(f"message {delivery_id} is {view['state']}, only a held message can be recalled", 409)
         return self.describe(delivery_id)
 
