@@ -171,7 +171,7 @@ async def test_relaying_is_limited_to_the_configured_domains_and_the_recipient_c
     assert open_guard.queue.counts()["held"] == 1
 
 
-async def test_urgent_allowance_is_per_identity_whatever_the_case_or_alias(open_guard, caplog):
+async def test_urgent_allowance_is_per_identity_whatever_the_case_or_alias(open_guard):
     async with client_for(open_guard) as c:
         ids = []
         for sender in ["BOB@example.com", "Bob@Example.com", "bOb@example.com", "robert@example.com",
