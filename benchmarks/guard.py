@@ -236,7 +236,8 @@ def bench_due_scan(tmp: Path, held: int) -> None:
     def fill(con) -> None:
         # Generated inside SQLite (a recursive CTE): due instants spread uniformly over a week
         # centred on now, so about half of the rows are due.
-        con.execute("INSERT INTO submissions VALUES ('b', ?, NULL, ?, ?, 'bench')", (SENDER, b"x", now_ms))
+        con.execute("INSERT INTO submissions (batch, sender, idempotency_key, raw, accepted_ms, via) "
+                    "VALUES ('b', ?, NULL, ?, ?, 'bench')", (SENDER, b"x", now_ms))
         con.execute(
             "INSERT INTO deliveries (batch, sender, recipient, tz, mode, state, due_ms, window_ms) "
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ? - 1) "
@@ -267,6 +268,44 @@ def bench_due_scan(tmp: Path, held: int) -> None:
     q.close()
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_body_limit(port: int, pid: int, megabytes: int = 200) -> None:
+    """Stream a ``megabytes`` body to POST /messages, declared and chunked; report how much the
+    server read before its 413 and its resident memory before and after."""
+    chunk = b" " * 65536
+    for mode in ("content-length", "chunked"):
+        before = rss_mb(pid)
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        head = (f"POST /messages HTTP/1.1\r\nHost: guard\r\nAuthorization: Bearer {TOKEN}\r\n"
+                "Content-Type: application/json\r\n")
+        head += (f"Content-Length: {megabytes << 20}\r\n\r\n" if mode == "content-length"
+                 else "Transfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(head.encode())
+        sent, t0 = 0, time.perf_counter()
+        try:
+            while sent < megabytes << 20:
+                piece = chunk if mode == "content-length" else b"%x\r\n%s\r\n" % (len(chunk), chunk)
+                sock.sendall(piece)
+                sent += len(chunk)
+        except OSError:
+            pass  # the server answered and closed: it stopped reading
+        try:
+            status = sock.recv(200).split(b"\r\n", 1)[0].decode(errors="replace")
+        except OSError as exc:
+            status = f"connection closed ({exc.__class__.__name__})"
+        sock.close()
+        print(f"body  {mode:<15} {megabytes} MB offered: client got {sent / 2**20:7.1f} MB out before the server "
+              f"stopped it in {time.perf_counter() - t0:5.2f} s; reply {status!r}; server RSS {before:.0f} -> "
+              f"{rss_mb(pid):.0f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=2000)
@@ -283,6 +322,7 @@ def main() -> None:
         try:
             bench_http(http_port, args.messages, args.clients, proc.pid)
             bench_smtp(smtp_port, args.messages, args.clients, proc.pid)
+            bench_body_limit(http_port, proc.pid)
         finally:
             proc.terminate()
             proc.wait(30)

@@ -43,7 +43,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise HTTPException(413, _too_large(self.limit))
+                    raise HTTPException(413, _too_large(self.limit), headers={"Connection": "close"})
             return message
 
         await self.app(scope, counted, send)
