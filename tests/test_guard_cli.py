@@ -106,3 +106,34 @@ def test_serve_refuses_a_public_address_without_tls(tmp_path, capsys):
     code, _, err = run(["guard", "serve", "--db", str(tmp_path / "q.sqlite"), "--host", "0.0.0.0",
                         "--default-tz", "UTC"], capsys)
     assert code == 1 and "--tls-cert" in err
+
+
+def test_default_tz_relays_only_to_the_senders_and_peoples_domains(tmp_path):
+    from test_guard_support import TOKENS_TOML
+
+    from worklife.guard.server import ServeOptions, build_service
+
+    people = tmp_path / "people.csv"
+    people.write_text("person_id,email,tz\nuser07@corp.example.org,user07@corp.example.org,Europe/Paris\n")
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text(TOKENS_TOML)
+    opts = ServeOptions(db=tmp_path / "q.sqlite", config=Config(), upstream="127.0.0.1:9", people=people,
+                        default_tz="UTC", tokens=tokens)
+    service, _ = build_service(opts)
+    try:
+        assert service.directory.relay_domains == ["corp.example.org", "example.com"]
+        assert service.directory.lookup("anyone@example.com").tz.endswith("UTC")
+        with pytest.raises(GuardError, match="guard.relay_domains") as info:
+            service.directory.lookup("victim@elsewhere.test")
+        assert info.value.status == 403
+    finally:
+        service.queue.close()
+    configured = ServeOptions(db=tmp_path / "q2.sqlite", config=Config({"guard.relay_domains": [".example.net"]}),
+                              upstream="127.0.0.1:9", default_tz="UTC", tokens=tokens)
+    service, _ = build_service(configured)
+    try:
+        assert service.directory.lookup("a@mail.example.net").tz.endswith("UTC")
+        with pytest.raises(GuardError):
+            service.directory.lookup("a@example.com")
+    finally:
+        service.queue.close()

@@ -78,7 +78,8 @@ def build_service(opts: ServeOptions, clock: Clock | None = None) -> tuple[Guard
         log.warning("no sender tokens configured: nobody can send (pass --tokens)")
     if directory.fallback_tz is not None:
         directory.relay_domains = relay_domains(cfg["guard.relay_domains"], tokens, directory)
-        log.warning("--default-tz: unlisted recipients accepted only in %s", ", ".join(directory.relay_domains))
+        log.warning("--default-tz: unlisted recipients accepted only in %s",
+                    ", ".join(directory.relay_domains) or "no domain (set guard.relay_domains)")
     upstream = opts.upstream or cfg["guard.upstream"]
     parse_hostport(upstream)
     queue = Queue(opts.db, synchronous=cfg["guard.sqlite_synchronous"])
