@@ -12,12 +12,8 @@ import pytest
 from test_guard_support import (  # noqa: F401 (fixtures)
     OPERATOR_TOKEN,
     PEOPLE_CSV,
-    SENDER,
-    SENDER_TOKEN,
     people_csv,
-    service,
     sink,
-    tokens_file,
     utc,
 )
 
@@ -32,7 +28,6 @@ from worklife.guard.queue import Queue
 from worklife.guard.service import GuardService
 
 pytestmark = pytest.mark.anyio
-AUTH = {"Authorization": f"Bearer {SENDER_TOKEN}"}
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 BOB = {"Authorization": "Bearer token-bob"}
 INJECTION = "x@example.com>\r\nRCPT TO:<evil@evil.test"
