@@ -260,3 +260,13 @@ async def test_a_body_under_the_limit_still_works(open_guard):
         r = await c.post("/messages", content=json.dumps(message()).encode(), headers={
             **BOB, "Content-Type": "application/json"})
     assert r.status_code == 202
+
+
+async def test_an_idempotency_key_belongs_to_the_identity_not_the_spelling(open_guard):
+    async with client_for(open_guard) as c:
+        first = await c.post("/messages", json=message(idempotency_key="k1"), headers=BOB)
+        again = await c.post("/messages", json=message(sender="BOB@Example.com", idempotency_key="k1"), headers=BOB)
+        alias = await c.post("/messages", json=message(sender="robert@example.com", idempotency_key="k1"),
+                             headers=BOB)
+    assert first.status_code == 202 and again.status_code == alias.status_code == 200
+    assert again.json()["ids"] == alias.json()["ids"] == first.json()["ids"]

@@ -8,6 +8,11 @@ Library surface (the CLI ``worklife guard serve|next-window`` is a thin layer on
     enqueue(queue, sender, recipients, subject, body, *, directory, now, ...) -> list[int]
     Deliverer(queue, directory, policy, clock, upstream).run_once()
     create_app(service) / serve(ServeOptions)
+
+Hardening (docs/guard.md "Security model"): ``addresses`` (addr-spec validation),
+``headers`` (header objects, Bcc removal, From: parsing), ``audit`` (JSON audit lines),
+``limits`` (HTTP body limit), ``retention`` (what is kept and for how long), ``schema``
+(queue tables, upgrades, 0600 files).
 """
 
 from worklife.guard.clock import Clock, ManualClock, SystemClock

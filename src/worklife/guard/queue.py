@@ -222,7 +222,8 @@ class Queue:
             identity: str | None = None) -> Future:
         """Insert one submission and its recipient copies; future -> (ids, replayed).
 
-        With an ``idempotency_key`` already used by this sender, nothing is inserted and
+        With an ``idempotency_key`` already used by this identity (``identity``, default the
+        lower-cased sender: ``Bob@`` and ``bob@`` are one sender), nothing is inserted and
         the ids of the first submission are returned with ``replayed=True``.
         """
         batch = batch or uuid.uuid4().hex
@@ -230,8 +231,8 @@ class Queue:
 
         def job(con: sqlite3.Connection) -> tuple[list[int], bool]:
             if idempotency_key is not None:
-                row = con.execute("SELECT batch FROM submissions WHERE sender=? AND idempotency_key=?",
-                                  (sender, idempotency_key)).fetchone()
+                row = con.execute("SELECT batch FROM submissions WHERE identity=? AND idempotency_key=?",
+                                  (owner, idempotency_key)).fetchone()
                 if row is not None:
                     ids = [r[0] for r in con.execute(
                         "SELECT id FROM deliveries WHERE batch=? ORDER BY id", (row[0],))]

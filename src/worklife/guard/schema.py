@@ -78,6 +78,8 @@ CREATE INDEX IF NOT EXISTS submissions_purge ON submissions(finished_ms)
     WHERE purged_ms IS NULL AND finished_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS submissions_finished ON submissions(finished_ms) WHERE finished_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS urgent_log_identity ON urgent_log(identity, at_ms);
+CREATE INDEX IF NOT EXISTS submissions_identity_idem ON submissions(identity, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS urgent_log_at ON urgent_log(at_ms);
 """
 ACTIVE = "('held', 'sending')"
