@@ -214,7 +214,8 @@ def build_digest(store: Store, config: Config, team: str, week: str, now: dateti
         events, open_items = _week_rows(store)
     finally:
         store.con.unregister("_dw")
-    work = collect(events, open_items, store, shipped_kinds, stale_days, min(w[1] for w in windows.values()))
+    work = collect(events, open_items, store, shipped_kinds, stale_days, min(w[1] for w in windows.values()),
+                   max(w[2] for w in windows.values()))
     previous = _previous_counts(store, config, team, year, wk, now, numbers) if compare else None
 
     if numbers == "metrics":

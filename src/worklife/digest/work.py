@@ -87,17 +87,17 @@ class ProjectWork:
 
 
 def collect(events: list[tuple], open_items: list[tuple], store: Store, shipped_kinds: list[str],
-            stale_days: int, week_start: datetime) -> list[ProjectWork]:
+            stale_days: int, week_start: datetime, now: datetime) -> list[ProjectWork]:
     """Work items from the week's events and the open items (rows of ``build_digest``'s queries).
 
     ``events``: (person, kind, ref, title, url, at, state, project); ``open_items``:
     (person, kind, ref, title, url, last_at, state, project, idle_s). ``week_start``:
-    the earliest start of the team's week windows (aware UTC).
+    the earliest start of the team's week windows (aware UTC); rows after ``now`` are not read.
     """
     items: dict[str, Item] = {}
     commits = [e for e in events if e[1] == "commit"]
     links = _links(store, [e[2] for e in commits])
-    prs = _pr_facts(store, sorted(set(links.values())))
+    prs = _pr_facts(store, sorted(set(links.values())), now)
     for person, kind, ref, title, url, at, state, project in events:
         if kind == "commit":
             continue
@@ -163,8 +163,8 @@ def _links(store: Store, shas: list[str]) -> dict[str, str]:
     return dict(rows)
 
 
-def _pr_facts(store: Store, refs: list[str]) -> dict[str, dict]:
-    """Title, link, state and project of pull requests, from any row that names them."""
+def _pr_facts(store: Store, refs: list[str], now: datetime) -> dict[str, dict]:
+    """Title, link, state and project of pull requests, from any row that names them up to ``now``."""
     if not refs:
         return {}
     rows = store.con.execute(f"""
@@ -172,7 +172,8 @@ def _pr_facts(store: Store, refs: list[str]) -> dict[str, dict]:
                arg_max(url, at_utc) FILTER (WHERE url IS NOT NULL),
                arg_max(state, at_utc) FILTER (WHERE kind <> '{PR_LINK}' AND state IS NOT NULL),
                any_value(project)
-        FROM outcomes WHERE list_contains(?, ref) GROUP BY ref""", [refs]).fetchall()
+        FROM outcomes WHERE list_contains(?, ref) AND at_utc <= ? GROUP BY ref""",
+        [refs, now.astimezone(UTC).replace(tzinfo=None)]).fetchall()
     return {r[0]: {"title": r[1], "url": r[2], "state": r[3], "project": r[4]} for r in rows}
 
 
