@@ -31,33 +31,34 @@ log = logging.getLogger(__name__)
 
 
 def idempotency_key(d: Digest) -> str:
-    return f"digest:{d.team}:{d.week}"
+    return f"digest:{d.team}:{d.week}" + (f":{d.person}" if d.person else "")
 
 
 def recipients_of(d: Digest) -> list[str]:
     """The team's e-mail addresses, in the digest's order; GuardError if nobody has one."""
-    out = [p.email for p in d.people if p.email]
+    out = [p.email for p in d.people if p.email and d.person in (None, p.person_id)]
     if not out:
         raise GuardError(f"nobody in team {d.team!r} has an e-mail address to deliver the digest to")
     return out
 
 
 def message_payload(d: Digest, sender: str, recipients: list[str] | None = None, mime: bool = False,
-                    limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+                    limit: int = DEFAULT_LIMIT, full: bool = False) -> dict[str, Any]:
     """The JSON body of ``POST /messages``: Markdown text, or the HTML e-mail as ``raw`` MIME."""
     to = recipients or recipients_of(d)
     payload: dict[str, Any] = {"sender": sender, "recipients": to, "idempotency_key": idempotency_key(d)}
     if mime:
-        payload["raw"] = as_text(to_email(d, sender, to, limit))
+        payload["raw"] = as_text(to_email(d, sender, to, limit, full))
     else:
         payload["subject"] = subject(d)
-        payload["body"] = to_markdown(d, limit)
+        payload["body"] = to_markdown(d, limit, full)
     return payload
 
 
 def send_http(
     d: Digest, guard_url: str, token: str, sender: str, *, recipients: list[str] | None = None,
     mime: bool = False, client: httpx.Client | None = None, timeout_s: float = 30.0, limit: int = DEFAULT_LIMIT,
+    full: bool = False,
 ) -> dict[str, Any]:
     """POST the digest to the guard's HTTP API; return its JSON answer (ids, planned times).
 
@@ -65,7 +66,7 @@ def send_http(
     guard's own error message on any refusal, or when the guard cannot be reached.
     """
     url = guard_url.rstrip("/") + "/messages"
-    payload = message_payload(d, sender, recipients, mime, limit)
+    payload = message_payload(d, sender, recipients, mime, limit, full)
     headers = {"Authorization": f"Bearer {token}"}
     own = client is None
     http = client or httpx.Client(timeout=timeout_s)
@@ -90,6 +91,7 @@ def send_http(
 def send_queue(
     d: Digest, queue_path: str | Path, sender: str, config: Config, *, store_path: str | Path | None,
     now: datetime, recipients: list[str] | None = None, mime: bool = False, limit: int = DEFAULT_LIMIT,
+    full: bool = False,
 ) -> list[int]:
     """Enqueue the digest straight into a guard queue file; return the delivery ids.
 
@@ -100,7 +102,7 @@ def send_queue(
         from worklife.guard import Directory, Queue, enqueue
     except ImportError as exc:  # the guard is another part of worklife; say so plainly
         raise WorklifeError(f"--guard-queue needs worklife.guard, which is not installed here: {exc}") from exc
-    payload = message_payload(d, sender, recipients, mime, limit)
+    payload = message_payload(d, sender, recipients, mime, limit, full)
     directory = Directory.from_sources(config, store=str(store_path) if store_path else None)
     queue = Queue(str(queue_path))
     try:
