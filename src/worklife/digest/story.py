@@ -16,7 +16,7 @@ from datetime import timedelta
 from worklife.digest.build import Digest, PersonDigest
 from worklife.digest.doc import Block, Line, Span, heading, para
 from worklife.digest.numbers import COLLABORATION, Numbers
-from worklife.digest.work import CHANGE_TITLE, CHANGES, Item, ProjectWork, person_items
+from worklife.digest.work import CHANGE_TITLE, CHANGES, NO_PROJECT, Item, ProjectWork, person_items
 
 NOUNS = {"pr": ("pull request", "pull requests"), "issue": ("issue", "issues"), "task": ("task", "tasks"),
          "commit": ("commit", "commits")}
@@ -58,7 +58,8 @@ def summary_lines(d: Digest) -> list[str]:
     who = sorted({names.get(p, p) for i in shipped for p in i.people} |
                  {names.get(p, p) for pw in work for i in pw.of("commit") for p in i.people})
     subject = join_words(who) if 0 < len(who) <= 3 else f"{len(who)} people" if who else "The team"
-    projects = [p.project for p in work if any(i.change in ("shipped", "commit") for i in p.items)]
+    projects = [p.project for p in work if p.project != NO_PROJECT
+                and any(i.change in ("shipped", "commit") for i in p.items)]
     where = f" in {join_words(projects[:3])}" + (f" and {len(projects) - 3} more" if len(projects) > 3 else "") if projects else ""
     before = (d.previous or {}).get("shipped")
     last = f" (last week {before} shipped)" if before is not None else ""

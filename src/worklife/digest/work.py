@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from worklife.store import Store
 
 PR_LINK = "pr_commit"
+NO_PROJECT = "(no project)"
 CLOSE_KINDS = ("issue_closed", "task_closed", "pr_closed", "issue_not_planned", "pr_merged")
 CHANGES = ("shipped", "reopened", "started", "in_progress", "moved", "blocked", "stale", "commit")
 CHANGE_TITLE = {"shipped": "Shipped", "reopened": "Reopened", "started": "Started", "in_progress": "In progress",
@@ -105,7 +106,7 @@ def collect(events: list[tuple], open_items: list[tuple], store: Store, shipped_
         change = ("shipped" if kind in shipped_kinds else "started" if kind.endswith("_opened") else "moved")
         it = items.get(ref)
         if it is None:
-            it = items[ref] = Item(ref, item_kind(kind), title or ref, url, project or "(no project)", change, at, state)
+            it = items[ref] = Item(ref, item_kind(kind), title or ref, url, _project(project, ref), change, at, state)
         elif CHANGES.index(change) < CHANGES.index(it.change):
             it.change = change
         it.at_utc = max(it.at_utc, at)
@@ -117,13 +118,13 @@ def collect(events: list[tuple], open_items: list[tuple], store: Store, shipped_
         c = Commit(sha, title or sha[:7], url, _aware(at), person)
         pr = links.get(sha)
         if pr is None:
-            it = items.setdefault(sha, Item(sha, "commit", c.title, url, project or "(no project)", "commit", c.at_utc))
+            it = items.setdefault(sha, Item(sha, "commit", c.title, url, project or NO_PROJECT, "commit", c.at_utc))
         else:
             info = prs.get(pr, {})
             it = items.get(pr)
             if it is None:
                 it = items[pr] = Item(pr, "pr", info.get("title") or c.title, info.get("url"),
-                                      info.get("project") or project or "(no project)", "in_progress", c.at_utc,
+                                      info.get("project") or project or NO_PROJECT, "in_progress", c.at_utc,
                                       info.get("state"))
             it.commits.append(c)
             it.at_utc = max(it.at_utc, c.at_utc)
@@ -136,7 +137,7 @@ def collect(events: list[tuple], open_items: list[tuple], store: Store, shipped_
             continue
         it = items.get(ref)
         if it is None:
-            it = items[ref] = Item(ref, item_kind(kind), title or ref, url, project or "(no project)", change,
+            it = items[ref] = Item(ref, item_kind(kind), title or ref, url, _project(project, ref), change,
                                    _aware(last_at), state)
         it.change, it.idle_days, it.state = change, idle, state
         it.credit(person)
@@ -147,6 +148,13 @@ def collect(events: list[tuple], open_items: list[tuple], store: Store, shipped_
         by_project[it.project].append(it)
     return [ProjectWork(p, tuple(sorted(its, key=lambda i: (CHANGES.index(i.change), i.at_utc, i.ref))))
             for p, its in sorted(by_project.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+
+
+def _project(project: str | None, ref: str) -> str:
+    """The item's project; for ``owner/repo#12`` without one, ``owner/repo``."""
+    if project:
+        return project
+    return ref.rsplit("#", 1)[0] if "#" in ref and "/" in ref else NO_PROJECT
 
 
 def _aware(t: datetime) -> datetime:
