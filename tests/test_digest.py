@@ -237,7 +237,7 @@ def test_long_sections_are_cut_and_counted(store):
     assert len(by_person(d)[P2].shipped) == 6  # the digest keeps every fact ...
     text = render(d, "md", limit=2)             # ... the rendering links the first two, names the rest
     work = text.split("## People")[0]
-    shipped = work.split("### (no project)")[1].split("### ")[0].split("**Started**")[0]
+    shipped = work.split("### (no project)")[1].split("**Shipped**")[1].split("**")[0]
     assert shipped.count("](https://tracker.example.com/") == 2
     assert "and 4 more in `(no project)`:" in work
     assert all(f"Title of Z-{i}" in work for i in range(5))  # no title dropped
