@@ -51,7 +51,8 @@ def _md_escape(s: str) -> str:
 
 def _md_span(s: Span) -> str:
     if s.style == "code":
-        return f"`{s.text.replace('`', chr(39))}`"
+        code = f"`{s.text.replace('`', chr(39))}`"
+        return f"[{code}]({s.url.replace(')', '%29').replace(' ', '%20')})" if s.url else code
     body = _md_escape(s.text)
     if s.url:
         body = f"[{body}]({s.url.replace(')', '%29').replace(' ', '%20')})"
