@@ -287,7 +287,10 @@ def test_savings_section_is_html_next_to_the_digest(store):
     html = savings_section(store, Config({"metrics.hourly_cost": 100.0, "privacy.min_group_size": 1}))
     assert "<h3>alpha</h3>" in html and "<h3>beta</h3>" in html
     assert "worklife digest --team alpha" in html
-    assert "100 per person-hour" in html
+    assert "100 USD per person-hour" in html
+    eur = savings_section(store, Config({"digest.currency": "EUR", "privacy.min_group_size": 1}))
+    assert "75 EUR per person-hour" in eur and " EUR</td>" in eur  # every cost carries its currency
+    assert "Inputs: meetings detected as status-like" in html and "What this cannot know" in html
 
 
 # -- delivery through the guard's HTTP API ------------------------------------------------------

@@ -118,9 +118,21 @@ def savings_html(store: Store, config: Config, teams: list[TeamSavings] | None =
     teams = estimate_savings(store, config) if teams is None else teams
     h = html.escape
     rate = float(config["metrics.hourly_cost"])
+    cur = h(str(config["digest.currency"] or ""))
+    patterns = ", ".join(f"<code>{h(p)}</code>" for p in config["metrics.status_title_patterns"])
     parts = [(f"<p>Recurring meetings whose titles match the status rules, in person-hours per month "
-              f"(30.4 days) of each team's members, at {rate:g} per person-hour "
-              f"(<code>metrics.hourly_cost</code>).</p>")]
+              f"(30.4 days) of each team's members, at {rate:g} {cur} per person-hour "
+              f"(<code>metrics.hourly_cost</code>, <code>digest.currency</code>).</p>"),
+             (f"<p class='inputs'>Inputs: meetings detected as status-like = recurring, qualifying "
+              f"(not cancelled, not free, not all-day, at most {float(config['metrics.meeting_max_hours']):g} h, "
+              f"at least {int(config['metrics.meeting_min_people'])} attendees) and titled like one of "
+              f"{patterns}; attendees = team members who did not decline; minutes = each occurrence's "
+              f"scheduled length.</p>"),
+             ("<p class='unknowns'>What this cannot know: whether a meeting does more than report status "
+              "(decisions, unblocking, the team seeing each other), time spent preparing for it, status "
+              "meetings titled otherwise or held outside the calendars ingested, people outside the store, "
+              "and whether the digest is read. It is an upper bound on the time a digest could give back, "
+              "not a measured saving.</p>")]
     if not teams:
         parts.append("<p>No recurring status-like meetings found.</p>")
         return "".join(parts)
@@ -132,12 +144,12 @@ def savings_html(store: Store, config: Config, teams: list[TeamSavings] | None =
     for t in (t for t in teams if t.team_size >= smallest):
         rows = "".join(
             f"<tr><td>{h(s.label)}</td><td>{s.occurrences}</td><td>{s.attendees}</td>"
-            f"<td>{s.person_hours_per_month:.1f}</td><td>{s.cost_per_month:,.0f}</td></tr>" for s in t.series)
+            f"<td>{s.person_hours_per_month:.1f}</td><td>{s.cost_per_month:,.0f} {cur}</td></tr>" for s in t.series)
         parts.append(
             f"<h3>{h(t.team)}</h3><table><thead><tr><th>status meeting</th><th>occurrences</th>"
-            f"<th>attendees</th><th>person-hours / month</th><th>cost / month</th></tr></thead>"
+            f"<th>attendees</th><th>person-hours / month</th><th>cost / month ({cur})</th></tr></thead>"
             f"<tbody>{rows}</tbody><tfoot><tr><th>total</th><td></td><td></td>"
-            f"<th>{t.person_hours_per_month:.1f}</th><th>{t.cost_per_month:,.0f}</th></tr></tfoot></table>"
+            f"<th>{t.person_hours_per_month:.1f}</th><th>{t.cost_per_month:,.0f} {cur}</th></tr></tfoot></table>"
             f"<p>Instead: the weekly async digest, <code>worklife digest --team {h(t.team)} --week YYYY-Www "
             f"--send</code>, which would list about {t.outcomes_per_week:g} outcomes a week for this team "
             f"(shipped items and commits), delivered in each reader's working hours. "
