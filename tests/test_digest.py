@@ -226,7 +226,7 @@ def test_markdown_links_every_fact_to_its_source(store):
         if not ref.startswith("c"):
             assert f"[Title of {ref}](https://tracker.example.com/{ref})" in text
         else:
-            assert f"- `{ref}` Title of {ref}" in text  # commits: short hash beside the title
+            assert f"- [`{ref}`](https://tracker.example.com/{ref}) Title of {ref}" in text  # hash beside title
     assert "### o/r" in text and "### o/docs" in text
     assert "Test Person 04" not in text
 

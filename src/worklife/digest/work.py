@@ -103,7 +103,8 @@ def collect(events: list[tuple], open_items: list[tuple], store: Store, shipped_
         if kind == "commit":
             continue
         at = _aware(at)
-        change = ("shipped" if kind in shipped_kinds else "started" if kind.endswith("_opened") else "moved")
+        change = ("shipped" if kind in shipped_kinds else "started" if kind.endswith("_opened")
+                  else "reopened" if kind.endswith("_reopened") and state in ("open", "blocked") else "moved")
         it = items.get(ref)
         if it is None:
             it = items[ref] = Item(ref, item_kind(kind), title or ref, url, _project(project, ref), change, at, state)
@@ -207,6 +208,8 @@ def _carried(store: Store, items: dict[str, Item], week_start: datetime) -> None
     for ref, at in first.items():
         if at is not None and _aware(at) < week_start:
             items[ref].carried = True
+        elif items[ref].change == "in_progress":
+            items[ref].change = "started"  # a pull request first seen this week
 
 
 def counts(work: list[ProjectWork]) -> dict[str, int]:

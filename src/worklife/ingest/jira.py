@@ -17,6 +17,12 @@ Rows written to ``outcomes`` per issue (``ref`` = issue key, ``project`` = proje
 ``task_closed`` (assignee, else reporter, at the resolution date) and ``task_updated``
 (assignee, else reporter, at updated: the last activity).
 
+With the changelog (``expand=changelog``: ``changelog.histories[].items[]`` with ``field``
+``status``), each status change is a row too, credited to its author at its time:
+``task_closed`` (to Done, Closed or Resolved), ``task_reopened`` (from one of those to
+another status) or ``task_moved`` (any other change); keyed by the history id, so several
+closes and reopens of one issue each count.
+
 People: ``emailAddress`` when Jira shows it, else the alias ``jira:<accountId>``, else
 ``jira:<display name>`` (aliases CSV, see ``outcomes_csv``).
 """
@@ -145,7 +151,9 @@ def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]
             if not isinstance(summary, str):
                 raise ValueError("missing fields.summary")
             m = re.match(r"(https?://[^/]+)/", str(issue.get("self") or ""))
-            yield where, _issue_rows(
+            common = dict(key=key, summary=summary, project=(f.get("project") or {}).get("key") or key.rsplit("-", 1)[0],
+                          url=f"{m.group(1)}/browse/{key}" if m else None, source_ref=f"{path.name}#{key}")
+            rows = _issue_rows(
                 ctx, key=key, summary=summary, status=str(status.get("name") or ""),
                 category=(status.get("statusCategory") or {}).get("key"),
                 labels=[str(x) for x in f.get("labels") or []], created=created,
@@ -154,9 +162,39 @@ def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]
                 reporter=_person(f.get("reporter")) or _person(f.get("creator")),
                 project=(f.get("project") or {}).get("key") or key.rsplit("-", 1)[0],
                 url=f"{m.group(1)}/browse/{key}" if m else None, source_ref=f"{path.name}#{key}",
-            ), ""
+            )
+            state = rows[0]["state"] if rows else None
+            yield where, rows + _transitions(ctx, issue.get("changelog"), state, **common), ""
         except (ValueError, TypeError, AttributeError) as exc:
             yield where, exc, str(issue)[:300]
+
+
+def _transitions(ctx: IngestContext, changelog: Any, state: str | None, *, key: str, summary: str,
+                 project: str | None, url: str | None, source_ref: str) -> list[dict]:
+    """Status changes from an expanded changelog; ValueError when one cannot be read."""
+    if not isinstance(changelog, dict):
+        return []
+    rows = []
+    for h in changelog.get("histories") or []:
+        if not isinstance(h, dict):
+            raise ValueError("changelog history is not an object")
+        for item in h.get("items") or []:
+            if not isinstance(item, dict) or str(item.get("field") or "").lower() != "status":
+                continue
+            at = parse_instant(h.get("created"))
+            if at is None:
+                raise ValueError(f"changelog history {h.get('id')!r} has no created time")
+            was = str(item.get("fromString") or "").lower()
+            now = str(item.get("toString") or "").lower()
+            kind = ("task_closed" if now in DONE_STATUSES else
+                    "task_reopened" if was in DONE_STATUSES else "task_moved")
+            author = _person(h.get("author"))
+            actor = _actor(author) or "unknown"
+            rows.append(outcome_row(
+                kind=kind, ref=key, actor=f"{actor}@{h.get('id')}", at=at, title=summary, state=state, url=url,
+                project=project, source="jira", source_ref=f"{source_ref}/changelog/{h.get('id')}",
+                person_id=resolve_actor(ctx, *author)))
+    return rows
 
 
 # -- CSV ----------------------------------------------------------------------------------
