@@ -101,14 +101,14 @@ def test_no_individual_figures_in_the_team_digest(store):
     assert "fewer than 10 (privacy.min_group_size)" in text
     small = render(build_digest(store, Config({"privacy.min_group_size": 3}), "alpha", WEEK, NOW, numbers="quick"), "md")
     assert "Meetings across the team (3 people)" in small and "after-hours share of activity instants: 100%" in small
-    assert "Your week" not in small
+    assert "Your meetings" not in small
 
 
 def test_a_personal_digest_shows_the_persons_own_figures_and_goes_only_to_them(store):
     d = build_digest(store, Config(), "alpha", WEEK, NOW, numbers="quick", person=P1)
     text = render(d, "md")
     assert text.startswith("# Test Person 01 — week 2026-W47")
-    assert "Your week (Europe/Paris): meetings 0 h in 0 meetings" in text and "100%" in text
+    assert "Your meetings this week (Europe/Paris): 0 h in 0 meetings" in text and "100%" in text
     assert "Test Person 02" not in text and "Test Person 03" not in text
     msg = message_payload(d, "digest@example.com")
     assert msg["recipients"] == [P1] and msg["idempotency_key"] == f"digest:alpha:{WEEK}:{P1}"

@@ -89,8 +89,12 @@ def digest(
         mime = fmt in ("html", "eml")
         try:
             if guard_queue is not None:
+                try:
+                    import worklife.guard as guard_lib
+                except ImportError as exc:
+                    fail(f"--guard-queue needs worklife.guard, which is not installed here: {exc}", 1)
                 ids = send_queue(d, guard_queue, from_addr, cfg, store_path=db, now=at, mime=mime,
-                                 limit=limit, full=full)
+                                 limit=limit, full=full, guard=guard_lib)
                 err_console.print(f"queued digest {d.team} {d.week} for {len(ids)} recipient(s) in {guard_queue}")
             else:
                 answer = send_http(d, guard, token, from_addr, mime=mime, limit=limit, full=full)  # type: ignore[arg-type]

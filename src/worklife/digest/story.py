@@ -197,7 +197,7 @@ def person_blocks(p: PersonDigest, d: Digest, limit: int, full: bool, own: bool)
     shipped = [i for i in items if i.change in ("shipped", "commit")]
     working = [i for i in items if i.change in ("started", "in_progress", "moved", "reopened")]
     stuck = [i for i in items if i.change in ("blocked", "stale")]
-    out = [heading(3 if not own else 2, p.display_name)]
+    out = [] if own else [heading(3, p.display_name)]
     lines: list[tuple[int, Line]] = []
     for label, group in (("Shipped", shipped), ("Working on", working), ("Blocked or stale", stuck)):
         if group:
@@ -207,7 +207,7 @@ def person_blocks(p: PersonDigest, d: Digest, limit: int, full: bool, own: bool)
         lines.append((0, [Span("No outcomes recorded this week.")]))
     out.append(Block("ul", lines))
     if own and p.numbers is not None:
-        out.append(para(numbers_text(p.numbers, f"Your week ({p.tz}): meetings")))
+        out.append(para(numbers_text(p.numbers, f"Your meetings this week ({p.tz}):")))
     return out
 
 
