@@ -123,7 +123,6 @@ SETTINGS: list[Setting] = [
     Setting("digest.repo_urls", {}, "repository name -> web URL", "Web address of a git repository by folder name (e.g. httpx = \"https://github.com/encode/httpx\"); default: from remote.origin.url."),
     Setting("digest.git_mailmap", "", "path", "A mailmap file applied to every git repository on top of its own .mailmap (several addresses, one person)."),
     Setting("digest.group_items", 8, "items", "Titles shown with links per project and section in a rendered digest; the rest are named in one line (--full shows all)."),
-    Setting("digest.bot_patterns", [r"\[bot\]", r"^dependabot", r"^github-actions", r"^renovate"], "regex list", "Authors (name or e-mail) whose outcomes are grouped as automated, apart from the people's work."),
     Setting("digest.team_tz", {}, "team -> IANA zone", "A team's main zone for chat posts; default: the zone most of its people are in."),
     Setting("digest.post_at", "Mon 09:30", "weekday HH:MM", "When a team's chat post goes out (the team's main zone), for the week just ended."),
     Setting("digest.webhook_retries", 4, "attempts", "Retries of a chat webhook post on 429 or 5xx (Retry-After honoured, else exponential backoff)."),

@@ -86,6 +86,8 @@ def item_line(it: Item, names: dict[str, str], with_people: bool = True) -> Line
     spans: Line = []
     if it.short:
         spans += [Span(it.short, it.url, "code"), Span(" " + it.title)]
+    elif it.untitled:
+        spans += [Span(f"pull request #{it.ref.rsplit('#', 1)[-1]}", it.url), Span(f", latest commit “{it.title}”")]
     else:
         spans.append(Span(it.title, it.url))
         if it.kind in ("pr", "issue", "task") and "#" in it.ref:
@@ -191,6 +193,39 @@ def team_numbers_block(d: Digest) -> Block | None:
     return para(numbers_text(d.numbers, f"Meetings across the team ({len(d.people)} people):"))
 
 
+def title_spans(items: list[Item], limit: int, full: bool) -> Line:
+    """Titles joined in a sentence, linked; past ``limit`` the rest named without links."""
+    shown = items if full else items[:limit]
+    spans: Line = []
+    for n, it in enumerate(shown):
+        if n:
+            spans.append(Span("; "))
+        label = f"#{it.ref.rsplit('#', 1)[-1]}" if it.untitled else (f"{it.short} {it.title}" if it.short else it.title)
+        spans.append(Span(label, it.url))
+    rest = items[len(shown):]
+    if rest:
+        spans.append(Span(f"; and {len(rest)} more: " + "; ".join(
+            (f"{i.short} " if i.short else "") + i.title for i in rest)))
+    return spans
+
+
+def person_line(p: PersonDigest, d: Digest, limit: int, full: bool) -> Line:
+    """One person in the team digest: what they shipped and are working on, in one bullet."""
+    items = person_items(list(d.work), p.person_id)
+    line: Line = [Span(p.display_name, style="bold"), Span(": ")]
+    parts = 0
+    for label, changes in (("shipped", ("shipped", "commit")), ("working on", ("started", "in_progress", "moved",
+                                                                                "reopened")),
+                           ("blocked or stale", ("blocked", "stale"))):
+        group = [i for i in items if i.change in changes]
+        if group:
+            line += [Span(("; " if parts else "") + f"{label} {len(group)} — ")] + title_spans(group, limit, full)
+            parts += 1
+    if not parts:
+        line.append(Span("no outcomes recorded this week"))
+    return line + [Span(".")]
+
+
 def person_blocks(p: PersonDigest, d: Digest, limit: int, full: bool, own: bool) -> list[Block]:
     names = _names(d)
     items = person_items(list(d.work), p.person_id)
@@ -228,8 +263,7 @@ def digest_blocks(d: Digest, limit: int = 8, full: bool = False) -> list[Block]:
     else:
         out.append(para("No outcomes recorded this week."))
     out.append(heading(2, "People"))
-    for p in d.people:
-        out += person_blocks(p, d, limit, full, own=False)
+    out.append(Block("ul", [(0, person_line(p, d, limit, full)) for p in d.people]))
     nb = team_numbers_block(d)
     if nb is not None:
         out += [heading(2, "Meetings"), nb]

@@ -62,6 +62,7 @@ class Item:
     commits: list[Commit] = field(default_factory=list)
     idle_days: float | None = None
     carried: bool = False  # first recorded before the week began
+    untitled: bool = False  # a pull request known only from its commits: ``title`` is its latest commit's
 
     @property
     def short(self) -> str | None:
@@ -126,7 +127,9 @@ def collect(events: list[tuple], open_items: list[tuple], store: Store, shipped_
             if it is None:
                 it = items[pr] = Item(pr, "pr", info.get("title") or c.title, info.get("url"),
                                       info.get("project") or project or NO_PROJECT, "in_progress", c.at_utc,
-                                      info.get("state"))
+                                      info.get("state"), untitled=not info.get("title"))
+            if it.untitled and c.at_utc >= it.at_utc:
+                it.title = c.title
             it.commits.append(c)
             it.at_utc = max(it.at_utc, c.at_utc)
         it.credit(person)
@@ -173,16 +176,20 @@ def _links(store: Store, shas: list[str]) -> dict[str, str]:
 
 
 def _pr_facts(store: Store, refs: list[str], now: datetime) -> dict[str, dict]:
-    """Title, link, state and project of pull requests, from any row that names them up to ``now``."""
+    """Title, link and project of pull requests from any row naming them; their state as of ``now``.
+
+    A title is not news, so one recorded later (the squash commit's) names the work early;
+    a state is: a merge after ``now`` does not count.
+    """
     if not refs:
         return {}
     rows = store.con.execute(f"""
         SELECT ref, arg_max(title, at_utc) FILTER (WHERE title IS NOT NULL),
                arg_max(url, at_utc) FILTER (WHERE url IS NOT NULL),
-               arg_max(state, at_utc) FILTER (WHERE kind <> '{PR_LINK}' AND state IS NOT NULL),
+               arg_max(state, at_utc) FILTER (WHERE kind <> '{PR_LINK}' AND state IS NOT NULL AND at_utc <= ?),
                any_value(project)
-        FROM outcomes WHERE list_contains(?, ref) AND at_utc <= ? GROUP BY ref""",
-        [refs, now.astimezone(UTC).replace(tzinfo=None)]).fetchall()
+        FROM outcomes WHERE list_contains(?, ref) GROUP BY ref""",
+        [now.astimezone(UTC).replace(tzinfo=None), refs]).fetchall()
     return {r[0]: {"title": r[1], "url": r[2], "state": r[3], "project": r[4]} for r in rows}
 
 
