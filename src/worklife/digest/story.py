@@ -20,6 +20,7 @@ from worklife.digest.work import CHANGE_TITLE, CHANGES, NO_PROJECT, Item, Projec
 
 NOUNS = {"pr": ("pull request", "pull requests"), "issue": ("issue", "issues"), "task": ("task", "tasks"),
          "commit": ("commit", "commits")}
+PERSON_LINE_ITEMS = 3  # titles per person and section in the team digest's people lines (all are in the work)
 FOLDED_SHOWN = 50  # folded commits listed under an item (with --full) before "and N more commits"
 
 
@@ -193,8 +194,9 @@ def team_numbers_block(d: Digest) -> Block | None:
     return para(numbers_text(d.numbers, f"Meetings across the team ({len(d.people)} people):"))
 
 
-def title_spans(items: list[Item], limit: int, full: bool) -> Line:
-    """Titles joined in a sentence, linked; past ``limit`` the rest named without links."""
+def title_spans(items: list[Item], limit: int, full: bool, rest_above: bool = False) -> Line:
+    """Titles joined in a sentence, linked; past ``limit`` the rest named without links
+    (or, with ``rest_above``, counted: they are listed in the work above)."""
     shown = items if full else items[:limit]
     spans: Line = []
     for n, it in enumerate(shown):
@@ -203,7 +205,9 @@ def title_spans(items: list[Item], limit: int, full: bool) -> Line:
         label = f"#{it.ref.rsplit('#', 1)[-1]}" if it.untitled else (f"{it.short} {it.title}" if it.short else it.title)
         spans.append(Span(label, it.url))
     rest = items[len(shown):]
-    if rest:
+    if rest and rest_above:
+        spans.append(Span(f"; and {len(rest)} more listed above"))
+    elif rest:
         spans.append(Span(f"; and {len(rest)} more: " + "; ".join(
             (f"{i.short} " if i.short else "") + i.title for i in rest)))
     return spans
@@ -219,7 +223,8 @@ def person_line(p: PersonDigest, d: Digest, limit: int, full: bool) -> Line:
                            ("blocked or stale", ("blocked", "stale"))):
         group = [i for i in items if i.change in changes]
         if group:
-            line += [Span(("; " if parts else "") + f"{label} {len(group)} — ")] + title_spans(group, limit, full)
+            line += [Span(("; " if parts else "") + f"{label} {len(group)} — ")] + title_spans(
+                group, PERSON_LINE_ITEMS, full, rest_above=True)
             parts += 1
     if not parts:
         line.append(Span("no outcomes recorded this week"))

@@ -133,6 +133,11 @@ def collect(events: list[tuple], open_items: list[tuple], store: Store, shipped_
             it.commits.append(c)
             it.at_utc = max(it.at_utc, c.at_utc)
         it.credit(person)
+    for ref, info in prs.items():  # merged this week by someone outside the team: the team's work shipped
+        it = items.get(ref)
+        if it is not None and it.change == "in_progress" and info.get("merged_at") is not None \
+                and _aware(info["merged_at"]) >= week_start:
+            it.change = "shipped"
     _reopened(store, items)
     for person, kind, ref, title, url, last_at, state, project, idle_s in open_items:
         idle = round(idle_s / 86400, 1)
@@ -186,11 +191,11 @@ def _pr_facts(store: Store, refs: list[str], now: datetime) -> dict[str, dict]:
     rows = store.con.execute(f"""
         SELECT ref, arg_max(title, at_utc) FILTER (WHERE title IS NOT NULL),
                arg_max(url, at_utc) FILTER (WHERE url IS NOT NULL),
-               arg_max(state, at_utc) FILTER (WHERE kind <> '{PR_LINK}' AND state IS NOT NULL AND at_utc <= ?),
-               any_value(project)
-        FROM outcomes WHERE list_contains(?, ref) GROUP BY ref""",
-        [now.astimezone(UTC).replace(tzinfo=None), refs]).fetchall()
-    return {r[0]: {"title": r[1], "url": r[2], "state": r[3], "project": r[4]} for r in rows}
+               arg_max(state, at_utc) FILTER (WHERE kind <> '{PR_LINK}' AND state IS NOT NULL AND at_utc <= $now),
+               any_value(project), max(at_utc) FILTER (WHERE kind = 'pr_merged' AND at_utc <= $now)
+        FROM outcomes WHERE list_contains($refs, ref) GROUP BY ref""",
+        {"now": now.astimezone(UTC).replace(tzinfo=None), "refs": refs}).fetchall()
+    return {r[0]: {"title": r[1], "url": r[2], "state": r[3], "project": r[4], "merged_at": r[5]} for r in rows}
 
 
 def _reopened(store: Store, items: dict[str, Item]) -> None:
