@@ -117,7 +117,6 @@ SETTINGS: list[Setting] = [
             "regex list", "Open items whose status name or label matches any (case-insensitive) are blocked."),
     Setting("digest.shipped_kinds", ["pr_merged", "issue_closed", "task_closed", "release", "deploy"],
             "outcome kinds", "Outcome kinds listed as shipped (commits are grouped separately; other kinds count as moved)."),
-    Setting("digest.max_items", 25, "items", "Facts shown per person and section in a rendered digest; the rest are counted."),
     Setting("digest.jira_csv_tz", "", "IANA zone", "Zone of the wall-clock dates in Jira CSV exports (the exporting user's profile zone); empty: defaults.tz."),
     Setting("digest.sender", "digest@worklife.invalid", "e-mail", "From address of digests handed to the guard."),
     Setting("digest.repo_urls", {}, "repository name -> web URL", "Web address of a git repository by folder name (e.g. httpx = \"https://github.com/encode/httpx\"); default: from remote.origin.url."),
