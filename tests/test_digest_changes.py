@@ -114,3 +114,23 @@ def test_a_personal_digest_shows_the_persons_own_figures_and_goes_only_to_them(s
     assert msg["recipients"] == [P1] and msg["idempotency_key"] == f"digest:alpha:{WEEK}:{P1}"
     with pytest.raises(WorklifeError, match="not in team"):
         build_digest(store, Config(), "alpha", WEEK, NOW, person="user09@example.com")
+
+
+def test_jira_issues_in_an_epic_are_grouped_under_it(tmp_path):
+    epic = {"key": "PLAT-7", "fields": {"summary": "Faster uploads", "issuetype": {"name": "Epic"}}}
+    story = {"key": "PLAT-6", "fields": {"summary": "A story", "issuetype": {"name": "Story"}}}
+    issues = [jira_issue("PLAT-8", "Done", [], "2026-11-16T10:00:00.000+0100", "2026-11-18T10:00:00.000+0100",
+                         "2026-11-18T10:00:00.000+0100"),
+              jira_issue("PLAT-9", "Done", [], "2026-11-16T10:00:00.000+0100", "2026-11-18T10:00:00.000+0100",
+                         "2026-11-18T10:00:00.000+0100")]
+    issues[0]["fields"]["parent"] = epic
+    issues[1]["fields"]["parent"] = story  # a sub-task's parent is no grouping
+    (tmp_path / "jira.json").write_text(json.dumps({"issues": issues}))
+    s = connect()
+    s.upsert("people", [{"person_id": P1, "email": P1, "display_name": "Test Person 01", "tz": "Europe/Paris",
+                         "team": "alpha"}])
+    ingest.run([tmp_path / "jira.json"], s, Config())
+    d = build_digest(s, Config(), "alpha", WEEK, NOW, numbers="none")
+    assert {p.project: [i.ref for i in p.items] for p in d.work} == {
+        "PLAT › Faster uploads (PLAT-7)": ["PLAT-8"], "PLAT": ["PLAT-9"]}
+    assert "### PLAT › Faster uploads (PLAT-7)" in render(d, "md")

@@ -5,6 +5,7 @@ Oracles are the repository itself, read with plain ``git log`` here, independent
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -38,9 +39,17 @@ def store(tmp_path_factory):
     people.write_text("person_id,email,display_name,tz,team\n"
                       "tom,tom@tomchristie.com,Tom Christie,Europe/London,httpx\n"
                       "florimond,florimond.manca@gmail.com,Florimond Manca,Europe/Paris,httpx\n")
+    # A GitHub pulls export naming one of the same pull requests: it must meet the history, not double it.
+    pulls = tmp / "pulls.json"
+    pulls.write_text(json.dumps([{
+        "number": 584, "title": "Better HTTP/2 defaults.", "html_url": f"{BASE}/pull/584", "state": "closed",
+        "user": {"login": "tomchristie"}, "created_at": "2019-12-01T12:00:00Z", "updated_at": "2019-12-02T12:00:00Z",
+        "closed_at": "2019-12-02T11:00:00Z", "merged_at": "2019-12-02T11:00:00Z", "labels": [], "assignees": []}]))
+    aliases = tmp / "aliases.csv"
+    aliases.write_text("alias,kind,person_id\ntomchristie,github,tom\n")
     cfg = Config({"digest.repo_urls": {"httpx": BASE}, "digest.git_mailmap": str(mailmap)})
     s = connect()
-    ingest.run([people, REPO], s, cfg)
+    ingest.run([people, aliases, REPO, pulls], s, cfg)
     yield s, cfg
     s.close()
 
@@ -110,3 +119,11 @@ def test_githubs_synthetic_merge_refs_are_not_work(store):
     s, _ = store
     assert s.con.execute("SELECT count(*) FROM outcomes WHERE kind = 'commit' AND title LIKE 'Merge % into %' "
                          "AND regexp_matches(title, '^Merge [0-9a-f]{40} into [0-9a-f]{40}$')").fetchone()[0] == 0
+
+
+def test_a_github_export_and_the_git_history_name_the_same_pull_request_once(store):
+    s, cfg = store
+    d = build_digest(s, cfg, "httpx", WEEK, NOW, numbers="none")
+    items = [i for p in d.work for i in p.items if i.ref == "encode/httpx#584"]
+    assert len(items) == 1 and items[0].change == "shipped" and len(items[0].commits) == 5
+    assert [p.project for p in d.work] == ["encode/httpx"]

@@ -6,8 +6,11 @@ JSON: ``{"issues": [{"key", "self", "fields": {"summary", "status": {"name",
 ``/rest/api/3/search`` or ``/rest/api/3/search/jql`` (several pages: one file each).
 CSV: Jira's "Export > CSV (all fields / current fields)" with its usual headers
 ``Issue key, Summary, Status, Assignee, Reporter, Created, Updated, Resolved`` and, when
-present, ``Assignee Id``, ``Reporter Id``, ``Status Category``, ``Project key`` and the
-repeated ``Labels`` columns. CSV dates are wall-clock times in the exporting user's
+present, ``Assignee Id``, ``Reporter Id``, ``Status Category``, ``Project key``, ``Parent``
+/ ``Parent summary`` (or ``Epic Link`` / ``Epic Name``) and the repeated ``Labels`` columns.
+
+``project`` is the project key, or ``KEY › Epic summary (KEY-7)`` for an issue inside an
+epic (JSON: ``fields.parent`` of issue type Epic), so the digest groups by epic. CSV dates are wall-clock times in the exporting user's
 zone (``digest.jira_csv_tz``, default ``defaults.tz``), e.g. ``16/Nov/26 2:03 PM``.
 
 Rows written to ``outcomes`` per issue (``ref`` = issue key, ``project`` = project key,
@@ -132,6 +135,27 @@ def _issue_rows(
     return rows
 
 
+def with_epic(project: str, epic_key: str | None, epic_summary: str | None) -> str:
+    """The group an issue is listed under: ``PLAT``, or ``PLAT › Epic summary (PLAT-7)`` inside an epic."""
+    if not epic_key and not epic_summary:
+        return project
+    if epic_summary and epic_key:
+        return f"{project} › {epic_summary} ({epic_key})"
+    return f"{project} › {epic_summary or epic_key}"
+
+
+def _epic(fields: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The parent epic's key and summary (``fields.parent`` of issue type Epic or hierarchy level 1)."""
+    parent = fields.get("parent")
+    if not isinstance(parent, dict):
+        return None, None
+    pf = parent.get("fields") if isinstance(parent.get("fields"), dict) else {}
+    kind = pf.get("issuetype") if isinstance(pf.get("issuetype"), dict) else {}
+    if str(kind.get("name") or "").lower() != "epic" and kind.get("hierarchyLevel") != 1:
+        return None, None  # a sub-task's parent is a story, not a grouping
+    return parent.get("key"), pf.get("summary")
+
+
 # -- JSON ---------------------------------------------------------------------------------
 def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]:
     for i, issue in enumerate(iter_json_items(path, keys=("issues",))):
@@ -151,7 +175,8 @@ def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]
             if not isinstance(summary, str):
                 raise ValueError("missing fields.summary")
             m = re.match(r"(https?://[^/]+)/", str(issue.get("self") or ""))
-            common = dict(key=key, summary=summary, project=(f.get("project") or {}).get("key") or key.rsplit("-", 1)[0],
+            project = with_epic((f.get("project") or {}).get("key") or key.rsplit("-", 1)[0], *_epic(f))
+            common = dict(key=key, summary=summary, project=project,
                           url=f"{m.group(1)}/browse/{key}" if m else None, source_ref=f"{path.name}#{key}")
             rows = _issue_rows(
                 ctx, key=key, summary=summary, status=str(status.get("name") or ""),
@@ -160,7 +185,7 @@ def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]
                 updated=parse_instant(f.get("updated")), resolved=parse_instant(f.get("resolutiondate")),
                 assignee=_person(f.get("assignee")),
                 reporter=_person(f.get("reporter")) or _person(f.get("creator")),
-                project=(f.get("project") or {}).get("key") or key.rsplit("-", 1)[0],
+                project=project,
                 url=f"{m.group(1)}/browse/{key}" if m else None, source_ref=f"{path.name}#{key}",
             )
             state = rows[0]["state"] if rows else None
@@ -269,7 +294,10 @@ def _read_csv(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]:
                     resolved=parse_csv_date(cell(cells, "resolved"), zone),
                     assignee=[("jira", cell(cells, "assignee id")), ("jira", cell(cells, "assignee"))],
                     reporter=[("jira", cell(cells, "reporter id")), ("jira", cell(cells, "reporter"))],
-                    project=cell(cells, "project key") or key.rsplit("-", 1)[0], url=None,
+                    project=with_epic(cell(cells, "project key") or key.rsplit("-", 1)[0],
+                                      cell(cells, "parent") or cell(cells, "epic link") or None,
+                                      cell(cells, "parent summary") or cell(cells, "epic name") or None),
+                    url=None,
                     source_ref=f"{path.name}:{line}",
                 ), ""
             except ValueError as exc:
