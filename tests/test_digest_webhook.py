@@ -99,6 +99,15 @@ def test_slack_payload_is_blocks_within_limits_with_escaped_links(digest):
     assert "[Change" not in joined  # no Markdown links in mrkdwn
 
 
+def test_links_from_exports_are_only_ever_http(tmp_path):
+    from worklife.digest.doc import Span, to_html_fragment, to_md, para
+
+    evil = [para(Span("click", "javascript:alert(1)")), para(Span("a\nmulti-line\ttitle", "https://x.example/1"))]
+    html, md = to_html_fragment(evil), to_md(evil)
+    assert "javascript" not in html and "javascript" not in md
+    assert '<a href="https://x.example/1">a multi-line title</a>' in html
+
+
 def test_teams_and_mattermost_payloads(digest):
     card = payload(digest, "teams")
     att = card["attachments"][0]

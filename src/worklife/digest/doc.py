@@ -14,9 +14,29 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Span:
+    """Text (whitespace folded to single spaces), an optional http(s) link, a style."""
+
     text: str
     url: str | None = None
     style: str = ""  # "", "code", "bold"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", " ".join(self.text.split()) if "\n" in self.text or "\r" in self.text
+                           or "\t" in self.text else self.text)
+        object.__setattr__(self, "url", safe_url(self.url))
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) address without spaces or control characters, else None.
+
+    Links come from exports; a ``javascript:`` or ``data:`` link must never reach a page or a chat.
+    """
+    if not url:
+        return None
+    u = url.strip()
+    if not u.lower().startswith(("https://", "http://")) or any(c.isspace() or ord(c) < 32 for c in u):
+        return None
+    return u
 
 
 Line = list[Span]

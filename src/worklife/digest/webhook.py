@@ -36,6 +36,8 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import httpx
+
 from worklife.config import Config
 from worklife.digest.build import Digest
 from worklife.digest.doc import Block, plain, slack_lines, to_md
@@ -156,7 +158,6 @@ def payload(d: Digest, kind: str, limit: int = 8, full: bool = False) -> dict:
 # -- posting ----------------------------------------------------------------------------------
 def httpx_send(timeout_s: float = 30.0) -> Send:
     """A ``send`` function over httpx (JSON, UTF-8)."""
-    import httpx
 
     def send(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
         with httpx.Client(timeout=timeout_s) as client:
@@ -199,9 +200,7 @@ def post(url: str, body: dict, *, kind: str = "slack", send: Send | None = None,
     for attempt in range(1, retries + 2):
         try:
             status, rheaders, text = send(url, data, headers)
-        except OSError as exc:
-            status, rheaders, text = 0, {}, f"cannot connect: {exc}"
-        except Exception as exc:  # httpx.HTTPError and friends: a network failure, retried
+        except (OSError, httpx.HTTPError) as exc:  # a network failure: retried
             status, rheaders, text = 0, {}, f"cannot connect: {type(exc).__name__}: {exc}"
         answer = " ".join(text.split())[:200]
         if 200 <= status < 300 and not _throttled(kind, status, text):
