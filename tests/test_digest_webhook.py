@@ -37,7 +37,7 @@ class Sink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 sink.requests.append((self.path, dict(self.headers), body))
                 status, headers, text = sink.answers.pop(0) if sink.answers else (200, {}, "ok")
@@ -54,7 +54,7 @@ class Sink:
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/secret-key"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> Sink:
+    def __enter__(self) -> Sink:  # noqa: PYI034
         self.thread.start()
         return self
 
@@ -100,7 +100,7 @@ def test_slack_payload_is_blocks_within_limits_with_escaped_links(digest):
 
 
 def test_links_from_exports_are_only_ever_http(tmp_path):
-    from worklife.digest.doc import Span, to_html_fragment, to_md, para
+    from worklife.digest.doc import Span, para, to_html_fragment, to_md
 
     evil = [para(Span("click", "javascript:alert(1)")), para(Span("a\nmulti-line\ttitle", "https://x.example/1"))]
     html, md = to_html_fragment(evil), to_md(evil)

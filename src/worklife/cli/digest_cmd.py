@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
 from worklife.cli._app import app, err_console, fail
-from worklife.digest.build import team_people
 from worklife.config import load_config
+from worklife.digest.build import team_people
 from worklife.errors import ConfigError, WorklifeError
 
 

@@ -16,7 +16,14 @@ Library surface (``worklife digest`` is a thin layer on it)::
 """
 
 from worklife.digest.build import CommitGroup, Digest, Fact, PersonDigest, build_digest, parse_week
-from worklife.digest.deliver import deliver, idempotency_key, message_payload, queue_sender, send_http, send_queue
+from worklife.digest.deliver import (
+    deliver,
+    idempotency_key,
+    message_payload,
+    queue_sender,
+    send_http,
+    send_queue,
+)
 from worklife.digest.numbers import Numbers
 from worklife.digest.render import FORMATS, render, subject, to_email, to_html, to_markdown
 from worklife.digest.savings import (
@@ -39,11 +46,11 @@ __all__ = [
     "TeamSavings",
     "build_digest",
     "deliver",
-    "queue_sender",
     "estimate_savings",
     "idempotency_key",
     "message_payload",
     "parse_week",
+    "queue_sender",
     "render",
     "report_sections",
     "savings_html",

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from worklife.config import Config
 from worklife.digest.numbers import ACTIVITY, COLLABORATION, Numbers, metrics_numbers, quick_numbers
-from worklife.digest.work import PR_LINK, ProjectWork, collect, counts
+from worklife.digest.work import ProjectWork, collect, counts
 from worklife.errors import ConfigError, WorklifeError
 from worklife.store import Store
 from worklife.workcal import WorkSchedule, resolve_person

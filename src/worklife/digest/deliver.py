@@ -16,9 +16,9 @@ with the first submission's ids, so a digest never arrives twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -142,7 +142,7 @@ def send_queue(
     """
     if guard is None:
         try:
-            import worklife.guard as guard
+            from worklife import guard
         except ImportError as exc:  # the guard is another part of worklife; say so plainly
             raise WorklifeError(f"--guard-queue needs worklife.guard, which is not installed here: {exc}") from exc
     send = queue_sender(queue_path, config, store_path=store_path, now=now, guard=guard)

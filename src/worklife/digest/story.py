@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from worklife.digest.build import Digest, PersonDigest
 from worklife.digest.doc import Block, Line, Span, heading, para
-from worklife.digest.numbers import COLLABORATION, Numbers
+from worklife.digest.numbers import Numbers
 from worklife.digest.work import CHANGE_TITLE, CHANGES, NO_PROJECT, Item, ProjectWork, person_items
 
 NOUNS = {"pr": ("pull request", "pull requests"), "issue": ("issue", "issues"), "task": ("task", "tasks"),

@@ -228,7 +228,7 @@ def team_zone(config: Config, team: str, schedules: list[WorkSchedule]) -> str:
     if isinstance(zones, dict) and zones.get(team):
         return str(zones[team])
     counts = Counter(s.tz for s in schedules)
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    return min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
 def parse_post_at(text: str) -> tuple[int, int]:

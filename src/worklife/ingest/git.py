@@ -123,7 +123,7 @@ def _open_repo(path: Path, ctx: IngestContext, gitdir: Path) -> Repo:
     base = urls.get(name) if isinstance(urls, dict) else None
     if base is None:
         remote = subprocess.run([git, "-C", str(gitdir), "config", "--get", "remote.origin.url"],
-                                capture_output=True, text=True).stdout.strip()
+                                capture_output=True, text=True, check=False).stdout.strip()
         base = web_base(remote)
     base = str(base).rstrip("/") if base else None
     project = "/".join(base.split("/")[-2:]) if base else name
@@ -253,7 +253,7 @@ class _State:
 
 def _first_body_line(repo: Repo, sha: str) -> str | None:
     out = subprocess.run(repo.cmd("log", "-1", "--format=%b", sha), capture_output=True, text=True,
-                         errors="replace").stdout
+                         errors="replace", check=False).stdout
     return next((line.strip() for line in out.splitlines() if line.strip()), None)
 
 

@@ -176,8 +176,8 @@ def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]
                 raise ValueError("missing fields.summary")
             m = re.match(r"(https?://[^/]+)/", str(issue.get("self") or ""))
             project = with_epic((f.get("project") or {}).get("key") or key.rsplit("-", 1)[0], *_epic(f))
-            common = dict(key=key, summary=summary, project=project,
-                          url=f"{m.group(1)}/browse/{key}" if m else None, source_ref=f"{path.name}#{key}")
+            common = {"key": key, "summary": summary, "project": project,
+                      "url": f"{m.group(1)}/browse/{key}" if m else None, "source_ref": f"{path.name}#{key}"}
             rows = _issue_rows(
                 ctx, key=key, summary=summary, status=str(status.get("name") or ""),
                 category=(status.get("statusCategory") or {}).get("key"),
@@ -202,7 +202,7 @@ def _transitions(ctx: IngestContext, changelog: Any, state: str | None, *, key: 
     rows = []
     for h in changelog.get("histories") or []:
         if not isinstance(h, dict):
-            raise ValueError("changelog history is not an object")
+            raise TypeError("changelog history is not an object")
         for item in h.get("items") or []:
             if not isinstance(item, dict) or str(item.get("field") or "").lower() != "status":
                 continue
