@@ -119,6 +119,26 @@ def test_teams_and_mattermost_payloads(digest):
     assert "[Change <7> & more](https://git.example.com/o/r/pull/7)" in text
 
 
+def test_a_huge_week_is_cut_with_a_note_never_over_the_limits(db):
+    with connect(db) as s:
+        s.upsert("outcomes", [
+            {"outcome_key": f"pr_merged:o/big#{n}:{P}", "person_id": P, "at_utc": datetime(2026, 11, 19, 10, 0),
+             "kind": "pr_merged", "ref": f"o/big#{n}", "title": f"A long title number {n} " + "x" * 150,
+             "project": "o/big", "state": "merged", "url": f"https://git.example.com/o/big/pull/{n}", "source": "t"}
+            for n in range(2000) for P in [PEOPLE[0][0]]])
+        d = build_digest(s, Config(), "alpha", WEEK, NOW, numbers="none")
+    slack = payload(d, "slack", full=True)
+    assert len(slack["blocks"]) == SLACK_BLOCKS and "more lines: see the e-mail digest" in slack["blocks"][-1]["text"]["text"]
+    assert all(len(b["text"]["text"]) <= SLACK_SECTION for b in slack["blocks"][1:])
+    for kind in ("teams", "teams-messagecard"):
+        body = payload(d, kind, full=True)
+        dumped = json.dumps(body)
+        assert len(dumped.encode()) <= 28 * 1024 and "more lines: see the e-mail digest" in dumped
+        assert "A long title number 0 " in dumped  # cut from the end: the first items stay
+    text = payload(d, "mattermost", full=True)["text"]
+    assert len(text) <= 16000 and text.rstrip().endswith("more lines: see the e-mail digest or --full")
+
+
 def test_post_retries_429_honouring_retry_after_then_succeeds(digest):
     waits: list[float] = []
     with Sink([(429, {"Retry-After": "3"}, "rate_limited"), (503, {}, "busy"), (200, {}, "ok")]) as sink:

@@ -133,14 +133,22 @@ def teams_payload(d: Digest, limit: int = 8, full: bool = False, legacy: bool = 
             "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
                         "version": "1.4", "body": items}}]}
 
-    while len(json.dumps(wrap(body)).encode("utf-8")) > TEAMS_BYTES and len(body) > 2:
-        dropped = body.pop(-2)  # keep the closing line; drop from the end of the work upwards
-        note = body[-1] if body[-1].get("text", "").startswith("…") else None
-        count = (int(note["text"].split()[1]) if note else 0) + dropped["text"].count("\n") + 1
-        if note:
+    dropped = 0
+    while len(json.dumps(wrap(body)).encode("utf-8")) > TEAMS_BYTES and len(body) > 1:
+        last = body[-1]
+        lines = last["text"].split("\n")
+        if len(lines) > 1:  # trim a long list from its end, a tenth at a time
+            cut = max(1, len(lines) // 10)
+            last["text"] = "\n".join(lines[:-cut])
+            dropped += cut
+        else:
             body.pop()
-        body.append({"type": "TextBlock", "wrap": True,
-                     "text": f"… {count} more lines: see the e-mail digest or --full"})
+            dropped += 1
+        if dropped:
+            note = {"type": "TextBlock", "wrap": True, "text": f"… {dropped} more lines: see the e-mail digest or --full"}
+            if len(json.dumps(wrap([*body, note])).encode("utf-8")) <= TEAMS_BYTES:
+                body.append(note)
+                break
     return wrap(body)
 
 
