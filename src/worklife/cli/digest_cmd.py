@@ -11,7 +11,7 @@ import typer
 
 from worklife.cli._app import app, err_console, fail
 from worklife.config import load_config
-from worklife.digest.build import team_people
+from worklife.digest.build import personal_digests, team_people
 from worklife.errors import ConfigError, WorklifeError
 
 
@@ -50,10 +50,11 @@ def digest(
                                                    help="Post the team digest to this incoming-webhook URL (or $WORKLIFE_DIGEST_WEBHOOK).")] = None,
     webhook_kind: Annotated[str, typer.Option("--webhook-kind", help="slack, mattermost, teams (Adaptive Card) or teams-messagecard.")] = "slack",
     wait: Annotated[bool, typer.Option("--wait", help="With --webhook: wait for the team's agreed time instead of only saying when it is.")] = False,
+    each_person: Annotated[bool, typer.Option("--each-person", help="With --send/--guard-queue: mail each member their own digest instead of the team digest.")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="worklife.toml to read.")] = None,
 ) -> None:
     """Per person and team: shipped, moved, blocked and stale items, with meeting load and after-hours share."""
-    from worklife.digest import FORMATS, build_digest, render, send_http, send_queue
+    from worklife.digest import FORMATS, build_digest, render
     from worklife.digest.webhook import KINDS
     from worklife.store import connect
 
@@ -63,6 +64,10 @@ def digest(
         fail(f"--webhook-kind {webhook_kind!r}: expected one of {', '.join(KINDS)}", 2)
     if webhook and person:
         fail("--person with --webhook: a personal digest goes only to that person (by mail), never to a channel", 2)
+    if each_person and person:
+        fail("--each-person and --person: choose one", 2)
+    if each_person and not (send or guard_queue):
+        fail("--each-person needs --send (with --guard and --token) or --guard-queue FILE", 2)
     if send and guard_queue is None and (not guard or not token):
         fail("--send needs --guard URL and --token (or $WORKLIFE_GUARD_TOKEN), or use --guard-queue FILE", 2)
     at = _now(now)
@@ -80,31 +85,15 @@ def digest(
     text = render(d, fmt, sender=from_addr, limit=limit, full=full)
     if out is not None:
         out.write_text(text, encoding="utf-8")
-        err_console.print(f"wrote {out}")
+        err_console.print(f"wrote {out}", markup=False)
     elif not (send or guard_queue or webhook):
         typer.echo(text, nl=False)
     if webhook:
         _post_webhook(d, cfg, schedules, webhook, webhook_kind, at, wait, limit, full)
     if send or guard_queue:
-        mime = fmt in ("html", "eml")
-        try:
-            if guard_queue is not None:
-                try:
-                    import worklife.guard as guard_lib
-                except ImportError as exc:
-                    fail(f"--guard-queue needs worklife.guard, which is not installed here: {exc}", 1)
-                ids = send_queue(d, guard_queue, from_addr, cfg, store_path=db, now=at, mime=mime,
-                                 limit=limit, full=full, guard=guard_lib)
-                err_console.print(f"queued digest {d.team} {d.week} for {len(ids)} recipient(s) in {guard_queue}")
-            else:
-                answer = send_http(d, guard, token, from_addr, mime=mime, limit=limit, full=full)  # type: ignore[arg-type]
-                plans = ", ".join(f"{x.get('recipient')} at {x.get('planned_local') or x.get('planned_utc')}"
-                                  for x in answer.get("deliveries", []))
-                again = " (already sent: guard replayed the first submission)" if answer.get("replayed") else ""
-                err_console.print(f"handed digest {d.team} {d.week} to the guard{again}: {plans}", soft_wrap=True)
-        except WorklifeError as exc:
-            fail(str(exc), 1)
-
+        digests = personal_digests(d) if each_person else [d]
+        for one in digests:
+            _send_mail(one, db, cfg, from_addr, guard, token, guard_queue, fmt in ("html", "eml"), at, limit, full)
 
 def _post_webhook(d, cfg, schedules, url: str, kind: str, at: datetime, wait: bool, limit: int, full: bool) -> None:
     """Post now if the team's agreed time has come (and it is day for most of the team); else say when."""
@@ -135,3 +124,28 @@ def _post_webhook(d, cfg, schedules, url: str, kind: str, at: datetime, wait: bo
     except WebhookError as exc:
         fail(str(exc), 1)
     err_console.print(f"posted {d.team} {d.week} to the {kind} webhook ({attempts} attempt(s))", markup=False)
+
+
+def _send_mail(d, db: Path, cfg, from_addr: str, guard: str | None, token: str | None, guard_queue: Path | None,
+               mime: bool, at: datetime, limit: int, full: bool) -> None:
+    """Hand one digest (team or personal) to the guard: HTTP API or its queue file."""
+    from worklife.digest import send_http, send_queue
+
+    what = f"digest {d.team} {d.week}" + (f" for {d.person}" if d.person else "")
+    try:
+        if guard_queue is not None:
+            try:
+                import worklife.guard as guard_lib
+            except ImportError as exc:
+                fail(f"--guard-queue needs worklife.guard, which is not installed here: {exc}", 1)
+            ids = send_queue(d, guard_queue, from_addr, cfg, store_path=db, now=at, mime=mime,
+                             limit=limit, full=full, guard=guard_lib)
+            err_console.print(f"queued {what} for {len(ids)} recipient(s) in {guard_queue}", markup=False)
+        else:
+            answer = send_http(d, guard, token, from_addr, mime=mime, limit=limit, full=full)  # type: ignore[arg-type]
+            plans = ", ".join(f"{x.get('recipient')} at {x.get('planned_local') or x.get('planned_utc')}"
+                              for x in answer.get("deliveries", []))
+            again = " (already sent: guard replayed the first submission)" if answer.get("replayed") else ""
+            err_console.print(f"handed {what} to the guard{again}: {plans}", soft_wrap=True, markup=False)
+    except WorklifeError as exc:
+        fail(str(exc), 1)

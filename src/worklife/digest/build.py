@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -259,6 +259,11 @@ def build_digest(store: Store, config: Config, team: str, week: str, now: dateti
     return Digest(team=team, week=f"{year}-W{wk:02d}", now=now, stale_days=stale_days,
                   people=tuple(people), numbers=team_numbers, work=tuple(work), changes=counts(work),
                   previous=previous, min_group_size=int(config["privacy.min_group_size"]), person=person)
+
+
+def personal_digests(d: Digest) -> list[Digest]:
+    """Each member's own digest (with an e-mail address), from one team digest: same facts, own figures."""
+    return [replace(d, person=p.person_id) for p in d.people if p.email]
 
 
 def _member(members: list[tuple[dict, WorkSchedule]], person: str, team: str) -> str:
