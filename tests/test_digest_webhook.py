@@ -211,6 +211,9 @@ def test_cli_posts_at_the_agreed_time_and_says_when_otherwise(db):
     bad = runner.invoke(app, ["digest", "--db", str(db), "--team", "alpha", "--week", WEEK, "--webhook", "x",
                               "--webhook-kind", "irc"])
     assert bad.exit_code == 2 and "--webhook-kind 'irc'" in bad.output
+    not_http = runner.invoke(app, ["digest", "--db", str(db), "--team", "alpha", "--week", WEEK,
+                                   "--now", "2026-11-23T05:00:00Z", "--webhook", "file:///etc/passwd"])
+    assert not_http.exit_code == 2 and "expected an http(s) URL" in not_http.output
     personal = runner.invoke(app, ["digest", "--db", str(db), "--team", "alpha", "--week", WEEK,
                                    "--person", "user01@example.com", "--webhook", "http://127.0.0.1:1/x"])
     assert personal.exit_code == 2 and "never to a channel" in personal.output

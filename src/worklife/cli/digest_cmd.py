@@ -55,13 +55,18 @@ def digest(
 ) -> None:
     """Per person and team: shipped, moved, blocked and stale items, with meeting load and after-hours share."""
     from worklife.digest import FORMATS, build_digest, render
-    from worklife.digest.webhook import KINDS
+    from worklife.digest.webhook import KINDS, check_url
     from worklife.store import connect
 
     if fmt not in FORMATS:
         fail(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}", 2)
     if webhook_kind not in KINDS:
         fail(f"--webhook-kind {webhook_kind!r}: expected one of {', '.join(KINDS)}", 2)
+    if webhook:
+        try:
+            check_url(webhook)
+        except ConfigError as exc:
+            fail(str(exc), 2)
     if webhook and person:
         fail("--person with --webhook: a personal digest goes only to that person (by mail), never to a channel", 2)
     if each_person and person:

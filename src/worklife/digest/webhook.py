@@ -190,6 +190,14 @@ def retry_after_s(value: str | None, now: datetime | None = None) -> float | Non
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
+def check_url(url: str) -> str:
+    """The ``scheme://host`` of a webhook URL (safe to print); ConfigError unless http(s)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"--webhook {parts.scheme or '?'}://{parts.netloc or '?'}/…: expected an http(s) URL")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _throttled(kind: str, status: int, body: str) -> bool:
     """429/5xx; the legacy Teams connector reports throttling in a 200 body."""
     return status == 429 or status >= 500 or (kind == "teams-messagecard" and "429" in body and status < 300)
@@ -198,10 +206,7 @@ def _throttled(kind: str, status: int, body: str) -> bool:
 def post(url: str, body: dict, *, kind: str = "slack", send: Send | None = None,
          sleep: Callable[[float], None] = time.sleep, retries: int = 4, max_wait_s: float = 120.0) -> int:
     """POST ``body``; retry on 429/5xx/connection errors; return the number of attempts."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"--webhook {parts.scheme or '?'}://{parts.netloc or '?'}/…: expected an http(s) URL")
-    where = f"{parts.scheme}://{parts.netloc}"
+    where = check_url(url)
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8"}
     send = send or httpx_send()
