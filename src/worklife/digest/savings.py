@@ -8,8 +8,9 @@ duration times the team members who attended (did not decline). Per month =
 person-hours over the observed calendar span (first meeting start to last meeting end
 in the store, at least 7 days) × 30.4375 days; cost = that × ``metrics.hourly_cost``.
 
-Next to it: the digest that replaces it, with the average number of outcomes per week it
-would list for the team (shipped items and commits over the same span).
+Next to it: the digest that replaces it, with the average number of items per week it
+would list for the team (shipped items once each, and commits in no pull request, over the
+same span).
 
 Titles are shown only with ``privacy.keep_titles``; otherwise the matched status phrase
 (``standup``, ``weekly sync`` …) stands for the series. ``estimate_savings`` returns every
@@ -25,6 +26,7 @@ from datetime import datetime
 
 from worklife.config import Config
 from worklife.digest.build import COMMIT, RESOLVED_OUTCOMES
+from worklife.digest.work import PR_LINK
 from worklife.store import Store
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -85,10 +87,14 @@ def estimate_savings(store: Store, config: Config, team: str | None = None) -> l
         [status_re, float(config["metrics.meeting_max_hours"]), int(config["metrics.meeting_min_people"]),
          team, team]).fetchall()
     shipped = [str(k) for k in config["digest.shipped_kinds"]] + [COMMIT]
+    # Items as the digest lists them: a shipped item once, a commit only when it is in no pull request.
     volume = dict(store.con.execute(f"""
-        WITH r AS ({RESOLVED_OUTCOMES})
-        SELECT p.team, count(*) FROM r JOIN people p ON p.person_id = r.pid
+        WITH r AS ({RESOLVED_OUTCOMES}),
+        linked AS (SELECT DISTINCT source_ref AS sha FROM outcomes WHERE kind = '{PR_LINK}')
+        SELECT p.team, count(DISTINCT r.kind || ':' || coalesce(r.ref, r.outcome_key))
+        FROM r JOIN people p ON p.person_id = r.pid
         WHERE list_contains(?, r.kind) AND (? IS NULL OR (r.at_utc >= ? AND r.at_utc < ?))
+          AND NOT (r.kind = '{COMMIT}' AND r.ref IN (SELECT sha FROM linked))
         GROUP BY 1""", [shipped, t0, t0, t1]).fetchall())
     sizes = dict(store.con.execute(
         "SELECT team, count(*) FROM people WHERE is_internal AND team IS NOT NULL GROUP BY 1").fetchall())
