@@ -66,7 +66,8 @@ class WebhookError(WorklifeError):
 # -- payloads ---------------------------------------------------------------------------------
 def _cut(lines: list[str], budget: int, join: str = "\n") -> list[str]:
     """The leading lines that fit ``budget`` characters, with a note counting the rest."""
-    out, used = [], 0
+    out: list[str] = []
+    used = 0
     for i, line in enumerate(lines):
         note = f"… {len(lines) - i} more lines: see the e-mail digest or --full"
         if used + len(line) + len(join) + len(note) > budget:

@@ -141,9 +141,9 @@ def collect(events: list[tuple], open_items: list[tuple], store: Store, shipped_
     _reopened(store, items)
     for person, kind, ref, title, url, last_at, state, project, idle_s in open_items:
         idle = round(idle_s / 86400, 1)
-        change = "blocked" if state == "blocked" else ("stale" if idle_s >= stale_days * 86400 else None)
-        if change is None:
+        if state != "blocked" and idle_s < stale_days * 86400:
             continue
+        change = "blocked" if state == "blocked" else "stale"
         it = items.get(ref)
         if it is None:
             it = items[ref] = Item(ref, item_kind(kind), title or ref, url, _project(project, ref), change,

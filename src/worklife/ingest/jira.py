@@ -149,8 +149,8 @@ def _epic(fields: dict[str, Any]) -> tuple[str | None, str | None]:
     parent = fields.get("parent")
     if not isinstance(parent, dict):
         return None, None
-    pf = parent.get("fields") if isinstance(parent.get("fields"), dict) else {}
-    kind = pf.get("issuetype") if isinstance(pf.get("issuetype"), dict) else {}
+    pf: dict[str, Any] = parent["fields"] if isinstance(parent.get("fields"), dict) else {}
+    kind: dict[str, Any] = pf["issuetype"] if isinstance(pf.get("issuetype"), dict) else {}
     if str(kind.get("name") or "").lower() != "epic" and kind.get("hierarchyLevel") != 1:
         return None, None  # a sub-task's parent is a story, not a grouping
     return parent.get("key"), pf.get("summary")
