@@ -127,3 +127,17 @@ def test_a_github_export_and_the_git_history_name_the_same_pull_request_once(sto
     items = [i for p in d.work for i in p.items if i.ref == "encode/httpx#584"]
     assert len(items) == 1 and items[0].change == "shipped" and len(items[0].commits) == 5
     assert [p.project for p in d.work] == ["encode/httpx"]
+
+
+def test_a_merge_commit_pull_request_takes_its_title_from_the_body_and_folds_its_branch(store):
+    s, cfg = store
+    merges = [x for x in git_log("log", "master", "--merges", "--format=%H|%s|%b", "--since=2019-09-02",
+                                 "--until=2019-09-08") if "|Merge pull request #310 " in x]
+    assert merges, "the history has 'Merge pull request #310 from …'"
+    sha, _, body = merges[0].split("|", 2)
+    brought = {line[:7] for line in git_log("log", "--format=%h", "--abbrev=7", f"{sha}^1..{sha}^2")}
+    d = build_digest(s, cfg, "httpx", "2019-W36", datetime(2019, 9, 9, 10, tzinfo=UTC), numbers="none")
+    [pr] = [i for p in d.work for i in p.items if i.ref == "encode/httpx#310"]
+    assert pr.title == body.strip() == "Drop Content-Length headers on GET redirects"
+    assert pr.change == "shipped" and pr.url == f"{BASE}/pull/310"
+    assert {c.short for c in pr.commits} == brought | {sha[:7]}
