@@ -224,8 +224,10 @@ def test_markdown_links_every_fact_to_its_source(store):
     text = render(build_digest(store, Config(), "alpha", WEEK, NOW), "md")
     for _, _, ref in PLANTED_SHIPPED:
         if not ref.startswith("c"):
-            assert f"[{ref}](https://tracker.example.com/{ref})" in text
-    assert "2 commits in `o/r`" in text
+            assert f"[Title of {ref}](https://tracker.example.com/{ref})" in text
+        else:
+            assert f"- [`{ref}`](https://tracker.example.com/{ref}) Title of {ref}" in text  # hash beside title
+    assert "### o/r" in text and "### o/docs" in text
     assert "Test Person 04" not in text
 
 
@@ -233,8 +235,14 @@ def test_long_sections_are_cut_and_counted(store):
     store.upsert("outcomes", [outcome(P2, "task_closed", f"Z-{i}", "2026-11-19T15:00:00", "closed") for i in range(5)])
     d = build_digest(store, Config(), "alpha", WEEK, NOW)
     assert len(by_person(d)[P2].shipped) == 6  # the digest keeps every fact ...
-    text = render(d, "md", limit=2)             # ... the rendering shows the first two
-    assert text.count("closed task") == 2 + 1 and "… and 4 more shipped items" in text
+    text = render(d, "md", limit=2)             # ... the rendering links the first two, names the rest
+    work = text.split("## People")[0]
+    shipped = work.split("### (no project)")[1].split("**Shipped**")[1].split("**")[0]
+    assert shipped.count("](https://tracker.example.com/") == 2
+    assert "and 4 more in `(no project)`:" in work
+    assert all(f"Title of Z-{i}" in work for i in range(5))  # no title dropped
+    full = render(d, "md", limit=2, full=True).split("## People")[0]
+    assert full.count("](https://tracker.example.com/Z-") == 5
 
 
 def test_html_escapes_titles(store):
@@ -248,7 +256,7 @@ def test_eml_is_a_readable_message_to_the_team(store):
     raw = render(build_digest(store, Config(), "alpha", WEEK, NOW), "eml", sender="digest@example.com")
     msg = email.message_from_string(raw, policy=policy.default)
     assert msg["To"] == f"{P1}, {P2}, {P3}"
-    assert msg["Subject"].startswith("[worklife] alpha digest 2026-W47: 4 shipped, 3 commits")
+    assert msg["Subject"] == "[worklife] alpha digest 2026-W47: 4 shipped, 1 started, 1 blocked, 1 stale"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
 
 
@@ -279,7 +287,10 @@ def test_savings_section_is_html_next_to_the_digest(store):
     html = savings_section(store, Config({"metrics.hourly_cost": 100.0, "privacy.min_group_size": 1}))
     assert "<h3>alpha</h3>" in html and "<h3>beta</h3>" in html
     assert "worklife digest --team alpha" in html
-    assert "100 per person-hour" in html
+    assert "100 USD per person-hour" in html
+    eur = savings_section(store, Config({"digest.currency": "EUR", "privacy.min_group_size": 1}))
+    assert "75 EUR per person-hour" in eur and " EUR</td>" in eur  # every cost carries its currency
+    assert "Inputs: meetings detected as status-like" in html and "What this cannot know" in html
 
 
 # -- delivery through the guard's HTTP API ------------------------------------------------------
@@ -336,12 +347,12 @@ def test_cli_digest_of_the_fixtures(db, tmp_path):
                                  "--now", "2026-11-23T08:00:00Z", "--numbers", "quick", "--out", str(out)])
     assert r.exit_code == 0, r.output
     text = out.read_text()
-    for link in ("[example-org/widgets#101](https://github.com/example-org/widgets/pull/101)",  # GitHub issues API
-                 "[example-org/api#7](https://github.com/example-org/api/pull/7)",              # GitHub pulls API
-                 "[example-org/widgets#95](https://github.com/example-org/widgets/issues/95)",  # Monday 00:30 Paris
-                 "[PLAT-11](https://example-org.atlassian.net/browse/PLAT-11)",                 # Jira JSON
-                 "`PLAT-21` closed task",                                                       # Jira CSV
-                 "2 commits in `example-org/runbooks`"):                                        # outcomes CSV
+    for link in ("[Retry uploads on HTTP 503](https://github.com/example-org/widgets/pull/101) (#101)",  # issues API
+                 "](https://github.com/example-org/api/pull/7) (#7)",                         # GitHub pulls API
+                 "[Upload fails behind proxy](https://github.com/example-org/widgets/issues/95)",  # 00:30 Paris
+                 "[Rotate storage credentials](https://example-org.atlassian.net/browse/PLAT-11) (PLAT-11)",  # Jira
+                 "- Write the on-call runbook (PLAT-21)",                                     # Jira CSV: no site
+                 "### example-org/runbooks"):                                                 # outcomes CSV
         assert link in text
     assert "#90" not in text  # merged in an earlier week
 

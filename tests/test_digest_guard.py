@@ -137,3 +137,29 @@ def test_guard_queue_file_plans_the_same_windows(db, tmp_path):
     finally:
         queue.close()
     assert due == {r: int(t.timestamp() * 1000) for r, t in EXPECTED_UTC.items()}
+
+
+def test_each_person_gets_their_own_digest_in_their_own_window(db, tmp_path):
+    from typer.testing import CliRunner
+
+    from worklife.cli import app
+
+    qpath = tmp_path / "each.sqlite"
+    r = CliRunner().invoke(app, ["digest", "--db", str(db), "--team", "alpha", "--week", "2026-W47", "--numbers", "quick",
+                                 "--now", NOW.isoformat(), "--guard-queue", str(qpath), "--each-person"])
+    assert r.exit_code == 0, r.output
+    queue = Queue(qpath)
+    try:
+        rows = [queue.get(i) for i in range(1, 10) if queue.get(i)]
+        raws = {row["recipient"]: queue.read("SELECT raw FROM submissions WHERE batch = ?", (row["batch"],))[0][0]
+                for row in rows}
+    finally:
+        queue.close()
+    assert {row["recipient"]: row["due_ms"] for row in rows} == {
+        rcpt: int(t.timestamp() * 1000) for rcpt, t in EXPECTED_UTC.items()}
+    assert len({row["batch"] for row in rows}) == len(rows)  # one submission per person
+    for rcpt, raw in raws.items():  # each message names only its recipient, with their own figures
+        msg = email.message_from_bytes(raw if isinstance(raw, bytes) else raw.encode())
+        body = msg.get_payload(decode=True).decode() if not msg.is_multipart() else msg.get_payload(0).get_payload(decode=True).decode()
+        assert msg["To"] == rcpt and "Your meetings this week" in body
+        assert all(other not in str(msg) for other in EXPECTED_UTC if other != rcpt)

@@ -50,3 +50,48 @@ def test_a_folder_that_is_not_a_repository_is_an_error(store, tmp_path):
 
     with pytest.raises(IngestError, match="git log failed"):
         ingest.run([tmp_path], store, Config(), kind="git")
+
+
+def git(path: Path, *args: str, when: str = "2026-11-17T10:00:00+01:00", name: str = "Test Person 01",
+        email: str = "user01@example.com") -> None:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
+           "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    subprocess.run(["git", "-C", str(path), *args], check=True, env=env, capture_output=True)
+
+
+def test_pull_requests_merges_squashes_links_and_mailmap(store, tmp_path):
+    repo = tmp_path / "widgets"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "remote", "add", "origin", "git@github.com:example-org/widgets.git")
+    (repo / ".mailmap").write_text("Test Person 02 <user02@example.com> <old-address@example.com>\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Initial commit")
+    git(repo, "checkout", "-q", "-b", "feature")
+    for i, who in enumerate(("user02@example.com", "old-address@example.com")):
+        (repo / f"f{i}").write_text(str(i))
+        git(repo, "add", ".")
+        git(repo, "commit", "-q", "-m", f"Feature step {i}", name="Test Person 02", email=who)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "feature", "-m", "Merge pull request #7 from user02/feature",
+        "-m", "Add the feature")
+    (repo / "typo").write_text("fixed")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Fix typo (#8)")
+    [s] = ingest.run([repo], store, Config())
+    assert (s.kind, s.read, s.quarantined) == ("git", 5, 0)
+    prs = store.con.execute("SELECT ref, title, url, project FROM outcomes WHERE kind = 'pr_merged' ORDER BY ref").fetchall()
+    assert prs == [("example-org/widgets#7", "Add the feature", "https://github.com/example-org/widgets/pull/7",
+                    "example-org/widgets"),
+                   ("example-org/widgets#8", "Fix typo", "https://github.com/example-org/widgets/pull/8",
+                    "example-org/widgets")]
+    linked = store.con.execute("""
+        SELECT l.ref, c.title FROM outcomes l JOIN outcomes c ON c.kind = 'commit' AND c.ref = l.source_ref
+        WHERE l.kind = 'pr_commit' ORDER BY 1, 2""").fetchall()
+    assert linked == [("example-org/widgets#7", "Feature step 0"), ("example-org/widgets#7", "Feature step 1"),
+                      ("example-org/widgets#7", "Merge pull request #7 from user02/feature"),
+                      ("example-org/widgets#8", "Fix typo (#8)")]
+    authors = store.con.execute("SELECT DISTINCT person_id FROM outcomes WHERE title LIKE 'Feature step%'").fetchall()
+    assert authors == [("user02@example.com",)]  # the .mailmap folds the old address
+    url = store.con.execute("SELECT url, ref FROM outcomes WHERE kind = 'commit' AND title = 'Fix typo (#8)'").fetchone()
+    assert url[0] == f"https://github.com/example-org/widgets/commit/{url[1]}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from worklife.config import Config
 from worklife.digest.numbers import ACTIVITY, COLLABORATION, Numbers, metrics_numbers, quick_numbers
+from worklife.digest.work import ProjectWork, collect, counts
 from worklife.errors import ConfigError, WorklifeError
 from worklife.store import Store
 from worklife.workcal import WorkSchedule, resolve_person
@@ -89,6 +90,11 @@ class Digest:
     stale_days: int
     people: tuple[PersonDigest, ...]
     numbers: Numbers | None  # team totals (hours summed, shares pooled); None without numbers
+    work: tuple[ProjectWork, ...] = ()  # the team's work items by project (worklife.digest.work)
+    changes: dict[str, int] | None = None  # items per change this week (work.counts)
+    previous: dict[str, int] | None = None  # the same for the week before (None if not built)
+    min_group_size: int = 10  # team figures are shown only for at least this many people
+    person: str | None = None  # a personal digest: only this person's section and own figures
 
     def count(self, section: str) -> int:
         """Number of facts in a section (shipped, commits, moved, blocked, stale) over the team."""
@@ -141,6 +147,7 @@ RESOLVED_OUTCOMES = """
                WHERE display_name IS NOT NULL GROUP BY 1 HAVING count(*) = 1) d
            ON o.person_id SIMILAR TO '(github|jira):.*'
           AND d.dn = regexp_replace(lower(o.person_id), '^(github|jira):', '')
+    WHERE o.kind <> 'pr_commit'
 """
 
 
@@ -170,11 +177,13 @@ def metrics_available() -> bool:
 
 
 def build_digest(store: Store, config: Config, team: str, week: str, now: datetime,
-                 numbers: str = "auto") -> Digest:
+                 numbers: str = "auto", person: str | None = None, compare: bool = True) -> Digest:
     """Build ``team``'s digest for ISO ``week`` (``YYYY-Www``) as known at ``now`` (aware).
 
     ``numbers``: ``"metrics"`` (the metric engine), ``"quick"`` (the digest's own query,
     see ``worklife.digest.numbers``), ``"none"``, or ``"auto"``: metrics when installed.
+    ``person`` (a person id or e-mail of the team) makes it that person's own digest.
+    ``compare``: also count the week before, for "since last week".
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -185,6 +194,8 @@ def build_digest(store: Store, config: Config, team: str, week: str, now: dateti
     now = now.astimezone(UTC)
     year, wk = parse_week(week)
     members = team_people(store, config, team)
+    if person is not None:
+        person = _member(members, person, team)
     stale_days = int(config["digest.stale_days"])
     shipped_kinds = [str(k) for k in config["digest.shipped_kinds"]]
 
@@ -200,33 +211,12 @@ def build_digest(store: Store, config: Config, team: str, week: str, now: dateti
         "w1": [_naive(w[2]) for w in windows.values()],
     }))
     try:
-        events = store.con.execute(f"""
-            WITH r AS ({RESOLVED_OUTCOMES})
-            SELECT w.person_id, r.kind, coalesce(r.ref, r.outcome_key), r.title, r.url, r.at_utc,
-                   r.state, r.project
-            FROM _dw w JOIN r ON r.pid = w.person_id AND r.at_utc >= w.w0 AND r.at_utc < w.w1
-            ORDER BY w.person_id, r.at_utc, r.kind LIKE '%\\_updated' ESCAPE '\\' DESC, r.kind, r.ref
-            """).fetchall()
-        open_items = store.con.execute(f"""
-            WITH r AS (SELECT * FROM ({RESOLVED_OUTCOMES}) WHERE ref IS NOT NULL AND kind <> '{COMMIT}'),
-            items AS (
-                SELECT ref, arg_max(state, at_utc) AS state, max(at_utc) AS last_at,
-                       arg_max(title, at_utc) AS title, arg_max(url, at_utc) AS url,
-                       arg_max(project, at_utc) AS project, arg_max(kind, at_utc) AS kind,
-                       bool_and(kind LIKE '%\\_opened' ESCAPE '\\') AS only_opened
-                FROM r GROUP BY ref),
-            owners AS (
-                SELECT DISTINCT r.ref, r.pid FROM r JOIN items i USING (ref)
-                WHERE i.only_opened OR r.kind NOT LIKE '%\\_opened' ESCAPE '\\')
-            SELECT w.person_id, i.kind, i.ref, i.title, i.url, max(r.at_utc) AS seen, i.state,
-                   i.project, epoch(w.w1) - epoch(max(r.at_utc)) AS idle_s
-            FROM items i JOIN owners o USING (ref) JOIN _dw w ON w.person_id = o.pid
-            JOIN r ON r.ref = i.ref AND r.at_utc < w.w1
-            WHERE i.state IN ('open', 'blocked')
-            GROUP BY w.person_id, i.kind, i.ref, i.title, i.url, i.state, i.project, w.w1
-            ORDER BY 1, seen, 3""").fetchall()
+        events, open_items = _week_rows(store)
     finally:
         store.con.unregister("_dw")
+    work = collect(events, open_items, store, shipped_kinds, stale_days, min(w[1] for w in windows.values()),
+                   max(w[2] for w in windows.values()))
+    previous = _previous_counts(store, config, team, year, wk, now, numbers) if compare else None
 
     if numbers == "metrics":
         figures = metrics_numbers(store, config, list(windows), f"{year}-W{wk:02d}")
@@ -267,7 +257,64 @@ def build_digest(store: Store, config: Config, team: str, week: str, now: dateti
     team_numbers = None if numbers == "none" else Numbers.pool([p.numbers for p in people if p.numbers])
     log.info("digest %s %s: %d people, %d events, %d open items", team, week, len(people), len(events), len(open_items))
     return Digest(team=team, week=f"{year}-W{wk:02d}", now=now, stale_days=stale_days,
-                  people=tuple(people), numbers=team_numbers)
+                  people=tuple(people), numbers=team_numbers, work=tuple(work), changes=counts(work),
+                  previous=previous, min_group_size=int(config["privacy.min_group_size"]), person=person)
+
+
+def personal_digests(d: Digest) -> list[Digest]:
+    """Each member's own digest (with an e-mail address), from one team digest: same facts, own figures."""
+    return [replace(d, person=p.person_id) for p in d.people if p.email]
+
+
+def _member(members: list[tuple[dict, WorkSchedule]], person: str, team: str) -> str:
+    """The person_id of ``person`` (id or e-mail) in ``team``; WorklifeError otherwise."""
+    want = person.strip().lower()
+    for row, _ in members:
+        if want in (str(row["person_id"]).lower(), str(row.get("email") or "").lower()):
+            return str(row["person_id"])
+    raise WorklifeError(f"{person!r} is not in team {team!r}")
+
+
+def _previous_counts(store: Store, config: Config, team: str, year: int, wk: int, now: datetime,
+                     numbers: str) -> dict[str, int] | None:
+    """The week before's work counts, as its digest would have shown them at that week's end."""
+    monday = date.fromisocalendar(year, wk, 1) - timedelta(days=7)
+    y, w, _ = monday.isocalendar()
+    try:
+        prev = build_digest(store, config, team, f"{y}-W{w:02d}", now, numbers="none", compare=False)
+    except WorklifeError:
+        return None
+    return prev.changes
+
+
+def _week_rows(store: Store) -> tuple[list[tuple], list[tuple]]:
+    """The team's events in their week windows (``_dw``) and the open items they own."""
+    events = store.con.execute(f"""
+            WITH r AS ({RESOLVED_OUTCOMES})
+            SELECT w.person_id, r.kind, coalesce(r.ref, r.outcome_key), r.title, r.url, r.at_utc,
+                   r.state, r.project
+            FROM _dw w JOIN r ON r.pid = w.person_id AND r.at_utc >= w.w0 AND r.at_utc < w.w1
+            ORDER BY w.person_id, r.at_utc, r.kind LIKE '%\\_updated' ESCAPE '\\' DESC, r.kind, r.ref
+            """).fetchall()
+    open_items = store.con.execute(f"""
+            WITH r AS (SELECT * FROM ({RESOLVED_OUTCOMES}) WHERE ref IS NOT NULL AND kind <> '{COMMIT}'),
+            items AS (
+                SELECT ref, arg_max(state, at_utc) AS state, max(at_utc) AS last_at,
+                       arg_max(title, at_utc) AS title, arg_max(url, at_utc) AS url,
+                       arg_max(project, at_utc) AS project, arg_max(kind, at_utc) AS kind,
+                       bool_and(kind LIKE '%\\_opened' ESCAPE '\\') AS only_opened
+                FROM r GROUP BY ref),
+            owners AS (
+                SELECT DISTINCT r.ref, r.pid FROM r JOIN items i USING (ref)
+                WHERE i.only_opened OR r.kind NOT LIKE '%\\_opened' ESCAPE '\\')
+            SELECT w.person_id, i.kind, i.ref, i.title, i.url, max(r.at_utc) AS seen, i.state,
+                   i.project, epoch(w.w1) - epoch(max(r.at_utc)) AS idle_s
+            FROM items i JOIN owners o USING (ref) JOIN _dw w ON w.person_id = o.pid
+            JOIN r ON r.ref = i.ref AND r.at_utc < w.w1
+            WHERE i.state IN ('open', 'blocked')
+            GROUP BY w.person_id, i.kind, i.ref, i.title, i.url, i.state, i.project, w.w1
+            ORDER BY 1, seen, 3""").fetchall()
+    return events, open_items
 
 
 def _classify(rows: list[tuple], shipped_kinds: list[str]) -> tuple[list[Fact], list[CommitGroup], list[Fact]]:

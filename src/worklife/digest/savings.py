@@ -8,8 +8,9 @@ duration times the team members who attended (did not decline). Per month =
 person-hours over the observed calendar span (first meeting start to last meeting end
 in the store, at least 7 days) × 30.4375 days; cost = that × ``metrics.hourly_cost``.
 
-Next to it: the digest that replaces it, with the average number of outcomes per week it
-would list for the team (shipped items and commits over the same span).
+Next to it: the digest that replaces it, with the average number of items per week it
+would list for the team (shipped items once each, and commits in no pull request, over the
+same span).
 
 Titles are shown only with ``privacy.keep_titles``; otherwise the matched status phrase
 (``standup``, ``weekly sync`` …) stands for the series. ``estimate_savings`` returns every
@@ -25,6 +26,7 @@ from datetime import datetime
 
 from worklife.config import Config
 from worklife.digest.build import COMMIT, RESOLVED_OUTCOMES
+from worklife.digest.work import PR_LINK
 from worklife.store import Store
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -85,10 +87,14 @@ def estimate_savings(store: Store, config: Config, team: str | None = None) -> l
         [status_re, float(config["metrics.meeting_max_hours"]), int(config["metrics.meeting_min_people"]),
          team, team]).fetchall()
     shipped = [str(k) for k in config["digest.shipped_kinds"]] + [COMMIT]
+    # Items as the digest lists them: a shipped item once, a commit only when it is in no pull request.
     volume = dict(store.con.execute(f"""
-        WITH r AS ({RESOLVED_OUTCOMES})
-        SELECT p.team, count(*) FROM r JOIN people p ON p.person_id = r.pid
+        WITH r AS ({RESOLVED_OUTCOMES}),
+        linked AS (SELECT DISTINCT source_ref AS sha FROM outcomes WHERE kind = '{PR_LINK}')
+        SELECT p.team, count(DISTINCT r.kind || ':' || coalesce(r.ref, r.outcome_key))
+        FROM r JOIN people p ON p.person_id = r.pid
         WHERE list_contains(?, r.kind) AND (? IS NULL OR (r.at_utc >= ? AND r.at_utc < ?))
+          AND NOT (r.kind = '{COMMIT}' AND r.ref IN (SELECT sha FROM linked))
         GROUP BY 1""", [shipped, t0, t0, t1]).fetchall())
     sizes = dict(store.con.execute(
         "SELECT team, count(*) FROM people WHERE is_internal AND team IS NOT NULL GROUP BY 1").fetchall())
@@ -118,9 +124,21 @@ def savings_html(store: Store, config: Config, teams: list[TeamSavings] | None =
     teams = estimate_savings(store, config) if teams is None else teams
     h = html.escape
     rate = float(config["metrics.hourly_cost"])
+    cur = h(str(config["digest.currency"] or ""))
+    patterns = ", ".join(f"<code>{h(p)}</code>" for p in config["metrics.status_title_patterns"])
     parts = [(f"<p>Recurring meetings whose titles match the status rules, in person-hours per month "
-              f"(30.4 days) of each team's members, at {rate:g} per person-hour "
-              f"(<code>metrics.hourly_cost</code>).</p>")]
+              f"(30.4 days) of each team's members, at {rate:g} {cur} per person-hour "
+              f"(<code>metrics.hourly_cost</code>, <code>digest.currency</code>).</p>"),
+             (f"<p class='inputs'>Inputs: meetings detected as status-like = recurring, qualifying "
+              f"(not cancelled, not free, not all-day, at most {float(config['metrics.meeting_max_hours']):g} h, "
+              f"at least {int(config['metrics.meeting_min_people'])} attendees) and titled like one of "
+              f"{patterns}; attendees = team members who did not decline; minutes = each occurrence's "
+              f"scheduled length.</p>"),
+             ("<p class='unknowns'>What this cannot know: whether a meeting does more than report status "
+              "(decisions, unblocking, the team seeing each other), time spent preparing for it, status "
+              "meetings titled otherwise or held outside the calendars ingested, people outside the store, "
+              "and whether the digest is read. It is an upper bound on the time a digest could give back, "
+              "not a measured saving.</p>")]
     if not teams:
         parts.append("<p>No recurring status-like meetings found.</p>")
         return "".join(parts)
@@ -132,12 +150,12 @@ def savings_html(store: Store, config: Config, teams: list[TeamSavings] | None =
     for t in (t for t in teams if t.team_size >= smallest):
         rows = "".join(
             f"<tr><td>{h(s.label)}</td><td>{s.occurrences}</td><td>{s.attendees}</td>"
-            f"<td>{s.person_hours_per_month:.1f}</td><td>{s.cost_per_month:,.0f}</td></tr>" for s in t.series)
+            f"<td>{s.person_hours_per_month:.1f}</td><td>{s.cost_per_month:,.0f} {cur}</td></tr>" for s in t.series)
         parts.append(
             f"<h3>{h(t.team)}</h3><table><thead><tr><th>status meeting</th><th>occurrences</th>"
-            f"<th>attendees</th><th>person-hours / month</th><th>cost / month</th></tr></thead>"
+            f"<th>attendees</th><th>person-hours / month</th><th>cost / month ({cur})</th></tr></thead>"
             f"<tbody>{rows}</tbody><tfoot><tr><th>total</th><td></td><td></td>"
-            f"<th>{t.person_hours_per_month:.1f}</th><th>{t.cost_per_month:,.0f}</th></tr></tfoot></table>"
+            f"<th>{t.person_hours_per_month:.1f}</th><th>{t.cost_per_month:,.0f} {cur}</th></tr></tfoot></table>"
             f"<p>Instead: the weekly async digest, <code>worklife digest --team {h(t.team)} --week YYYY-Www "
             f"--send</code>, which would list about {t.outcomes_per_week:g} outcomes a week for this team "
             f"(shipped items and commits), delivered in each reader's working hours. "

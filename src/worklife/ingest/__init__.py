@@ -306,7 +306,7 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
 # Built-in adapters, in detection order (most specific first). A module that does not
 # exist yet is skipped; any other import error surfaces.
 BUILTIN_ADAPTERS = (
-    "github", "jira", "graph", "slack", "ics", "maildir", "mbox", "eml", "git", "outcomes_csv", "csvfiles",
+    "github", "jira", "graph", "slack", "ics", "git", "maildir", "mbox", "eml", "outcomes_csv", "csvfiles",
 )
 
 

@@ -16,7 +16,9 @@ Rows written to ``outcomes`` per item (``ref`` = ``owner/repo#number``, ``projec
   ``closed_by``, else the author, at ``closed_at``) or ``issue_not_planned`` when
   ``state_reason`` is ``not_planned``;
 - both: ``pr_updated`` / ``issue_updated`` (each assignee, else the author, at
-  ``updated_at``): the last activity, used for "moved" and "stale".
+  ``updated_at``): the last activity, used for "moved" and "stale";
+- an open issue with ``state_reason`` ``reopened``: ``issue_reopened`` (each assignee,
+  else the author, at ``updated_at``; the export does not say when it was reopened).
 
 People: a login resolves through the alias ``github:<login>`` (aliases CSV, see
 ``outcomes_csv``); unknown logins are kept as ``github:<login>``.
@@ -154,4 +156,6 @@ def _rows(obj: dict[str, Any], ref: str, ctx: IngestContext, patterns: list[str]
         closers = assignees or [closed_by or author]
         rows.extend(row(kind, a, closed) for a in closers)
     rows.extend(row(f"{prefix}_updated", a, updated) for a in owners)
+    if not is_pr and raw_state == "open" and obj.get("state_reason") == "reopened":
+        rows.extend(row("issue_reopened", a, updated) for a in owners)
     return rows

@@ -6,8 +6,11 @@ JSON: ``{"issues": [{"key", "self", "fields": {"summary", "status": {"name",
 ``/rest/api/3/search`` or ``/rest/api/3/search/jql`` (several pages: one file each).
 CSV: Jira's "Export > CSV (all fields / current fields)" with its usual headers
 ``Issue key, Summary, Status, Assignee, Reporter, Created, Updated, Resolved`` and, when
-present, ``Assignee Id``, ``Reporter Id``, ``Status Category``, ``Project key`` and the
-repeated ``Labels`` columns. CSV dates are wall-clock times in the exporting user's
+present, ``Assignee Id``, ``Reporter Id``, ``Status Category``, ``Project key``, ``Parent``
+/ ``Parent summary`` (or ``Epic Link`` / ``Epic Name``) and the repeated ``Labels`` columns.
+
+``project`` is the project key, or ``KEY › Epic summary (KEY-7)`` for an issue inside an
+epic (JSON: ``fields.parent`` of issue type Epic), so the digest groups by epic. CSV dates are wall-clock times in the exporting user's
 zone (``digest.jira_csv_tz``, default ``defaults.tz``), e.g. ``16/Nov/26 2:03 PM``.
 
 Rows written to ``outcomes`` per issue (``ref`` = issue key, ``project`` = project key,
@@ -16,6 +19,12 @@ Rows written to ``outcomes`` per issue (``ref`` = issue key, ``project`` = proje
 ``digest.blocked_patterns``) or ``open``): ``task_opened`` (reporter, created),
 ``task_closed`` (assignee, else reporter, at the resolution date) and ``task_updated``
 (assignee, else reporter, at updated: the last activity).
+
+With the changelog (``expand=changelog``: ``changelog.histories[].items[]`` with ``field``
+``status``), each status change is a row too, credited to its author at its time:
+``task_closed`` (to Done, Closed or Resolved), ``task_reopened`` (from one of those to
+another status) or ``task_moved`` (any other change); keyed by the history id, so several
+closes and reopens of one issue each count.
 
 People: ``emailAddress`` when Jira shows it, else the alias ``jira:<accountId>``, else
 ``jira:<display name>`` (aliases CSV, see ``outcomes_csv``).
@@ -126,6 +135,27 @@ def _issue_rows(
     return rows
 
 
+def with_epic(project: str, epic_key: str | None, epic_summary: str | None) -> str:
+    """The group an issue is listed under: ``PLAT``, or ``PLAT › Epic summary (PLAT-7)`` inside an epic."""
+    if not epic_key and not epic_summary:
+        return project
+    if epic_summary and epic_key:
+        return f"{project} › {epic_summary} ({epic_key})"
+    return f"{project} › {epic_summary or epic_key}"
+
+
+def _epic(fields: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The parent epic's key and summary (``fields.parent`` of issue type Epic or hierarchy level 1)."""
+    parent = fields.get("parent")
+    if not isinstance(parent, dict):
+        return None, None
+    pf: dict[str, Any] = parent["fields"] if isinstance(parent.get("fields"), dict) else {}
+    kind: dict[str, Any] = pf["issuetype"] if isinstance(pf.get("issuetype"), dict) else {}
+    if str(kind.get("name") or "").lower() != "epic" and kind.get("hierarchyLevel") != 1:
+        return None, None  # a sub-task's parent is a story, not a grouping
+    return parent.get("key"), pf.get("summary")
+
+
 # -- JSON ---------------------------------------------------------------------------------
 def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]:
     for i, issue in enumerate(iter_json_items(path, keys=("issues",))):
@@ -145,18 +175,51 @@ def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]
             if not isinstance(summary, str):
                 raise ValueError("missing fields.summary")
             m = re.match(r"(https?://[^/]+)/", str(issue.get("self") or ""))
-            yield where, _issue_rows(
+            project = with_epic((f.get("project") or {}).get("key") or key.rsplit("-", 1)[0], *_epic(f))
+            common = {"key": key, "summary": summary, "project": project,
+                      "url": f"{m.group(1)}/browse/{key}" if m else None, "source_ref": f"{path.name}#{key}"}
+            rows = _issue_rows(
                 ctx, key=key, summary=summary, status=str(status.get("name") or ""),
                 category=(status.get("statusCategory") or {}).get("key"),
                 labels=[str(x) for x in f.get("labels") or []], created=created,
                 updated=parse_instant(f.get("updated")), resolved=parse_instant(f.get("resolutiondate")),
                 assignee=_person(f.get("assignee")),
                 reporter=_person(f.get("reporter")) or _person(f.get("creator")),
-                project=(f.get("project") or {}).get("key") or key.rsplit("-", 1)[0],
+                project=project,
                 url=f"{m.group(1)}/browse/{key}" if m else None, source_ref=f"{path.name}#{key}",
-            ), ""
+            )
+            state = rows[0]["state"] if rows else None
+            yield where, rows + _transitions(ctx, issue.get("changelog"), state, **common), ""
         except (ValueError, TypeError, AttributeError) as exc:
             yield where, exc, str(issue)[:300]
+
+
+def _transitions(ctx: IngestContext, changelog: Any, state: str | None, *, key: str, summary: str,
+                 project: str | None, url: str | None, source_ref: str) -> list[dict]:
+    """Status changes from an expanded changelog; ValueError when one cannot be read."""
+    if not isinstance(changelog, dict):
+        return []
+    rows = []
+    for h in changelog.get("histories") or []:
+        if not isinstance(h, dict):
+            raise TypeError("changelog history is not an object")
+        for item in h.get("items") or []:
+            if not isinstance(item, dict) or str(item.get("field") or "").lower() != "status":
+                continue
+            at = parse_instant(h.get("created"))
+            if at is None:
+                raise ValueError(f"changelog history {h.get('id')!r} has no created time")
+            was = str(item.get("fromString") or "").lower()
+            now = str(item.get("toString") or "").lower()
+            kind = ("task_closed" if now in DONE_STATUSES else
+                    "task_reopened" if was in DONE_STATUSES else "task_moved")
+            author = _person(h.get("author"))
+            actor = _actor(author) or "unknown"
+            rows.append(outcome_row(
+                kind=kind, ref=key, actor=f"{actor}@{h.get('id')}", at=at, title=summary, state=state, url=url,
+                project=project, source="jira", source_ref=f"{source_ref}/changelog/{h.get('id')}",
+                person_id=resolve_actor(ctx, *author)))
+    return rows
 
 
 # -- CSV ----------------------------------------------------------------------------------
@@ -231,7 +294,10 @@ def _read_csv(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]:
                     resolved=parse_csv_date(cell(cells, "resolved"), zone),
                     assignee=[("jira", cell(cells, "assignee id")), ("jira", cell(cells, "assignee"))],
                     reporter=[("jira", cell(cells, "reporter id")), ("jira", cell(cells, "reporter"))],
-                    project=cell(cells, "project key") or key.rsplit("-", 1)[0], url=None,
+                    project=with_epic(cell(cells, "project key") or key.rsplit("-", 1)[0],
+                                      cell(cells, "parent") or cell(cells, "epic link") or None,
+                                      cell(cells, "parent summary") or cell(cells, "epic name") or None),
+                    url=None,
                     source_ref=f"{path.name}:{line}",
                 ), ""
             except ValueError as exc:
