@@ -148,7 +148,7 @@ def _print_table(table: Table, out: Path | None, meta: dict) -> None:
         console.print(footer, style="dim", highlight=False)
         return
     with out.open("w", encoding="utf-8") as fh:
-        c = Console(file=fh, width=160, no_color=True)
+        c = Console(file=fh, width=160, no_color=True, markup=False)
         c.print(table)
         c.print(footer, highlight=False)
     console.print(f"wrote {out}", highlight=False)
@@ -209,4 +209,4 @@ def boundaries(
             console.print(table)
         else:
             with out.open("w", encoding="utf-8") as fh:
-                Console(file=fh, width=160, no_color=True).print(table)
+                Console(file=fh, width=160, no_color=True, markup=False).print(table)
