@@ -102,15 +102,21 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
     checked: dict[str, Preset] = {}
     tz_of: dict[str, str] = {}
     out_of_scope = 0
+    unchecked = {"person.no_jurisdiction": 0, "person.no_preset": 0}
     for pid, jur, level, tz in people:
         tz_of[pid] = tz
+        if policy.assume:
+            checked[pid] = policy.presets[policy.assume]
+            continue
         if not jur:
+            unchecked["person.no_jurisdiction"] += 1
             findings.append(Finding("person.no_jurisdiction", "info", "", pid, None, None, 1,
                                     "no jurisdiction in people (and no defaults.jurisdiction): not checked"))
             continue
         preset = policy.preset_for(jur)
         if preset is None:
             if auto.preset_for(jur) is None:
+                unchecked["person.no_preset"] += 1
                 findings.append(Finding("person.no_preset", "info", jur, pid, None, None, 1,
                                         f"no preset covers jurisdiction {jur!r}: not checked"))
             else:
@@ -182,7 +188,8 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
             AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
           ORDER BY 1, 2, c.sent_utc, c.message_key""")
-        findings += _group([r for r in mgr_rows if r[0] in checked and r[0] not in _exempt(ch, level_of)],
+        # The charter is the organisation's own rule: it covers every internal person, preset or not.
+        findings += _group([r for r in mgr_rows if r[0] in level_of and r[0] not in _exempt(ch, level_of)],
                            "charter.manager_contact", "medium", checked,
                            "{n} message(s) from the manager outside the report's working time",
                            source=f"charter {policy.source}")
@@ -212,7 +219,7 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
             AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
           ORDER BY 1, 2, c.sent_utc, c.message_key""")
-        quiet_rows = [r for r in quiet_rows if r[0] in checked and r[0] not in _exempt(ch, level_of)]
+        quiet_rows = [r for r in quiet_rows if r[0] in level_of and r[0] not in _exempt(ch, level_of)]
         findings += _group(quiet_rows, "charter.quiet_hours", "medium", checked,
                            "{n} message(s) sent in the charter's quiet hours", source=f"charter {policy.source}")
     # Working time.
@@ -232,6 +239,8 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
         "org_size": org_size, "org_size_from": "policy.toml" if ch.org_size else "people table",
         "people_checked": len(checked), "people_rtd_scope": len(rtd),
         "people_out_of_scope": out_of_scope, "engine": db.engine,
+        "people_no_jurisdiction": unchecked["person.no_jurisdiction"],
+        "people_no_preset": unchecked["person.no_preset"], "assumed_preset": policy.assume,
         "by_preset": {c: sum(1 for p in checked.values() if p.code == c) for c in sorted({p.code for p in checked.values()})},
         "data_span_utc": [span[0].isoformat(), span[1].isoformat()] if span else None,
         "presets": {c: {"disconnect": policy.presets[c].disconnect.source,
