@@ -191,7 +191,12 @@ def metrics(
             out.write_text(text) if out else typer.echo(text)
             return
         pid = _person_id(store, person) if person is not None else None
-        df = compute(store, cfg, by=by, period=period, engine=engine, spark_master=spark_master)
+        if pid is not None and engine == "duckdb":  # one person: compute nobody else
+            from worklife.report.personal import own_person_weeks
+
+            df = own_person_weeks(store, cfg, pid, period)
+        else:
+            df = compute(store, cfg, by=by, period=period, engine=engine, spark_master=spark_master)
         df = _select(df, pid, span, period, _why_empty(store, df, pid, span))
         _say_defaults(store, cfg, None if pid is None else [pid])
     if pseudonymise and by == "person":

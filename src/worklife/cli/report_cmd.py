@@ -35,6 +35,9 @@ def report(
     config = load_config(config_path)
     with connect(db, create=False) as store:
         pid = _person(store, person) if person is not None else None
+        if pid is not None:
+            _personal(store, config, out, pid, None, title)
+            return
         with console.status("computing person-week metrics…"):
             person_weeks = load_person_weeks(store, config)
         measured = list(person_weeks["person_id"].unique()) if len(person_weeks) else []
@@ -70,7 +73,7 @@ def _personal(store, config, out: Path, pid: str, person_weeks, title: str | Non
     from worklife.report.defaults import default_counts, default_notes
     from worklife.report.personal import build_personal
 
-    with console.status("writing the personal report…"):
+    with console.status(f"computing and writing the personal report of {pid}…"):
         path = build_personal(store, config, out, pid, person_weeks, title, datetime.now(UTC))
     for line in default_notes(default_counts(store.con, [pid]), config):
         warn(line)

@@ -28,7 +28,7 @@ from worklife.config import Config
 from worklife.errors import WorklifeError
 from worklife.report import aggregates as agg
 from worklife.report.activity import all_blank, without_unmeasured_focus
-from worklife.report.build import date_span, heatmap_figures, load_person_weeks
+from worklife.report.build import date_span, heatmap_figures
 from worklife.report.charts import FONT, TEMPLATE
 from worklife.report.defaults import default_counts, default_notes
 from worklife.report.heatmap import activity_heatmap
@@ -48,6 +48,15 @@ WEEK_TABLE = {
     "after_hours_collaboration_hours": "after hours h", "workweek_span": "span h",
     "focus_hours": "focus h", "emails_sent": "e-mails sent", "chats_sent": "chats sent",
 }
+
+
+def own_person_weeks(store: Store, config: Config, person_id: str, period: str = "week") -> pd.DataFrame:
+    """``compute`` rows of one person only, computing nothing for anyone else (people are independent)."""
+    from worklife.metrics import person_metrics, prepare
+
+    run = prepare(store, config, person_ids=[person_id])
+    df = person_metrics(run, period)
+    return df[df["person_id"] == person_id].reset_index(drop=True)
 
 
 def _schedule(store: Store, config: Config, person_id: str) -> dict[str, str]:
@@ -121,7 +130,7 @@ def render_personal(store: Store, config: Config | None, person_id: str, person_
     from plotly.offline import get_plotlyjs
 
     config = config or Config()
-    pw = load_person_weeks(store, config) if person_weeks is None else agg.as_frame(person_weeks)
+    pw = own_person_weeks(store, config, person_id) if person_weeks is None else agg.as_frame(person_weeks)
     agg.check_columns(pw)
     pw = without_unmeasured_focus(pw[pw["person_id"] == person_id].sort_values("week").reset_index(drop=True))
     if pw.empty:
