@@ -305,8 +305,6 @@ def test_enron_person_commands(enron, tmp_path):
 
 
 def test_enron_org_outputs(enron, tmp_path):
-    """The whole mailbox's roll-up and report (every measured person computed once each)."""
-    org = metrics_csv(enron, "--by", "org")
-    assert len(org) and org["people"].min() >= 1
+    """The whole mailbox's report (roll-ups are exercised on the smaller datasets)."""
     run = ok("report", "--db", enron, "--out", tmp_path / "r.html")
     assert "People:" in run.out and "use the default time zone" in run.err.replace("\n", " ")

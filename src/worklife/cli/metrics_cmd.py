@@ -54,7 +54,8 @@ def _write(df: pd.DataFrame, fmt: str, out: Optional[Path], title: str) -> None:
         for c in df.columns:
             table.add_column(str(c), overflow="fold")
         for row in df.itertuples(index=False):
-            table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
+            table.add_row(*["–" if isinstance(v, float) and v != v else f"{v:.2f}" if isinstance(v, float)
+                            else str(v) for v in row])
         console.print(table)
     if out is not None:
         console.print(f"wrote {len(df)} rows to {out}", highlight=False)
