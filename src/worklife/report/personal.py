@@ -82,11 +82,11 @@ def _schedule(store: Store, config: Config, person_id: str) -> dict[str, str]:
 def _trend(pw: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for col, (label, colour) in LINES.items():
-        fig.add_scatter(x=pw["week_start"], y=pw[col].astype(float).round(2), name=label,
-                        mode="lines+markers", line_color=colour, customdata=pw["week"],
-                        hovertemplate="%{customdata}<br>" + label + ": %{y:.1f} h<extra></extra>")
+        fig.add_scatter(x=pw["week"].astype(str), y=pw[col].astype(float).round(2), name=label,
+                        mode="lines+markers", line_color=colour,
+                        hovertemplate="%{x}<br>" + label + ": %{y:.1f} h<extra></extra>")
     fig.update_layout(title={"text": "Your weeks (hours)", "x": 0}, template=TEMPLATE, font=FONT,
-                      yaxis_title="hours per week", hovermode="x unified",
+                      yaxis_title="hours per week", hovermode="x unified", xaxis_type="category",
                       legend={"orientation": "h", "y": -0.12, "yanchor": "top"},
                       margin={"l": 60, "r": 20, "t": 60, "b": 40})
     return fig
@@ -145,7 +145,7 @@ def render_personal(store: Store, config: Config | None, person_id: str, person_
         "SELECT DISTINCT kind FROM ingest_log ORDER BY 1").fetchall()) or "none logged"
     header = (
         f"<h1>{html.escape(title)}</h1>\n"
-        f'<p class="subtitle">Your own work pattern over {len(pw):,} weeks, '
+        f'<p class="subtitle">Your own work pattern over {len(pw):,} week{"s" if len(pw) != 1 else ""}, '
         f"{html.escape(date_span(first, last + pd.Timedelta(days=6)))}, on your own clock: zone "
         f"{html.escape(s['zone'])}; working hours {html.escape(s['hours'])} on {html.escape(s['workdays'])}; "
         f"holidays {html.escape(s['jurisdiction'])}. Sources: {html.escape(kinds)}.{when}</p>\n"
