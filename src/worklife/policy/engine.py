@@ -88,6 +88,21 @@ def _group(rows: list[tuple], rule: str, severity: str, presets: dict[str, Prese
     return out
 
 
+def _charter_only(ch: Charter, level_of: dict[str, str | None], rtd: dict[str, Preset]) -> pa.Table:
+    """``pol_rtd`` rows for the charter's ``reply_expected`` rule: internal people no preset protects.
+
+    The charter is the organisation's own rule, so it covers everyone (minus its exemptions).
+    """
+    ids = sorted(p for p in level_of if p not in rtd and p not in _exempt(ch, level_of)) \
+        if ch.reply_expected_rule else []
+    return pa.table({
+        "person_id": pa.array(ids, pa.string()), "preset": pa.array([""] * len(ids), pa.string()),
+        "in_force": pa.array([datetime(1900, 1, 1)] * len(ids), pa.timestamp("us")),
+        "prohibited": pa.array([False] * len(ids), pa.bool_()),
+        "reply_rule": pa.array([True] * len(ids), pa.bool_()),
+        "urgent_ok": pa.array([True] * len(ids), pa.bool_())})
+
+
 def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckResult:
     """Apply ``policy`` to the store (or a ``PolicyDb``: DuckDB or Spark); findings most severe first."""
     db = as_db(store)
@@ -171,7 +186,7 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
                                 for p in rtd.values()], pa.bool_()),
         "urgent_ok": pa.array([bool(p.disconnect.exceptions & {"force_majeure", "emergency"})
                                for p in rtd.values()], pa.bool_())})
-    db.load("pol_rtd", rtd_tbl)
+    db.load("pol_rtd", pa.concat_tables([rtd_tbl, _charter_only(ch, level_of, rtd)]))
     oncall = pa.table({"person_id": pa.array([o.person_id for o in ch.on_call], pa.string()),
                        "s": pa.array([_naive_utc(o.start) for o in ch.on_call], pa.timestamp("us")),
                        "e": pa.array([_naive_utc(o.end) for o in ch.on_call], pa.timestamp("us"))})
@@ -206,6 +221,9 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
       ORDER BY 1, 2, y.sent_utc, y.message_key""")
     for f in _group([r[:7] for r in reply_rows], "rtd.reply_expected", "high", rtd,
                     "{n} off-hours message(s) answered off-hours within the reply window: a reply is not owed"):
+        if f.jurisdiction not in policy.presets:  # the charter's rule for someone without a preset
+            findings.append(replace(f, severity="medium", source=f"charter {policy.source}"))
+            continue
         d = policy.presets[f.jurisdiction].disconnect
         sev = "high" if (d.reply_not_owed or d.contact_prohibited) and d.binding == "law" else \
             ("medium" if d.binding == "law" or ch.reply_expected_rule else "low")
