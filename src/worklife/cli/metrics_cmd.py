@@ -81,7 +81,7 @@ def _person_id(store, text: str) -> str:
     return pid
 
 
-def _why_empty(store, df: pd.DataFrame, pid: str | None, span: tuple) -> str:
+def _why_empty(store, df: pd.DataFrame) -> str:
     """Why the metrics would be empty before any filter ('' when there are rows)."""
     if len(df):
         return ""
@@ -175,7 +175,7 @@ def metrics(
         fail(f"--engine must be duckdb or spark, not {engine!r}", 2)
     if db.is_dir():  # exported Parquet tables (docs/scale-out.md)
         df = compute(db, cfg, by=by, period=period, engine=engine, spark_master=spark_master)
-        df = _select(df, None, span, period, "")
+        df = _select(df, person.strip().lower() if person else None, span, period, "")
         if pseudonymise and by == "person":
             df = pseudo(df, ["person_id"], key or "")
         _write(df, fmt, out, f"worklife metrics by {by} and {period}")
@@ -198,7 +198,7 @@ def metrics(
             df = own_person_weeks(store, cfg, pid, period)
         else:
             df = compute(store, cfg, by=by, period=period, engine=engine, spark_master=spark_master)
-        df = _select(df, pid, span, period, _why_empty(store, df, pid, span))
+        df = _select(df, pid, span, period, _why_empty(store, df))
         _say_defaults(store, cfg, None if pid is None else [pid])
     if pseudonymise and by == "person":
         df = pseudo(df, ["person_id"], key or "")
