@@ -238,3 +238,37 @@ def test_a_working_day_may_span_at_most_13_hours(store, config, end, breaches):
     org.done()
     found = [f.value for f in check(store, config, "PT") if f.rule == "wt.daily_rest"]
     assert found == breaches
+
+
+def test_charter_rules_cover_people_without_a_preset(store, config, tmp_path):
+    """The charter is the organisation's own rule: quiet hours and reply_expected cover everyone."""
+    org = Org(store)
+    boss = org.person(1, tz="America/Chicago", jurisdiction=None)  # no jurisdiction
+    worker = org.person(2, tz="America/Chicago", jurisdiction="US-TX")  # no preset covers it
+    m = org.message(boss, worker, at("2025-03-04 21:30", "America/Chicago"), thread="t1")
+    org.message(worker, boss, at("2025-03-04 21:45", "America/Chicago"), thread="t1", reply_to=m)
+    org.done()
+    policy = load_policy(write(tmp_path, """
+reply_expected = true
+[quiet_hours]
+start = "20:00"
+end = "07:00"
+"""))
+    result = check_report(store, config, policy)
+    found = sorted((f.rule, f.person_id, f.jurisdiction, f.count) for f in result.findings
+                   if f.rule.startswith(("charter.", "rtd.")))
+    assert found == [("charter.quiet_hours", boss, "", 1), ("charter.quiet_hours", worker, "", 1),
+                     ("rtd.reply_expected", worker, "", 1)]
+    assert (result.meta["people_checked"], result.meta["people_no_jurisdiction"],
+            result.meta["people_no_preset"]) == (0, 1, 1)
+
+
+def test_assume_checks_everyone_against_one_preset(store, config):
+    from dataclasses import replace
+
+    org = Org(store)
+    org.person(1, tz="America/Chicago", jurisdiction=None)
+    org.person(2, tz="Asia/Tokyo", jurisdiction="JP")
+    org.done()
+    meta = check_report(store, config, replace(load_policy("auto"), assume="FR")).meta
+    assert (meta["people_checked"], meta["by_preset"], meta["people_no_jurisdiction"]) == (2, {"FR": 2}, 0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from worklife.cli._app import app, err_console
+from worklife.cli._app import app, err_console, error_line
 from worklife.errors import WorklifeError
 
 # Importing the command modules registers their commands on ``app``.
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="worklife", standalone_mode=True)
     except WorklifeError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(error_line(str(exc)), highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")

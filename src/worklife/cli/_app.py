@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 app = typer.Typer(
     name="worklife",
@@ -20,13 +21,30 @@ config_app = typer.Typer(help="Show the settings in force.", no_args_is_help=Tru
 app.add_typer(guard_app, name="guard")
 app.add_typer(config_app, name="config")
 
-console = Console()
-err_console = Console(stderr=True)
+# markup=False: user and error text (paths, subjects, "pip install 'worklife[spark]'") prints
+# literally everywhere, tables included; styled words go through ``styled``/``Text``.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
+
+
+def styled(text: str, style: str = "bold") -> Text:
+    """``text`` in ``style``, never parsed as markup (append plain strings with ``+``)."""
+    return Text(text, style=style)
+
+
+def error_line(message: str) -> Text:
+    """'error: <message>' with the prefix in bold red and the message literal."""
+    return Text.assemble(("error:", "bold red"), " ", str(message))
+
+
+def warn(message: str) -> None:
+    """One 'note:' line on stderr (a loud default, an empty result's reason), printed literally."""
+    err_console.print(Text.assemble(("note:", "yellow"), " ", str(message)), highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear line on stderr and exit (1: the job failed, 2: bad usage)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(error_line(message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from worklife.cli._app import app, console, err_console, fail
+from worklife.cli._app import app, console, err_console, fail, styled
 from worklife.config import load_config
 
 
@@ -42,4 +42,4 @@ def demo(
         console.print(line, highlight=False)
     console.print(f"store:   {result.db_path}", highlight=False)
     console.print(f"metrics: {result.metrics_path}", highlight=False)
-    console.print(f"[bold]report:  {result.report_path.resolve()}[/]  (open it in a browser)", highlight=False)
+    console.print(styled(f"report:  {result.report_path.resolve()}") + "  (open it in a browser)", highlight=False)

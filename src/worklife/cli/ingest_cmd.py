@@ -10,7 +10,9 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from worklife.cli._app import app, console, err_console, fail, is_interactive
+from rich.text import Text
+
+from worklife.cli._app import app, console, err_console, error_line, fail, is_interactive, styled
 from worklife.config import Config, load_config
 from worklife.errors import WorklifeError
 from worklife.ingest import IngestSummary
@@ -75,7 +77,7 @@ def _run(sources: list[Path], db: Path, people: Path | None, kind: str, owner: s
     from worklife.store import connect
 
     with connect(db) as store, Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} records"),
+        SpinnerColumn(), TextColumn("{task.description}", markup=False), TextColumn("{task.completed:,.0f} records"),
         TimeElapsedColumn(), console=err_console, transient=True, disable=not is_interactive(),
     ) as progress:
         tasks: dict[str, int] = {}
@@ -97,13 +99,13 @@ def _report(summaries: list[IngestSummary], db: Path) -> None:
                          overflow="fold", min_width=8 if col == "source" else None)
     for s in summaries:
         table.add_row(s.source, s.kind, f"{s.read:,}", f"{s.inserted:,}", f"{s.duplicate:,}",
-                      f"{s.skipped:,}", f"{s.quarantined:,}" + (" [red]✗[/]" if s.error else ""))
+                      f"{s.skipped:,}", Text(f"{s.quarantined:,}") + (styled(" ✗", "red") if s.error else ""))
     console.print(table)
     for s in summaries:
         for note in dict.fromkeys(s.notes):  # each distinct note once
             err_console.print(f"note: {s.source}: {note}", highlight=False, soft_wrap=True)
         if s.error:
-            err_console.print(f"[bold red]error:[/] {s.error}", highlight=False, soft_wrap=True)
+            err_console.print(error_line(str(s.error)), highlight=False, soft_wrap=True)
     quarantined = sum(s.quarantined for s in summaries)
     if quarantined:
         err_console.print(f"{quarantined:,} records quarantined: `worklife export quarantine --db {db}`",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
 import pandas as pd
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from worklife.cli._app import app, console, fail
+from worklife.cli._app import app, console, fail, styled, warn
 from worklife.config import load_config
 from worklife.store import connect
 
@@ -52,10 +54,80 @@ def _write(df: pd.DataFrame, fmt: str, out: Optional[Path], title: str) -> None:
         for c in df.columns:
             table.add_column(str(c), overflow="fold")
         for row in df.itertuples(index=False):
-            table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
+            table.add_row(*["–" if isinstance(v, float) and v != v else f"{v:.2f}" if isinstance(v, float)
+                            else str(v) for v in row])
         console.print(table)
     if out is not None:
         console.print(f"wrote {len(df)} rows to {out}", highlight=False)
+
+
+def _date(text: str | None, flag: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"{flag} {text!r}: expected a date YYYY-MM-DD", 2)
+
+
+def _person_id(store, text: str) -> str:
+    """The person_id of an id, e-mail or alias; exit 1 naming the person when unknown."""
+    from worklife.metrics.explain import resolve_person
+
+    pid = resolve_person(store.con, text)
+    if pid is None:
+        fail(f"no person {text.strip()!r} in {store.path} (give a person_id, e-mail or alias; "
+             f"`worklife export people --db {store.path}` lists them)", 1)
+    return pid
+
+
+def _why_empty(store, df: pd.DataFrame) -> str:
+    """Why the metrics would be empty before any filter ('' when there are rows)."""
+    if len(df):
+        return ""
+    people = store.con.execute("SELECT count(*) FROM people WHERE coalesce(is_internal, TRUE)").fetchall()[0][0]
+    activity = sum(store.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                   for t in ("meetings", "messages"))
+    if not people and not activity:
+        return f"{store.path} is empty: ingest a mailbox, calendar or chat export first (`worklife ingest SOURCE --db {store.path}`)"
+    if not people:
+        return (f"{store.path} has activity but no measured person: give --owner at ingest or a people file "
+                "(`worklife ingest people.csv --db ...`)")
+    if not activity:
+        return f"{store.path} has {people:,} people but no meetings or messages: ingest their activity"
+    return f"{store.path}: no activity of the {people:,} measured people (they only receive)"
+
+
+def _select(df: pd.DataFrame, pid: str | None, span: tuple, period: str, why: str) -> pd.DataFrame:
+    """Rows of ``pid`` whose period overlaps ``span`` (local dates); exit 1 with the reason if none."""
+    if why:
+        fail(why, 1)
+    if pid is not None:
+        df = df[df["person_id"] == pid]
+        if df.empty:
+            fail(f"{pid} has no person-weeks: no meeting, message or chat of theirs in the store", 1)
+    lo, hi = span
+    if lo or hi:
+        first = pd.to_datetime(df["week_start"] if period == "week" else df["date"]).dt.date
+        last = first + pd.Timedelta(days=6 if period == "week" else 0)
+        keep = pd.Series(True, index=df.index)
+        if lo:
+            keep &= last >= lo
+        if hi:
+            keep &= first <= hi
+        if not keep.any() and len(df):
+            fail(f"no {period} between {lo or 'the start'} and {hi or 'the end'}: the data covers "
+                 f"{first.min()} to {last.max()}", 1)
+        df = df[keep]
+    return df.reset_index(drop=True)
+
+
+def _say_defaults(store, cfg, person_ids: list[str] | None) -> None:
+    """Loud defaults on stderr: people on the default zone, hours or jurisdiction."""
+    from worklife.report.defaults import default_counts, default_notes
+
+    for line in default_notes(default_counts(store.con, person_ids), cfg):
+        warn(line)
 
 
 @app.command()
@@ -73,8 +145,17 @@ def metrics(
     spark_master: Annotated[str, typer.Option(
         "--spark-master", help="Spark master URL for --engine spark (local[*], spark://host:7077, yarn); "
         "--db may then be a folder of Parquet tables.")] = "local[*]",
+    person: Annotated[Optional[str], typer.Option(
+        "--person", help="Only this person (person_id, e-mail or alias); with --by person.")] = None,
+    date_from: Annotated[Optional[str], typer.Option(
+        "--from", help="First local date kept (YYYY-MM-DD); weeks overlapping the range are kept.")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Last local date kept (YYYY-MM-DD).")] = None,
 ) -> None:
-    """Person-week work-pattern metrics (docs/metrics.md); roll-ups suppress small groups."""
+    """Person-week work-pattern metrics (docs/metrics.md); roll-ups suppress small groups.
+
+    Nothing to show (empty store, no such person, no week in the range) prints the
+    reason on stderr and exits 1.
+    """
     from worklife.metrics import compute
     from worklife.privacy import pseudonymise as pseudo
 
@@ -84,11 +165,17 @@ def metrics(
         fail(f"--period must be week or day, not {period!r}", 2)
     if pseudonymise and not key:
         fail("--pseudonymise needs --key K", 2)
+    if person is not None and by != "person":
+        fail("--person works with --by person (a roll-up of one person would be suppressed)", 2)
+    span = (_date(date_from, "--from"), _date(date_to, "--to"))
+    if span[0] and span[1] and span[0] > span[1]:
+        fail(f"--from {span[0]} is after --to {span[1]}", 2)
     cfg = load_config(config)
     if engine not in ("duckdb", "spark"):
         fail(f"--engine must be duckdb or spark, not {engine!r}", 2)
     if db.is_dir():  # exported Parquet tables (docs/scale-out.md)
         df = compute(db, cfg, by=by, period=period, engine=engine, spark_master=spark_master)
+        df = _select(df, person.strip().lower() if person else None, span, period, "")
         if pseudonymise and by == "person":
             df = pseudo(df, ["person_id"], key or "")
         _write(df, fmt, out, f"worklife metrics by {by} and {period}")
@@ -104,7 +191,15 @@ def metrics(
                 text = format_report(report)
             out.write_text(text) if out else typer.echo(text)
             return
-        df = compute(store, cfg, by=by, period=period, engine=engine, spark_master=spark_master)
+        pid = _person_id(store, person) if person is not None else None
+        if pid is not None and engine == "duckdb":  # one person: compute nobody else
+            from worklife.report.personal import own_person_weeks
+
+            df = own_person_weeks(store, cfg, pid, period)
+        else:
+            df = compute(store, cfg, by=by, period=period, engine=engine, spark_master=spark_master)
+        df = _select(df, pid, span, period, _why_empty(store, df))
+        _say_defaults(store, cfg, None if pid is None else [pid])
     if pseudonymise and by == "person":
         df = pseudo(df, ["person_id"], key or "")
     _write(df, fmt, out, f"worklife metrics by {by} and {period}")
@@ -119,30 +214,36 @@ def explain(
     config: ConfigOpt = None,
 ) -> None:
     """The events behind one metric value, with every exclusion and its reason."""
-    from worklife.metrics.explain import explain as run_explain
+    from worklife.errors import ConfigError
+    from worklife.metrics.explain import check_week, explain as run_explain
 
+    try:
+        week = check_week(week)
+    except ConfigError as exc:
+        fail(str(exc), 2)
     cfg = load_config(config)
     with _open(db) as store:
-        ex = run_explain(store, person.strip().lower(), week, metric, cfg)
+        ex = run_explain(store, person, week, metric, cfg)
     s = ex.schedule
-    console.print(f"[bold]{ex.person_id}[/] week {ex.week}: zone {s['tz']}, working hours "
+    zone = f"zone {s['tz']}" + (f" (from {s['tz_source']})" if s.get("tz_source") else "")
+    console.print(styled(ex.person_id) + f" week {ex.week}: {zone}, working hours "
                   f"{s['work_start']}-{s['work_end']} on {s['workdays']}, holidays {s['jurisdiction']}, "
                   f"defaults used: {s['defaults_used']}", highlight=False)
     shown = [ex.metric] if ex.metric else list(ex.values)
     for m in shown:
         v = ex.values[m]
         console.print(f"  {m} = {v:.4f}" if isinstance(v, float) else f"  {m} = {v}", highlight=False)
-    console.print("\n[bold]Meetings[/] (status: counted or the exclusion reason)")
+    console.print(Text("\n") + styled("Meetings") + " in the local week (status: counted or the exclusion reason)")
     console.print(ex.meetings.to_string(index=False) if len(ex.meetings) else "  none", highlight=False)
-    console.print("\n[bold]Messages[/]")
+    console.print(Text("\n") + styled("Messages") + " in the local week")
     console.print(ex.messages.drop(columns=["sent_utc"], errors="ignore").to_string(index=False)
                   if len(ex.messages) else "  none", highlight=False)
     if len(ex.pieces):
-        console.print("\n[bold]Union pieces by local date[/] (seconds; after_s = after hours)")
+        console.print(Text("\n") + styled("Union pieces by local date") + " (seconds; after_s = after hours)")
         console.print(ex.pieces.to_string(index=False), highlight=False)
         if ex.total_hours is not None:
             console.print(f"  total {ex.metric} = {ex.total_hours:.4f} h", highlight=False)
-    console.print("\n[bold]Per local date[/] (long rows; seconds or counts)")
+    console.print(Text("\n") + styled("Per local date") + " (long rows; seconds or counts)")
     console.print(ex.days.to_string() if len(ex.days) else "  none", highlight=False)
     for n in ex.notes:
         console.print(f"note: {n}", highlight=False)

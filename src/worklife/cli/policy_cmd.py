@@ -70,11 +70,56 @@ def _emit(text: str, out: Path | None) -> None:
         console.print(f"wrote {out}", highlight=False)
 
 
+UNCHECKED = {
+    "person.no_jurisdiction": "{n} people have no jurisdiction (people.jurisdiction, defaults.jurisdiction): "
+                              "not checked",
+    "person.no_preset": "{n} people are in jurisdictions no preset covers ({jur}): not checked",
+}
+UNCHECKED_HINT = ("; set people.jurisdiction in a people file or defaults.jurisdiction in worklife.toml, "
+                  "or check everyone against one preset with --assume PRESET")
+
+
+def summarise_unchecked(findings: list) -> list:
+    """Findings with the per-person 'not checked' notes folded into one line per rule."""
+    from dataclasses import replace
+
+    keep = [f for f in findings if f.rule not in UNCHECKED]
+    for rule, text in UNCHECKED.items():
+        notes = [f for f in findings if f.rule == rule]
+        if not notes:
+            continue
+        jurs = sorted({f.jurisdiction for f in notes if f.jurisdiction})
+        shown = ", ".join(jurs[:8]) + (f" and {len(jurs) - 8} more" if len(jurs) > 8 else "")
+        message = text.format(n=f"{len(notes):,}", jur=shown) + UNCHECKED_HINT
+        keep.append(replace(notes[0], jurisdiction="", person_id=None, count=len(notes), message=message,
+                            samples=()))
+    return keep
+
+
+def _footer(meta: dict) -> str:
+    """'N people checked (FR: n, …); M in other jurisdictions not checked; …' and the disclaimer."""
+    presets = ", ".join(f"{k}: {v}" for k, v in meta["by_preset"].items())
+    parts = [f"{meta['people_checked']:,} people checked" + (f" ({presets})" if presets else "")]
+    if meta.get("assumed_preset"):
+        parts[0] += f", everyone under {meta['assumed_preset']} (--assume)"
+    if meta["people_out_of_scope"]:
+        parts.append(f"{meta['people_out_of_scope']:,} in other jurisdictions not checked by this policy")
+    if meta.get("people_no_preset"):
+        parts.append(f"{meta['people_no_preset']:,} in jurisdictions without a preset not checked")
+    if meta.get("people_no_jurisdiction"):
+        parts.append(f"{meta['people_no_jurisdiction']:,} without a jurisdiction not checked")
+    return "; ".join(parts) + ". " + meta["disclaimer"]
+
+
 @app.command()
 def check(
-    db: DbOpt,
+    db: Annotated[Optional[Path], typer.Option("--db", help="The worklife store (DuckDB file); with --engine "
+                                               "spark also a folder of exported Parquet tables.")] = None,
     policy: Annotated[Optional[str], typer.Option("--policy", help="Preset code (FR, PT, CA-ON, EU-WTD, ...), "
                                                   "'auto' (each person's own jurisdiction) or a policy.toml.")] = None,
+    assume: Annotated[Optional[str], typer.Option("--assume", help="Check everyone against this one preset, "
+                                                  "whatever their jurisdiction (with --policy a policy.toml: "
+                                                  "its charter too).")] = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", help="table or json.")] = CheckFormat.table,
     out: OutOpt = None,
     by: Annotated[str, typer.Option("--by", help="person (every finding) or team (counts per team; "
@@ -105,11 +150,13 @@ def check(
         return
     if by not in ("person", "team"):
         fail(f"--by must be person or team, not {by!r}", 2)
-    if policy is None:
-        fail("--policy is required (a preset code, 'auto' or a policy.toml)", 2)
+    if db is None:
+        fail("--db is required (the worklife store to check)", 2)
+    if policy is None and assume is None:
+        fail("--policy is required (a preset code, 'auto' or a policy.toml), or --assume PRESET", 2)
     _check_engine(engine)
     cfg = load_config(config)
-    the_policy = pol.load_policy(policy)
+    the_policy = _assumed(pol, pol.load_policy(policy or "auto"), assume)
     with pol.open_db(db, engine, spark_master) as pdb:
         result = pol.check_report(pdb, cfg, the_policy)
         if by == "team":
@@ -129,10 +176,25 @@ def check(
                           "" if r["suppressed"] else str(r["count"]))
         _print_table(table, out, result.meta)
         return
+    findings = summarise_unchecked(result.findings)
     if fmt is CheckFormat.json:
-        _emit(pol.to_json(result.findings, result.meta), out)
+        _emit(pol.to_json(findings, result.meta), out)
         return
-    _print_table(pol.to_table(result.findings, title=f"worklife check ({the_policy.source})"), out, result.meta)
+    _print_table(pol.to_table(findings, title=f"worklife check ({the_policy.source})"), out, result.meta)
+
+
+def _assumed(pol, the_policy, assume: str | None):
+    """``the_policy`` with every person checked under preset ``assume`` (exit 2 if unknown)."""
+    from dataclasses import replace
+
+    if assume is None:
+        return the_policy
+    code = assume.strip().upper()
+    if code not in the_policy.presets:
+        fail(f"--assume {assume!r}: unknown preset (known: {', '.join(sorted(the_policy.presets))}; "
+             "`worklife check --list-presets`)", 2)
+    source = code if the_policy.source == "auto" else f"{the_policy.source}, everyone as {code}"
+    return replace(the_policy, assume=code, source=source)
 
 
 def _check_engine(engine: str) -> None:
@@ -141,14 +203,13 @@ def _check_engine(engine: str) -> None:
 
 
 def _print_table(table: Table, out: Path | None, meta: dict) -> None:
-    footer = (f"{meta['people_checked']} people checked ({', '.join(f'{k}: {v}' for k, v in meta['by_preset'].items())}); "
-              f"{meta['people_out_of_scope']} in other jurisdictions not checked. {meta['disclaimer']}")
+    footer = _footer(meta)
     if out is None:
         console.print(table)
         console.print(footer, style="dim", highlight=False)
         return
     with out.open("w", encoding="utf-8") as fh:
-        c = Console(file=fh, width=160, no_color=True)
+        c = Console(file=fh, width=160, no_color=True, markup=False)
         c.print(table)
         c.print(footer, highlight=False)
     console.print(f"wrote {out}", highlight=False)
@@ -209,4 +270,4 @@ def boundaries(
             console.print(table)
         else:
             with out.open("w", encoding="utf-8") as fh:
-                Console(file=fh, width=160, no_color=True).print(table)
+                Console(file=fh, width=160, no_color=True, markup=False).print(table)

@@ -174,7 +174,7 @@ def report_sections(store: Store, config: Config, person_weeks: object = None) -
 
     One section with the savings; None when the store holds no meetings at all.
     """
-    if (store.con.execute("SELECT count(*) FROM meetings").fetchone() or (0,))[0] == 0:
+    if store.con.execute("SELECT count(*) FROM meetings").fetchall()[0][0] == 0:
         return None
     from worklife.report.sections import section
 

@@ -16,8 +16,11 @@ same expression graph as ``compute`` restricted to one person and returns:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import pandas as pd
@@ -73,6 +76,63 @@ class Explanation:
         return float(self.pieces[col].sum()) / 3600 if len(self.pieces) else 0.0
 
 
+WEEK_FORMAT = "bad week format, use YYYY-Www"
+_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def check_week(week: str) -> str:
+    """``week`` normalised (``2025-w3`` is not accepted: ``2025-W03``); ConfigError if malformed.
+
+    Valid: ``YYYY-Www`` with ``ww`` a week that year has (W53 only in long ISO years).
+    """
+    m = _WEEK_RE.match(week.strip())
+    if m is None:
+        raise ConfigError(f"{week!r}: {WEEK_FORMAT}")
+    year, num = int(m.group(1)), int(m.group(2))
+    weeks_in_year = date(year, 12, 28).isocalendar()[1]
+    if not 1 <= num <= weeks_in_year:
+        raise ConfigError(f"{week!r}: {WEEK_FORMAT} ({year} has weeks W01-W{weeks_in_year})")
+    return f"{year}-W{num:02d}"
+
+
+def resolve_person(con: Any, text: str) -> str | None:
+    """The person_id of a person id, e-mail or alias (``person_aliases``), case-insensitive; None if unknown."""
+    key = text.strip().lower()
+    row = con.execute(
+        "SELECT person_id FROM people WHERE lower(person_id) = $k OR lower(email) = $k LIMIT 1",
+        {"k": key}).fetchall()
+    if not row and table_columns(con, "person_aliases"):
+        row = con.execute("SELECT person_id FROM person_aliases WHERE lower(alias) = $k LIMIT 1",
+                          {"k": key}).fetchall()
+    return row[0][0] if row else None
+
+
+def table_columns(con: Any, table: str) -> set[str]:
+    """Column names of ``table`` in the store (empty when the table is absent)."""
+    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                       [table]).fetchall()
+    return {r[0] for r in rows}
+
+
+def tz_source(con: Any, person_id: str) -> str | None:
+    """``people.tz_source`` of the person (where the zone came from), None when the store lacks it."""
+    if "tz_source" not in table_columns(con, "people"):
+        return None
+    row = con.execute("SELECT tz_source FROM people WHERE person_id = ?", [person_id]).fetchall()
+    return row[0][0] if row and row[0][0] else None
+
+
+def _week_bounds_utc(d0: int, d1: int, tz: str) -> tuple[datetime, datetime]:
+    """Naive UTC instants of local midnight starting day ``d0`` and ending day ``d1``."""
+    zone = ZoneInfo(tz)
+
+    def utc(d: date) -> datetime:
+        local = datetime.combine(d, time(0), tzinfo=zone)
+        return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+    return utc(day_date(d0)), utc(day_date(d1) + timedelta(days=1))
+
+
 def _local(ts: pd.Series, tz: str) -> pd.Series:
     return pd.to_datetime(ts).dt.tz_localize("UTC").dt.tz_convert(tz).dt.strftime("%a %Y-%m-%d %H:%M:%S%z")
 
@@ -101,9 +161,13 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
     config = config or Config()
     if metric is not None and metric not in METRIC_COLUMNS:
         raise ConfigError(f"unknown metric {metric!r}; one of: {', '.join(METRIC_COLUMNS)}")
-    known = open_backend(store).people()
+    week = check_week(week)
+    backend = open_backend(store)
+    known = backend.people()
+    person_id = resolve_person(backend.duck, person_id) or person_id.strip().lower()
     if person_id not in set(known["person_id"]):
-        raise ConfigError(f"no internal person {person_id!r} in this store")
+        raise ConfigError(f"no internal person {person_id!r} in this store "
+                          "(give a person_id, e-mail or alias; `worklife export people` lists them)")
     run = prepare(store, config, person_ids=[person_id])
     if run is None:
         raise ConfigError("this store has no activity to explain")
@@ -118,7 +182,9 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
         "work_end": f"{ws.work_end_s // 3600:02d}:{ws.work_end_s % 3600 // 60:02d}",
         "workdays": ",".join(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i] for i in sorted(ws.workdays)),
         "jurisdiction": ws.jurisdiction or "(none)", "defaults_used": ", ".join(ws.defaults_used) or "none",
+        "tz_source": tz_source(eng.duck, person_id),
     }
+    wk_lo, wk_hi = _week_bounds_utc(d0, d1, ws.tz)  # the local week, as UTC instants
     raw = summed_rows(run, "week")
     pk = int(cal.people_frame.set_index("person_id").loc[person_id, "pk"])
     fin = finalize(raw, run, "week") if len(raw) else pd.DataFrame()
@@ -130,6 +196,8 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
     lo_s, hi_s = (d0 - 2) * DAY_S, (d1 + 3) * DAY_S
     att = run.parts.attendance
     m = eng.execute(att.filter((att.person_id == pk) & (att.end_s > lo_s) & (att.start_s < hi_s)))
+    wk_lo_s, wk_hi_s = (pd.Timestamp(t).value // 10**9 for t in (wk_lo, wk_hi))
+    m = m[(m.end_s > wk_lo_s) & (m.start_s < wk_hi_s)]  # only meetings touching the local week
     m = m.sort_values(["start_s", "meeting_key"]).reset_index(drop=True)
     m["status"] = m["reason"].fillna("counted")
     counted = m[m.reason.isna()]
@@ -143,7 +211,6 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
     m["hours"] = (m.end_s - m.start_s) / 3600
     meetings = m[["meeting_key", "title", "start_local", "hours", "response", "invitees", "status", "overlap"]]
 
-    lo_ts, hi_ts = pd.to_datetime(lo_s, unit="s"), pd.to_datetime(hi_s, unit="s")
     msgs = eng.duck.execute(
         """SELECT m.message_key, m.channel, m.sent_utc, m.subject_or_channel AS subject,
                   CASE WHEN m.sender_id = $p THEN 'sent' ELSE r.kind END AS role,
@@ -159,7 +226,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
              ON r.message_key = m.message_key AND r.person_id = $p
            WHERE (m.sender_id = $p OR r.person_id IS NOT NULL) AND m.sent_utc >= $lo AND m.sent_utc < $hi
            ORDER BY m.sent_utc, m.message_key""",
-        {"p": person_id, "lo": lo_ts.to_pydatetime(), "hi": hi_ts.to_pydatetime()}).df()
+        {"p": person_id, "lo": wk_lo, "hi": wk_hi}).df()
     msgs = msgs.drop_duplicates(["message_key", "role"])
     if len(msgs):
         msgs.insert(3, "sent_local", _local(msgs.sent_utc, ws.tz))

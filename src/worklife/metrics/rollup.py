@@ -20,6 +20,10 @@ def rollup(df: pd.DataFrame, people: pd.DataFrame, by: str, period: str, config:
     from worklife.metrics import METRIC_COLUMNS
 
     key = "week" if period == "week" else "date"
+    extra = ["week_start"] if period == "week" else ["week"]
+    if df.empty:  # people but no person-periods: nothing to aggregate (quantile needs numbers)
+        stats = [f"{m}_{s}" for m in METRIC_COLUMNS for s in ("mean", "median", "p90")]
+        return pd.DataFrame(columns=[by, key, *extra, "people", *stats, "suppressed"])
     d = df.copy()
     if by == "org":
         d["group"] = "org"

@@ -88,6 +88,21 @@ def _group(rows: list[tuple], rule: str, severity: str, presets: dict[str, Prese
     return out
 
 
+def _charter_only(ch: Charter, level_of: dict[str, str | None], rtd: dict[str, Preset]) -> pa.Table:
+    """``pol_rtd`` rows for the charter's ``reply_expected`` rule: internal people no preset protects.
+
+    The charter is the organisation's own rule, so it covers everyone (minus its exemptions).
+    """
+    ids = sorted(p for p in level_of if p not in rtd and p not in _exempt(ch, level_of)) \
+        if ch.reply_expected_rule else []
+    return pa.table({
+        "person_id": pa.array(ids, pa.string()), "preset": pa.array([""] * len(ids), pa.string()),
+        "in_force": pa.array([datetime(1900, 1, 1)] * len(ids), pa.timestamp("us")),
+        "prohibited": pa.array([False] * len(ids), pa.bool_()),
+        "reply_rule": pa.array([True] * len(ids), pa.bool_()),
+        "urgent_ok": pa.array([True] * len(ids), pa.bool_())})
+
+
 def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckResult:
     """Apply ``policy`` to the store (or a ``PolicyDb``: DuckDB or Spark); findings most severe first."""
     db = as_db(store)
@@ -102,15 +117,21 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
     checked: dict[str, Preset] = {}
     tz_of: dict[str, str] = {}
     out_of_scope = 0
+    unchecked = {"person.no_jurisdiction": 0, "person.no_preset": 0}
     for pid, jur, level, tz in people:
         tz_of[pid] = tz
+        if policy.assume:
+            checked[pid] = policy.presets[policy.assume]
+            continue
         if not jur:
+            unchecked["person.no_jurisdiction"] += 1
             findings.append(Finding("person.no_jurisdiction", "info", "", pid, None, None, 1,
                                     "no jurisdiction in people (and no defaults.jurisdiction): not checked"))
             continue
         preset = policy.preset_for(jur)
         if preset is None:
             if auto.preset_for(jur) is None:
+                unchecked["person.no_preset"] += 1
                 findings.append(Finding("person.no_preset", "info", jur, pid, None, None, 1,
                                         f"no preset covers jurisdiction {jur!r}: not checked"))
             else:
@@ -165,7 +186,7 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
                                 for p in rtd.values()], pa.bool_()),
         "urgent_ok": pa.array([bool(p.disconnect.exceptions & {"force_majeure", "emergency"})
                                for p in rtd.values()], pa.bool_())})
-    db.load("pol_rtd", rtd_tbl)
+    db.load("pol_rtd", pa.concat_tables([rtd_tbl, _charter_only(ch, level_of, rtd)]))
     oncall = pa.table({"person_id": pa.array([o.person_id for o in ch.on_call], pa.string()),
                        "s": pa.array([_naive_utc(o.start) for o in ch.on_call], pa.timestamp("us")),
                        "e": pa.array([_naive_utc(o.end) for o in ch.on_call], pa.timestamp("us"))})
@@ -182,7 +203,8 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
             AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
           ORDER BY 1, 2, c.sent_utc, c.message_key""")
-        findings += _group([r for r in mgr_rows if r[0] in checked and r[0] not in _exempt(ch, level_of)],
+        # The charter is the organisation's own rule: it covers every internal person, preset or not.
+        findings += _group([r for r in mgr_rows if r[0] in level_of and r[0] not in _exempt(ch, level_of)],
                            "charter.manager_contact", "medium", checked,
                            "{n} message(s) from the manager outside the report's working time",
                            source=f"charter {policy.source}")
@@ -199,6 +221,9 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
       ORDER BY 1, 2, y.sent_utc, y.message_key""")
     for f in _group([r[:7] for r in reply_rows], "rtd.reply_expected", "high", rtd,
                     "{n} off-hours message(s) answered off-hours within the reply window: a reply is not owed"):
+        if f.jurisdiction not in policy.presets:  # the charter's rule for someone without a preset
+            findings.append(replace(f, severity="medium", source=f"charter {policy.source}"))
+            continue
         d = policy.presets[f.jurisdiction].disconnect
         sev = "high" if (d.reply_not_owed or d.contact_prohibited) and d.binding == "law" else \
             ("medium" if d.binding == "law" or ch.reply_expected_rule else "low")
@@ -212,7 +237,7 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
             AND NOT EXISTS (SELECT 1 FROM pol_oncall o WHERE o.person_id = c.recipient_id
                             AND c.sent_utc >= o.s AND c.sent_utc < o.e)
           ORDER BY 1, 2, c.sent_utc, c.message_key""")
-        quiet_rows = [r for r in quiet_rows if r[0] in checked and r[0] not in _exempt(ch, level_of)]
+        quiet_rows = [r for r in quiet_rows if r[0] in level_of and r[0] not in _exempt(ch, level_of)]
         findings += _group(quiet_rows, "charter.quiet_hours", "medium", checked,
                            "{n} message(s) sent in the charter's quiet hours", source=f"charter {policy.source}")
     # Working time.
@@ -232,6 +257,8 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
         "org_size": org_size, "org_size_from": "policy.toml" if ch.org_size else "people table",
         "people_checked": len(checked), "people_rtd_scope": len(rtd),
         "people_out_of_scope": out_of_scope, "engine": db.engine,
+        "people_no_jurisdiction": unchecked["person.no_jurisdiction"],
+        "people_no_preset": unchecked["person.no_preset"], "assumed_preset": policy.assume,
         "by_preset": {c: sum(1 for p in checked.values() if p.code == c) for c in sorted({p.code for p in checked.values()})},
         "data_span_utc": [span[0].isoformat(), span[1].isoformat()] if span else None,
         "presets": {c: {"disconnect": policy.presets[c].disconnect.source,

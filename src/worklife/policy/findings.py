@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rich.markup import escape
+from rich.text import Text
 from rich.table import Table
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
@@ -73,9 +73,10 @@ def to_table(findings: Iterable[Finding], title: str = "worklife check", samples
         ev = "; ".join(f"{e.kind} {e.ref} @ {e.local}" + (f" ({e.detail})" if e.detail else "")
                        for e in f.samples[:samples])
         evidence = f.message + (f" — {ev}" if ev else "")
-        table.add_row(f"[{colours.get(f.severity, 'default')}]{f.severity}[/]", f.rule, f.jurisdiction,
-                      f.week or "", escape(f.person_id or "(org)"), escape(f.counterpart_id or ""), str(f.count),
-                      escape(evidence))
+        # Text cells: never parsed as markup, whatever the console's setting.
+        table.add_row(Text(f.severity, style=colours.get(f.severity, "default")), Text(f.rule),
+                      Text(f.jurisdiction), Text(f.week or ""), Text(f.person_id or "(org)"),
+                      Text(f.counterpart_id or ""), Text(str(f.count)), Text(evidence))
     return table
 
 

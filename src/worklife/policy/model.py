@@ -127,6 +127,7 @@ class Policy:
     presets: dict[str, Preset]
     charter: Charter = field(default_factory=Charter)
     source: str = ""  # preset name or policy.toml path
+    assume: str | None = None  # a preset code: everyone is checked under it, whatever their jurisdiction
 
     def preset_for(self, jurisdiction: str | None) -> Preset | None:
         """The preset a person of ``jurisdiction`` is checked under, or None.

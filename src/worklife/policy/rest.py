@@ -30,6 +30,7 @@ its evidence says so), weeks without activity counting 0.
 from __future__ import annotations
 
 import logging
+import math
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -77,6 +78,19 @@ RULES = (
     _RestRule("rtd.min_disconnect", "min_disconnect_h", 24.0, "continuous disconnection", True),
 )
 
+
+
+def hm(hours: float, rounding: str = "nearest") -> str:
+    """Hours as '10 h 58 min' ('11 h' when whole), so a 10 h 58 min rest never reads as 11 h.
+
+    ``floor`` for values checked against a minimum (rest), ``ceil`` against a maximum
+    (working time): the shown value is never on the compliant side of the limit.
+    """
+    minutes = hours * 60
+    total = int(math.floor(minutes + 1e-9) if rounding == "floor"
+                else math.ceil(minutes - 1e-9) if rounding == "ceil" else round(minutes))
+    h, m = divmod(total, 60)
+    return f"{h} h" if m == 0 else f"{h} h {m:02d} min"
 
 def _local(t: datetime, tz: str) -> datetime:
     return t.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz))
@@ -163,7 +177,7 @@ def rest_findings(store: Store | PolicyDb, tz_of: dict[str, str], rule: _RestRul
             hours = length.total_seconds() / 3600
             per_week.setdefault((pid, week), []).append((hours, g, Event(
                 "rest", f"{_fmt(g0, tz)} -> {_fmt(g1, tz)}", g0.isoformat() + "Z", _fmt(g0, tz),
-                f"{hours:.1f} h rest in the {rule.period_h:g} h from {_fmt(pos, tz)}, {g:g} h required")))
+                f"{hm(hours, 'floor')} rest in the {rule.period_h:g} h from {_fmt(pos, tz)}, {g:g} h required")))
             if g0 == b1:  # the stretch's own end: what follows is a full rest
                 break
             pos = g1 if g1 > pos else pos + period
@@ -173,7 +187,7 @@ def rest_findings(store: Store | PolicyDb, tz_of: dict[str, str], rule: _RestRul
         out.append(Finding(
             rule=rule.rule, severity="high", jurisdiction="", person_id=pid, counterpart_id=None, week=week,
             count=len(items), message=f"{len(items)} {rule.label} period(s) shorter than {items[0][1]:g} h "
-            f"(shortest {shortest:.1f} h)", source=source_of.get(pid, ""),
+            f"(shortest {hm(shortest, 'floor')})", source=source_of.get(pid, ""),
             samples=tuple(e for _, _, e in items), value=round(shortest, 2), limit=items[0][1]))
     return out
 
@@ -208,8 +222,8 @@ def hours_findings(store: Store | PolicyDb, config: Config, source_of: dict[str,
         worst = max(h for _, h, _ in days)
         out.append(Finding(
             "wt.max_daily_hours", "medium", "", pid, None, week, len(days),
-            f"{len(days)} day(s) over {days[0][2]:g} h of estimated working time (longest {worst:.1f} h)",
-            source_of.get(pid, ""), tuple(Event("day", d.isoformat(), "", d.isoformat(), f"{h:.1f} h")
+            f"{len(days)} day(s) over {days[0][2]:g} h of estimated working time (longest {hm(worst, 'ceil')})",
+            source_of.get(pid, ""), tuple(Event("day", d.isoformat(), "", d.isoformat(), hm(h, "ceil"))
                                           for d, h, _ in days), round(worst, 2), days[0][2]))
     weekly_sql = """
       WITH w AS (SELECT person_id, date_trunc('week', local_date)::DATE AS week_start,
@@ -225,9 +239,9 @@ def hours_findings(store: Store | PolicyDb, config: Config, source_of: dict[str,
     for pid, ws, hours, max_week, avg_h, ref, period, w0, w1 in weeks:
         if max_week is not None and hours > max_week:
             out.append(Finding("wt.max_weekly_hours", "medium", "", pid, None, _iso_week(ws), 1,
-                               f"{hours:.1f} h of estimated working time in the week, limit {max_week:g} h",
+                               f"{hm(hours, 'ceil')} of estimated working time in the week, limit {max_week:g} h",
                                source_of.get(pid, ""), (Event("week", _iso_week(ws), "", ws.isoformat(),
-                                                              f"{hours:.1f} h"),), round(hours, 2), max_week))
+                                                              hm(hours, "ceil")),), round(hours, 2), max_week))
         if avg_h is not None:
             periods.setdefault((pid, period), []).append((ws, hours, avg_h, ref, w0, w1))
     for (pid, period), rows in sorted(periods.items()):
@@ -241,9 +255,9 @@ def hours_findings(store: Store | PolicyDb, config: Config, source_of: dict[str,
             partial = "" if n_weeks == ref else f" (partial period: {n_weeks} of {ref} weeks in the data)"
             out.append(Finding(
                 "wt.avg_weekly_hours", "high", "", pid, None, _iso_week(p0), n_weeks,
-                f"average {mean:.1f} h/week over {n_weeks} weeks from {_iso_week(p0)}, limit {avg_h:g} h{partial}",
+                f"average {hm(mean, 'ceil')}/week over {n_weeks} weeks from {_iso_week(p0)}, limit {avg_h:g} h{partial}",
                 source_of.get(pid, ""),
-                tuple(Event("week", _iso_week(ws), "", ws.isoformat(), f"{h:.1f} h")
+                tuple(Event("week", _iso_week(ws), "", ws.isoformat(), hm(h, "ceil"))
                       for ws, h, *_ in sorted(rows, key=lambda r: -r[1])),
                 round(mean, 2), avg_h))
     return out

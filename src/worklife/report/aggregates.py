@@ -55,11 +55,17 @@ def check_columns(df: pd.DataFrame) -> None:
         )
 
 
+def finish_pending(store: Store) -> None:
+    """Complete a result an earlier ``execute()`` left unfetched (DuckDB then refuses register())."""
+    store.con.complete()
+
+
 @contextmanager
 def registered(store: Store, person_weeks: pd.DataFrame) -> Iterator[str]:
     """Register ``person_weeks`` + team as the temp view ``_report_pw``; drop it on exit."""
     raw = f"_report_pw_raw_{uuid.uuid4().hex[:8]}"
     frame = person_weeks.drop(columns=[c for c in ("team",) if c in person_weeks.columns])
+    finish_pending(store)
     store.con.register(raw, frame)
     try:
         store.con.execute(
@@ -69,6 +75,7 @@ def registered(store: Store, person_weeks: pd.DataFrame) -> Iterator[str]:
         )
         yield VIEW
     finally:
+        finish_pending(store)
         store.con.execute(f"DROP VIEW IF EXISTS {VIEW}")
         store.con.unregister(raw)
 

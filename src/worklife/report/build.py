@@ -25,6 +25,8 @@ from worklife.config import Config
 from worklife.errors import WorklifeError
 from worklife.report import aggregates as agg
 from worklife.report import charts
+from worklife.report.activity import all_blank, inactive_people, without_unmeasured_focus
+from worklife.report.defaults import default_counts, default_notes
 from worklife.report.heatmap import activity_heatmap
 from worklife.report.sections import (
     Section,
@@ -67,11 +69,23 @@ def load_person_weeks(store: Store, config: Config) -> pd.DataFrame:
 
 
 def _prepare(store: Store, config: Config, person_weeks: Any) -> pd.DataFrame:
+    """The person-week table, its focus left out where a week had no activity (report.activity)."""
     pw = load_person_weeks(store, config) if person_weeks is None else agg.as_frame(person_weeks)
     agg.check_columns(pw)
-    if pw.empty:
-        raise WorklifeError(f"{store.path}: no person-weeks to report; ingest some activity first")
-    return pw
+    return without_unmeasured_focus(pw)
+
+
+def why_no_person_weeks(store: Store) -> str:
+    """Why a store yields no person-weeks, in words, with what to do."""
+    people = store.con.execute("SELECT count(*) FROM people WHERE coalesce(is_internal, TRUE)").fetchall()[0][0]
+    events = sum(store.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("meetings", "messages"))
+    if not events:
+        return ("This store holds no meetings or messages yet: ingest a mailbox, calendar or chat export "
+                "(worklife ingest SOURCE --db ...).")
+    if not people:
+        return ("This store holds activity but no measured person: give --owner EMAIL at ingest or a "
+                "people file (worklife ingest people.csv --db ...).")
+    return f"None of the {people:,} measured people has any activity of their own in this store."
 
 
 # -- header -----------------------------------------------------------------------------
@@ -85,9 +99,9 @@ def date_span(first: date | None, last: date | None) -> str:
     return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
 
 
-def _header(title: str, s: agg.OrgSummary, generated_at: datetime | None) -> str:
+def _header(title: str, s: agg.OrgSummary, generated_at: datetime | None, notes: str = "") -> str:
     span = date_span(s.first_day, s.last_day)
-    weeks = f"{s.first_week} – {s.last_week}" if s.first_week != s.last_week else str(s.first_week)
+    weeks = f"{s.first_week} – {s.last_week}" if s.first_week != s.last_week else str(s.first_week or "–")
     read = int(s.sources["records_read"].fillna(0).sum()) if not s.sources.empty else 0
     cards = [
         (f"{s.people:,}", "people measured"),
@@ -119,8 +133,25 @@ def _header(title: str, s: agg.OrgSummary, generated_at: datetime | None) -> str
         f'<p class="subtitle">Work patterns of {s.people:,} people over {s.weeks:,} weeks, '
         f"{html.escape(span)}. All times are each person's own local time. "
         f"{html.escape(privacy)}</p>\n"
-        f'<div class="cards">{card_html}</div>\n{sources}'
+        f'<div class="cards">{card_html}</div>\n{notes}{sources}'
     )
+
+
+def _header_notes(store: Store, config: Config, pw: pd.DataFrame) -> str:
+    """Warnings under the header cards: loud defaults, people without activity of their own."""
+    parts = [note(line, "warn") for line in default_notes(default_counts(store.con), config)]
+    quiet = inactive_people(pw)
+    if quiet:
+        parts.append(note(f"{quiet:,} of the people measured have no activity of their own in any week "
+                          "(they only received mail or invitations): their weeks count as zeros and "
+                          "their focus time is not drawn.", "warn"))
+    meetings = pd.to_numeric(pw["meetings"], errors="coerce").fillna(0) if "meetings" in pw else None
+    no_focus = (int((meetings.groupby(pw["person_id"]).sum() == 0).sum()) - quiet
+                if meetings is not None and len(pw) else 0)
+    if no_focus > 0:
+        parts.append(note(f"Focus time is free working time between meetings, so it needs a calendar: "
+                          f"{no_focus:,} people with no meeting in this store have no focus figures.", "note"))
+    return "\n".join(parts) + ("\n" if parts else "")
 
 
 def _toc(sections: Sequence[Section]) -> str:
@@ -160,6 +191,8 @@ def _after_hours_section(store: Store, sizes: agg.TeamSizes) -> tuple[Section, p
     ]
     if stats.empty:
         parts.append(note(f"No team has at least {sizes.min_group} people.", "privacy"))
+    elif all_blank(stats, ("mean", "median", "p90")):
+        parts.append(note("No after-hours collaboration in any team shown: every value is 0 h.", "note"))
     else:
         parts.append(f'<div class="figure">{figure_html(charts.after_hours_by_team(stats), FIGURE_IDS["after_hours"])}</div>')
     parts.append(_suppression_list(sizes))
@@ -174,11 +207,13 @@ def _trend_section(store: Store, sizes: agg.TeamSizes) -> Section:
              "shown at its local Monday.</p>")]
     if org.empty:
         parts.append(note(f"Suppressed: fewer than {sizes.min_group} people in every week.", "privacy"))
+    elif all_blank(org, agg.TREND_METRICS):
+        parts.append(note("No meetings, collaboration or measured focus in any week: nothing to draw.", "note"))
     else:
         parts.append(f'<div class="figure">{figure_html(charts.org_trend(org), FIGURE_IDS["org_trend"])}</div>')
     if dropped:
         parts.append(note(f"{dropped} week(s) with fewer than {sizes.min_group} people left out.", "privacy"))
-    if not teams.empty:
+    if not teams.empty and not all_blank(teams, agg.TREND_METRICS):
         parts.append(
             "<p>Per team: choose the measure with the menu at the top right. The "
             f"{charts.TEAM_LINES_SHOWN} teams with the highest mean are drawn; click a team in the "
@@ -194,17 +229,29 @@ def _heatmap_section(store: Store, config: Config, people: int, min_group: int) 
     if people < min_group:
         return section(title, note(f"Suppressed: fewer than {min_group} people.", "privacy"), "activity-heatmap")
     cells = activity_heatmap(store, config)
-    msg = charts.activity_heatmap_figure(cells, "messages_sent", "Messages sent (e-mail and chat)", "messages")
-    mtg = charts.activity_heatmap_figure(cells, "meeting_hours", "Meeting time", "hours", "Oranges")
     body = (
         "<p>When the organisation works, on each person's own clock (their time zone, with "
         "daylight-saving changes applied at the instant they happen). Totals over the whole "
         f"store: {int(cells.messages_sent.sum()):,} messages sent and "
-        f"{cells.meeting_hours.sum():,.1f} meeting hours.</p>\n"
-        f'<div class="figure">{figure_html(msg, FIGURE_IDS["heat_messages"], 360)}</div>\n'
-        f'<div class="figure">{figure_html(mtg, FIGURE_IDS["heat_meetings"], 360)}</div>'
+        f"{cells.meeting_hours.sum():,.1f} meeting hours.</p>\n" + heatmap_figures(cells)
     )
     return section(title, body, "activity-heatmap")
+
+
+def heatmap_figures(cells: pd.DataFrame) -> str:
+    """The two heat-maps, each replaced by a sentence when it would be all zeros."""
+    out = []
+    if all_blank(cells, ("messages_sent",), tol=0.5):
+        out.append(note("No messages sent (e-mail or chat): no heat-map of messages.", "note"))
+    else:
+        msg = charts.activity_heatmap_figure(cells, "messages_sent", "Messages sent (e-mail and chat)", "messages")
+        out.append(f'<div class="figure">{figure_html(msg, FIGURE_IDS["heat_messages"], 360)}</div>')
+    if all_blank(cells, ("meeting_hours",)):
+        out.append(note("No meetings: no heat-map of meeting time.", "note"))
+    else:
+        mtg = charts.activity_heatmap_figure(cells, "meeting_hours", "Meeting time", "hours", "Oranges")
+        out.append(f'<div class="figure">{figure_html(mtg, FIGURE_IDS["heat_meetings"], 360)}</div>')
+    return "\n".join(out)
 
 
 def _tables_section(store: Store, sizes: agg.TeamSizes, after: pd.DataFrame,
@@ -266,20 +313,23 @@ def render_report(
     with agg.registered(store, pw):
         sizes = agg.team_sizes(store, min_group)
         summary = agg.org_summary(store, sizes)
-        after_section, after = _after_hours_section(store, sizes)
-        built = [
-            after_section,
-            _trend_section(store, sizes),
-            _heatmap_section(store, config, summary.people, min_group),
-            _tables_section(store, sizes, after, float(config["metrics.over_hours_threshold"])),
-        ]
+        if pw.empty:
+            built = [section("No data", note(why_no_person_weeks(store), "warn"), "no-data")]
+        else:
+            after_section, after = _after_hours_section(store, sizes)
+            built = [
+                after_section,
+                _trend_section(store, sizes),
+                _heatmap_section(store, config, summary.people, min_group),
+                _tables_section(store, sizes, after, float(config["metrics.over_hours_threshold"])),
+            ]
     all_sections = unique_anchors([*built, *sections])
     page = Template(resources.files("worklife.report").joinpath("template.html").read_text("utf-8"))
     return page.substitute(
         title=html.escape(title),
         version=html.escape(getattr(worklife, "__version__", "")),
         plotly_js=get_plotlyjs(),
-        header=_header(title, summary, generated_at),
+        header=_header(title, summary, generated_at, _header_notes(store, config, pw)),
         toc=_toc(all_sections),
         body="\n".join(s.render() for s in all_sections),
         footer=f"worklife {html.escape(getattr(worklife, '__version__', ''))} · "
@@ -329,6 +379,8 @@ def summary_lines(store: Store, person_weeks: Any, config: Config | None = None,
         sizes = agg.team_sizes(store, int(config["privacy.min_group_size"]))
         s = agg.org_summary(store, sizes)
         stats = agg.team_stats(store, sizes, "after_hours_collaboration_hours")
+    if pw.empty:
+        return [f"People: 0 · no person-weeks: {why_no_person_weeks(store)}"]
     lines = [
         (f"People: {s.people:,} · weeks: {s.weeks:,} ({s.first_week} – {s.last_week}, "
         f"{s.first_day} – {s.last_day})"),

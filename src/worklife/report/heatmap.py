@@ -36,7 +36,7 @@ person AS (
     SELECT p.person_id,
            CASE WHEN p.tz IN (SELECT tz FROM zones) THEN p.tz ELSE $default_tz END AS tz
     FROM people p
-    WHERE coalesce(p.is_internal, TRUE)
+    WHERE coalesce(p.is_internal, TRUE) AND ($only IS NULL OR p.person_id = $only)
 ),
 -- Each person's offset periods. Materialised so the engine joins events on person_id
 -- first; left to itself DuckDB range-joins every event with every zone's periods.
@@ -120,14 +120,16 @@ ORDER BY weekday, hour
 """
 
 
-def activity_heatmap(store: Store, config: Config) -> pd.DataFrame:
+def activity_heatmap(store: Store, config: Config, person_id: str | None = None) -> pd.DataFrame:
     """168 rows (weekday 0=Mon..6, hour 0..23 local): ``messages_sent``, ``meeting_hours``.
 
-    Computed in one DuckDB query over the whole store; every cell is present (zeros
-    where nothing happened). Requires ``tz_offsets`` to cover the people's zones
-    (``worklife.timezones.refresh_tz_offsets``, run by ingest).
+    Computed in one DuckDB query over the whole store (or one ``person_id``: the
+    personal report); every cell is present (zeros where nothing happened). Requires
+    ``tz_offsets`` to cover the people's zones (``worklife.timezones.refresh_tz_offsets``,
+    run by ingest).
     """
     params = {
+        "only": person_id,
         "default_tz": str(config["defaults.tz"]),
         "max_seconds": float(config["metrics.meeting_max_hours"]) * 3600.0,
         "min_people": int(config["metrics.meeting_min_people"]),

@@ -178,6 +178,7 @@ def collect_sections(
             log.info("no report sections from %s: no report_sections()", name)
             continue
         got = fn(store, config, person_weeks)
+        store.con.complete()  # a provider may leave a result unfetched; the next one must not fail
         if got is None:
             continue
         if isinstance(got, Section):
