@@ -43,3 +43,22 @@ def demo(
     console.print(f"store:   {result.db_path}", highlight=False)
     console.print(f"metrics: {result.metrics_path}", highlight=False)
     console.print(f"[bold]report:  {result.report_path.resolve()}[/]  (open it in a browser)", highlight=False)
+    _demo_accounts(result.db_path, cfg)
+
+
+def _demo_accounts(db_path: Path, cfg) -> None:
+    """Create one app account per role on the demo store and print how to start the app."""
+    from worklife.app.demo import create_demo_accounts
+
+    try:
+        users_db, accounts = create_demo_accounts(db_path, cfg)
+    except ValueError as exc:
+        err_console.print(f"no demo accounts: {exc}", highlight=False, markup=False)
+        return
+    console.rule("web app")
+    console.print(f"start it:  worklife serve --db {db_path}   then open http://127.0.0.1:8080/",
+                  highlight=False, markup=False)
+    console.print(f"demo accounts (in {users_db}; passwords shown only now):", highlight=False, markup=False)
+    for a in accounts:
+        console.print(f"  {a.role:<9} {a.email:<24} {a.password}   sees {a.what}", highlight=False, markup=False)
+
