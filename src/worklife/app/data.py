@@ -186,7 +186,7 @@ class AppData:
         """Weekly means per person of the trend metrics for a team (None: the org).
 
         Columns: week, week_start, people, then ``TREND`` columns and
-        ``status_meeting_hours``, ``workweek_span``, ``over_40h_share`` (0..1). Weeks with
+        ``status_meeting_hours``, ``workweek_span``, ``over_40h_pct`` (% of people). Weeks with
         fewer than ``privacy.min_group_size`` people are left out.
         """
         def load() -> pd.DataFrame:
@@ -196,7 +196,8 @@ class AppData:
             cols = [*TREND, "status_meeting_hours", "workweek_span"]
             g = pw.groupby("week", as_index=False).agg(
                 week_start=("week_start", "min"), people=("person_id", "nunique"),
-                over_40h_share=("over_40h", "mean"), **{c: (c, "mean") for c in cols})
+                over_40h_pct=("over_40h", "mean"), **{c: (c, "mean") for c in cols})
+            g["over_40h_pct"] = g["over_40h_pct"].astype(float) * 100
             return g[g.people >= self.min_group].reset_index(drop=True)
         return self.cached_small(("group_weeks", team), load)
 
@@ -210,7 +211,8 @@ class AppData:
             g = pw.groupby("team", as_index=False).agg(
                 people=("person_id", "nunique"), **{c: (c, "mean") for c in TREND},
                 after_hours_p90=("after_hours_collaboration_hours", lambda s: s.quantile(0.9)),
-                over_40h_share=("over_40h", "mean"))
+                over_40h_pct=("over_40h", "mean"))
+            g["over_40h_pct"] = g["over_40h_pct"].astype(float) * 100
             small = {t: n for t, n in sizes.items() if n < self.min_group}
             return g.sort_values("after_hours_collaboration_hours", ascending=False).reset_index(drop=True), small
         return self.cached("team_table", load)

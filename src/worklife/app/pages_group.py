@@ -24,7 +24,7 @@ from worklife.privacy import pseudonym
 router = APIRouter(include_in_schema=False)
 GROUP_COLS = {"week": "Week", "people": "People", **{m: f"{label} (h/person)" for m, label in TREND.items()},
               "status_meeting_hours": "Status meetings (h/person)", "workweek_span": "Workweek span (h/person)",
-              "over_40h_share": "Share over 40 h"}
+              "over_40h_pct": "Over 40 h (% of people)"}
 
 
 @router.get("/team")
@@ -94,7 +94,7 @@ def org_page(request: Request, ctx: Ctx = Depends(signed_in)) -> Response:
                   message="No team has enough people to show."),
     ]
     tcols = {"team": "Team", "people": "People", **{m: f"{label} (h/person-week)" for m, label in TREND.items()},
-             "after_hours_p90": "After hours p90 (h)", "over_40h_share": "Share over 40 h"}
+             "after_hours_p90": "After hours p90 (h)", "over_40h_pct": "Over 40 h (% of people)"}
     team_tab = table("org-teams-table", "Teams (means per person-week)", teams, tcols,
                      links={"team": lambda r: f"/team/{access.quote_path(r['team'])}"}, empty="No team is large enough.")
     week_tab = table("org-weeks", "Organisation by week (means per person)", weeks, GROUP_COLS)

@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from worklife.app import access
 from worklife.app.auth import Auth
 from worklife.app.data import AppData
-from worklife.app.users import AppDb, Session, User, users_db_path
+from worklife.app.users import AppDb, Session, User, users_db_path  # noqa: F401
 from worklife.config import Config
 from worklife.errors import WorklifeError
 
@@ -54,7 +54,7 @@ def create_app(store_path: str | Path, config: Config | None = None, app_db: App
     data = AppData(store_path, config)
     db = app_db or AppDb(users_db_path(store_path, config))
     auth = Auth(db, config)
-    app = FastAPI(title="worklife", version="0.1.0", docs_url="/api/docs", redoc_url=None,
+    app = FastAPI(title="worklife", version="0.1.0", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json",
                   description="Work-pattern numbers per role. Every route answers 404 outside the caller's role.")
     app.state.data, app.state.db, app.state.auth, app.state.config = data, db, auth, config
@@ -89,12 +89,12 @@ def _middleware(app: FastAPI, auth: Auth, db: AppDb) -> None:
     async def sign_in_state(request: Request, call_next):  # type: ignore[no-untyped-def]
         request.state.ctx = None
         found = auth.current(request)
-        fresh: User | None = None
-        if found is None:
-            fresh = auth.header_user(request)
-            if fresh is not None:
-                token, session = auth.open_session(fresh)
-                found = (fresh, session, token)
+        fresh = auth.header_user(request)  # the SSO proxy's word wins over an older cookie
+        if fresh is not None and (found is None or found[0].email != fresh.email):
+            token, session = auth.open_session(fresh)
+            found = (fresh, session, token)
+        else:
+            fresh = None
         if found is not None:
             user, session, _ = found
             request.state.ctx = Ctx(user, session, app.state.data, auth, db)
@@ -142,6 +142,13 @@ def _errors(app: FastAPI) -> None:
         if request.url.path.startswith("/api/"):
             return _json_error(422, message)
         return error_page(request, 422, message)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Response:
+        log.exception("request %s crashed", request.url.path)
+        if request.url.path.startswith("/api/"):
+            return _json_error(500, "internal error (see the server log)")
+        return error_page(request, 500, "internal error (see the server log)")
 
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
