@@ -12,6 +12,7 @@ from rich.table import Table
 
 from worklife.cli._app import app, console, fail, is_interactive
 from worklife.config import Config, load_config
+from worklife.errors import ConfigError
 
 users_app = typer.Typer(help="Accounts of the web app (worklife serve).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -65,7 +66,10 @@ def users_add(
     from worklife.app.users import check_role
 
     cfg = load_config(config)
-    check_role(role)
+    try:
+        check_role(role)
+    except ConfigError as exc:
+        fail(str(exc), 2)
     data = AppData(_store(db), cfg)
     person_id = data.resolve_person(person or email)
     if person and person_id is None:
@@ -81,6 +85,8 @@ def users_add(
     appdb = _appdb(db, cfg)
     try:
         appdb.add_user(email, role, password, person_id, tuple(team))
+    except ConfigError as exc:
+        fail(str(exc), 1)
     finally:
         appdb.close()
     console.print(f"added {email.strip().lower()} as {role}" + (f" (person {person_id})" if person_id else ""),
@@ -154,6 +160,8 @@ def users_set_role(
     appdb = _appdb(_store(db), cfg)
     try:
         changed = appdb.set_role(email, role)
+    except ConfigError as exc:
+        fail(str(exc), 2)
     finally:
         appdb.close()
     if not changed:
