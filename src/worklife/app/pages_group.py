@@ -73,12 +73,19 @@ def digest_page(request: Request, team: str, week: str | None = Query(None, max_
     digest = ctx.data.digest(team, chosen) if chosen else None
     from worklife.digest import to_html
 
-    body = to_html(digest, standalone=False) if digest is not None else None
+    body = _demote_headings(to_html(digest, standalone=False)) if digest is not None else None
     group = ctx.data.group_weeks(team) if access.team_is_shown(ctx.data, team) else pd.DataFrame()
     row = group[group.week == chosen]
     numbers = None if row.empty else row.iloc[0].to_dict()
     return page(request, ctx, "digest.html", f"Digest {team}", team=team, teams=access.visible_teams(ctx.user, ctx.data),
                 weeks=weeks, week=chosen, body=body, numbers=numbers, min_group=ctx.data.min_group)
+
+
+def _demote_headings(html: str) -> str:
+    """Shift h1..h5 one level down: the digest sits under the page's own h1."""
+    import re
+
+    return re.sub(r"<(/?)h([1-5])\b", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", html)
 
 
 @router.get("/org")
