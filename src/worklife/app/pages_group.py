@@ -127,8 +127,12 @@ def _validation_tables(v: dict[str, list[dict]]) -> list:
 
 
 def findings_frame(ctx: Ctx) -> pd.DataFrame:
-    """Findings as rows, people pseudonymised unless ``app.identify_findings``."""
+    """Findings as rows, people pseudonymised unless ``app.identify_findings`` (cached)."""
     identify = bool(ctx.data.config["app.identify_findings"])
+    return ctx.data.cached_small(("findings_frame", identify), lambda: _findings_frame(ctx, identify))
+
+
+def _findings_frame(ctx: Ctx, identify: bool) -> pd.DataFrame:
     key = ctx.db.secret("pseudonym_key")
     rows = []
     for f in ctx.data.findings():
@@ -142,6 +146,9 @@ def findings_frame(ctx: Ctx) -> pd.DataFrame:
                                        "count", "message", "source"])
 
 
+FINDINGS_SHOWN = 300  # rows on the page; the CSV export and the API carry every finding
+
+
 @router.get("/findings")
 def findings_page(request: Request, ctx: Ctx = Depends(signed_in)) -> Response:
     access.require_role(ctx.user, "analyst")
@@ -151,8 +158,11 @@ def findings_page(request: Request, ctx: Ctx = Depends(signed_in)) -> Response:
                       {"Findings": list(by_rule.findings)}, message="No findings under this policy.")
     cols = {"severity": "Severity", "rule": "Rule", "jurisdiction": "Jurisdiction", "week": "Week",
             "person": "Person", "counterpart": "From", "count": "Times", "message": "What"}
+    shown = df.head(FINDINGS_SHOWN)
+    caption = "Findings, most severe first" + (
+        f" (the first {FINDINGS_SHOWN:,} of {len(df):,}; the CSV has all)" if len(df) > FINDINGS_SHOWN else "")
     return page(request, ctx, "findings.html", "Policy findings", chart=chart,
-                table=table("findings", "Findings, most severe first", df, cols, empty="No findings under this policy."),
+                table=table("findings", caption, shown, cols, empty="No findings under this policy."),
                 identified=bool(ctx.data.config["app.identify_findings"]), policy=ctx.data.config["app.policy"])
 
 

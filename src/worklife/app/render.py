@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
 PALETTE = ["#1f5f99", "#b8322a", "#2e7d32", "#7b4fa0", "#a35f00", "#00707a"]
@@ -88,17 +87,37 @@ class Chart:
     message: str = "No data for this period."
 
 
-def _layout(fig: go.Figure, unit: str, x_title: str | None = None) -> go.Figure:
-    fig.update_layout(
-        template="plotly_white", font=FONT, margin={"l": 60, "r": 20, "t": 20, "b": 50}, height=340,
-        legend={"orientation": "h", "y": -0.2, "yanchor": "top"}, yaxis_title=unit, xaxis_title=x_title,
-        colorway=PALETTE, hovermode="x unified",
-    )
-    return fig
+_TEMPLATE: dict[str, Any] | None = None
 
 
-def _json(fig: go.Figure) -> str:
-    return str(fig.to_json()).replace("</", "<\\/")
+def _template() -> dict[str, Any]:
+    """The ``plotly_white`` template as plain JSON (built once; figures are plain dicts)."""
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        import plotly.io as pio
+
+        _TEMPLATE = json.loads(json.dumps(pio.templates["plotly_white"].to_plotly_json()))
+    return _TEMPLATE
+
+
+def _layout(unit: str, x_title: str | None = None, **kw: Any) -> dict[str, Any]:
+    return {
+        "template": _template(), "font": FONT, "margin": {"l": 60, "r": 20, "t": 20, "b": 50}, "height": 340,
+        "legend": {"orientation": "h", "y": -0.2, "yanchor": "top"}, "colorway": PALETTE, "hovermode": "x unified",
+        "yaxis": {"title": {"text": unit}}, "xaxis": {"title": {"text": x_title or ""}, "type": "category"}, **kw,
+    }
+
+
+def _json(data: list[dict[str, Any]], layout: dict[str, Any]) -> str:
+    return json.dumps({"data": data, "layout": layout}, default=float).replace("</", "<\\/")
+
+
+def _numbers(values: Any) -> list[float | None]:
+    out = []
+    for v in values:
+        f = float(v) if v is not None else math.nan
+        out.append(None if math.isnan(f) else round(f, 2))
+    return out
 
 
 def line_chart(id: str, title: str, unit: str, df: pd.DataFrame, x: str, series: Mapping[str, str],
@@ -106,11 +125,10 @@ def line_chart(id: str, title: str, unit: str, df: pd.DataFrame, x: str, series:
     """Lines of ``series`` (column -> label) over ``x``; no data when ``df`` is empty."""
     if df.empty:
         return Chart(id, title, unit, None, message)
-    fig = go.Figure()
-    for col, label in series.items():
-        fig.add_scatter(x=df[x].astype(str), y=df[col].astype(float).round(2), name=label, mode="lines+markers",
-                        hovertemplate=f"{label}: %{{y:.1f}} {unit}<extra></extra>")
-    return Chart(id, title, unit, _json(_layout(fig, unit, "ISO week")), message)
+    xs = [str(v) for v in df[x]]
+    data = [{"type": "scatter", "mode": "lines+markers", "name": label, "x": xs, "y": _numbers(df[col]),
+             "hovertemplate": f"{label}: %{{y:.1f}} {unit}<extra></extra>"} for col, label in series.items()]
+    return Chart(id, title, unit, _json(data, _layout(unit, "ISO week")), message)
 
 
 def bar_chart(id: str, title: str, unit: str, labels: list[str], values: Mapping[str, list[float]],
@@ -118,12 +136,9 @@ def bar_chart(id: str, title: str, unit: str, labels: list[str], values: Mapping
     """Grouped bars: one trace per ``values`` key over ``labels``."""
     if not labels or not values:
         return Chart(id, title, unit, None, message)
-    fig = go.Figure()
-    for name, ys in values.items():
-        fig.add_bar(x=labels, y=[round(float(v), 2) for v in ys], name=name,
-                    hovertemplate=f"%{{x}}<br>{name}: %{{y:.1f}} {unit}<extra></extra>")
-    fig.update_layout(barmode="group")
-    return Chart(id, title, unit, _json(_layout(fig, unit)), message)
+    data = [{"type": "bar", "name": name, "x": [str(v) for v in labels], "y": _numbers(ys),
+             "hovertemplate": f"%{{x}}<br>{name}: %{{y:.1f}} {unit}<extra></extra>"} for name, ys in values.items()]
+    return Chart(id, title, unit, _json(data, _layout(unit, barmode="group")), message)
 
 
 def as_json(value: Any) -> str:
