@@ -182,7 +182,17 @@ def export_csv(name: str, ctx: Ctx = Depends(signed_in)) -> Response:
     else:
         access.deny()
     buf = io.StringIO()
-    df.to_csv(buf, index=False)
+    _csv_safe(df).to_csv(buf, index=False)
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="worklife-{name}-{stamp}.csv"'})
+
+
+def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells starting with = + - @ get a leading apostrophe, so spreadsheets do not run them."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].map(lambda v: f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r")
+                                else v)
+    return out
