@@ -92,8 +92,10 @@ class AppData:
             return value
 
     def store(self) -> Store:
-        """A read-only connection to the store (close it after use)."""
-        return connect(self.path, read_only=True, create=False)
+        """A read-only connection to the store (close it after use); no progress bars in the server log."""
+        store = connect(self.path, read_only=True, create=False)
+        store.con.execute("SET enable_progress_bar = false")
+        return store
 
     def warm(self) -> None:
         """Compute the shared results now (the server calls this at start-up)."""
@@ -150,12 +152,12 @@ class AppData:
         return self.cached("team_sizes", lambda: self.people().groupby("team").size().astype(int).to_dict())
 
     def managed_teams(self, person_id: str) -> list[str]:
-        """Teams of a manager's direct reports; their own team when they have none."""
+        """Teams of a manager's direct reports; their own team when they have none ("(no team)" is none)."""
         p = self.people()
-        teams = sorted(set(p[p.manager_id == person_id].team))
+        teams = sorted(set(p[p.manager_id == person_id].team) - {NO_TEAM})
         if teams:
             return teams
-        own = p[p.person_id == person_id].team
+        own = p[(p.person_id == person_id) & (p.team != NO_TEAM)].team
         return [str(own.iloc[0])] if len(own) else []
 
     # -- metrics --------------------------------------------------------------------------
