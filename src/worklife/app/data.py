@@ -61,6 +61,7 @@ class AppData:
         self._state: tuple | None = None
         self._cache: dict[str, Any] = {}
         self._small: OrderedDict[tuple, Any] = OrderedDict()
+        self._computing: dict[Any, threading.Lock] = {}
 
     # -- caching --------------------------------------------------------------------------
     def _check_fresh(self) -> None:
@@ -70,25 +71,49 @@ class AppData:
                 log.info("store %s changed; recomputing on demand", self.path)
             self._cache.clear()
             self._small.clear()
+            self._computing.clear()
             self._state = state
 
+    def _key_lock(self, key: Any) -> threading.Lock:
+        with self._lock:
+            return self._computing.setdefault(key, threading.Lock())
+
     def cached(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per store state; other results are served meanwhile."""
         with self._lock:
             self._check_fresh()
-            if name not in self._cache:
-                self._cache[name] = compute()
-            return self._cache[name]
+            if name in self._cache:
+                return self._cache[name]
+        with self._key_lock(name):  # one computation per name at a time
+            with self._lock:
+                self._check_fresh()
+                if name in self._cache:
+                    return self._cache[name]
+                state = self._state
+            value = compute()
+            with self._lock:
+                if self._state == state:  # not if the store changed meanwhile
+                    self._cache[name] = value
+            return value
 
     def cached_small(self, key: tuple, compute: Callable[[], T]) -> T:
+        """Like ``cached`` for per-person / per-team results, keeping the last 256."""
         with self._lock:
             self._check_fresh()
             if key in self._small:
                 self._small.move_to_end(key)
                 return self._small[key]
+        with self._key_lock(key):
+            with self._lock:
+                if key in self._small:
+                    return self._small[key]
+                state = self._state
             value = compute()
-            self._small[key] = value
-            while len(self._small) > _SMALL_CACHE:
-                self._small.popitem(last=False)
+            with self._lock:
+                if self._state == state:
+                    self._small[key] = value
+                while len(self._small) > _SMALL_CACHE:
+                    self._small.popitem(last=False)
             return value
 
     def store(self) -> Store:

@@ -1,0 +1,72 @@
+"""The app's data layer: cached until the store changes; the Guard page lists only one's own messages."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from tests._app_env import ALIAS, EMPLOYEE, PASSWORD, build_env
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from worklife.app import create_app
+from worklife.app.data import AppData
+from worklife.config import Config
+from worklife.store import connect
+
+
+@pytest.fixture
+def env(tmp_path):
+    pytest.importorskip("worklife.synth")
+    return build_env(tmp_path, people=48, weeks=1)
+
+
+def test_results_are_cached_until_the_store_changes(env):
+    data = AppData(env.store_path, env.config)
+    calls = []
+    first = data.cached("probe", lambda: calls.append(1) or len(calls))
+    assert data.cached("probe", lambda: calls.append(1) or len(calls)) == first == 1
+    n = len(data.people())
+    with connect(env.store_path) as store:
+        store.upsert("people", [{"person_id": "newcomer@example.com", "email": "newcomer@example.com",
+                                 "team": "Atlas", "is_internal": True}], update=True)
+    assert len(data.people()) == n + 1
+    assert data.cached("probe", lambda: calls.append(1) or len(calls)) == 2
+
+
+def test_people_resolve_by_email_id_and_alias(env):
+    data = AppData(env.store_path, env.config)
+    assert data.resolve_person(EMPLOYEE.upper()) == EMPLOYEE
+    assert data.resolve_person(ALIAS) == EMPLOYEE
+    assert data.resolve_person("stranger@example.com") is None
+    assert {EMPLOYEE, ALIAS} <= data.addresses(EMPLOYEE)
+
+
+def _queue(path, rows):
+    from worklife.guard.queue import NewDelivery, Queue
+
+    with Queue(path) as q:
+        for sender, recipient in rows:
+            q.add(sender, b"Subject: x\r\n\r\nbody", [NewDelivery(recipient, "UTC", "hold", 2_000_000_000_000,
+                                                                 2_000_000_000_000)], 1_700_000_000_000).result()
+
+
+def test_guard_page_lists_only_my_messages(env, tmp_path):
+    queue = tmp_path / "guard.sqlite"
+    _queue(queue, [(EMPLOYEE, "user005@example.com"), ("user007@example.com", ALIAS),
+                   ("user008@example.com", "user009@example.com")])
+    app = create_app(env.store_path, Config({"app.guard_queue": str(queue)}))
+    c = TestClient(app, base_url="https://testserver")
+    c.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD})
+    html = c.get("/me/guard").text
+    assert "user005@example.com" in html and "user007@example.com" in html
+    assert "user008@example.com" not in html and "user009@example.com" not in html
+
+
+def test_guard_page_says_when_no_queue_is_configured(env):
+    c = TestClient(create_app(env.store_path, env.config), base_url="https://testserver")
+    c.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD})
+    assert "No guard queue is configured" in c.get("/me/guard").text
