@@ -27,8 +27,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from worklife.app.demo import create_demo_accounts  # noqa: E402
-from worklife.config import Config  # noqa: E402
+from worklife.app.demo import create_demo_accounts
+from worklife.config import Config
 
 COOKIE = "__Host-worklife"
 

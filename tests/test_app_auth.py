@@ -54,7 +54,7 @@ def test_passwords_are_argon2_hashes():
 def test_sign_in_sets_a_secure_http_only_same_site_cookie(app):
     r = login_form(client(app), EMPLOYEE, PASSWORD, next="/me/trends")
     assert r.status_code == 303 and r.headers["location"] == "/me/trends"
-    cookie = [h for h in r.headers.get_list("set-cookie") if h.startswith("__Host-worklife=")][0].lower()
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("__Host-worklife=")).lower()
     for flag in ("httponly", "secure", "samesite=strict", "path=/"):
         assert flag in cookie
     assert "domain=" not in cookie

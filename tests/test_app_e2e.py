@@ -25,11 +25,11 @@ CHROMIUM = os.environ.get("WORKLIFE_CHROMIUM") or shutil.which("chromium") or "/
 if not Path(CHROMIUM).exists():
     pytest.skip("no Chromium (apt-get install -y chromium; make test does)", allow_module_level=True)
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, sync_playwright
 
-from worklife.app import create_app  # noqa: E402
-from worklife.app.demo import create_demo_accounts  # noqa: E402
-from worklife.config import Config  # noqa: E402
+from worklife.app import create_app
+from worklife.app.demo import create_demo_accounts
+from worklife.config import Config
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,7 +221,7 @@ def test_tables_sort_and_page_with_the_keyboard(browser, server, demo):
 def test_sign_out_ends_the_session_in_the_browser(browser, server, demo):
     account = demo[2]["admin"]
     page, _ = sign_in(browser, server, account.email, account.password)
-    cookie = [c for c in page.context.cookies() if c["name"] == "__Host-worklife"][0]
+    cookie = next(c for c in page.context.cookies() if c["name"] == "__Host-worklife")
     assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
     page.click("form.signout button")
     page.wait_for_load_state("networkidle")

@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from worklife.app import access
 from worklife.app.auth import Auth
 from worklife.app.data import AppData
-from worklife.app.users import AppDb, Session, User, users_db_path  # noqa: F401
+from worklife.app.users import AppDb, Session, User, users_db_path
 from worklife.config import Config
 from worklife.errors import WorklifeError
 
