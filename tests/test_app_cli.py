@@ -79,3 +79,19 @@ def test_remove_unknown_account_fails(env):
 def test_serve_needs_an_existing_store(tmp_path):
     r = run("serve", "--db", str(tmp_path / "missing.duckdb"))
     assert r.exit_code == 1 and "no such store" in r.output
+
+
+def test_demo_accounts_one_per_role_and_printed_once(env, capsys):
+    from worklife.app.data import AppData
+    from worklife.app.demo import create_demo_accounts
+
+    _, accounts = create_demo_accounts(env.store_path, env.config)
+    assert [a.role for a in accounts] == ["employee", "manager", "analyst", "admin"]
+    appdb = AppDb(users_db_path(env.store_path, env.config))
+    assert all(appdb.verify(a.email, a.password) for a in accounts)
+    assert len(appdb.users()) == 4  # the demo replaces earlier accounts
+    appdb.close()
+    data = AppData(env.store_path, env.config)
+    employee, manager = accounts[0], accounts[1]
+    assert data.person(employee.person_id)["manager_id"] == manager.person_id
+    assert data.team_sizes()[data.managed_teams(manager.person_id)[0]] >= 10

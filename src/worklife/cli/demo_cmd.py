@@ -50,15 +50,16 @@ def _demo_accounts(db_path: Path, cfg) -> None:
     """Create one app account per role on the demo store and print how to start the app."""
     from worklife.app.demo import create_demo_accounts
 
+    def say(text: str) -> None:
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
+
     try:
         users_db, accounts = create_demo_accounts(db_path, cfg)
     except ValueError as exc:
-        err_console.print(f"no demo accounts: {exc}", highlight=False, markup=False)
+        err_console.print(f"no demo accounts: {exc}", highlight=False, markup=False, soft_wrap=True)
         return
     console.rule("web app")
-    console.print(f"start it:  worklife serve --db {db_path}   then open http://127.0.0.1:8080/",
-                  highlight=False, markup=False)
-    console.print(f"demo accounts (in {users_db}; passwords shown only now):", highlight=False, markup=False)
+    say(f"start it:  worklife serve --db {db_path}   then open http://127.0.0.1:8080/")
+    say(f"demo accounts (in {users_db}; passwords shown only now, new ones at every demo run):")
     for a in accounts:
-        console.print(f"  {a.role:<9} {a.email:<24} {a.password}   sees {a.what}", highlight=False, markup=False)
-
+        say(f"  {a.role:<9} {a.email:<24} {a.password}   sees {a.what}")
