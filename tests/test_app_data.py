@@ -70,3 +70,18 @@ def test_guard_page_says_when_no_queue_is_configured(env):
     c = TestClient(create_app(env.store_path, env.config), base_url="https://testserver")
     c.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD})
     assert "No guard queue is configured" in c.get("/me/guard").text
+
+
+def test_charts_have_a_no_data_state_and_cannot_break_out_of_their_script_block():
+    import json
+
+    import pandas as pd
+
+    from worklife.app.render import bar_chart, line_chart
+
+    empty = line_chart("c", "Hours", "hours", pd.DataFrame(columns=["week", "x"]), "week", {"x": "X"},
+                       message="Nothing yet.")
+    assert empty.figure_json is None and empty.message == "Nothing yet." and empty.unit == "hours"
+    evil = bar_chart("b", "Teams", "hours", ["</script><script>alert(1)</script>"], {"Mean": [1.0]})
+    assert "<" not in evil.figure_json
+    assert json.loads(evil.figure_json)["data"][0]["x"] == ["</script><script>alert(1)</script>"]

@@ -109,7 +109,8 @@ def _layout(unit: str, x_title: str | None = None, **kw: Any) -> dict[str, Any]:
 
 
 def _json(data: list[dict[str, Any]], layout: dict[str, Any]) -> str:
-    return json.dumps({"data": data, "layout": layout}, default=float).replace("</", "<\\/")
+    # "<" written as \u003c: nothing inside the <script type="application/json"> block can close it
+    return json.dumps({"data": data, "layout": layout}, default=float).replace("<", "\\u003c")
 
 
 def _numbers(values: Any) -> list[float | None]:
