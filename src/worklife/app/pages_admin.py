@@ -68,6 +68,8 @@ def add_user(email: str = Form(..., max_length=254), role: str = Form(..., max_l
     person_id = ctx.data.resolve_person(person or email)
     if person and person_id is None:
         return _back(f"no person {person} in the store")
+    if role == "employee" and person_id is None:
+        return _back(f"{email} is not a person in the store; give their e-mail or alias as Person")
     try:
         ctx.db.add_user(email, role, password, person_id)
     except ConfigError as exc:
