@@ -44,7 +44,7 @@ def create_demo_accounts(store_path: str | Path, config: Config) -> tuple[Path, 
         stale.unlink(missing_ok=True)
     data = AppData(store_path, config)
     manager, employee = pick_people(data)
-    team = data.person(manager)["team"]
+    team = (data.person(manager) or {}).get("team", "")
     plan = [
         (employee, "employee", employee, "their own weeks, trends, boundaries"),
         (manager, "manager", manager, f"team {', '.join(data.managed_teams(manager)) or team}: aggregates, digest"),

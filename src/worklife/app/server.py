@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -157,8 +158,9 @@ def _errors(app: FastAPI) -> None:
         return await http_error(request, HTTPException(exc.status_code, exc.detail))
 
 
-def _json_error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status, headers=headers)
+def _json_error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status,
+                        headers=dict(headers) if headers else None)
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
