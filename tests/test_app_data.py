@@ -85,3 +85,12 @@ def test_charts_have_a_no_data_state_and_cannot_break_out_of_their_script_block(
     evil = bar_chart("b", "Teams", "hours", ["</script><script>alert(1)</script>"], {"Mean": [1.0]})
     assert "<" not in evil.figure_json
     assert json.loads(evil.figure_json)["data"][0]["x"] == ["</script><script>alert(1)</script>"]
+
+
+def test_a_store_that_cannot_be_opened_answers_503_not_a_traceback(env):
+    c = TestClient(create_app(env.store_path, env.config), base_url="https://testserver")
+    c.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD})
+    env.store_path.write_bytes(b"not a duckdb file")  # as if replaced mid-write
+    r = c.get("/api/me/weeks")
+    assert r.status_code == 503 and r.json()["ok"] is False
+    assert c.get("/me/week").status_code == 503

@@ -25,7 +25,7 @@ from worklife.app.auth import Auth
 from worklife.app.data import AppData
 from worklife.app.users import AppDb, Session, User, users_db_path
 from worklife.config import Config
-from worklife.errors import WorklifeError
+from worklife.errors import StoreError, WorklifeError
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -126,6 +126,14 @@ def _errors(app: FastAPI) -> None:
             return _json_error(exc.status_code, message, exc.headers)
         return error_page(request, exc.status_code, message)
 
+    @app.exception_handler(StoreError)
+    async def store_busy(request: Request, exc: StoreError) -> Response:
+        log.warning("store unavailable for %s: %s", request.url.path, exc)
+        message = "the store is being updated or cannot be opened; try again in a moment"
+        if request.url.path.startswith("/api/"):
+            return _json_error(503, message)
+        return error_page(request, 503, message)
+
     @app.exception_handler(WorklifeError)
     async def worklife_error(request: Request, exc: WorklifeError) -> Response:
         log.warning("request %s failed: %s", request.url.path, exc)
@@ -165,7 +173,10 @@ def _json_error(status: int, message: str, headers: Mapping[str, str] | None = N
 
 def error_page(request: Request, status: int, message: str) -> Response:
     ctx = getattr(request.state, "ctx", None)
-    nav = access.navigation(ctx.user, ctx.data) if ctx else []
+    try:
+        nav = access.navigation(ctx.user, ctx.data) if ctx else []
+    except WorklifeError:  # the store itself is what failed
+        nav = []
     return request.app.state.templates.TemplateResponse(
         request, "error.html", {"status": status, "message": message, "nav": nav, "ctx": ctx,
                                 "title": "Not found" if status == 404 else "Error"},
