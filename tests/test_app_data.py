@@ -94,3 +94,18 @@ def test_a_store_that_cannot_be_opened_answers_503_not_a_traceback(env):
     r = c.get("/api/me/weeks")
     assert r.status_code == 503 and r.json()["ok"] is False
     assert c.get("/me/week").status_code == 503
+
+
+def test_while_the_store_cannot_be_opened_earlier_results_are_served(env):
+    import os
+
+    data = AppData(env.store_path, env.config)
+    before = data.people()
+    good = env.store_path.read_bytes()
+    env.store_path.write_bytes(b"being rewritten")
+    os.utime(env.store_path, (1, 1))  # a different file state
+    assert data.people().equals(before)  # the last good answer, not an error
+    with pytest.raises(Exception, match="cannot open store"):
+        data.team_table()  # never computed before: nothing to fall back to
+    env.store_path.write_bytes(good)
+    assert len(data.people()) == len(before)

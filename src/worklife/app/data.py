@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from worklife.config import Config
+from worklife.errors import StoreError
 from worklife.store import Store, connect
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class AppData:
         self._cache: dict[str, Any] = {}
         self._small: OrderedDict[tuple, Any] = OrderedDict()
         self._computing: dict[Any, threading.Lock] = {}
+        self._previous: dict[Any, Any] = {}  # last results before the store changed
 
     # -- caching --------------------------------------------------------------------------
     def _check_fresh(self) -> None:
@@ -69,6 +71,7 @@ class AppData:
         if state != self._state:
             if self._state is not None:
                 log.info("store %s changed; recomputing on demand", self.path)
+            self._previous = {**self._previous, **self._cache, **self._small}
             self._cache.clear()
             self._small.clear()
             self._computing.clear()
@@ -90,10 +93,11 @@ class AppData:
                 if name in self._cache:
                     return self._cache[name]
                 state = self._state
-            value = compute()
+            value, fresh = self._compute(name, compute)
             with self._lock:
-                if self._state == state:  # not if the store changed meanwhile
+                if fresh and self._state == state:  # not if the store changed meanwhile
                     self._cache[name] = value
+                    self._previous.pop(name, None)
             return value
 
     def cached_small(self, key: tuple, compute: Callable[[], T]) -> T:
@@ -108,13 +112,26 @@ class AppData:
                 if key in self._small:
                     return self._small[key]
                 state = self._state
-            value = compute()
+            value, fresh = self._compute(key, compute)
             with self._lock:
-                if self._state == state:
+                if fresh and self._state == state:
                     self._small[key] = value
+                    self._previous.pop(key, None)
                 while len(self._small) > _SMALL_CACHE:
                     self._small.popitem(last=False)
             return value
+
+    def _compute(self, key: Any, compute: Callable[[], T]) -> tuple[T, bool]:
+        """(value, fresh): while the store cannot be opened (an ingest is writing it), the
+        result from before the change, if there is one; else the StoreError."""
+        try:
+            return compute(), True
+        except StoreError:
+            with self._lock:
+                if key not in self._previous:
+                    raise
+                log.warning("store %s unavailable; serving the previous %s", self.path, key)
+                return self._previous[key], False
 
     def store(self) -> Store:
         """A read-only connection to the store (close it after use); no progress bars in the server log."""
