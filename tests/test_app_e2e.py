@@ -72,7 +72,22 @@ def demo(tmp_path_factory):
         with connect(path) as store:
             synth.load_into_store(synth.generate(people=200, weeks=12, seed=0), store)
     _, accounts = create_demo_accounts(path, config)
-    return path, config, {a.role: a for a in accounts}
+    by_role = {a.role: a for a in accounts}
+    queue = tmp_path_factory.mktemp("guard") / "guard.sqlite"
+    _guard_queue(queue, [(by_role["employee"].email, "held-for@example.net"),
+                         ("someone@example.net", "not-mine@example.net")])
+    config.set("app.guard_queue", str(queue))
+    return path, config, by_role
+
+
+def _guard_queue(path: Path, pairs: list[tuple[str, str]]) -> None:
+    """A guard queue holding one message per (sender, recipient)."""
+    from worklife.guard.queue import NewDelivery, Queue
+
+    with Queue(path) as q:
+        for sender, recipient in pairs:
+            q.add(sender, b"Subject: x\r\n\r\nbody", [NewDelivery(recipient, "UTC", "hold", 2_000_000_000_000,
+                                                                    2_000_000_000_000)], 1_700_000_000_000).result()
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +197,15 @@ def test_employee_explains_a_number_down_to_events(browser, server, demo):
     visit(page, page.url, "employee-explain")
     assert not axe_violations(page)
     assert not errors
+    page.context.close()
+
+
+def test_employee_sees_own_guard_messages_only(browser, server, demo):
+    account = demo[2]["employee"]
+    page, _ = sign_in(browser, server, account.email, account.password)
+    page.goto(server + "/me/guard")
+    main = page.locator("main").inner_text()
+    assert "held-for@example.net" in main and "not-mine@example.net" not in main
     page.context.close()
 
 

@@ -80,8 +80,9 @@ def navigation(user: User, data: AppData) -> list[Nav]:
     """The pages ``user`` may open, in menu order."""
     nav: list[Nav] = []
     if user.person_id and data.person(user.person_id) is not None:
-        nav += [Nav("/me/week", "My week"), Nav("/me/trends", "My trends"),
-                Nav("/me/boundaries", "Boundaries"), Nav("/me/guard", "Guard")]
+        nav += [Nav("/me/week", "My week"), Nav("/me/trends", "My trends"), Nav("/me/boundaries", "Boundaries")]
+        if str(data.config["app.guard_queue"]).strip():
+            nav.append(Nav("/me/guard", "Guard"))
     if user.role in ("manager", "analyst") and visible_teams(user, data):
         nav.append(Nav("/team", "Team"))
     if user.role == "analyst":
