@@ -47,6 +47,10 @@ def serve(
     _store(db)
     console.print(f"worklife app on http://{host}:{port}/  (accounts: {users_db_path(db, cfg)}; "
                   "add one with `worklife users add`)", highlight=False, markup=False)
+    if host not in ("127.0.0.1", "localhost", "::1") and cfg["app.cookie_secure"]:
+        console.print("note: browsers keep the Secure session cookie only over HTTPS (or on localhost): "
+                      "put TLS in front, or set app.cookie_secure = false (docs/app.md)",
+                      highlight=False, markup=False)
     run(db, cfg, host=host, port=port)
 
 
