@@ -202,3 +202,11 @@ def test_app_db_lives_beside_the_store(env):
     db = AppDb(path)
     assert {u.role for u in db.users()} >= {"employee", "manager", "analyst", "admin"}
     db.close()
+
+
+def test_api_sign_out_needs_the_csrf_header(app):
+    c = client(app)
+    csrf = c.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD}).json()["csrf"]
+    assert c.post("/api/logout").status_code == 403
+    assert c.post("/api/logout", headers={"X-CSRF-Token": csrf}).json() == {"ok": True}
+    assert c.get("/api/me/weeks").status_code == 401
