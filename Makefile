@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 WL := $(VENV)/bin/worklife
 OUT ?= out
 
-.PHONY: demo test bench lint install install-test clean
+.PHONY: demo test bench lint install install-test clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ install-test: $(VENV)/.installed-test
 demo: $(VENV)/.installed
 	$(WL) demo --out $(OUT)
 
-test: $(VENV)/.installed-test
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "warning: could not install chromium (needs root); the browser tests will skip"
+
+test: $(VENV)/.installed-test chromium
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed-test
@@ -31,6 +36,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/guard.py
 	$(PY) benchmarks/scale.py
+	$(PY) benchmarks/app.py
 
 lint: $(VENV)/.installed-test
 	$(PY) -m pip install -q ruff==0.17.5 mypy==2.4.1

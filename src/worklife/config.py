@@ -114,6 +114,18 @@ SETTINGS: list[Setting] = [
     Setting("guard.keep_dead_days", 14.0, "days", "Keep the body of a message with a dead-letter copy this long, for the operator to inspect."),
     Setting("guard.keep_records_days", 30.0, "days", "Keep delivery records (addresses, times, states, idempotency keys) this long after the message is finished."),
     Setting("guard.keep_audit_days", 365.0, "days", "Keep urgent-release audit rows this long."),
+    # Web app (worklife serve; docs/app.md).
+    Setting("app.users_db", "", "path", "SQLite file of app accounts, sessions and correction requests; empty: beside the store (worklife.duckdb -> worklife.app.sqlite)."),
+    Setting("app.session_hours", 12.0, "hours", "A session expires this long after sign-in."),
+    Setting("app.cookie_secure", True, "bool", "Mark the session cookie Secure (browsers still send it to http://localhost and 127.0.0.1); turn off only behind plain HTTP on another host."),
+    Setting("app.login_max_failures", 5, "attempts", "Failed sign-ins per e-mail (and per client address) allowed within app.login_window_minutes."),
+    Setting("app.login_window_minutes", 15.0, "minutes", "Window of the sign-in throttle."),
+    Setting("app.trusted_header", "", "header name", "Sign in by this header set by an SSO reverse proxy (e.g. X-Forwarded-Email); empty: off."),
+    Setting("app.trusted_proxies", ["127.0.0.1/32", "::1/128"], "CIDR list", "Only requests from these addresses may sign in by app.trusted_header."),
+    Setting("app.identify_findings", False, "bool", "Show policy findings with person ids; otherwise analysts see keyed pseudonyms."),
+    Setting("app.guard_queue", "", "path", "Guard queue (SQLite) whose held and released messages employees may see; empty: no Guard page data."),
+    Setting("app.policy", "auto", "preset|auto|path", "Policy the Policy findings page is checked under."),
+    Setting("app.page_rows", 25, "rows", "Table rows per page."),
     # Calendar ingest (iCalendar and Graph adapters).
     Setting("calendar.default_window_days", 365, "days", "Without --from/--to or other data: expand recurrences this long before the first and after the last event of a file."),
     Setting("calendar.max_occurrences_per_series", 10000, "occurrences", "A series expanding to more in the window is cut there and quarantined."),

@@ -13,6 +13,7 @@ from worklife.errors import WorklifeError
 
 # Importing the command modules registers their commands on ``app``.
 from worklife.cli import (  # noqa: E402,F401
+    app_cmd,
     config_cmd,
     demo_cmd,
     digest_cmd,

@@ -43,3 +43,23 @@ def demo(
     console.print(f"store:   {result.db_path}", highlight=False)
     console.print(f"metrics: {result.metrics_path}", highlight=False)
     console.print(styled(f"report:  {result.report_path.resolve()}") + "  (open it in a browser)", highlight=False)
+    _demo_accounts(result.db_path, cfg)
+
+
+def _demo_accounts(db_path: Path, cfg) -> None:
+    """Create one app account per role on the demo store and print how to start the app."""
+    from worklife.app.demo import create_demo_accounts
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    try:
+        users_db, accounts = create_demo_accounts(db_path, cfg)
+    except ValueError as exc:
+        err_console.print(f"no demo accounts: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return
+    console.rule("web app")
+    say(f"start it:  worklife serve --db {db_path}   then open http://127.0.0.1:8080/")
+    say(f"demo accounts (in {users_db}; passwords shown only now, new ones at every demo run):")
+    for a in accounts:
+        say(f"  {a.role:<9} {a.email:<24} {a.password}   sees {a.what}")

@@ -1,0 +1,135 @@
+"""Sign-in, sessions, CSRF and the sign-in throttle.
+
+- Session: a random token in an HTTP-only, SameSite=Strict cookie (``Secure`` unless
+  ``app.cookie_secure`` is off; then the name loses its ``__Host-`` prefix); the app
+  database keeps its SHA-256 only. Sign-out deletes it.
+- CSRF: every form carries the session's random token (synchronizer pattern); the
+  sign-in form, before any session, a token matched against a short-lived cookie
+  (double submit). The JSON API accepts only ``application/json`` bodies, which a
+  cross-site form cannot send.
+- Throttle: after ``app.login_max_failures`` failures within ``app.login_window_minutes``
+  for an e-mail or a client address, sign-in answers 429 without checking the password.
+- Trusted header (off by default): with ``app.trusted_header`` set, a request from an
+  address in ``app.trusted_proxies`` naming an existing account in that header is
+  signed in as that account.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from worklife.app.users import AppDb, Session, User
+from worklife.config import Config
+from worklife.errors import ConfigError
+
+LOGIN_COOKIE = "wl_login"
+
+
+@dataclass
+class Auth:
+    """The app's authentication settings and state."""
+
+    db: AppDb
+    config: Config
+
+    @property
+    def cookie_name(self) -> str:
+        return "__Host-worklife" if self.secure else "worklife_session"
+
+    @property
+    def secure(self) -> bool:
+        return bool(self.config["app.cookie_secure"])
+
+    @property
+    def max_failures(self) -> int:
+        return int(self.config["app.login_max_failures"])
+
+    @property
+    def window_ms(self) -> int:
+        return int(float(self.config["app.login_window_minutes"]) * 60_000)
+
+    # -- who is asking ----------------------------------------------------------------------
+    def current(self, request: Request) -> tuple[User, Session, str] | None:
+        """(user, session, token) of the request's session cookie, if valid."""
+        token = request.cookies.get(self.cookie_name)
+        if not token or len(token) > 200:
+            return None
+        session = self.db.session(token)
+        if session is None:
+            return None
+        user = self.db.get_user(session.email)
+        return (user, session, token) if user else None
+
+    def header_user(self, request: Request) -> User | None:
+        """The account named by the trusted SSO header, when enabled and from a trusted proxy."""
+        header = str(self.config["app.trusted_header"]).strip()
+        if not header or request.client is None:
+            return None
+        value = request.headers.get(header)
+        if not value or not self._trusted(request.client.host):
+            return None
+        try:
+            return self.db.get_user(value)
+        except ConfigError:
+            return None
+
+    def _trusted(self, host: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(addr in ipaddress.ip_network(n, strict=False) for n in self.config["app.trusted_proxies"])
+
+    # -- signing in and out -----------------------------------------------------------------
+    def throttled(self, email: str, client: str) -> bool:
+        return (self.db.failures(f"email:{email.strip().lower()}", self.window_ms) >= self.max_failures
+                or self.db.failures(f"ip:{client}", self.window_ms) >= self.max_failures * 4)
+
+    def sign_in(self, email: str, password: str, client: str) -> User | None:
+        """The account if the password is right; records a failure otherwise."""
+        key = f"email:{email.strip().lower()}"
+        try:
+            user = self.db.verify(email, password)
+        except ConfigError:
+            user = None
+        if user is None:
+            self.db.record_failure(key, f"ip:{client}")
+            return None
+        self.db.clear_failures(key)
+        return user
+
+    def open_session(self, user: User) -> tuple[str, Session]:
+        return self.db.new_session(user.email, float(self.config["app.session_hours"]))
+
+    def set_session_cookie(self, response: Response, token: str) -> None:
+        response.set_cookie(self.cookie_name, token, max_age=int(float(self.config["app.session_hours"]) * 3600),
+                            path="/", secure=self.secure, httponly=True, samesite="strict")
+
+    def start_session(self, response: Response, user: User) -> Session:
+        token, session = self.open_session(user)
+        self.set_session_cookie(response, token)
+        return session
+
+    def end_session(self, request: Request, response: Response) -> None:
+        token = request.cookies.get(self.cookie_name)
+        if token:
+            self.db.end_session(token)
+        response.delete_cookie(self.cookie_name, path="/", secure=self.secure, httponly=True, samesite="strict")
+
+    # -- CSRF -------------------------------------------------------------------------------
+    def login_token(self, request: Request) -> str:
+        """The pre-session CSRF token of the sign-in form (reused while its cookie lives)."""
+        return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+
+    def set_login_cookie(self, response: Response, token: str) -> None:
+        response.set_cookie(LOGIN_COOKIE, token, max_age=3600, path="/", secure=self.secure,
+                            httponly=True, samesite="strict")
+
+
+def same_token(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and secrets.compare_digest(str(a), str(b))
