@@ -207,10 +207,27 @@ def detect_kind(path: Path) -> str:
     for kind, module in ADAPTERS.items():
         if module.detect(path):  # type: ignore[attr-defined]
             return kind
+    if _broken_zip(path):
+        raise IngestError("a damaged or truncated zip file (its table of contents is missing); "
+                          "download or export it again", source=str(path))
     raise IngestError(
         f"cannot tell what kind of export this is; pass --kind ({'|'.join(ADAPTERS) or 'none registered'})",
         source=str(path),
     )
+
+
+def _broken_zip(path: Path) -> bool:
+    """A file that starts like a zip (or is named .zip) but that zipfile cannot open."""
+    import zipfile
+
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError:
+        return False
+    return (magic == b"PK\x03\x04" or path.suffix.lower() == ".zip") and not zipfile.is_zipfile(path)
 
 
 def run(

@@ -55,7 +55,8 @@ def messages(path: Path) -> Iterator[tuple[bytes, str]]:
     with open(path, "rb") as fh:
         buf = fh.read(BLOCK)
         if not buf.strip():
-            return
+            raise IngestError("empty mbox file: it holds no messages (was the export cut short?)",
+                              source=name)
         if not buf.startswith(b"From "):
             raise IngestError("not an mbox file: the first line is not a 'From ' separator",
                               source=name, line=1)
