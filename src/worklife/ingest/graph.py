@@ -31,6 +31,7 @@ from urllib.parse import unquote
 
 from worklife.ingest._ics_zones import zone
 from worklife.ingest.base import Batch, IngestContext, to_utc
+from worklife.ingest.limits import Limits, Walk, load_json, walk
 from worklife.ingest.mail import normalise_msgid
 from worklife.timezones import resolve_zone
 
@@ -53,8 +54,9 @@ def _shape(head: dict[str, Any] | list[Any]) -> str | None:
     if "/messages" in context or "mailFolders" in context:
         return "messages"
     items = head.get("value") if isinstance(head, dict) else head
-    if isinstance(items, list) and items and isinstance(items[0], dict):
-        keys = set(items[0])
+    first = next((i for i in items if isinstance(i, dict)), None) if isinstance(items, list) else None
+    if first is not None:  # the first object: an array may start with null
+        keys = set(first)
         if len(keys & EVENT_KEYS) >= 3:
             return "events"
         if len(keys & MESSAGE_KEYS) >= 2:
@@ -76,10 +78,10 @@ def _sniff(path: Path) -> bool:
     return any(k.encode() in text for k in ("iCalUId", "internetMessageId"))
 
 
-def _files(path: Path) -> list[Path]:
+def _files(path: Path, skipped: Walk | None = None) -> list[Path]:
     if path.is_file():
         return [path]
-    return [p for p in sorted(path.rglob("*.json")) if p.is_file()]
+    return [p for p in walk(path, skipped) if p.suffix.lower() == ".json"]
 
 
 def detect(path: Path) -> bool:
@@ -120,7 +122,10 @@ def _instant(text: str) -> datetime:
     dt = datetime.fromisoformat(raw)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return to_utc(dt)
+    try:
+        return to_utc(dt)
+    except OverflowError:
+        raise ValueError(f"instant {text.strip()[:40]!r} is out of range") from None
 
 
 def _address(obj: Any) -> str | None:
@@ -182,6 +187,9 @@ def _event(ev: dict[str, Any], where: str, owner: str | None, owner_tz: str, ctx
     })
     people: dict[str, tuple[str, str, bool]] = {}
     for att in ev.get("attendees") or []:
+        if not isinstance(att, dict):
+            batch.notes.append(f"{where}: an attendee that is not an object was skipped")
+            continue
         pid = ctx.person_id(_address(att))
         if pid is None:
             batch.notes.append(f"{where}: an attendee without an e-mail address was skipped")
@@ -204,7 +212,7 @@ def _event(ev: dict[str, Any], where: str, owner: str | None, owner_tz: str, ctx
 
 def _header(msg: dict[str, Any], name: str) -> str | None:
     for h in msg.get("internetMessageHeaders") or []:
-        if str(h.get("name", "")).lower() == name.lower():
+        if isinstance(h, dict) and str(h.get("name", "")).lower() == name.lower():
             return str(h.get("value", ""))
     return None
 
@@ -242,11 +250,16 @@ def _message(msg: dict[str, Any], where: str, ctx: IngestContext, batch: Batch) 
 
 def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
     """One Batch per response page: meetings or messages, bad items quarantined."""
-    for file in _files(path):
+    limits = Limits.from_config(ctx.config)
+    skipped = Walk()
+    for file in _files(path, skipped):
         batch = Batch()
         try:
-            page = json.loads(file.read_bytes().decode("utf-8-sig"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            size = file.stat().st_size
+            if size > limits.max_member_bytes:
+                raise ValueError(f"{size:,} bytes, over ingest.max_member_bytes ({limits.max_member_bytes:,})")
+            page = load_json(file.read_bytes(), limits)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             line = getattr(exc, "lineno", 1)
             batch.read = 1
             batch.reject(f"{file}:{line}", f"not a readable Graph JSON response: {exc}")
@@ -274,8 +287,11 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
                     _event(item, where, owner, owner_tz, ctx, batch)
                 else:
                     _message(item, where, ctx, batch)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                batch.reject(where, f"{type(exc).__name__}: {exc}", json.dumps(item)[:500])
+            except (ValueError, OverflowError) as exc:
+                batch.reject(where, str(exc) or type(exc).__name__, json.dumps(item)[:500])
+            except (TypeError, KeyError, AttributeError):
+                batch.reject(where, "a field is null or of the wrong type where Graph writes an object or "
+                             "a string (start, end, from, attendees...); item skipped", json.dumps(item)[:500])
             if len(batch.rows["meetings"]) + len(batch.rows["messages"]) >= ctx.batch_size:
                 yield batch
                 batch = Batch()
@@ -283,3 +299,5 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
             batch.notes.append(f"{file}: calendarView of {owner or 'an unknown owner'}; "
                                f"all-day events in {owner_tz}")
         yield batch
+    if skipped.skipped:
+        yield Batch(notes=skipped.notes(path))

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, datetime
 from typing import Any
@@ -65,6 +66,8 @@ def _ok(value: Any, limits: Limits) -> bool:
 
 def _clean_row(row: dict[str, Any], max_chars: int, cut: Counter[str]) -> None:
     for k, v in row.items():
+        if isinstance(v, (dict, list, tuple, set)):  # a JSON object where text belongs: kept as text
+            v = row[k] = json.dumps(v, default=str, ensure_ascii=False)
         if isinstance(v, str):
             v2 = clean_text(v)
             if k in LONG_TEXT and len(v2) > max_chars:
