@@ -188,7 +188,7 @@ def _event(ev: dict[str, Any], where: str, owner: str | None, owner_tz: str, ctx
     people: dict[str, tuple[str, str, bool]] = {}
     for att in ev.get("attendees") or []:
         if not isinstance(att, dict):
-            batch.notes.append(f"{where}: an attendee that is not an object was skipped")
+            batch.notes.append(f"{where}: an attendee without an e-mail address was skipped")
             continue
         pid = ctx.person_id(_address(att))
         if pid is None:
