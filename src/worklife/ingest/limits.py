@@ -202,6 +202,8 @@ def regular_file(root: Path | str, path: str, walk: Walk) -> bool:
     if not stat.S_ISREG(st.st_mode):
         if not stat.S_ISDIR(st.st_mode):
             walk.skipped["FIFOs, sockets or devices (not regular files)"] += 1
+        elif os.path.islink(path):
+            walk.skipped["folder symlinks (not followed)"] += 1
         return False
     if os.path.islink(path) and not inside(root, path):
         walk.skipped["symlinks leading outside the source folder"] += 1
@@ -228,15 +230,7 @@ def walk(root: Path | str, walk_state: Walk | None = None) -> Iterator[Path]:
         for e in entries:
             if e.is_dir(follow_symlinks=False):
                 subdirs.append(e.path)
-            elif e.is_symlink() and _is_dir_link(e.path):
-                state.skipped["folder symlinks (not followed)"] += 1
             elif regular_file(root, e.path, state):
                 yield Path(e.path)
         stack.extend(reversed(subdirs))
 
-
-def _is_dir_link(path: str) -> bool:
-    try:
-        return stat.S_ISDIR(os.stat(path).st_mode)
-    except OSError:
-        return False

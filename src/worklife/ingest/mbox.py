@@ -126,7 +126,8 @@ def _separator(buf: bytes, pos: int) -> tuple[int, int]:
     return -1, 0
 
 
-def _parse(blocks: list[tuple[bytes, str]], ignore: str | None, lo: int, hi: int) -> list[ParsedMail | Rejected]:
+def _parse(blocks: list[tuple[bytes, str]], ignore: str | None, lo: int, hi: int,
+           *limits: int) -> list[ParsedMail | Rejected]:
     out: list[ParsedMail | Rejected] = []
     good = []
     for data, loc in blocks:
@@ -135,7 +136,7 @@ def _parse(blocks: list[tuple[bytes, str]], ignore: str | None, lo: int, hi: int
                                 data[:-len(TRUNCATED)][:300].decode("utf-8", "replace")))
         else:
             good.append((data, loc))
-    out.extend(parse_blocks(good, ignore, lo, hi))
+    out.extend(parse_blocks(good, ignore, lo, hi, *limits))
     return out
 
 
