@@ -151,11 +151,13 @@ class _Reader:
         try:
             users = self.tree.load("users.json")
         except ValueError as exc:
+            batch.read += 1  # the file is the record that could not be read
             batch.reject(self.tree.location("users.json"), str(exc))
             return
         if isinstance(users, dict) and isinstance(users.get("members"), list):  # the users.list API shape
             users = users["members"]
         if not isinstance(users, list):
+            batch.read += 1
             batch.reject(self.tree.location("users.json"), f"users.json holds a JSON {type(users).__name__}, "
                          "not a list of users; people not read (their messages are kept by Slack id)")
             return
@@ -193,6 +195,7 @@ class _Reader:
             try:
                 items = self.tree.load(meta)
             except ValueError as exc:
+                batch.read += 1
                 batch.reject(self.tree.location(meta), str(exc))
                 continue
             for c in items if isinstance(items, list) else []:
@@ -292,6 +295,7 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
             try:
                 data = tree.load(name)
             except ValueError as exc:
+                batch.read += 1  # the whole day file is one quarantined record
                 batch.reject(where, str(exc))
                 continue
             if isinstance(data, dict) and isinstance(data.get("messages"), list):  # slackdump dump
@@ -299,6 +303,7 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
                 conv = r.conversations.get(cid) or {**conv, "id": cid, "name": data.get("name") or cid}
                 data = data["messages"]
             if not isinstance(data, list):
+                batch.read += 1
                 batch.reject(where, "not a list of messages")
                 continue
             for i, m in enumerate(data):
