@@ -177,7 +177,7 @@ def test_any_slack_ts_is_stored_in_range_or_quarantined(ts):
             assert all(1970 <= v.year <= 2100 for v in sent)
 
 
-@FAST
+@settings(max_examples=12, deadline=None)
 @given(year=EDGE_YEARS, freq=st.sampled_from(["SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"]))
 def test_edge_dtstarts_with_any_rule_end_and_stay_in_range(year, freq):
     with tempfile.TemporaryDirectory() as tmp:

@@ -31,7 +31,7 @@ import dateutil.rrule as _rr
 from recurring_ical_events import Series
 from recurring_ical_events.util import compare_greater, convert_to_datetime
 
-MAX_STEPS = 1_000_000  # instants one rule may produce for one window (before it and inside it)
+MAX_STEPS = 200_000  # instants one rule may produce for one window (before it and inside it)
 _SECONDS = {_rr.HOURLY: 3600, _rr.MINUTELY: 60, _rr.SECONDLY: 1}
 _DAYS = {_rr.DAILY: 1, _rr.WEEKLY: 7}
 
@@ -94,6 +94,14 @@ def _shift(rule: _rr.rrule, lo: datetime) -> _rr.rrule:
         return rule.replace(cache=False)
     new_start = (_naive(start) + steps * step).replace(tzinfo=start.tzinfo)
     return rule.replace(dtstart=new_start, cache=False)
+
+
+def _after(a: Any, b: Any) -> bool:
+    """a > b, also when one is naive and the other aware (then as recurring-ical-events compares)."""
+    try:
+        return bool(a > b)
+    except TypeError:
+        return compare_greater(a, b)
 
 
 def _never(rule: _rr.rrule) -> bool:
@@ -165,9 +173,9 @@ class BoundedRules(Series.RecurrenceRules):
             if n >= MAX_STEPS:
                 raise ExpansionTooLong(f"the rule needs more than {MAX_STEPS:,} instants to reach the window "
                                        "(a very frequent rule or a very large COUNT)")
-            if compare_greater(start, hi):
+            if _after(start, hi):
                 return
-            if not compare_greater(lo, start):
+            if not _after(lo, start):
                 yield start
 
     def _count_dtstart(self, rule: _rr.rrule, maxyear: int) -> _rr.rrule | None:
