@@ -200,7 +200,22 @@ def _truncated_zip(root: Path) -> Path:
     return p
 
 
+def github_issue(n: int, created: str = "2024-01-02T10:00:00Z") -> dict:
+    return {"number": n, "title": f"t{n}", "html_url": f"https://github.com/o/r/issues/{n}",
+            "url": f"https://api.github.com/repos/o/r/issues/{n}", "repository_url": "https://api.github.com/repos/o/r",
+            "user": {"login": "alice"}, "state": "open", "created_at": created, "updated_at": created,
+            "closed_at": None, "labels": [], "assignees": []}
+
+
+def _github(root: Path) -> Path:
+    p = root / "issues.json"
+    p.write_text("[" + json.dumps(github_issue(1)) + "," + "[" * 200_000 + "]" * 200_000 + ","
+                 + json.dumps(github_issue(2, "9999-12-31T10:00:00Z")) + "]")
+    return p
+
+
 CASES: list[Case] = [
+    Case("github-deep-item-and-year-9999", _github, "outcomes", 2, reason="nested too deeply"),
     # bounded work
     Case("ics-secondly-endless", _ics_file("a.ics", vevent("sec", "20240103T100000Z", "RRULE:FREQ=SECONDLY\r\n")),
          "meetings", 1 + 10_000, reason="more than 10000 occurrences"),

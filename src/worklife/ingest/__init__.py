@@ -80,7 +80,7 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary,
     ``guard_batch`` runs first: no instant outside the configured range, no control
     characters, no long excerpt is ever committed, whichever adapter made the batch.
     """
-    guard_batch(batch, limits)
+    guard_batch(batch, limits, source)
     summary.read += batch.read
     summary.skipped += batch.skipped
     summary.notes.extend(batch.notes)

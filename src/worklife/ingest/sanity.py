@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from worklife.ingest.base import Batch
@@ -30,8 +31,12 @@ INSTANTS = {
 LONG_TEXT = ("title", "subject_or_channel")
 
 
-def guard_batch(batch: Batch, limits: Limits) -> None:
-    """Quarantine out-of-range instants, clean strings, cut long texts, shorten excerpts (in place)."""
+def guard_batch(batch: Batch, limits: Limits, source: str = "") -> None:
+    """Quarantine out-of-range instants, clean strings, cut long texts, shorten excerpts (in place).
+
+    A record that made several rows (a GitHub issue: opened, updated) is quarantined once.
+    """
+    seen: set[str] = set()
     for table, (cols, key, dependant) in INSTANTS.items():
         rows = batch.rows.get(table) or []
         bad = [r for r in rows if not all(_ok(r.get(c), limits) for c in cols)]
@@ -43,8 +48,10 @@ def guard_batch(batch: Batch, limits: Limits) -> None:
             batch.rows[dependant] = [r for r in batch.rows[dependant] if r.get(key) not in dropped]
         for r in bad:
             value = next(r.get(c) for c in cols if not _ok(r.get(c), limits))
-            where = str(r.get("source_ref") or r.get("source") or r.get(key))
-            batch.reject(where, limits.instant_reason(value), str(r.get(LONG_TEXT[0]) or r.get(LONG_TEXT[1]) or ""))
+            where = _located(str(r.get("source_ref") or r.get("source") or r.get(key)), source)
+            if where not in seen:
+                seen.add(where)
+                batch.reject(where, limits.instant_reason(value), str(r.get(LONG_TEXT[0]) or r.get(LONG_TEXT[1]) or ""))
     cut: Counter[str] = Counter()
     for table, rows in batch.rows.items():
         for r in rows:
@@ -56,6 +63,16 @@ def guard_batch(batch: Batch, limits: Limits) -> None:
         q.excerpt = excerpt(q.excerpt)
         q.reason = clean_text(q.reason)[:1000]
         q.location = clean_text(q.location)
+
+
+def _located(where: str, source: str) -> str:
+    """A row's reference as a location inside the source (``name#ref`` -> ``/path/name#ref``)."""
+    if not source or where.startswith(source):
+        return where
+    src = Path(source)
+    if src.is_file() and where.startswith(src.name):
+        return str(src.parent / where)
+    return f"{source}#{where}"
 
 
 def _ok(value: Any, limits: Limits) -> bool:
