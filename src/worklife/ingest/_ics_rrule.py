@@ -181,7 +181,7 @@ class BoundedRules(Series.RecurrenceRules):
     def _count_dtstart(self, rule: _rr.rrule, maxyear: int) -> _rr.rrule | None:
         """With COUNT and a DTSTART the rule does not produce, DTSTART is the first of COUNT."""
         count = rule._count  # noqa: SLF001
-        if count is None:
+        if count is None or len(self.rrules) > 2:  # several RRULEs (deprecated): DTSTART may match another
             return rule
         first = next(bounded(iter(rule.replace(cache=False)), maxyear), None)
         if first is None or first == rule._dtstart:  # noqa: SLF001
