@@ -163,6 +163,12 @@ def _fifo(cur: Path, root: Path) -> None:
     os.mkfifo(cur / "pipe.eml")
 
 
+def _fifo_source(root: Path) -> Path:
+    p = root / "calendar.ics"
+    os.mkfifo(p)
+    return p
+
+
 def _eml(name: str, data: bytes) -> Callable[[Path], Path]:
     def build(root: Path) -> Path:
         p = root / name
@@ -215,6 +221,11 @@ def _github(root: Path) -> Path:
 
 
 CASES: list[Case] = [
+    Case("outcomes-csv-year-9999-and-huge-field", _csv("outcomes.csv", "person,at,kind,ref,title,state\n"
+                                                       "alice@example.com,2024-01-02T10:00:00Z,commit,abc1,fix,closed\n"
+                                                       "alice@example.com,9999-12-31T10:00:00Z,commit,abc2,far,closed\n"),
+         "outcomes", 1, reason="outside 1970-2100"),
+    Case("source-is-a-fifo", lambda root: _fifo_source(root), "messages", 0, note="not a regular file", exit_code=1),
     Case("github-deep-item-and-year-9999", _github, "outcomes", 2, reason="nested too deeply"),
     # bounded work
     Case("ics-secondly-endless", _ics_file("a.ics", vevent("sec", "20240103T100000Z", "RRULE:FREQ=SECONDLY\r\n")),

@@ -36,7 +36,7 @@ def snapshot(db: str, table: str) -> tuple[int, list[tuple]]:
 
 
 def needs(case: Case) -> None:
-    if case.id.startswith("maildir-fifo") and not hasattr(os, "mkfifo"):
+    if "fifo" in case.id and not hasattr(os, "mkfifo"):
         pytest.skip("no FIFOs on this system")
 
 

@@ -204,6 +204,7 @@ def detect_kind(path: Path) -> str:
     """The adapter KIND for ``path``; IngestError naming the path when none fits."""
     if not path.exists():
         raise IngestError("no such file or folder", source=str(path))
+    _regular(path)
     for kind, module in ADAPTERS.items():
         if module.detect(path):  # type: ignore[attr-defined]
             return kind
@@ -214,6 +215,12 @@ def detect_kind(path: Path) -> str:
         f"cannot tell what kind of export this is; pass --kind ({'|'.join(ADAPTERS) or 'none registered'})",
         source=str(path),
     )
+
+
+def _regular(path: Path) -> None:
+    """IngestError for a FIFO, socket or device given as a source (reading one could block forever)."""
+    if not path.is_dir() and not path.is_file():
+        raise IngestError("not a regular file or folder (a FIFO, socket or device); not read", source=str(path))
 
 
 def _broken_zip(path: Path) -> bool:
@@ -300,6 +307,7 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
             raise IngestError(f"unknown kind {k!r}; expected one of {', '.join(ADAPTERS)}", source=str(path))
         if not path.exists():
             raise IngestError("no such file or folder", source=str(path))
+        _regular(path)
         module = ADAPTERS[k]
         ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store),
                             data_span=_data_span(store))
