@@ -9,12 +9,11 @@ a second run changes nothing; a good mailbox ingested next into the same store i
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
+from _hostile import BY_ID, CASES, Case, good_mbox
 from typer.testing import CliRunner
 
-from _hostile import BY_ID, CASES, Case, good_mbox
 from worklife.cli import app
 from worklife.store import connect
 

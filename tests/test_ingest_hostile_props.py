@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from _hostile import GOOD_MESSAGE, SLACK_USERS, ics, vevent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _hostile import GOOD_MESSAGE, SLACK_USERS, ics, vevent
 from worklife import ingest
 from worklife.config import Config
 from worklife.errors import IngestError
@@ -189,4 +189,4 @@ def test_edge_dtstarts_with_any_rule_end_and_stay_in_range(year, freq):
             starts = [r[0] for r in s.con.execute("SELECT start_utc FROM meetings").fetchall()]
             assert datetime(2024, 1, 2, 10) in starts
             assert all(1970 <= v.year <= 2100 for v in starts)
-    assert datetime.now(timezone.utc)  # the run ended
+    assert datetime.now(UTC)  # the run ended

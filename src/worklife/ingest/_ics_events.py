@@ -25,8 +25,8 @@ import icalendar
 import x_wr_timezone
 from recurring_ical_events import EventAdapter, Occurrence, Series
 
-from worklife.ingest._ics_rrule import BoundedRules
 from worklife.ingest._ics_rows import Job, Result, emit, fields, recurrence_key
+from worklife.ingest._ics_rrule import BoundedRules
 from worklife.ingest._ics_single import read_singles
 from worklife.ingest._ics_zones import settle, zone
 from worklife.ingest.base import IngestContext, stable_hash

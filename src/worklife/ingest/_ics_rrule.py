@@ -78,9 +78,9 @@ def _shift(rule: _rr.rrule, lo: datetime) -> _rr.rrule:
     Only for rules without COUNT whose period is fixed in wall time (weekly or faster);
     dateutil's defaults taken from DTSTART (time of day, weekday) are kept by whole steps.
     """
-    start = rule._dtstart  # noqa: SLF001 - dateutil keeps the rule's parts private
-    freq, interval = rule._freq, rule._interval  # noqa: SLF001
-    if rule._count is not None or start is None:  # noqa: SLF001
+    start = rule._dtstart
+    freq, interval = rule._freq, rule._interval
+    if rule._count is not None or start is None:
         return rule.replace(cache=False)
     gap = _naive(lo) - _naive(start)
     if freq in _SECONDS:
@@ -106,12 +106,12 @@ def _after(a: Any, b: Any) -> bool:
 
 def _never(rule: _rr.rrule) -> bool:
     """Whether BYSETPOS asks only for positions beyond the largest possible set of one period."""
-    setpos = rule._bysetpos  # noqa: SLF001
+    setpos = rule._bysetpos
     if not setpos:
         return False
-    times = {_rr.SECONDLY: 1, _rr.MINUTELY: len(rule._bysecond or (0,)),  # noqa: SLF001
-             _rr.HOURLY: len(rule._byminute or (0,)) * len(rule._bysecond or (0,))}  # noqa: SLF001
-    freq = rule._freq  # noqa: SLF001
+    times = {_rr.SECONDLY: 1, _rr.MINUTELY: len(rule._bysecond or (0,)),
+             _rr.HOURLY: len(rule._byminute or (0,)) * len(rule._bysecond or (0,))}
+    freq = rule._freq
     if freq not in times:
         return False
     return min(abs(p) for p in setpos) > times[freq]
@@ -143,7 +143,7 @@ class BoundedRules(Series.RecurrenceRules):
             local = datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=zone)
         except ValueError:
             return rule_string
-        utc = local.astimezone(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        utc = local.astimezone(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         return f"{head}UNTIL={utc}{semi}{rest}"
 
     def rrule_between(self, span_start: Any, span_stop: Any) -> Iterator[Any]:
@@ -180,11 +180,11 @@ class BoundedRules(Series.RecurrenceRules):
 
     def _count_dtstart(self, rule: _rr.rrule, maxyear: int) -> _rr.rrule | None:
         """With COUNT and a DTSTART the rule does not produce, DTSTART is the first of COUNT."""
-        count = rule._count  # noqa: SLF001
+        count = rule._count
         if count is None or len(self.rrules) > 2:  # several RRULEs (deprecated): DTSTART may match another
             return rule
         first = next(bounded(iter(rule.replace(cache=False)), maxyear), None)
-        if first is None or first == rule._dtstart:  # noqa: SLF001
+        if first is None or first == rule._dtstart:
             return rule
         if count <= 1:
             return None
@@ -199,4 +199,4 @@ class BoundedRules(Series.RecurrenceRules):
         return out
 
 
-__all__ = ["BoundedRules", "ExpansionTooLong", "MAX_STEPS", "bounded"]
+__all__ = ["MAX_STEPS", "BoundedRules", "ExpansionTooLong", "bounded"]

@@ -282,7 +282,7 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
             where = f"{file}#{ident}"
             try:
                 if not isinstance(item, dict):
-                    raise ValueError("item is not an object")
+                    raise ValueError("item is not an object")  # noqa: TRY004 - quarantined like any bad item
                 if shape == "events":
                     _event(item, where, owner, owner_tz, ctx, batch)
                 else:
