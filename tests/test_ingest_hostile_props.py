@@ -190,3 +190,13 @@ def test_edge_dtstarts_with_any_rule_end_and_stay_in_range(year, freq):
             assert datetime(2024, 1, 2, 10) in starts
             assert all(1970 <= v.year <= 2100 for v in starts)
     assert datetime.now(UTC)  # the run ended
+
+
+def test_a_hostile_guest_list_is_cut_and_noted(tmp_path):
+    p = tmp_path / "a.ics"
+    guests = "".join(f"ATTENDEE:mailto:user{i:04d}@example.com\r\n" for i in range(50))
+    p.write_text(ics(vevent("big", "20240102T100000Z", guests, end="20240102T110000Z")), newline="")
+    with connect(":memory:") as s:
+        (summary,) = ingest.run([p], s, Config({"ingest.max_recipients": 10}))
+        assert s.con.execute("SELECT count(*) FROM meeting_attendees").fetchone()[0] == 10
+    assert any("more than 10 attendees cut" in n for n in summary.notes)

@@ -135,7 +135,7 @@ SETTINGS: list[Setting] = [
     Setting("ingest.max_member_bytes", 200_000_000, "bytes", "A file or archive member bigger than this is quarantined unread."),
     Setting("ingest.max_header_bytes", 16_000_000, "bytes", "A mail header block bigger than this is quarantined."),
     Setting("ingest.max_field_bytes", 1_000_000, "bytes", "A CSV field bigger than this quarantines its row; longer subjects and titles are cut (noted)."),
-    Setting("ingest.max_recipients", 100_000, "addresses", "Recipients kept per message; the rest are cut (noted)."),
+    Setting("ingest.max_recipients", 100_000, "addresses", "Recipients kept per message and attendees per meeting; the rest are cut (noted)."),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -186,7 +186,12 @@ def _event(ev: dict[str, Any], where: str, owner: str | None, owner_tz: str, ctx
         "_authoritative": owner is not None and organizer == owner,
     })
     people: dict[str, tuple[str, str, bool]] = {}
-    for att in ev.get("attendees") or []:
+    attendees = ev.get("attendees") if isinstance(ev.get("attendees"), list) else []
+    limit = int(ctx.config.get("ingest.max_recipients", 100_000))
+    if len(attendees) > limit:
+        batch.notes.append(f"{where}: {len(attendees):,} attendees, only the first {limit:,} kept (ingest.max_recipients)")
+        attendees = attendees[:limit]
+    for att in attendees:
         if not isinstance(att, dict):
             batch.notes.append(f"{where}: an attendee without an e-mail address was skipped")
             continue
@@ -241,8 +246,15 @@ def _message(msg: dict[str, Any], where: str, ctx: IngestContext, batch: Batch) 
         "in_reply_to": message_id(_header(msg, "In-Reply-To")), "subject_or_channel": msg.get("subject"),
         "is_auto": auto, "source": where.split("#")[0], "source_ref": where,
     })
+    left = int(ctx.config.get("ingest.max_recipients", 100_000))
     for field, kind in (("toRecipients", "to"), ("ccRecipients", "cc"), ("bccRecipients", "bcc")):
-        for r in msg.get(field) or []:
+        recipients = msg.get(field) if isinstance(msg.get(field), list) else []
+        if len(recipients) > left:
+            batch.notes.append(f"{where}: recipients beyond the first {int(ctx.config.get('ingest.max_recipients', 100_000)):,} "
+                               "cut (ingest.max_recipients)")
+            recipients = recipients[:max(left, 0)]
+        left -= len(recipients)
+        for r in recipients:
             pid = ctx.person_id(_address(r))
             if pid:
                 batch.add("message_recipients", {"message_key": key, "person_id": pid, "kind": kind})
