@@ -266,6 +266,10 @@ CASES: list[Case] = [
     Case("graph-array-null-first", _graph(None, context=False), "messages", 1, reason="not an object"),
     Case("csv-json-null-first", _csv("people.json", json.dumps([None, {"email": "alice@example.com", "name": "A"}])),
          "people", 1, reason="not an object"),
+    Case("csv-json-truncated", _csv("people.json", '[{"email": "alice@example.com", "name": "A"}, {"email": '),
+         "people", 1, reason="the rest of the file is not read"),
+    Case("csv-json-deep-item", _csv("people.json", '[{"email": "alice@example.com", "name": "A"}, '
+                                    + "[" * 100_000 + "]" * 100_000 + "]"), "people", 1, reason="nested too deeply"),
     Case("slack-array-null-first", _slack([None, _good_with({})]), "messages", 2, reason="message without ts"),
     # messages a user can act on
     Case("mbox-empty", _eml("empty.mbox", b""), "messages", 0, note="empty mbox file", exit_code=1),

@@ -100,14 +100,16 @@ def _records(path: Path, limits: Limits = LIMITS) -> Iterator[tuple[int, dict[st
         with open(path, "rb") as fh:
             head = fh.read(64).lstrip()
         if suffix == ".json" and head.startswith(b"["):
+            # streamed item by item: an item nested too deeply is quarantined alone
+            from worklife.ingest.outcomes_csv import TooDeepItem, iter_json_items
+
+            i = 0
             try:
-                data = load_json(path.read_bytes(), limits)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise IngestError(f"not valid JSON: {exc}", source=str(path)) from exc
-            except ValueError as exc:  # over a size or depth limit
-                raise IngestError(f"{exc}; the file is not read", source=str(path)) from exc
-            for i, rec in enumerate(data, 1):
-                yield i, rec
+                for i, rec in enumerate(iter_json_items(path), 1):
+                    yield i, ({"__error__": rec.reason, "__raw__": ""} if isinstance(rec, TooDeepItem) else rec)
+            except (IngestError, UnicodeDecodeError) as exc:  # the items before it are kept
+                reason = str(exc).removeprefix(f"{path}: ")
+                yield i + 1, {"__error__": f"{reason}; the rest of the file is not read", "__raw__": ""}
             return
         with open(path, "rb") as fh:
             for i, raw in enumerate(fh, 1):
@@ -136,8 +138,9 @@ def _records(path: Path, limits: Limits = LIMITS) -> Iterator[tuple[int, dict[st
                     continue
                 yield reader.line_num, {k: repair_text(v) if isinstance(v, str) else v
                                         for k, v in rec.items() if k is not None}
-        except csv.Error as exc:
-            raise IngestError(f"malformed CSV: {exc}", source=str(path), line=reader.line_num) from exc
+        except csv.Error as exc:  # the rows before it are kept
+            yield reader.line_num, {"__error__": f"malformed CSV: {exc}; the rest of the file is not read",
+                                    "__raw__": ""}
 
 
 def delimiter(sample: str, suffix: str = ".csv") -> str:
