@@ -204,6 +204,11 @@ class _Reader:
                 if not isinstance(c["id"], str):
                     continue
                 members = c.get("members") if isinstance(c.get("members"), list) else []
+                limit = int(self.ctx.config.get("ingest.max_recipients", 100_000))
+                if len(members) > limit:  # every message would reach each: cut, and say so
+                    batch.notes.append(f"{self.tree.location(meta)}: {c['id']} has {len(members):,} members, "
+                                       f"only the first {limit:,} kept as recipients (ingest.max_recipients)")
+                    members = members[:limit]
                 conv = {"id": c["id"], "name": _scalar(c.get("name")) or c["id"],
                         "members": [m for m in members if isinstance(m, str)], "dm": dm}
                 self.conversations[c["id"]] = conv
