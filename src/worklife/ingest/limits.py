@@ -94,6 +94,11 @@ DEFAULT = Limits()
 
 
 # -- text ----------------------------------------------------------------------------------
+def has_control(value: str) -> bool:
+    """Whether ``value`` holds a NUL byte or another control character ``clean_text`` drops."""
+    return _CONTROL.search(value) is not None
+
+
 def clean_text(value: str) -> str:
     """A string without NUL bytes and control characters (tab and newlines kept)."""
     return _CONTROL.sub("", value) if _CONTROL.search(value) else value

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from worklife.ingest.base import Batch
-from worklife.ingest.limits import Limits, clean_text, cut_text, excerpt
+from worklife.ingest.limits import Limits, clean_text, cut_text, excerpt, has_control
 
 # table -> (instant columns, key column, dependant table)
 INSTANTS = {
@@ -82,6 +82,11 @@ def _ok(value: Any, limits: Limits) -> bool:
 
 
 def _clean_row(row: dict[str, Any], max_chars: int, cut: Counter[str]) -> None:
+    values = row.values()
+    if all(isinstance(v, str) or v is None or isinstance(v, (bool, int, float, datetime, date)) for v in values):
+        text = "\n".join(v for v in values if isinstance(v, str))  # one scan for the common, clean row
+        if not has_control(text) and all(len(row.get(k) or "") <= max_chars for k in LONG_TEXT):
+            return
     for k, v in row.items():
         if isinstance(v, (dict, list, tuple, set)):  # a JSON object where text belongs: kept as text
             v = row[k] = json.dumps(v, default=str, ensure_ascii=False)
