@@ -7,7 +7,6 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
-from rich.text import Text
 
 app = typer.Typer(
     name="worklife",
@@ -27,7 +26,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear line on stderr and exit (1: the job failed, 2: bad usage)."""
-    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
 from worklife.cli._app import app, console, err_console, fail, is_interactive
 from worklife.config import Config, load_config
@@ -97,14 +96,14 @@ def _report(summaries: list[IngestSummary], db: Path) -> None:
         table.add_column(col, justify="left" if col in ("source", "kind") else "right",
                          overflow="fold", min_width=8 if col == "source" else None)
     for s in summaries:
-        table.add_row(Text(s.source), s.kind, f"{s.read:,}", f"{s.inserted:,}", f"{s.duplicate:,}",
+        table.add_row(s.source, s.kind, f"{s.read:,}", f"{s.inserted:,}", f"{s.duplicate:,}",
                       f"{s.skipped:,}", f"{s.quarantined:,}" + (" [red]✗[/]" if s.error else ""))
     console.print(table)
-    for s in summaries:  # user text (paths, notes, reasons) printed literally, never as markup
+    for s in summaries:
         for note in dict.fromkeys(s.notes):  # each distinct note once
-            err_console.print(Text(f"note: {s.source}: {note}"), highlight=False, soft_wrap=True)
+            err_console.print(f"note: {s.source}: {note}", highlight=False, soft_wrap=True)
         if s.error:
-            err_console.print(Text.assemble(("error:", "bold red"), " ", s.error), highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {s.error}", highlight=False, soft_wrap=True)
     quarantined = sum(s.quarantined for s in summaries)
     if quarantined:
         err_console.print(f"{quarantined:,} records quarantined: `worklife export quarantine --db {db}`",
