@@ -56,7 +56,7 @@ def test_ingest_twice_reports_duplicates_and_changes_nothing(tmp_path, db):
 
 @pytest.mark.parametrize("name, content, kind, code, message", [
     ("missing", None, "auto", 1, "no such file or folder"),
-    ("empty.mbox", b"", "auto", 1, "nothing could be read"),
+    ("empty.mbox", b"", "auto", 1, "empty mbox file: it holds no messages"),
     ("empty", b"", "auto", 1, "cannot tell what kind of export"),
     ("junk.bin", bytes(range(256)) * 40, "auto", 1, "cannot tell what kind of export"),
     ("junk.bin", bytes(range(256)) * 40, "mbox", 1, "not an mbox file"),

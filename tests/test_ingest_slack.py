@@ -73,7 +73,7 @@ def test_ts_is_exact_to_the_microsecond():
 def test_export_messages_threads_and_non_messages(store, export):
     [s] = ingest.run([export], store, Config())
     assert s.kind == "slack"
-    assert (s.read, s.inserted, s.skipped, s.quarantined) == (8, 5, 2, 2)  # no-ts message + truncated file
+    assert (s.read, s.inserted, s.skipped, s.quarantined) == (9, 5, 2, 2)  # no-ts message + truncated file (read as one record)
     rows = {r[0]: r[1:] for r in q(store, "SELECT message_key, sender_id, thread_id, in_reply_to, is_auto, "
                                           "subject_or_channel FROM messages")}
     root, reply = "C01:1711846800.000100", "C01:1711846900.123456"

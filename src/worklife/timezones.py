@@ -162,6 +162,9 @@ def refresh_tz_offsets(store, default_tz: str = "UTC", pad_days: int = 400) -> i
         start, end = today, today
     else:
         start, end = span[0].date(), span[1].date()
+    # a store may hold instants from before the ingest range existed: never let them overflow
+    lo, hi = date(1900, 1, 1), date(2200, 12, 31)
+    start, end = min(max(start, lo), hi), min(max(end, lo), hi)
     table = tz_offsets_table(zones, start - timedelta(days=pad_days), end + timedelta(days=pad_days))
     store.replace_table("tz_offsets", table)
     return table.num_rows

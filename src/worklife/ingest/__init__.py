@@ -10,6 +10,7 @@ Adapters are registered in ``ADAPTERS`` in detection order.
 
 from __future__ import annotations
 
+import csv
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -22,6 +23,9 @@ import pyarrow as pa
 from worklife.config import Config
 from worklife.errors import IngestError, WorklifeError
 from worklife.ingest.base import CANONICAL, Batch, IngestContext
+from worklife.ingest.limits import DEFAULT as DEFAULT_LIMITS
+from worklife.ingest.limits import Limits
+from worklife.ingest.sanity import guard_batch
 from worklife.store import TABLES, Store
 
 log = logging.getLogger(__name__)
@@ -69,8 +73,14 @@ def _arrow(table: str, rows: list[dict]) -> pa.Table:
 COUNTED = ("meetings", "messages", "outcomes")  # tables whose rows are the records of a summary
 
 
-def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary) -> None:
-    """Upsert one batch: authoritative rows (``_authoritative``) overwrite, others only insert."""
+def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary,
+                limits: Limits = DEFAULT_LIMITS) -> None:
+    """Upsert one batch: authoritative rows (``_authoritative``) overwrite, others only insert.
+
+    ``guard_batch`` runs first: no instant outside the configured range, no control
+    characters, no long excerpt is ever committed, whichever adapter made the batch.
+    """
+    guard_batch(batch, limits, source)
     summary.read += batch.read
     summary.skipped += batch.skipped
     summary.notes.extend(batch.notes)
@@ -194,13 +204,37 @@ def detect_kind(path: Path) -> str:
     """The adapter KIND for ``path``; IngestError naming the path when none fits."""
     if not path.exists():
         raise IngestError("no such file or folder", source=str(path))
+    _regular(path)
     for kind, module in ADAPTERS.items():
         if module.detect(path):  # type: ignore[attr-defined]
             return kind
+    if _broken_zip(path):
+        raise IngestError("a damaged or truncated zip file (its table of contents is missing); "
+                          "download or export it again", source=str(path))
     raise IngestError(
         f"cannot tell what kind of export this is; pass --kind ({'|'.join(ADAPTERS) or 'none registered'})",
         source=str(path),
     )
+
+
+def _regular(path: Path) -> None:
+    """IngestError for a FIFO, socket or device given as a source (reading one could block forever)."""
+    if not path.is_dir() and not path.is_file():
+        raise IngestError("not a regular file or folder (a FIFO, socket or device); not read", source=str(path))
+
+
+def _broken_zip(path: Path) -> bool:
+    """A file that starts like a zip (or is named .zip) but that zipfile cannot open."""
+    import zipfile
+
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError:
+        return False
+    return (magic == b"PK\x03\x04" or path.suffix.lower() == ".zip") and not zipfile.is_zipfile(path)
 
 
 def run(
@@ -273,14 +307,16 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
             raise IngestError(f"unknown kind {k!r}; expected one of {', '.join(ADAPTERS)}", source=str(path))
         if not path.exists():
             raise IngestError("no such file or folder", source=str(path))
+        _regular(path)
         module = ADAPTERS[k]
         ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store),
                             data_span=_data_span(store))
         ctx.people_tz = dict(store.con.execute(
             "SELECT person_id, tz FROM people WHERE tz IS NOT NULL").fetchall())
+        limits = Limits.from_config(config)
         # Each batch is written as it comes: what was read before a fatal error is kept.
         for batch in module.read(path, ctx):  # type: ignore[attr-defined]
-            write_batch(store, batch, str(path), summary)
+            write_batch(store, batch, str(path), summary, limits)
             if k == "csv":  # a people file changes who is who for the next rows
                 ctx.aliases = load_aliases(store)
             if on_progress:
@@ -291,6 +327,11 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
         # the adapter met something it did not expect; the source is skipped, not the run
         log.debug("reading %s failed", path, exc_info=True)
         summary.error = f"{path}: cannot read: {exc}"
+    except (OverflowError, RecursionError, TypeError, KeyError, AttributeError, csv.Error) as exc:
+        # a record the adapter should have quarantined: the rest of this source is lost, not the run
+        log.debug("reading %s failed", path, exc_info=True)
+        summary.error = (f"{path}: reading stopped at an unexpected record ({type(exc).__name__}: "
+                         f"{str(exc)[:200]}); what was read before it is kept")
     if summary.error:
         log.info("%s", summary.error)  # reported by the caller (the CLI prints it once)
     finished = datetime.now(timezone.utc).replace(tzinfo=None)

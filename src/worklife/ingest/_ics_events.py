@@ -26,6 +26,7 @@ import x_wr_timezone
 from recurring_ical_events import EventAdapter, Occurrence, Series
 
 from worklife.ingest._ics_rows import Job, Result, emit, fields, recurrence_key
+from worklife.ingest._ics_rrule import BoundedRules
 from worklife.ingest._ics_single import read_singles
 from worklife.ingest._ics_zones import settle, zone
 from worklife.ingest.base import IngestContext, stable_hash
@@ -46,7 +47,10 @@ class _Event(EventAdapter):
 
 
 class _Series(Series):
-    """Series whose occurrences know their original start (the RECURRENCE-ID they answer to)."""
+    """Series whose occurrences know their original start (the RECURRENCE-ID they answer to),
+    expanded lazily and within bounds (``_ics_rrule.BoundedRules``)."""
+
+    RecurrenceRules = BoundedRules
 
     def occurrence(self, adapter, start=None, end=None) -> Occurrence:  # type: ignore[override]
         occ = Occurrence(adapter, start, end, sequence=self.sequence)

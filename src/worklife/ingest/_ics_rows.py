@@ -112,6 +112,10 @@ def _people(lines: list[tuple], owner: str | None, ctx: IngestContext, res: Resu
             rows[ctx.person_id(address)] = (PARTSTAT.get(partstat, "needs-action"), role, False)  # type: ignore[index]
     if owner is not None and organizer is None and not rows:
         organizer = owner  # an event of one's own, with no guests
+    limit = int(ctx.config.get("ingest.max_recipients", 100_000))
+    if len(rows) > limit:  # a hostile guest list: the first ones kept, the cut noted
+        res.notes[f"events with more than {limit:,} attendees cut to the first {limit:,} (ingest.max_recipients)"] += 1
+        rows = dict(list(rows.items())[:limit])
     if organizer is not None:
         rows[organizer] = ("organizer", "chair", True)
     if owner is not None and owner not in rows:

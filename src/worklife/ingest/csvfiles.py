@@ -23,12 +23,15 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from worklife.errors import ConfigError, IngestError
 from worklife.ingest.base import Batch, IngestContext, stable_hash, to_utc
+from worklife.ingest.limits import DEFAULT as LIMITS
+from worklife.ingest.limits import Limits, load_json
 from worklife.ingest.mail import repair_text
 from worklife.timezones import resolve_zone
 from worklife.workcal import parse_hhmm, parse_workdays, split_jurisdiction
@@ -90,44 +93,73 @@ def _mapping(headers: list[str], table: dict[str, tuple[str, ...]]) -> dict[str,
     return out
 
 
-def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _records(path: Path, limits: Limits = LIMITS) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, record) of a CSV/TSV (streamed), JSON Lines (streamed) or JSON array file."""
     suffix = path.suffix.lower()
     if suffix in (".json", ".jsonl", ".ndjson"):
         with open(path, "rb") as fh:
             head = fh.read(64).lstrip()
         if suffix == ".json" and head.startswith(b"["):
+            # streamed item by item: an item nested too deeply is quarantined alone
+            from worklife.ingest.outcomes_csv import TooDeepItem, iter_json_items
+
+            i = 0
             try:
-                data = json.loads(path.read_bytes().decode("utf-8-sig"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise IngestError(f"not valid JSON: {exc}", source=str(path)) from exc
-            for i, rec in enumerate(data, 1):
-                yield i, rec
+                for i, rec in enumerate(iter_json_items(path), 1):
+                    yield i, ({"__error__": rec.reason, "__raw__": ""} if isinstance(rec, TooDeepItem) else rec)
+            except (IngestError, UnicodeDecodeError) as exc:  # the items before it are kept
+                reason = str(exc).removeprefix(f"{path}: ")
+                yield i + 1, {"__error__": f"{reason}; the rest of the file is not read", "__raw__": ""}
             return
         with open(path, "rb") as fh:
             for i, raw in enumerate(fh, 1):
                 if raw.strip():
                     try:
-                        yield i, json.loads(raw.decode("utf-8-sig"))
+                        yield i, load_json(raw, limits)
                     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                         yield i, {"__error__": f"not valid JSON: {exc}", "__raw__": raw[:300].decode("utf-8", "replace")}
+                    except ValueError as exc:  # over a size or depth limit: this line only
+                        yield i, {"__error__": str(exc), "__raw__": raw[:300].decode("utf-8", "replace")}
         return
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
         sample = fh.read(8192)
         fh.seek(0)
-        delim = "\t" if suffix == ".tsv" or sample.count("\t") > sample.count(",") else ","
+        delim = delimiter(sample, suffix)
+        # fields up to a whole member are read, then a row with a field over
+        # ingest.max_field_bytes is quarantined alone (its neighbours are kept)
+        csv.field_size_limit(max(csv.field_size_limit(), limits.max_member_bytes))
         reader = csv.DictReader(fh, delimiter=delim)
         try:
             for rec in reader:
+                big = max((len(v) for v in rec.values() if isinstance(v, str)), default=0)
+                if big > limits.max_field_bytes:
+                    yield reader.line_num, {"__error__": f"a field of {big} characters, over ingest.max_field_bytes "
+                                            f"({limits.max_field_bytes}); row skipped", "__raw__": ""}
+                    continue
                 yield reader.line_num, {k: repair_text(v) if isinstance(v, str) else v
                                         for k, v in rec.items() if k is not None}
-        except csv.Error as exc:
-            raise IngestError(f"malformed CSV: {exc}", source=str(path), line=reader.line_num) from exc
+        except csv.Error as exc:  # the rows before it are kept
+            yield reader.line_num, {"__error__": f"malformed CSV: {exc}; the rest of the file is not read",
+                                    "__raw__": ""}
+
+
+def delimiter(sample: str, suffix: str = ".csv") -> str:
+    """Tab, semicolon or comma: whichever the first line of ``sample`` holds most of."""
+    if suffix == ".tsv":
+        return "\t"
+    first = sample.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in ("\t", ";", ",")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
 
 
 def _headers(path: Path) -> list[str]:
-    for _, rec in _records(path):
-        return list(rec.keys()) if isinstance(rec, dict) else []
+    """Keys of the first record that is an object (a JSON array may start with null)."""
+    for n, (_, rec) in enumerate(_records(path)):
+        if isinstance(rec, dict) and "__error__" not in rec:
+            return list(rec.keys())
+        if n >= 100:
+            break
     return []
 
 
@@ -189,7 +221,7 @@ def _people_row(rec: dict[str, Any], m: dict[str, str], ctx: IngestContext, sour
         row["workdays"] = v
     if "jurisdiction" in m:
         v = _get(rec, m, "jurisdiction")
-        if v and not re.fullmatch(r"[A-Za-z]{2}(-[A-Za-z0-9]{1,4})?", v):
+        if v and (not re.fullmatch(r"[A-Za-z]{2}(-[A-Za-z0-9]{1,4})?", v) or not _known_country(v)):
             raise ValueError(f"invalid jurisdiction {v!r}; expected an ISO 3166 code such as FR or CA-ON")
         row["jurisdiction"] = "-".join(x for x in split_jurisdiction(v) if x) if v else None
     if "manager" in m:
@@ -203,6 +235,18 @@ def _people_row(rec: dict[str, Any], m: dict[str, str], ctx: IngestContext, sour
                                          "source": source, "_authoritative": True})
     if email:
         ctx.aliases[email] = pid
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    import holidays
+
+    return frozenset(k for k in holidays.list_supported_countries() if len(k) == 2) | {"EU"}
+
+
+def _known_country(code: str) -> bool:
+    """Whether the country part of a jurisdiction is an ISO 3166 country (or EU) worklife knows."""
+    return code.split("-", 1)[0].upper() in _countries()
 
 
 def _instant(text: str | None, tz: str | None, what: str) -> datetime:
@@ -273,11 +317,17 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
     fk = file_kind(path)
     if fk is None:
         raise IngestError("neither a people file (email or person_id column) nor an activity file "
-                          "(kind and start/sent columns); see docs/ingest.md", source=str(path))
+                          f"(kind and start/sent columns){_delimiter_hint(path)}; see docs/ingest.md",
+                          source=str(path))
     headers = _headers(path)
     mapping = _mapping(headers, PEOPLE_COLUMNS if fk == "people" else ACTIVITY_COLUMNS)
     batch = Batch()
-    for line, rec in _records(path):
+    if path.suffix.lower() in (".csv", ".tsv"):
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            delim = delimiter(fh.read(8192), path.suffix.lower())
+        if delim != ",":
+            batch.notes.append(f"{path}: read as {'tab' if delim == chr(9) else repr(delim)}-delimited")
+    for line, rec in _records(path, Limits.from_config(ctx.config)):
         where = f"{path}:{line}"
         batch.read += 1
         if not isinstance(rec, dict) or "__error__" in rec:
@@ -289,9 +339,22 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
                 _people_row(rec, mapping, ctx, str(path), batch)
             else:
                 _activity_row(rec, mapping, ctx, str(path), where, batch)
-        except (ValueError, ConfigError) as exc:
-            batch.reject(where, str(exc), json.dumps(rec, default=str, ensure_ascii=False))
+        except (ValueError, ConfigError, OverflowError, TypeError) as exc:
+            batch.reject(where, str(exc), json.dumps(rec, default=str, ensure_ascii=False)[:1000])
         if batch.read >= ctx.batch_size:
             yield batch
             batch = Batch()
     yield batch
+
+
+def _delimiter_hint(path: Path) -> str:
+    """' (the header looks ;-delimited ...)' when another separator than the one used may fit."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            first = fh.readline(65536)
+    except OSError:
+        return ""
+    for d, name in (("|", "'|'"), (";", "';'"), ("\t", "tab")):
+        if first.count(d) > first.count(","):
+            return f" (the header looks {name}-delimited; save the file comma-separated)"
+    return ""

@@ -68,7 +68,7 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
         where = f"{path}#{i}"
         try:
             if not isinstance(obj, dict):
-                raise ValueError("not a JSON object")
+                raise ValueError(getattr(obj, "reason", "not a JSON object"))
             ref = _ref(obj)
             where = f"{path}#{ref}"
             for row in _rows(obj, ref, ctx, patterns, path.name):

@@ -31,6 +31,7 @@ from urllib.parse import unquote
 
 from worklife.ingest._ics_zones import zone
 from worklife.ingest.base import Batch, IngestContext, to_utc
+from worklife.ingest.limits import Limits, Walk, load_json, walk
 from worklife.ingest.mail import normalise_msgid
 from worklife.timezones import resolve_zone
 
@@ -53,8 +54,9 @@ def _shape(head: dict[str, Any] | list[Any]) -> str | None:
     if "/messages" in context or "mailFolders" in context:
         return "messages"
     items = head.get("value") if isinstance(head, dict) else head
-    if isinstance(items, list) and items and isinstance(items[0], dict):
-        keys = set(items[0])
+    first = next((i for i in items if isinstance(i, dict)), None) if isinstance(items, list) else None
+    if first is not None:  # the first object: an array may start with null
+        keys = set(first)
         if len(keys & EVENT_KEYS) >= 3:
             return "events"
         if len(keys & MESSAGE_KEYS) >= 2:
@@ -76,10 +78,10 @@ def _sniff(path: Path) -> bool:
     return any(k.encode() in text for k in ("iCalUId", "internetMessageId"))
 
 
-def _files(path: Path) -> list[Path]:
+def _files(path: Path, skipped: Walk | None = None) -> list[Path]:
     if path.is_file():
         return [path]
-    return [p for p in sorted(path.rglob("*.json")) if p.is_file()]
+    return [p for p in walk(path, skipped) if p.suffix.lower() == ".json"]
 
 
 def detect(path: Path) -> bool:
@@ -120,7 +122,10 @@ def _instant(text: str) -> datetime:
     dt = datetime.fromisoformat(raw)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return to_utc(dt)
+    try:
+        return to_utc(dt)
+    except OverflowError:
+        raise ValueError(f"instant {text.strip()[:40]!r} is out of range") from None
 
 
 def _address(obj: Any) -> str | None:
@@ -181,7 +186,15 @@ def _event(ev: dict[str, Any], where: str, owner: str | None, owner_tz: str, ctx
         "_authoritative": owner is not None and organizer == owner,
     })
     people: dict[str, tuple[str, str, bool]] = {}
-    for att in ev.get("attendees") or []:
+    attendees = ev.get("attendees") if isinstance(ev.get("attendees"), list) else []
+    limit = int(ctx.config.get("ingest.max_recipients", 100_000))
+    if len(attendees) > limit:
+        batch.notes.append(f"{where}: {len(attendees):,} attendees, only the first {limit:,} kept (ingest.max_recipients)")
+        attendees = attendees[:limit]
+    for att in attendees:
+        if not isinstance(att, dict):
+            batch.notes.append(f"{where}: an attendee without an e-mail address was skipped")
+            continue
         pid = ctx.person_id(_address(att))
         if pid is None:
             batch.notes.append(f"{where}: an attendee without an e-mail address was skipped")
@@ -204,7 +217,7 @@ def _event(ev: dict[str, Any], where: str, owner: str | None, owner_tz: str, ctx
 
 def _header(msg: dict[str, Any], name: str) -> str | None:
     for h in msg.get("internetMessageHeaders") or []:
-        if str(h.get("name", "")).lower() == name.lower():
+        if isinstance(h, dict) and str(h.get("name", "")).lower() == name.lower():
             return str(h.get("value", ""))
     return None
 
@@ -233,8 +246,15 @@ def _message(msg: dict[str, Any], where: str, ctx: IngestContext, batch: Batch) 
         "in_reply_to": message_id(_header(msg, "In-Reply-To")), "subject_or_channel": msg.get("subject"),
         "is_auto": auto, "source": where.split("#")[0], "source_ref": where,
     })
+    left = int(ctx.config.get("ingest.max_recipients", 100_000))
     for field, kind in (("toRecipients", "to"), ("ccRecipients", "cc"), ("bccRecipients", "bcc")):
-        for r in msg.get(field) or []:
+        recipients = msg.get(field) if isinstance(msg.get(field), list) else []
+        if len(recipients) > left:
+            batch.notes.append(f"{where}: recipients beyond the first {int(ctx.config.get('ingest.max_recipients', 100_000)):,} "
+                               "cut (ingest.max_recipients)")
+            recipients = recipients[:max(left, 0)]
+        left -= len(recipients)
+        for r in recipients:
             pid = ctx.person_id(_address(r))
             if pid:
                 batch.add("message_recipients", {"message_key": key, "person_id": pid, "kind": kind})
@@ -242,11 +262,16 @@ def _message(msg: dict[str, Any], where: str, ctx: IngestContext, batch: Batch) 
 
 def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
     """One Batch per response page: meetings or messages, bad items quarantined."""
-    for file in _files(path):
+    limits = Limits.from_config(ctx.config)
+    skipped = Walk()
+    for file in _files(path, skipped):
         batch = Batch()
         try:
-            page = json.loads(file.read_bytes().decode("utf-8-sig"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            size = file.stat().st_size
+            if size > limits.max_member_bytes:
+                raise ValueError(f"{size:,} bytes, over ingest.max_member_bytes ({limits.max_member_bytes:,})")
+            page = load_json(file.read_bytes(), limits)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             line = getattr(exc, "lineno", 1)
             batch.read = 1
             batch.reject(f"{file}:{line}", f"not a readable Graph JSON response: {exc}")
@@ -269,13 +294,16 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
             where = f"{file}#{ident}"
             try:
                 if not isinstance(item, dict):
-                    raise ValueError("item is not an object")
+                    raise ValueError("item is not an object")  # noqa: TRY004 - quarantined like any bad item
                 if shape == "events":
                     _event(item, where, owner, owner_tz, ctx, batch)
                 else:
                     _message(item, where, ctx, batch)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                batch.reject(where, f"{type(exc).__name__}: {exc}", json.dumps(item)[:500])
+            except (ValueError, OverflowError) as exc:
+                batch.reject(where, str(exc) or type(exc).__name__, json.dumps(item)[:500])
+            except (TypeError, KeyError, AttributeError):
+                batch.reject(where, "a field is null or of the wrong type where Graph writes an object or "
+                             "a string (start, end, from, attendees...); item skipped", json.dumps(item)[:500])
             if len(batch.rows["meetings"]) + len(batch.rows["messages"]) >= ctx.batch_size:
                 yield batch
                 batch = Batch()
@@ -283,3 +311,5 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
             batch.notes.append(f"{file}: calendarView of {owner or 'an unknown owner'}; "
                                f"all-day events in {owner_tz}")
         yield batch
+    if skipped.skipped:
+        yield Batch(notes=skipped.notes(path))

@@ -25,6 +25,7 @@ from worklife.ingest._ics_events import process
 from worklife.ingest._ics_rows import ATTENDEE_COLS, MEETING_COLS, Job, Result
 from worklife.ingest._ics_split import SplitFile, split
 from worklife.ingest.base import Batch, IngestContext
+from worklife.ingest.limits import Limits, Walk, walk
 from worklife.timezones import resolve_zone
 
 log = logging.getLogger(__name__)
@@ -62,12 +63,13 @@ def detect(path: Path) -> bool:
     return head[:15].upper() == b"BEGIN:VCALENDAR"
 
 
-def _files(path: Path) -> Iterator[Path]:
+def _files(path: Path, skipped: Walk | None = None) -> Iterator[Path]:
+    """The calendar files of a source; a folder is walked without leaving it (``limits.walk``)."""
     if path.is_file():
         yield path
         return
-    for p in sorted(path.rglob("*")):
-        if p.is_file() and p.suffix.lower() in SUFFIXES:
+    for p in walk(path, skipped):
+        if p.suffix.lower() in SUFFIXES:
             yield p
 
 
@@ -125,10 +127,14 @@ def window_for(ctx: IngestContext, parts: SplitFile) -> tuple[datetime, datetime
         lo, hi = ctx.data_span  # type: ignore[misc]
         lo, hi, how = _day(lo), _day(hi), "span of the other data in the store"
     else:
-        days = sorted(d for d in (_yyyymmdd(b.start_day) for b in parts.events if b.start_day) if d)
+        limits = Limits.from_config(ctx.config)
+        days = sorted(limits.clamp_day(d) for d in (_yyyymmdd(b.start_day) for b in parts.events if b.start_day)
+                      if d)
         pad = timedelta(days=int(ctx.config.get("calendar.default_window_days", 365)))
         first, last = (days[0], days[-1]) if days else (date(2000, 1, 1), date(2000, 1, 1))
         lo, hi, how = first - pad, last + pad, f"±{pad.days} days around the file's events"
+    limits = Limits.from_config(ctx.config)  # a DTSTART in year 1 or 9999 must not overflow the window
+    lo, hi = limits.clamp_day(lo), limits.clamp_day(hi)
     start = datetime(lo.year, lo.month, lo.day)
     stop = datetime(hi.year, hi.month, hi.day) + timedelta(days=1)
     return start, stop, how
@@ -208,7 +214,13 @@ WHOLE_FILE_MAX = 1_000_000  # bytes: with a pool, smaller files go to a worker w
 
 def _file_units(path: Path, ctx: IngestContext) -> tuple[Batch, list[Job]]:
     """A Batch of the file's own problems and notes, and its parse units."""
+    limit = Limits.from_config(ctx.config).max_member_bytes
     try:
+        size = path.stat().st_size
+        if size > limit:
+            head = Batch(read=1)
+            head.reject(f"{path}:1", f"file of {size:,} bytes, over ingest.max_member_bytes ({limit:,}); not read")
+            return head, []
         data = path.read_bytes()
     except OSError as exc:
         head = Batch(read=1)
@@ -282,7 +294,8 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
     Units are gathered into batches of about ``ctx.batch_size`` meetings (fewer, larger
     writes); memory holds one batch and the units in flight, never a whole folder.
     """
-    files = list(_files(path))
+    skipped = Walk()
+    files = list(_files(path, skipped))
     workers = _workers(ctx, sum(f.stat().st_size for f in files if f.exists()))
     if workers > 1:
         log.info("calendar ingest: %d files, %d worker processes", len(files), workers)
@@ -307,6 +320,7 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
             out = Batch()
     if notes:
         _add_notes(out, current, notes)
+    out.notes.extend(skipped.notes(path))
     if len(out) or out.read or out.notes:
         yield out
 

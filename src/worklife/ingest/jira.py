@@ -163,7 +163,7 @@ def _read_json(path: Path, ctx: IngestContext) -> Iterator[tuple[str, Any, str]]
         where = f"{path}#{key or i}"
         try:
             if not isinstance(issue, dict) or not key:
-                raise ValueError("not an issue object with a key")
+                raise ValueError(getattr(issue, "reason", "not an issue object with a key"))
             f = issue.get("fields")
             if not isinstance(f, dict):
                 raise ValueError("no fields")

@@ -40,7 +40,8 @@ from worklife.ingest.base import Batch, IngestContext, stable_hash
 
 log = logging.getLogger(__name__)
 
-MAX_HEADER_BYTES = 256 * 1024  # a header block longer than this is not a mail header
+MAX_HEADER_BYTES = 16_000_000  # default of ingest.max_header_bytes: a longer header block is quarantined
+MAX_RECIPIENTS = 100_000  # default of ingest.max_recipients: more are cut, with a note
 SENT_FOLDER = re.compile(r"(^|[/\\.])_?(sent|sent[ _-]?items|sent[ _-]?mail|sent[ _-]?messages|"
                          r"gesendet|envoy[ée]s|[ée]l[ée]ments envoy[ée]s)$", re.IGNORECASE)
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -68,6 +69,7 @@ class ParsedMail(NamedTuple):
     in_reply_to: str | None
     thread_root: str | None  # from References / In-Reply-To, None when neither
     is_auto: bool
+    notes: tuple[str, ...] = ()  # what was cut (recipients beyond ingest.max_recipients)
 
 
 class Rejected(NamedTuple):
@@ -92,7 +94,7 @@ def read_header_file(path: str, limit: int = MAX_HEADER_BYTES) -> bytes:
             head = header_bytes(data)
             if head is not None:
                 return head
-            more = fh.read(65536)
+            more = fh.read(1 << 20)
             if not more or len(data) > limit:
                 return data  # headers only (no body) or no blank line at all
             data += more
@@ -264,12 +266,16 @@ def _is_auto(h: dict[str, list[str]], sender: str | None) -> bool:
 
 def parse_header_block(
     data: bytes, location: str, folder: str = "", ignore_ids: re.Pattern[str] | None = None,
-    min_year: int = 1980, max_year: int = 2100,
+    min_year: int = 1980, max_year: int = 2100, header_limit: int = MAX_HEADER_BYTES,
+    max_recipients: int = MAX_RECIPIENTS,
 ) -> ParsedMail | Rejected:
     """Parse one message's header bytes; never raises for bad input (returns Rejected)."""
     excerpt = data[:300].decode("utf-8", "replace")
     if not data.strip():
         return Rejected(location, "empty message", "")
+    if len(data) > header_limit:
+        return Rejected(location, f"header block of {len(data):,} bytes, over ingest.max_header_bytes "
+                        f"({header_limit:,}); message not read", excerpt)
     if b"\x00" in data[:4096]:
         return Rejected(location, "binary data, not an e-mail message", excerpt)
     fields = split_header_fields(data)
@@ -294,11 +300,29 @@ def parse_header_block(
     refs = _first(h, "references")
     irt = normalise_msgid(_first(h, "in-reply-to"))
     root = normalise_msgid(refs) if refs else None
+    (to, cc, bcc), notes = _cut_recipients(
+        (_addresses(h.get("to")), _addresses(h.get("cc")), _addresses(h.get("bcc"))), max_recipients)
     return ParsedMail(
-        location, folder, mid, sent, sender, sender_name,
-        _addresses(h.get("to")), _addresses(h.get("cc")), _addresses(h.get("bcc")),
-        _text(_first(h, "subject")), irt, root or irt, _is_auto(h, sender),
+        location, folder, mid, sent, sender, sender_name, to, cc, bcc,
+        _text(_first(h, "subject")), irt, root or irt, _is_auto(h, sender), notes,
     )
+
+
+Addresses = tuple[tuple[str, str], ...]
+
+
+def _cut_recipients(lists: tuple[Addresses, Addresses, Addresses], limit: int
+                    ) -> tuple[tuple[Addresses, Addresses, Addresses], tuple[str, ...]]:
+    """To, Cc and Bcc with at most ``limit`` addresses in all (in that order), and a note when cut."""
+    total = sum(len(x) for x in lists)
+    if total <= limit:
+        return lists, ()
+    out, left = [], limit
+    for x in lists:
+        out.append(x[:max(left, 0)])
+        left -= len(x)
+    note = f"{total:,} recipients, only the first {limit:,} kept (ingest.max_recipients)"
+    return (out[0], out[1], out[2]), (note,)
 
 
 def _first(h: dict[str, list[str]], name: str) -> str | None:
@@ -306,33 +330,39 @@ def _first(h: dict[str, list[str]], name: str) -> str | None:
     return v[0] if v else None
 
 
-def parse_files(paths: list[tuple[str, str]], ignore: str | None, min_year: int, max_year: int
+def parse_files(paths: list[tuple[str, str]], ignore: str | None, min_year: int, max_year: int,
+                header_limit: int = MAX_HEADER_BYTES, max_recipients: int = MAX_RECIPIENTS,
                 ) -> list[ParsedMail | Rejected]:
     """Pool worker: read and parse the header of each (path, folder); I/O errors become Rejected."""
     pattern = re.compile(ignore) if ignore else None
     out: list[ParsedMail | Rejected] = []
     for path, folder in paths:
         try:
-            data = read_header_file(path)
+            data = read_header_file(path, header_limit)
         except OSError as exc:
             out.append(Rejected(path, f"cannot read file: {exc.strerror or exc}", ""))
             continue
-        out.append(parse_header_block(data, path, folder, pattern, min_year, max_year))
+        out.append(parse_header_block(data, path, folder, pattern, min_year, max_year, header_limit,
+                                      max_recipients))
     return out
 
 
-def parse_blocks(blocks: list[tuple[bytes, str]], ignore: str | None, min_year: int, max_year: int
+def parse_blocks(blocks: list[tuple[bytes, str]], ignore: str | None, min_year: int, max_year: int,
+                 header_limit: int = MAX_HEADER_BYTES, max_recipients: int = MAX_RECIPIENTS,
                  ) -> list[ParsedMail | Rejected]:
     """Pool worker: parse header blocks already read (mbox), each with its location."""
     pattern = re.compile(ignore) if ignore else None
-    return [parse_header_block(d, loc, "", pattern, min_year, max_year) for d, loc in blocks]
+    return [parse_header_block(d, loc, "", pattern, min_year, max_year, header_limit, max_recipients)
+            for d, loc in blocks]
 
 
-def parse_options(ctx: IngestContext) -> tuple[str | None, int, int]:
-    """(ignore-id regex, min year, max year) from the settings in force."""
+def parse_options(ctx: IngestContext) -> tuple[str | None, int, int, int, int]:
+    """(ignore-id regex, min year, max year, header limit, recipient limit) from the settings in force."""
     pats = ctx.config.get("ingest.ignore_message_id_patterns") or []
     return ("|".join(f"(?:{p})" for p in pats) or None,
-            int(ctx.config.get("ingest.min_year", 1980)), int(ctx.config.get("ingest.max_year", 2100)))
+            int(ctx.config.get("ingest.min_year", 1980)), int(ctx.config.get("ingest.max_year", 2100)),
+            int(ctx.config.get("ingest.max_header_bytes", MAX_HEADER_BYTES)),
+            int(ctx.config.get("ingest.max_recipients", MAX_RECIPIENTS)))
 
 
 def infer_owner(parsed: list[ParsedMail]) -> str | None:
@@ -384,6 +414,7 @@ class MailRows:
         if isinstance(p, Rejected):
             batch.reject(p.location, p.reason, p.excerpt)
             return
+        batch.notes.extend(f"{p.location}: {n}" for n in p.notes)
         sent = p.sent_utc.replace(tzinfo=None)  # parse_header_block gives aware UTC
         key = p.message_id or "h:" + stable_hash(
             sent.isoformat(), p.sender, ",".join(sorted({a for a, _ in p.to + p.cc + p.bcc})), p.subject)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from worklife.errors import IngestError
 from worklife.ingest.base import Batch, IngestContext, chunked, parallel_map, worker_count
+from worklife.ingest.limits import Walk, regular_file
 from worklife.ingest.mail import (
     SENT_FOLDER,
     MailRows,
@@ -65,8 +66,13 @@ def folder_of(root: str, directory: str) -> str:
     return "/".join(parts)
 
 
-def _files(root: str) -> Iterator[tuple[str, str]]:
-    """(path, folder) of every candidate message file, depth first, sorted, streaming."""
+def _files(root: str, skipped: Walk | None = None) -> Iterator[tuple[str, str]]:
+    """(path, folder) of every candidate message file, depth first, sorted, streaming.
+
+    Never leaves ``root``: folder symlinks are not followed, file symlinks only when they
+    resolve inside it; loops, FIFOs and devices are skipped (counted in ``skipped``).
+    """
+    state = skipped if skipped is not None else Walk()
     stack = [root]
     while stack:
         d = stack.pop()
@@ -81,7 +87,7 @@ def _files(root: str) -> Iterator[tuple[str, str]]:
             if e.is_dir(follow_symlinks=False):
                 if e.name not in _SKIP_DIRS:
                     subdirs.append(e.path)
-            elif e.is_file() and not _SKIP_FILE.match(e.name):
+            elif not _SKIP_FILE.match(e.name) and regular_file(root, e.path, state):
                 yield e.path, folder
         stack.extend(reversed(subdirs))
 
@@ -105,6 +111,9 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
         if owner:
             log.info("%s: mailbox owner inferred from sent folders: %s", root, owner)
     rows = MailRows(ctx, str(path), owner)
-    chunks = chunked(_files(root), CHUNK)
+    skipped = Walk()
+    chunks = chunked(_files(root, skipped), CHUNK)
     yield from batches_of(rows, parallel_map(parse_files, chunks, opts, worker_count(ctx.config)),
                           ctx.batch_size)
+    if skipped.skipped:
+        yield Batch(notes=skipped.notes(path))

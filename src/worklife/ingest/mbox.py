@@ -55,7 +55,8 @@ def messages(path: Path) -> Iterator[tuple[bytes, str]]:
     with open(path, "rb") as fh:
         buf = fh.read(BLOCK)
         if not buf.strip():
-            return
+            raise IngestError("empty mbox file: it holds no messages (was the export cut short?)",
+                              source=name)
         if not buf.startswith(b"From "):
             raise IngestError("not an mbox file: the first line is not a 'From ' separator",
                               source=name, line=1)
@@ -73,10 +74,12 @@ def messages(path: Path) -> Iterator[tuple[bytes, str]]:
                     nl = buf.find(b"\n", pos)
                     yield buf[nl + 1:] + TRUNCATED, f"{name}:{line}"
                     return
-                if end < 0:
-                    end = pos + MAX_HEADER_BYTES
                 nl = buf.find(b"\n", pos)
-                yield buf[nl + 1:end + 1], f"{name}:{line}"
+                if end < 0:  # no blank line within the limit: the message is quarantined, not cut
+                    end = pos + MAX_HEADER_BYTES
+                    yield buf[nl + 1:nl + 1 + 4096] + OVERSIZE, f"{name}:{line}"
+                else:
+                    yield buf[nl + 1:end + 1], f"{name}:{line}"
                 line += buf.count(b"\n", pos, end)
                 pos = end
                 in_header = False
@@ -95,6 +98,7 @@ def messages(path: Path) -> Iterator[tuple[bytes, str]]:
 
 
 TRUNCATED = b"\x00TRUNCATED"
+OVERSIZE = b"\x00OVERSIZE"
 
 
 def _header_end(buf: bytes, pos: int) -> int:
@@ -125,16 +129,20 @@ def _separator(buf: bytes, pos: int) -> tuple[int, int]:
     return -1, 0
 
 
-def _parse(blocks: list[tuple[bytes, str]], ignore: str | None, lo: int, hi: int) -> list[ParsedMail | Rejected]:
+def _parse(blocks: list[tuple[bytes, str]], ignore: str | None, lo: int, hi: int,
+           *limits: int) -> list[ParsedMail | Rejected]:
     out: list[ParsedMail | Rejected] = []
     good = []
     for data, loc in blocks:
         if data.endswith(TRUNCATED):
             out.append(Rejected(loc, "truncated message: the file ends inside its header",
                                 data[:-len(TRUNCATED)][:300].decode("utf-8", "replace")))
+        elif data.endswith(OVERSIZE):
+            out.append(Rejected(loc, f"header block over ingest.max_header_bytes ({MAX_HEADER_BYTES:,} bytes); "
+                                "message not read", data[:300].decode("utf-8", "replace")))
         else:
             good.append((data, loc))
-    out.extend(parse_blocks(good, ignore, lo, hi))
+    out.extend(parse_blocks(good, ignore, lo, hi, *limits))
     return out
 
 

@@ -110,6 +110,12 @@ def is_blocked(texts: Iterable[str | None], patterns: Iterable[str]) -> bool:
     return any(t and r.search(t) for t in texts for r in regs)
 
 
+class TooDeepItem:
+    """Stands for an array element nested too deeply to decode (quarantined by the reader)."""
+
+    reason = "an item nested too deeply to read (hundreds of levels); skipped"
+
+
 def iter_json_items(path: Path, keys: tuple[str, ...] = (), chunk_chars: int = 1 << 20) -> Iterator[Any]:
     """Stream the elements of a JSON array without loading the file whole.
 
@@ -142,12 +148,39 @@ def iter_json_items(path: Path, keys: tuple[str, ...] = (), chunk_chars: int = 1
             if not fill():
                 return ""
 
+    def skip_deep() -> None:
+        """Move past the value at ``pos`` by counting brackets (it is too deep to decode)."""
+        nonlocal pos
+        i, depth, in_str, esc = pos, 0, False, False
+        while True:
+            while i < len(buf):
+                ch = buf[i]
+                i += 1
+                if in_str:
+                    esc, in_str = (False, True) if esc else (ch == "\\", ch != '"')
+                elif ch == '"':
+                    in_str = True
+                elif ch in "[{":
+                    depth += 1
+                elif ch in "]}":
+                    depth -= 1
+                    if depth <= 0:
+                        pos = i
+                        return
+            offset = i - pos
+            if not fill():
+                raise IngestError("malformed JSON: the file ends inside a deeply nested value", source=str(path))
+            i = offset
+
     def decode() -> Any:
         nonlocal pos
         skip_ws()
         while True:
             try:
                 value, end = dec.raw_decode(buf, pos)
+            except RecursionError:
+                skip_deep()
+                return TooDeepItem()
             except ValueError as exc:
                 if fill():
                     continue

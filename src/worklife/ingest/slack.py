@@ -31,6 +31,8 @@ from typing import Any
 
 from worklife.errors import IngestError
 from worklife.ingest.base import Batch, IngestContext
+from worklife.ingest.limits import DEFAULT as DEFAULT_LIMITS
+from worklife.ingest.limits import Limits, Walk, load_json, walk
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +47,13 @@ _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 class _Tree:
     """Files of an export, as relative POSIX names, from a folder or a zip (no extraction)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, limits: Limits = DEFAULT_LIMITS):
         self.path = path
+        self.limits = limits
+        self.walked = Walk()  # what the folder walk skipped (symlinks out, FIFOs), for notes
         self.zip = zipfile.ZipFile(path) if path.is_file() else None
         names = (self.zip.namelist() if self.zip else
-                 [p.relative_to(path).as_posix() for p in sorted(path.rglob("*.json"))])
+                 [p.relative_to(path).as_posix() for p in walk(path, self.walked) if p.suffix == ".json"])
         names = [n for n in names if n.endswith(".json") and not n.startswith("__MACOSX")]
         # a zip often wraps everything in one top folder: strip it
         users = [n for n in names if PurePosixPath(n).name in ("users.json", "channels.json")]
@@ -60,29 +64,39 @@ class _Tree:
     def load(self, name: str) -> Any:
         """Parsed JSON of one member; ValueError (with the reason) when it is not JSON."""
         full = self.prefix + name
+        size = self._size(full)
+        if size > self.limits.max_member_bytes:
+            raise ValueError(f"{size:,} bytes, over ingest.max_member_bytes ({self.limits.max_member_bytes:,}); "
+                             "not read")
         try:
             raw = self.zip.read(full) if self.zip else (self.path / full).read_bytes()
-        except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        except (OSError, KeyError, zipfile.BadZipFile, EOFError) as exc:
             raise ValueError(f"cannot read: {exc}") from exc
         if not raw.strip():
             raise ValueError("empty file")
         try:
-            return json.loads(raw.decode("utf-8-sig"))
+            return load_json(raw, self.limits)
         except UnicodeDecodeError as exc:
             raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
         except json.JSONDecodeError as exc:
             raise ValueError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+
+    def _size(self, full: str) -> int:
+        try:
+            return self.zip.getinfo(full).file_size if self.zip else (self.path / full).stat().st_size
+        except (KeyError, OSError):
+            return 0
 
     def location(self, name: str) -> str:
         return f"{self.path}!{self.prefix}{name}" if self.zip else str(self.path / self.prefix / name)
 
 
 @contextmanager
-def _open(path: Path) -> Iterator[_Tree]:
+def _open(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[_Tree]:
     try:
-        tree = _Tree(path)
+        tree = _Tree(path, limits)
     except zipfile.BadZipFile as exc:
-        raise IngestError(f"not a readable zip file: {exc}", source=str(path)) from exc
+        raise IngestError(f"not a readable zip file (damaged or truncated?): {exc}", source=str(path)) from exc
     try:
         yield tree
     finally:
@@ -104,9 +118,19 @@ def detect(path: Path) -> bool:
     return False
 
 
+_TS = re.compile(r"\d{1,12}(\.\d{1,6})?")
+
+
 def ts_to_utc(ts: str | float) -> datetime:
-    """Slack ``ts`` ("1781688474.091639") -> aware UTC datetime, exact to the microsecond."""
-    text = str(ts)
+    """Slack ``ts`` ("1781688474.091639") -> aware UTC datetime, exact to the microsecond.
+
+    ValueError for anything but a non-negative number of seconds (``-5``, lists, objects).
+    """
+    if isinstance(ts, bool) or not isinstance(ts, (str, int, float)):
+        raise ValueError(f"ts is not a number: {ts!r}"[:120])
+    text = str(ts).strip()
+    if not _TS.fullmatch(text):
+        raise ValueError(f"ts {text[:40]!r} is not a Slack timestamp (seconds since 1970, e.g. 1700000000.000100)")
     secs, _, frac = text.partition(".")
     return _EPOCH + timedelta(seconds=int(secs), microseconds=int((frac + "000000")[:6]))
 
@@ -127,15 +151,26 @@ class _Reader:
         try:
             users = self.tree.load("users.json")
         except ValueError as exc:
+            batch.read += 1  # the file is the record that could not be read
             batch.reject(self.tree.location("users.json"), str(exc))
             return
-        for i, u in enumerate(users if isinstance(users, list) else []):
+        if isinstance(users, dict) and isinstance(users.get("members"), list):  # the users.list API shape
+            users = users["members"]
+        if not isinstance(users, list):
+            batch.read += 1
+            batch.reject(self.tree.location("users.json"), f"users.json holds a JSON {type(users).__name__}, "
+                         "not a list of users; people not read (their messages are kept by Slack id)")
+            return
+        for i, u in enumerate(users):
             if not isinstance(u, dict) or not u.get("id"):
                 batch.reject(f"{self.tree.location('users.json')}#{i}", "user without an id", str(u)[:200])
                 continue
-            uid = str(u["id"])
-            profile = u.get("profile") or {}
-            email = (profile.get("email") or "").strip().lower() or None
+            if not isinstance(u["id"], str):
+                batch.reject(f"{self.tree.location('users.json')}#{i}", "user id is not a string", str(u)[:200])
+                continue
+            uid = u["id"]
+            profile = u.get("profile") if isinstance(u.get("profile"), dict) else {}
+            email = _scalar(profile.get("email")).strip().lower() or None
             pid = self.ctx.person_id(email) if email else self.ctx.person_id(uid)
             assert pid is not None
             self.people[uid] = pid
@@ -145,8 +180,8 @@ class _Reader:
             guest = u.get("is_restricted") or u.get("is_ultra_restricted") or u.get("is_stranger")
             batch.add("people", {
                 "person_id": pid, "email": email,
-                "display_name": profile.get("real_name") or u.get("real_name") or u.get("name"),
-                "tz": u.get("tz") or None,
+                "display_name": _scalar(profile.get("real_name") or u.get("real_name") or u.get("name")) or None,
+                "tz": _scalar(u.get("tz")) or None,
                 "is_internal": not (guest or u.get("deleted")), "source": self.source,
             })
             batch.add("person_aliases", {"alias": uid, "person_id": pid, "kind": "slack",
@@ -160,35 +195,47 @@ class _Reader:
             try:
                 items = self.tree.load(meta)
             except ValueError as exc:
+                batch.read += 1
                 batch.reject(self.tree.location(meta), str(exc))
                 continue
             for c in items if isinstance(items, list) else []:
                 if not isinstance(c, dict) or not c.get("id"):
                     continue
-                conv = {"id": c["id"], "name": c.get("name") or c["id"],
-                        "members": [str(m) for m in c.get("members") or []], "dm": dm}
+                if not isinstance(c["id"], str):
+                    continue
+                members = c.get("members") if isinstance(c.get("members"), list) else []
+                limit = int(self.ctx.config.get("ingest.max_recipients", 100_000))
+                if len(members) > limit:  # every message would reach each: cut, and say so
+                    batch.notes.append(f"{self.tree.location(meta)}: {c['id']} has {len(members):,} members, "
+                                       f"only the first {limit:,} kept as recipients (ingest.max_recipients)")
+                    members = members[:limit]
+                conv = {"id": c["id"], "name": _scalar(c.get("name")) or c["id"],
+                        "members": [m for m in members if isinstance(m, str)], "dm": dm}
                 self.conversations[c["id"]] = conv
-                if c.get("name"):
-                    self.conversations.setdefault(c["name"], conv)
+                if _scalar(c.get("name")):
+                    self.conversations.setdefault(_scalar(c.get("name")), conv)
 
     def message(self, batch: Batch, m: Any, conv: dict[str, Any], where: str) -> None:
         batch.read += 1
         if not isinstance(m, dict) or not m.get("ts"):
             batch.reject(where, "message without ts", json.dumps(m)[:300] if m is not None else "")
             return
-        if m.get("type", "message") != "message" or m.get("subtype") not in MESSAGE_SUBTYPES:
+        subtype = m.get("subtype") if isinstance(m.get("subtype"), (str, type(None))) else "?"
+        if m.get("type", "message") != "message" or subtype not in MESSAGE_SUBTYPES:
             batch.skipped += 1
             return
         try:
             sent = ts_to_utc(m["ts"])
-        except (ValueError, OverflowError):
-            batch.reject(where, f"invalid ts {m['ts']!r}", json.dumps(m)[:300])
+            thread_ts = _thread_ts(m.get("thread_ts"))
+            uid = m.get("user")
+            if uid is not None and not isinstance(uid, str):
+                raise ValueError(f"user is a JSON {type(uid).__name__}, not a Slack user id")
+        except (ValueError, OverflowError) as exc:
+            batch.reject(where, str(exc), json.dumps(m)[:300])
             return
-        cid, ts = conv["id"], str(m["ts"])
-        uid = m.get("user")
-        bot = uid in self.bots or bool(m.get("bot_id")) or m.get("subtype") == "bot_message"
-        sender = self.person(str(uid)) if uid and not bot else None
-        thread_ts = m.get("thread_ts")
+        cid, ts = conv["id"], str(m["ts"]).strip()
+        bot = uid in self.bots or bool(m.get("bot_id")) or subtype == "bot_message"
+        sender = self.person(uid) if uid and not bot else None
         key = f"{cid}:{ts}"
         batch.add("messages", {
             "message_key": key, "message_id": ts, "channel": "chat", "sender_id": sender,
@@ -223,15 +270,29 @@ class _Reader:
                 yield name, {"id": p.stem, "name": p.stem, "members": [], "dm": p.stem.startswith("D")}, None
 
 
+def _scalar(value: Any) -> str:
+    """A JSON string or number as text; '' for null, lists and objects."""
+    return str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+
+
+def _thread_ts(value: Any) -> str | None:
+    """A message's ``thread_ts`` checked like ``ts``; None when absent."""
+    if value in (None, ""):
+        return None
+    ts_to_utc(value)  # ValueError when it is not a timestamp
+    return str(value).strip()
+
+
 def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
     """Yield users and channels first, then one batch per ``ctx.batch_size`` messages."""
-    with _open(path) as tree:
+    with _open(path, Limits.from_config(ctx.config)) as tree:
         if not tree.names:
             raise IngestError("no Slack JSON files found", source=str(path))
         r = _Reader(tree, ctx, str(path))
         batch = Batch()
         r.users(batch)
         r.channels(batch)
+        batch.notes.extend(tree.walked.notes(path))
         yield batch
         batch = Batch()
         for name, conv, _ in r.files():
@@ -239,6 +300,7 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
             try:
                 data = tree.load(name)
             except ValueError as exc:
+                batch.read += 1  # the whole day file is one quarantined record
                 batch.reject(where, str(exc))
                 continue
             if isinstance(data, dict) and isinstance(data.get("messages"), list):  # slackdump dump
@@ -246,6 +308,7 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
                 conv = r.conversations.get(cid) or {**conv, "id": cid, "name": data.get("name") or cid}
                 data = data["messages"]
             if not isinstance(data, list):
+                batch.read += 1
                 batch.reject(where, "not a list of messages")
                 continue
             for i, m in enumerate(data):
