@@ -49,20 +49,27 @@ def team_db(tmp_path_factory):
     s = connect(path)
     big = [person(s, f"user{n:02d}@example.com", team="Team Big") for n in range(10)]
     small = [person(s, f"user{n:02d}@example.com", team="Team Small") for n in range(10, 13)]
-    for i, p in enumerate(big + small):
+    other = [person(s, f"user{n:02d}@example.com", team="Team Other") for n in range(13, 24)]
+    for i, p in enumerate(big + small + other):
         meeting(s, "2025-01-13 10:00", f"2025-01-13 1{1 + i % 3}:00", p, {big[0] if p != big[0] else big[1]: "accepted"})
     finish(s)
     s.close()
     return path
 
 
-def test_team_rollup_suppresses_small_teams_and_keeps_big_ones(team_db):
+def test_team_rollup_suppresses_small_teams_and_their_complement(team_db):
+    """Team Small (3) is suppressed; the org total (24) minus Team Other (11) would give
+    Team Small + Team Big, so only two shown teams are safe if Team Big (10, the smallest
+    shown team) is suppressed as well: the remainder is then 13 people."""
     df = compute(team_db, Config(), by="team").set_index("team")
     assert bool(df.loc["Team Small", "suppressed"]) and pd.isna(df.loc["Team Small", "meeting_hours_mean"])
-    big = df.loc["Team Big"]
-    assert not big.suppressed and big.people == 10
-    assert big.meeting_hours_median == pytest.approx(pd.Series([i for i in range(10)]).map(
+    assert bool(df.loc["Team Big", "suppressed"]) and pd.isna(df.loc["Team Big", "meeting_hours_mean"])
+    other = df.loc["Team Other"]
+    assert not other.suppressed and other.people == 11
+    assert other.meeting_hours_median == pytest.approx(pd.Series(range(13, 24)).map(
         lambda i: 1 + i % 3).median())
+    org = compute(team_db, Config(), by="org").iloc[0]
+    assert not org.suppressed and org.people == 24
 
 
 def test_rollup_statistics_with_a_lowered_minimum(team_db):
@@ -72,7 +79,7 @@ def test_rollup_statistics_with_a_lowered_minimum(team_db):
     assert small.people == 3 and small.meeting_hours_mean == pytest.approx(2.0)
     assert small.meeting_hours_p90 == pytest.approx(2.8)  # linear interpolation
     org = compute(team_db, cfg, by="org")
-    assert org.people.iloc[0] == 13
+    assert org.people.iloc[0] == 24
 
 
 def test_cli_pseudonymise_and_suppression(team_db):

@@ -1,8 +1,11 @@
-"""Privacy: small-group suppression and keyed pseudonyms.
+"""Privacy: small-group suppression and keyed pseudonyms (docs/privacy.md).
 
 - ``suppress_small_groups(df, group_cols, people_col)``: rows whose group counts fewer
   than ``privacy.min_group_size`` people get ``suppressed = True`` and every other
   value emptied (NaN), so no output (CLI, export, report) shows them.
+- ``worklife.privacy.suppression``: complementary suppression, so that a hidden group
+  cannot be derived by subtracting the shown ones from a total (``protect_grid``);
+  ``blank_rows`` empties the values of the rows a ``Grid`` hides.
 - ``pseudonym(value, key)``: HMAC-SHA-256 of the lower-cased value with ``key``; an
   e-mail address keeps its domain (``3f9a…@example.com``). Stable for the same key.
 """
@@ -31,9 +34,15 @@ def suppress_small_groups(df: pd.DataFrame, group_cols: Iterable[str], people_co
     """
     if min_group_size is None:
         min_group_size = int((config or Config())["privacy.min_group_size"])
-    keep = set(group_cols) | {people_col, "suppressed"}
+    small = (df[people_col].fillna(0) < min_group_size).to_numpy()
+    return blank_rows(df, small, [*group_cols, people_col])
+
+
+def blank_rows(df: pd.DataFrame, hide: Iterable[bool], keep_cols: Iterable[str]) -> pd.DataFrame:
+    """A copy of ``df`` whose rows flagged in ``hide`` keep only ``keep_cols``; adds ``suppressed``."""
+    keep = set(keep_cols) | {"suppressed"}
     out = df.copy()
-    small = out[people_col].fillna(0) < min_group_size
+    small = pd.Series(list(hide), index=out.index, dtype=bool)
     for c in out.columns:
         if c not in keep:
             if small.any():
