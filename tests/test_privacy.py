@@ -94,3 +94,25 @@ def test_cli_pseudonymise_and_suppression(team_db):
     assert r3.exit_code == 0 and '"suppressed":true' in r3.output.replace(" ", "")
     bad = CliRunner().invoke(app, ["metrics", "--db", str(team_db), "--pseudonymise"])
     assert bad.exit_code == 2
+
+
+def test_protect_hides_the_next_smallest_group_when_one_would_be_derivable():
+    from worklife.privacy.suppression import Equation, protect
+
+    eq = [Equation("org", ("a", "b", "c"))]
+    assert protect({"org": 208, "a": 100, "b": 100, "c": 8}, eq, 10) == {"a", "c"}
+    assert protect({"org": 30, "a": 12, "b": 10, "c": 8}, eq, 10) == {"b", "c"}
+    # two small groups that together cover enough people need no complement
+    assert protect({"org": 217, "a": 200, "b": 9, "c": 8}, eq, 10) == {"b", "c"}
+
+
+def test_protect_grid_closes_the_cycle_across_weeks_and_totals():
+    """A week hidden in one team is re-derived from the team's total unless another goes too."""
+    from worklife.privacy.suppression import ALL, ORG, protect_grid
+
+    rows = [{"team": t, "week": w, "person_id": f"{t}{i}"}
+            for t, n in (("big", 30), ("mid", 12), ("small", 4)) for w in ("W1", "W2") for i in range(n)]
+    grid = protect_grid(pd.DataFrame(rows), "team", "week", 10)
+    assert not grid.shows("small") and not grid.shows("small", "W1")
+    assert grid.reason("mid") == "complementary" and not grid.shows("mid", "W2")
+    assert grid.shows("big") and grid.shows("big", "W1") and grid.shows(ORG, "W1") and grid.shows(ORG, ALL)
