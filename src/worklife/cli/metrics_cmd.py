@@ -153,15 +153,28 @@ def export_viva(
     db: DbOpt,
     out: Annotated[Path, typer.Option("--out", help="CSV file to write (Viva person query).")],
     config: ConfigOpt = None,
-    pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Pseudonymise PersonId.")] = False,
-    key: Annotated[Optional[str], typer.Option("--key", help="Secret key for --pseudonymise.")] = None,
+    identified: Annotated[bool, typer.Option(
+        "--identified", help="Real e-mail addresses and HR columns as stored (default: keyed pseudonyms "
+        "and HR columns coarsened to privacy.min_group_size).")] = False,
+    pseudonymise: Annotated[bool, typer.Option("--pseudonymise", hidden=True,
+                                               help="The default; kept for old scripts.")] = False,
+    key: Annotated[Optional[str], typer.Option("--key", help="Pseudonym key (default: privacy.key_file "
+                                               "or <db>.key, created on first use).")] = None,
 ) -> None:
-    """A Viva Insights person query (CSV) for the vivainsights/wpa packages."""
+    """A Viva Insights person query (CSV) for the vivainsights/wpa packages; private by default."""
+    from worklife.cli._app import err_console
     from worklife.metrics.viva import export_viva as run_export
+    from worklife.privacy.pseudonyms import load_key
 
-    if pseudonymise and not key:
-        fail("--pseudonymise needs --key K", 2)
+    if identified and (pseudonymise or key):
+        fail("--identified exports real addresses: drop --pseudonymise/--key", 2)
     cfg = load_config(config)
+    if not identified and not key:
+        key = load_key(db, cfg)
     with _open(db) as store:
-        n = run_export(store, out, cfg, key if pseudonymise else None)
-    console.print(f"wrote {n} person-weeks to {out}", highlight=False)
+        n, steps = run_export(store, out, cfg, None if identified else key,
+                              None if identified else int(cfg["privacy.min_group_size"]))
+    for step in steps:
+        err_console.print(f"export-viva: {step}", highlight=False, markup=False)
+    kind = "identified" if identified else "pseudonymised"
+    console.print(f"wrote {n} person-weeks ({kind}) to {out}", highlight=False)

@@ -6,8 +6,9 @@
 - ``worklife.privacy.suppression``: complementary suppression, so that a hidden group
   cannot be derived by subtracting the shown ones from a total (``protect_grid``);
   ``blank_rows`` empties the values of the rows a ``Grid`` hides.
-- ``pseudonym(value, key)``: HMAC-SHA-256 of the lower-cased value with ``key``; an
-  e-mail address keeps its domain (``3f9a…@example.com``). Stable for the same key.
+- ``pseudonym(value, key)``: HMAC-SHA-256 of the lower-cased value with ``key``,
+  ``p-`` and 16 hex digits; nothing of the value (not the domain) is kept. Stable for the
+  same key. ``worklife.privacy.pseudonyms``: where the key lives, ``Scrubber``.
 """
 
 from __future__ import annotations
@@ -53,16 +54,14 @@ def blank_rows(df: pd.DataFrame, hide: Iterable[bool], keep_cols: Iterable[str])
 
 
 def pseudonym(value: str | None, key: str) -> str | None:
-    """Keyed pseudonym of an id or address; e-mail addresses keep their domain."""
+    """Keyed pseudonym of an id or address (``p-`` + 16 hex digits); the domain is not kept."""
     if value is None or (isinstance(value, float) and value != value):
         return None
     if not key:
         raise ConfigError("--pseudonymise needs a non-empty --key")
     text = str(value).strip().lower()
-    local, at, domain = text.rpartition("@")
     digest = hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
-    token = digest[:PSEUDONYM_HEX]
-    return f"{token}@{domain}" if at and local else token
+    return f"p-{digest[:PSEUDONYM_HEX]}"
 
 
 def pseudonymise(df: pd.DataFrame, columns: Iterable[str], key: str) -> pd.DataFrame:
