@@ -82,9 +82,13 @@ def metrics(
         fail(f"--by must be person, team or org, not {by!r}", 2)
     if period not in ("week", "day"):
         fail(f"--period must be week or day, not {period!r}", 2)
+    cfg = load_config(config)
     if pseudonymise and not key:
         fail("--pseudonymise needs --key K", 2)
-    cfg = load_config(config)
+    if bool(cfg["privacy.pseudonymise"]) and not pseudonymise:
+        from worklife.privacy.pseudonyms import load_key
+
+        pseudonymise, key = True, load_key(db, cfg)
     if engine not in ("duckdb", "spark"):
         fail(f"--engine must be duckdb or spark, not {engine!r}", 2)
     if db.is_dir():  # exported Parquet tables (docs/scale-out.md)
@@ -124,6 +128,11 @@ def explain(
     cfg = load_config(config)
     with _open(db) as store:
         ex = run_explain(store, person.strip().lower(), week, metric, cfg)
+        from worklife.privacy.pseudonyms import scrubber_for
+
+        scrub = scrubber_for(cfg, store, db, keep=(ex.person_id,))  # the others, not the subject
+    if scrub is not None:
+        ex = scrub.value(ex)
     s = ex.schedule
     console.print(f"[bold]{ex.person_id}[/] week {ex.week}: zone {s['tz']}, working hours "
                   f"{s['work_start']}-{s['work_end']} on {s['workdays']}, holidays {s['jurisdiction']}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -112,6 +113,9 @@ def check(
     the_policy = pol.load_policy(policy)
     with pol.open_db(db, engine, spark_master) as pdb:
         result = pol.check_report(pdb, cfg, the_policy)
+        scrub = _scrubber(cfg, pdb, db)
+        if scrub is not None:  # privacy.pseudonymise: no id, address or name in any output
+            result = dataclasses.replace(result, findings=scrub.value(list(result.findings)))
         if by == "team":
             teams = dict(pdb.store.con.execute("SELECT person_id, team FROM people").fetchall())
             sizes = dict(pdb.store.con.execute(
@@ -133,6 +137,13 @@ def check(
         _emit(pol.to_json(result.findings, result.meta), out)
         return
     _print_table(pol.to_table(result.findings, title=f"worklife check ({the_policy.source})"), out, result.meta)
+
+
+def _scrubber(cfg, pdb, db: Path, keep: tuple[str, ...] = ()):
+    """The pseudonym scrubber when ``privacy.pseudonymise`` is on (docs/privacy.md), else None."""
+    from worklife.privacy.pseudonyms import scrubber_for
+
+    return scrubber_for(cfg, pdb.store, db, keep)
 
 
 def _check_engine(engine: str) -> None:
@@ -184,6 +195,8 @@ def boundaries(
                     t1 = last.replace(tzinfo=timezone.utc) + timedelta(seconds=1)
                     t0 = t1 - timedelta(days=30)
             v = pol.sender_view(pdb, cfg, me, start=t0, end=t1)
+            scrub = _scrubber(cfg, pdb, db, keep=(v.sender_id,))  # you see yourself, not the others
+            v = scrub.value(v) if scrub is not None else v
             if fmt is ViewFormat.json:
                 _emit(json.dumps({**v.__dict__, "holdable_share": v.holdable_share, "sentence": v.sentence()},
                                  indent=2, default=str), out)
@@ -194,7 +207,10 @@ def boundaries(
                 _emit("\n".join(lines), out)
             return
         frames = pol.boundary_pressure(pdb, cfg, start=t0, end=t1)
+        scrub = _scrubber(cfg, pdb, db)
     df = frames[_KEYS[view.value]]
+    if scrub is not None:
+        df = scrub.frame(df)
     if fmt is ViewFormat.json:
         _emit(df.to_json(orient="records", date_format="iso", indent=2), out)
     elif fmt is ViewFormat.csv:
