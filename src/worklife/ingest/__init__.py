@@ -69,8 +69,15 @@ def _arrow(table: str, rows: list[dict]) -> pa.Table:
 COUNTED = ("meetings", "messages", "outcomes")  # tables whose rows are the records of a summary
 
 
-def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary) -> None:
-    """Upsert one batch: authoritative rows (``_authoritative``) overwrite, others only insert."""
+def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary,
+                config: Config | None = None) -> None:
+    """Upsert one batch: authoritative rows (``_authoritative``) overwrite, others only insert.
+
+    Titles, subjects and channel names are reduced here, the one place rows enter the
+    store (``worklife.privacy.minimise``, unless ``privacy.keep_titles``).
+    """
+    from worklife.privacy.minimise import minimise
+
     summary.read += batch.read
     summary.skipped += batch.skipped
     summary.notes.extend(batch.notes)
@@ -78,6 +85,7 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary)
         rows = batch.rows.get(table) or []
         if not rows:
             continue
+        rows = minimise(store, config, table, rows)
         for authoritative in (False, True):
             part = [r for r in rows if bool(r.get("_authoritative")) == authoritative]
             if not part:
@@ -280,7 +288,7 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
             "SELECT person_id, tz FROM people WHERE tz IS NOT NULL").fetchall())
         # Each batch is written as it comes: what was read before a fatal error is kept.
         for batch in module.read(path, ctx):  # type: ignore[attr-defined]
-            write_batch(store, batch, str(path), summary)
+            write_batch(store, batch, str(path), summary, config)
             if k == "csv":  # a people file changes who is who for the next rows
                 ctx.aliases = load_aliases(store)
             if on_progress:
