@@ -11,7 +11,8 @@ org's ``load_into_store``), never in an adapter. Unless ``privacy.keep_titles`` 
   that reads titles matches the same rules, so it gives the same answer;
 - a **mail subject** becomes those phrases plus ``#`` and a keyed hash of the subject
   without its ``Re:``/``Fwd:`` prefixes (15 decimal digits, HMAC-SHA-256 with the
-  store's pseudonym key), so that messages of one conversation still share a value;
+  store's pseudonym key), so that messages of one conversation still share a value; a
+  thread id made of the subject (``subject:…``, mail without a Message-ID) is hashed alike;
 - a **chat channel name** is treated like a subject (phrases and a keyed hash): the
   category survives, and distinct channels stay distinct without their names.
 
@@ -34,6 +35,7 @@ from worklife.config import Config
 
 PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 SEPARATOR = " · "
+SUBJECT_THREAD = "subject:"  # ingest.mail's thread id for mail without Message-ID
 URGENT = (r"\burgent\b", r"\bincident\b", r"\boutage\b")  # = policy.boundary.DEFAULT_URGENT
 
 
@@ -82,7 +84,18 @@ class Minimiser:
                 memo[v] = fn(v)
             return memo[v]
 
-        return [{**r, col: reduce(r[col])} if col in r else r for r in rows]
+        out = [{**r, col: reduce(r[col])} if col in r else r for r in rows]
+        if table == "messages":
+            for r in out:
+                if "thread_id" in r:
+                    r["thread_id"] = self.thread(r["thread_id"])
+        return out
+
+    def thread(self, value: Any) -> Any:
+        """A thread id made of a subject (``subject:<text>``, mail without Message-ID) is hashed."""
+        if isinstance(value, str) and value.startswith(SUBJECT_THREAD) and not value[8:].startswith("#"):
+            return SUBJECT_THREAD + self.thread_hash(value[len(SUBJECT_THREAD):])
+        return value
 
     def frame(self, table: str, df: pd.DataFrame) -> pd.DataFrame:
         """A copy of ``df`` (meetings or messages) with its text column reduced (each value once)."""
@@ -92,6 +105,8 @@ class Minimiser:
         out = df.copy()
         uniq = pd.unique(out[col].dropna())
         out[col] = out[col].map(dict(zip(uniq, (fn(v) for v in uniq))))
+        if table == "messages" and "thread_id" in out.columns:
+            out["thread_id"] = out["thread_id"].map(self.thread)
         return out
 
 
