@@ -93,8 +93,9 @@ def test_cli_pseudonymise_and_suppression(team_db):
     assert r.output == r2.output
     r3 = CliRunner().invoke(app, ["metrics", "--db", str(team_db), "--by", "team", "--format", "json"])
     assert r3.exit_code == 0 and '"suppressed":true' in r3.output.replace(" ", "")
-    bad = CliRunner().invoke(app, ["metrics", "--db", str(team_db), "--pseudonymise"])
-    assert bad.exit_code == 2
+    keyed = CliRunner().invoke(app, ["metrics", "--db", str(team_db), "--format", "csv", "--pseudonymise"])
+    assert keyed.exit_code == 0 and "user00@example.com" not in keyed.output  # the store's key file
+    assert team_db.with_name(team_db.name + ".key").exists() and keyed.output != r.output
 
 
 def test_protect_hides_the_next_smallest_group_when_one_would_be_derivable():

@@ -68,7 +68,8 @@ def metrics(
     config: ConfigOpt = None,
     validate: Annotated[bool, typer.Option("--validate", help="Print the validation report instead.")] = False,
     pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace person ids by keyed pseudonyms.")] = False,
-    key: Annotated[Optional[str], typer.Option("--key", help="Secret key for --pseudonymise.")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="Pseudonym key (default: privacy.key_file "
+                                               "or <db>.key, created on first use).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="duckdb | spark")] = "duckdb",
     spark_master: Annotated[str, typer.Option(
         "--spark-master", help="Spark master URL for --engine spark (local[*], spark://host:7077, yarn); "
@@ -83,12 +84,11 @@ def metrics(
     if period not in ("week", "day"):
         fail(f"--period must be week or day, not {period!r}", 2)
     cfg = load_config(config)
-    if pseudonymise and not key:
-        fail("--pseudonymise needs --key K", 2)
-    if bool(cfg["privacy.pseudonymise"]) and not pseudonymise:
+    pseudonymise = pseudonymise or bool(cfg["privacy.pseudonymise"])
+    if pseudonymise and not key:  # the store's key file (docs/privacy.md)
         from worklife.privacy.pseudonyms import load_key
 
-        pseudonymise, key = True, load_key(db, cfg)
+        key = load_key(db, cfg)
     if engine not in ("duckdb", "spark"):
         fail(f"--engine must be duckdb or spark, not {engine!r}", 2)
     if db.is_dir():  # exported Parquet tables (docs/scale-out.md)
