@@ -30,6 +30,8 @@ def rollup(df: pd.DataFrame, people: pd.DataFrame, by: str, period: str, config:
     grid = protect_grid(d, "team", key, int(config["privacy.min_group_size"]))
     d["group"] = "org" if by == "org" else d["team"]
     d["over_40h"] = d["over_40h"].astype(float)
+    for m in METRIC_COLUMNS:  # an empty person table has object columns, which cannot be averaged
+        d[m] = pd.to_numeric(d[m], errors="coerce")
     extra = ["week_start"] if period == "week" else ["week"]
     gcols = ["group", key, *extra]
     g = d.groupby(gcols, sort=True)
