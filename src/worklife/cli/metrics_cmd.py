@@ -171,7 +171,6 @@ def export_viva(
                                                "or <db>.key, created on first use).")] = None,
 ) -> None:
     """A Viva Insights person query (CSV) for the vivainsights/wpa packages; private by default."""
-    from worklife.cli._app import err_console
     from worklife.metrics.viva import export_viva as run_export
     from worklife.privacy.pseudonyms import load_key
 
@@ -184,6 +183,6 @@ def export_viva(
         n, steps = run_export(store, out, cfg, None if identified else key,
                               None if identified else int(cfg["privacy.min_group_size"]))
     for step in steps:
-        err_console.print(f"export-viva: {step}", highlight=False, markup=False)
+        typer.echo(f"export-viva: {step}", err=True)
     kind = "identified" if identified else "pseudonymised"
     console.print(f"wrote {n} person-weeks ({kind}) to {out}", highlight=False)

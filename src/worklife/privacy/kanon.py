@@ -33,7 +33,7 @@ OTHER = "(other)"
 
 @dataclass(frozen=True)
 class Step:
-    column: str
+    columns: tuple[str, ...]
     what: str
     apply: Callable[[pd.Series, int], pd.Series]
 
@@ -64,14 +64,13 @@ def _merge_small(col: pd.Series, k: int) -> pd.Series:
 
 
 LADDER = (
-    Step("WorkingStartTimeSetInOutlook", "working hours withheld", _withhold),
-    Step("WorkingEndTimeSetInOutlook", "working hours withheld", _withhold),
-    Step("SupervisorId", "supervisor withheld", _withhold),
-    Step("LevelDesignation", "level banded (IC3 -> IC)", _band_level),
-    Step("TimeZone", "time zone coarsened to its region", _region),
-    Step("TimeZone", "time zone withheld", _withhold),
-    Step("LevelDesignation", "level withheld", _withhold),
-    Step("Organization", "teams under the minimum merged into (other)", _merge_small),
+    Step(("WorkingStartTimeSetInOutlook", "WorkingEndTimeSetInOutlook"), "working hours withheld", _withhold),
+    Step(("SupervisorId",), "supervisor withheld", _withhold),
+    Step(("LevelDesignation",), "level banded (IC3 -> IC)", _band_level),
+    Step(("TimeZone",), "time zone coarsened to its region", _region),
+    Step(("TimeZone",), "time zone withheld", _withhold),
+    Step(("LevelDesignation",), "level withheld", _withhold),
+    Step(("Organization",), "teams under the minimum merged into (other)", _merge_small),
 )
 
 
@@ -93,14 +92,16 @@ def k_anonymise(rows: pd.DataFrame, person: str, columns: list[str], k: int) -> 
     people = rows.drop_duplicates(person)[[person, *cols]].set_index(person)
     done: list[str] = []
     for step in LADDER:
-        if step.column not in cols:
+        present = [c for c in step.columns if c in cols]
+        if not present:
             continue
         rare = rare_people(people, cols, k)
         if rare == 0:
             break
-        before = people[step.column]
-        people[step.column] = step.apply(people[step.column].astype(object), k)
-        if not people[step.column].equals(before) and step.what not in done:
+        before = people[present].copy()
+        for c in present:
+            people[c] = step.apply(people[c].astype(object), k)
+        if not people[present].equals(before):
             done.append(f"{step.what} ({rare} people were in a combination of fewer than {k})")
     left = rare_people(people, cols, k)
     if left:  # fewer than k people in all: nothing can be told apart, withhold everything
