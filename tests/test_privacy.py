@@ -137,3 +137,17 @@ def test_k_anonymise_the_synthetic_org_hr_columns():
     assert len(out) == 200 and (out.Meeting_hours == 1.0).all()
     assert "Deneb" not in set(out.Organization)  # the 8-person team is merged into (other)
     assert (out.Organization == "(other)").sum() >= 10
+
+
+def test_check_by_team_suppresses_a_complement_next_to_the_org_breach_counts():
+    """The report charts org-wide breaches per rule and week; check --by team must not give the rest."""
+    from worklife.policy.findings import Finding, team_summary
+
+    teams = {f"user{n:02d}@example.com": ("Team Small" if n < 3 else "Team Big" if n < 13 else "Team Other")
+             for n in range(24)}
+    sizes = {"Team Small": 3, "Team Big": 10, "Team Other": 11}
+    findings = [Finding("wt.daily_rest", "high", "FR", p, None, "2025-W03", 1, "m") for p in teams]
+    rows = {r["team"]: r for r in team_summary(findings, teams, sizes, 10)}
+    assert rows["Team Small"]["suppressed"] and rows["Team Small"]["count"] is None
+    assert rows["Team Big"]["suppressed"] and rows["Team Big"]["count"] is None
+    assert not rows["Team Other"]["suppressed"] and rows["Team Other"]["count"] == 11

@@ -176,6 +176,19 @@ def _hide(st: _State, cell: Hashable, known: dict[Hashable, Equation | None], de
             _hide(st, eq.parent, known, depth + 1)
 
 
+def hidden_groups(sizes: Mapping[str, int], min_size: int, total: int | None = None) -> frozenset[str]:
+    """Groups (people each) to hide when a total over all of them may be published beside them.
+
+    ``total``: people in the total (default: the sum, i.e. the groups partition it).
+    For outputs whose figures per group and per period are over the same people every
+    period (findings per team, rule and week; status meetings per team).
+    """
+    people: dict[Hashable, int] = {ORG: int(sum(sizes.values()) if total is None else total)}
+    people.update({(g,): int(n) for g, n in sizes.items()})
+    hidden = protect(people, [Equation(ORG, tuple((g,) for g in sizes))], min_size)
+    return frozenset(c[0] for c in hidden if c != ORG)
+
+
 @dataclass(frozen=True)
 class Grid:
     """Which cells of a groups x periods table (with totals) may be shown."""
