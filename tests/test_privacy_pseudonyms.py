@@ -90,3 +90,15 @@ def test_scrubber_replaces_aliases_names_and_unknown_addresses_but_not_lookalike
     text = s.text("ALICE@example.com pinged U0001 and Test Person 1 cc stranger@example.org; xU0001y")
     assert text.count(p) == 3 and "stranger" not in text and pseudonym("stranger@example.org", "k" * 32) in text
     assert "xU0001y" in text
+
+
+def test_digest_names_no_one_when_printed(db):
+    with connect(db, read_only=True) as s:
+        team, week = s.con.execute(
+            "SELECT p.team, strftime(min(o.at_utc), '%G-W%V') FROM outcomes o JOIN people p USING (person_id) "
+            "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()
+    r = CliRunner().invoke(app, ["digest", "--db", str(db), "--team", team, "--week", week, "--numbers", "quick",
+                                 "--now", "2026-01-01T00:00:00Z",
+                                 "--config", str(db.parent / "worklife.toml")])
+    assert r.exit_code == 0, r.output
+    assert "example.com" not in r.output and "Test Person" not in r.output and "p-" in r.output
