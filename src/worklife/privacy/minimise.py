@@ -48,11 +48,14 @@ class Minimiser:
             pats.extend(patterns)
         pats.extend(_urgent_patterns())
         self._rules = [re.compile(p, re.IGNORECASE) for p in dict.fromkeys(pats)]
+        self._any = re.compile("|".join(f"(?:{p})" for p in dict.fromkeys(pats)) or "(?!)", re.IGNORECASE)
         self._key = key.encode("utf-8")
 
     def phrases(self, text: str) -> str:
         """The phrases of ``text`` matched by any rule, in order of appearance, once each."""
         found: dict[str, int] = {}
+        if not self._any.search(text):  # most texts match no rule: one scan instead of one per rule
+            return ""
         for rule in self._rules:
             for m in rule.finditer(text):
                 if m.group(0).strip():
