@@ -52,7 +52,7 @@ class TeamSavings:
 
 
 def _span_days(store: Store) -> tuple[float, datetime | None, datetime | None]:
-    row = store.con.execute("SELECT min(start_utc), max(end_utc) FROM meetings").fetchone()
+    row = store.con.execute("SELECT min(start_utc), max(end_utc) FROM meetings").fetchall()[0]
     if not row or row[0] is None:
         return 7.0, None, None
     return max((row[1] - row[0]).total_seconds() / 86400, 7.0), row[0], row[1]
@@ -156,7 +156,8 @@ def report_sections(store: Store, config: Config, person_weeks: object = None) -
 
     One section with the savings; None when the store holds no meetings at all.
     """
-    if (store.con.execute("SELECT count(*) FROM meetings").fetchone() or (0,))[0] == 0:
+    # fetchall, not fetchone: an unfinished result blocks the report's register() (DuckDB 2)
+    if store.con.execute("SELECT count(*) FROM meetings").fetchall()[0][0] == 0:
         return None
     from worklife.report.sections import section
 
