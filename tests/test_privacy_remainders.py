@@ -127,3 +127,44 @@ def test_no_derivable_sum_covers_fewer_than_the_minimum(published):
             assert np.linalg.matrix_rank(np.vstack([a, v])) > rank, \
                 f"the sum over {combo} ({_people(pw, combo)} people) can be derived"
     assert checked >= 3  # Deneb's week 1, week 2 and both weeks
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_tables_leave_no_small_derivable_sum(seed):
+    """protect_grid on random teams x weeks (absences, several small teams): with every shown
+    cell and total published, no sum over 1..k-1 people is in the span of the published sets."""
+    from worklife.privacy.suppression import ALL, ORG, protect_grid
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(4, 11))
+    teams = {f"t{i}": int(rng.integers(2, 16)) for i in range(int(rng.integers(2, 7)))}
+    weeks = [f"w{j}" for j in range(int(rng.integers(1, 4)))]
+    rows = [{"team": t, "week": w, "person_id": f"{t}-{m}"}
+            for t, n in teams.items() for m in range(n) for w in weeks if rng.random() > 0.15]
+    if not rows:
+        return
+    df = pd.DataFrame(rows)
+    grid = protect_grid(df, "team", "week", k)
+    cells = sorted({(t, w) for t, w in zip(df.team, df.week)})
+    index = {c: i for i, c in enumerate(cells)}
+    pub = []
+    for (g, p) in grid.people:
+        if not grid.shows(g, p):
+            continue
+        pub.append([c for c in cells if (g == ORG or c[0] == g) and (p == ALL or c[1] == p)])
+    members = {c: frozenset(df[(df.team == c[0]) & (df.week == c[1])].person_id) for c in cells}
+    a = np.zeros((max(len(pub), 1), len(cells)))
+    for r, where in enumerate(pub):
+        a[r, [index[c] for c in where]] = 1
+    rank = np.linalg.matrix_rank(a)
+    small = [c for c in cells if len(members[c]) < k]
+    for n in range(1, min(len(small), 6) + 1):
+        for combo in combinations(small, n):
+            who = frozenset().union(*(members[c] for c in combo))
+            if len(who) >= k:
+                continue
+            v = np.zeros(len(cells))
+            v[[index[c] for c in combo]] = 1
+            assert np.linalg.matrix_rank(np.vstack([a, v])) > rank, (seed, k, combo, sorted(grid.hidden))
+    for (g, p), n in grid.people.items():  # and nothing small is shown
+        assert n >= k or not grid.shows(g, p)

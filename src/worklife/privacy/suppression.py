@@ -78,9 +78,14 @@ def protect(people: Mapping[Hashable, int], equations: Sequence[Equation], min_s
         for eq in bad:
             if progress:  # an earlier fix of this round may have settled it
                 known = _known(st)
-                if not _leaks(st, eq, known):
-                    continue
-            progress = _hide_one(st, eq, known) or progress
+            if _leaks(st, eq, known):
+                progress = _hide_one(st, eq, known) or progress
+            elif _block_leaks(st, eq, known):  # withhold the total that makes the block known
+                if eq.parent not in st.hidden:
+                    _hide(st, eq.parent, known)
+                    progress = True
+                else:
+                    progress = _hide_one(st, eq, known) or progress
         if not progress:  # cannot happen for equations of sums; be safe: hide all involved
             st.hidden.update(c for eq in bad for c in (eq.parent, *eq.children))
     return frozenset(st.hidden)
@@ -119,9 +124,36 @@ def _leaks(st: _State, eq: Equation, known: dict[Hashable, Equation | None]) -> 
     return eq.parent in known and bool(unknown) and 0 < st.union(unknown) < st.min_size
 
 
+def _block_leaks(st: _State, eq: Equation, known: dict[Hashable, Equation | None]) -> bool:
+    """Whether the unknown parts of ``eq``, subtracted from other equations, leave a small sum.
+
+    A known total with several unknown parts is a known *block* (a team's hidden weeks).
+    When the other equations holding those parts (the weeks' org totals) have disjoint
+    unknown sets covering the block, their union minus the block is known too: it must
+    not cover 1..min_size-1 people.
+    """
+    if eq.parent not in known:
+        return False
+    block = frozenset(c for c in eq.children if c not in known)
+    if len(block) < 2:
+        return False
+    covers: dict[int, frozenset] = {}
+    for c in block:
+        for f in st.index.get(c, ()):
+            if f is not eq and f.parent in known and c in f.children and id(f) not in covers:
+                covers[id(f)] = frozenset(x for x in f.children if x not in known)
+    if not covers:
+        return False
+    union = frozenset().union(*covers.values())
+    if sum(len(u) for u in covers.values()) != len(union) or not block <= union:
+        return False
+    rest = union - block
+    return bool(rest) and 0 < st.union(rest) < st.min_size
+
+
 def _violations(st: _State, known: dict[Hashable, Equation | None]) -> list[Equation]:
-    """The equations that leak (see ``_leaks``)."""
-    return [eq for eq in st.equations if _leaks(st, eq, known)]
+    """The equations that leak (see ``_leaks`` and ``_block_leaks``)."""
+    return [eq for eq in st.equations if _leaks(st, eq, known) or _block_leaks(st, eq, known)]
 
 
 def _hide_one(st: _State, eq: Equation, known: dict[Hashable, Equation | None],
