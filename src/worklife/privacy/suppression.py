@@ -73,7 +73,11 @@ def protect(people: Mapping[Hashable, int], equations: Sequence[Equation], min_s
         known = _known(st)
         bad = _violations(st, known)
         if not bad:
-            break
+            leak = _closure_leak(st, known)
+            if leak is None:
+                break
+            _withhold_smallest_total(st, leak, known)
+            continue
         progress = False
         for eq in bad:
             if progress:  # an earlier fix of this round may have settled it
@@ -149,6 +153,71 @@ def _block_leaks(st: _State, eq: Equation, known: dict[Hashable, Equation | None
         return False
     rest = union - block
     return bool(rest) and 0 < st.union(rest) < st.min_size
+
+
+def _closure_leak(st: _State, known: dict[Hashable, Equation | None],
+                  cap: int = 20000) -> list[Equation] | None:
+    """Equations whose known blocks combine into a small known sum, or None.
+
+    Blocks: the unknown parts of each equation with a known total; the disjoint union
+    of the blocks covering another block (the weeks of a team's hidden weeks); and,
+    repeatedly, a block minus a block inside it. A new block over 1..min_size-1 people
+    is a leak; its provenance (the equations used) is returned. Bounded by ``cap`` blocks.
+    """
+    blocks: dict[frozenset, tuple[int, ...]] = {}
+    by_cell: dict[Hashable, list[frozenset]] = {}
+
+    def add(b: frozenset, prov: tuple[int, ...]) -> bool:
+        """Record ``b``; True if it leaks."""
+        if not b or b in blocks:
+            return False
+        if 0 < st.union(b) < st.min_size:
+            blocks[b] = prov
+            return True
+        blocks[b] = prov
+        for c in b:
+            by_cell.setdefault(c, []).append(b)
+        queue.append(b)
+        return False
+
+    queue: list[frozenset] = []
+    firsts: list[tuple[frozenset, int]] = []
+    for i, eq in enumerate(st.equations):
+        if eq.parent in known:
+            b = frozenset(c for c in eq.children if c not in known)
+            if b and b not in blocks:
+                firsts.append((b, i))
+                if add(b, (i,)):
+                    return [eq]
+    for b, i in firsts:  # unions of disjoint equation blocks that cover a block
+        covers = {id(o): o for c in b for o in by_cell.get(c, ()) if o is not b}
+        union = frozenset().union(*covers.values()) if covers else frozenset()
+        if covers and sum(len(o) for o in covers.values()) == len(union) and b <= union:
+            prov = tuple(sorted({j for o in covers.values() for j in blocks[o]}))
+            if add(union, prov):
+                return [st.equations[j] for j in prov]
+    while queue and len(blocks) < cap:
+        y = queue.pop()
+        near = {id(x): x for c in y for x in by_cell.get(c, ()) if x is not y}
+        for x in near.values():
+            if y < x:
+                diff, prov = x - y, blocks[x] + blocks[y]
+            elif x < y:
+                diff, prov = y - x, blocks[y] + blocks[x]
+            else:
+                continue
+            if add(diff, prov):
+                return [st.equations[j] for j in dict.fromkeys(prov)]
+    return None
+
+
+def _withhold_smallest_total(st: _State, eqs: list[Equation], known: dict[Hashable, Equation | None]) -> None:
+    """Withhold the smallest shown total among ``eqs`` (else hide a part of the first)."""
+    shown = [eq.parent for eq in eqs if eq.parent not in st.hidden]
+    if shown:
+        _hide(st, min(shown, key=lambda c: (st.people.get(c, 0), str(c))), known)
+    elif not _hide_one(st, eqs[0], known):
+        st.hidden.update(c for eq in eqs for c in (eq.parent, *eq.children))
 
 
 def _violations(st: _State, known: dict[Hashable, Equation | None]) -> list[Equation]:
