@@ -102,3 +102,12 @@ def test_digest_names_no_one_when_printed(db):
                                  "--config", str(db.parent / "worklife.toml")])
     assert r.exit_code == 0, r.output
     assert "example.com" not in r.output and "Test Person" not in r.output and "p-" in r.output
+
+
+def test_explain_accepts_a_pseudonym_and_keeps_it(db):
+    people = _people(db)
+    key = load_key(db, Config())
+    with connect(db, read_only=True) as s:
+        week = s.con.execute("SELECT strftime(min(start_utc), '%G-W%V') FROM meetings").fetchone()[0]
+    out = _run(db, "explain", "--person", pseudonym(people[0], key), "--week", week)
+    assert pseudonym(people[0], key) in out and not any(p in out for p in people)

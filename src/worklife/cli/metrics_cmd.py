@@ -125,12 +125,14 @@ def explain(
     """The events behind one metric value, with every exclusion and its reason."""
     from worklife.metrics.explain import explain as run_explain
 
+    from worklife.privacy.pseudonyms import resolve_pseudonym, scrubber_for
+
     cfg = load_config(config)
     with _open(db) as store:
-        ex = run_explain(store, person.strip().lower(), week, metric, cfg)
-        from worklife.privacy.pseudonyms import scrubber_for
-
-        scrub = scrubber_for(cfg, store, db, keep=(ex.person_id,))  # the others, not the subject
+        subject = resolve_pseudonym(store, db, cfg, person.strip().lower())
+        ex = run_explain(store, subject or person.strip().lower(), week, metric, cfg)
+        # the others as pseudonyms; the subject as given (a pseudonym stays one)
+        scrub = scrubber_for(cfg, store, db, keep=() if subject else (ex.person_id,))
     if scrub is not None:
         ex = scrub.value(ex)
     s = ex.schedule

@@ -128,6 +128,22 @@ class Scrubber:
         return out
 
 
+PSEUDONYM = re.compile(r"p-[0-9a-f]{16}")
+
+
+def resolve_pseudonym(store: Any, store_path: str | Path | None, config: Config, value: str) -> str | None:
+    """The person_id whose pseudonym is ``value`` (with the store's key), else None."""
+    from worklife.privacy import pseudonym
+
+    if not PSEUDONYM.fullmatch(value.strip()):
+        return None
+    key = load_key(store_path, config, create=False)
+    for (pid,) in store.con.execute("SELECT person_id FROM people").fetchall():
+        if pseudonym(pid, key) == value.strip():
+            return str(pid)
+    return None
+
+
 def scrubber_for(config: Config, store: Any, store_path: str | Path | None,
                  keep: Iterable[str] = ()) -> Scrubber | None:
     """A Scrubber when ``privacy.pseudonymise`` is on, else None."""
