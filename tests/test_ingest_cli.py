@@ -86,7 +86,9 @@ def test_truncated_and_wrongly_encoded_mail_is_read_and_quarantined(tmp_path, db
     box = tmp_path / "bad.mbox"
     box.write_bytes(b"From x Tue Jan  2 10:00:00 2024\nFrom: user01@example.com\nDate: Tue, 2 Jan 2024 10:00:00 +0000\n"
                     b"Subject: Gr\xfc\xdfe\n\nbody\n\nFrom x Tue Jan  2 10:00:00 2024\nFrom: user02@example.com\nDa")
-    result = run(str(box), "--db", db)
+    toml = tmp_path / "worklife.toml"
+    toml.write_text("[privacy]\nkeep_titles = true\n")  # the decoded subject itself, not its category
+    result = run(str(box), "--db", db, "--config", str(toml))
     assert result.exit_code == 0
     assert "1 records quarantined" in result.stderr
     with connect(db) as s:

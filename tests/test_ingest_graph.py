@@ -19,6 +19,8 @@ from worklife import ingest
 from worklife.config import Config
 from worklife.ingest import graph
 
+PARSED = Config({"privacy.keep_titles": True})  # parser tests read titles as parsed (docs/privacy.md)
+
 FIXTURES = Path(__file__).parent / "fixtures" / "graph"
 CALENDAR = FIXTURES / "calendarview_user02.json"
 MESSAGES = FIXTURES / "messages_user02.json"
@@ -29,7 +31,7 @@ def run(store, *paths, **kw):
     store.upsert("people", [{"person_id": f"user0{i}@example.com", "email": f"user0{i}@example.com",
                              "tz": tz} for i, tz in ((1, "Europe/Berlin"), (2, "America/New_York"),
                                                      (3, "Asia/Tokyo"))])
-    return ingest.run([str(p) for p in paths], store, Config(), **kw)
+    return ingest.run([str(p) for p in paths], store, PARSED, **kw)
 
 
 def test_graph_responses_are_detected_by_content_not_extension(tmp_path):

@@ -10,6 +10,8 @@ import pytest
 from worklife import ingest
 from worklife.config import Config
 
+PARSED = Config({"privacy.keep_titles": True})  # parser tests read titles as parsed (docs/privacy.md)
+
 PEOPLE = [
     ("user01@example.com", "Europe/Berlin"),
     ("user02@example.com", "America/New_York"),
@@ -35,7 +37,7 @@ def write(folder: Path, name: str, text: str | bytes) -> Path:
 
 
 def run(store, *paths: Path, **kw):
-    return ingest.run([str(p) for p in paths], store, Config(), kind="ics", **kw)
+    return ingest.run([str(p) for p in paths], store, PARSED, kind="ics", **kw)
 
 
 def with_people(store):
@@ -338,7 +340,7 @@ def test_a_missing_folder_is_a_clear_error(tmp_path, store):
     from worklife.errors import IngestError
 
     with pytest.raises(IngestError, match="no such file"):
-        ingest.run([str(tmp_path / "absent")], store, Config())
+        ingest.run([str(tmp_path / "absent")], store, PARSED)
 
 
 def test_ics_files_are_detected_by_name_or_content(tmp_path):

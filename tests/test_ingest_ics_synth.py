@@ -17,6 +17,8 @@ from worklife.config import Config
 synth = pytest.importorskip("worklife.synth")
 from worklife.synth.write_ics import write_calendars  # noqa: E402
 
+PARSED = Config({"privacy.keep_titles": True})  # parser tests read titles as parsed (docs/privacy.md)
+
 
 def _key(key: str) -> str:
     """meeting_key with the recurrence id's separators dropped (compare across conventions)."""
@@ -34,7 +36,7 @@ def org_and_store(tmp_path_factory):
     store = connect(":memory:")
     store.upsert("people", pa.Table.from_pandas(truth["people"], preserve_index=False))
     window = (org.start - timedelta(days=7), org.start + timedelta(days=7 * org.weeks + 7))
-    (summary,) = ingest.run([folder], store, Config(), kind="ics", window=window)
+    (summary,) = ingest.run([folder], store, PARSED, kind="ics", window=window)
     yield org, truth, store, summary
     store.close()
 

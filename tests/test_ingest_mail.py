@@ -16,6 +16,8 @@ from worklife.config import Config
 from worklife.ingest.mail import ParsedMail, Rejected, normalise_subject, parse_header_block
 from worklife.store import connect
 
+PARSED = Config({"privacy.keep_titles": True})  # parser tests read titles as parsed (docs/privacy.md)
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ENRON = DATA / "enron" / "skilling-j"
 NOTMUCH = DATA / "mail" / "notmuch-default"
@@ -141,7 +143,7 @@ def write_mbox(path: Path, n: int, body: str = "hello\nFrom the body\n") -> None
 def test_mbox_locations_are_file_and_line_and_bodies_do_not_split_messages(store, tmp_path):
     box = tmp_path / "archive.mbox"
     write_mbox(box, 3, body="line\n\nFrom here on a body line starts with From\n")
-    [s] = ingest.run([box], store, Config())
+    [s] = ingest.run([box], store, PARSED)
     assert (s.kind, s.read, s.inserted, s.quarantined) == ("mbox", 3, 3, 0)
     lines = [i for i, text in enumerate(box.read_text().splitlines(), 1) if text.startswith("From ")]
     refs = [r[0] for r in store.con.execute("SELECT source_ref FROM messages ORDER BY message_key").fetchall()]
@@ -154,7 +156,7 @@ def test_truncated_mbox_keeps_the_good_messages_and_quarantines_the_cut_one(stor
     data = box.read_bytes()
     cut = data.rfind(b"Subject: message 3")
     box.write_bytes(data[:cut + 10])
-    [s] = ingest.run([box], store, Config())
+    [s] = ingest.run([box], store, PARSED)
     assert (s.read, s.inserted, s.quarantined) == (4, 3, 1)
     (loc, reason), = store.con.execute("SELECT location, reason FROM quarantine").fetchall()
     assert loc.startswith(f"{box}:") and "truncated" in reason
@@ -164,7 +166,7 @@ def test_crlf_mbox_is_read(store, tmp_path):
     box = tmp_path / "crlf.mbox"
     write_mbox(box, 3)
     box.write_bytes(box.read_bytes().replace(b"\n", b"\r\n"))
-    [s] = ingest.run([box], store, Config())
+    [s] = ingest.run([box], store, PARSED)
     assert (s.read, s.inserted, s.quarantined) == (3, 3, 0)
 
 
@@ -172,7 +174,7 @@ def test_eml_file_is_one_message(store, tmp_path):
     eml = tmp_path / "note.eml"
     eml.write_bytes(header(From="user01@example.com", To="user02@example.com", Date="1 Jan 2024 09:00 +0100",
                            Subject="hi", Message_ID="<n1@example.com>") + b"body\n")
-    [s] = ingest.run([eml], store, Config())
+    [s] = ingest.run([eml], store, PARSED)
     assert (s.kind, s.inserted) == ("eml", 1)
     assert store.con.execute("SELECT sender_id, sent_utc FROM messages").fetchall() == [
         ("user01@example.com", datetime(2024, 1, 1, 8, 0))]
@@ -193,7 +195,7 @@ def test_maildir_plus_plus_folders_dedupe_and_owner_from_sent(store, tmp_path):
                                             Date="Mon, 1 Jan 2024 10:00:00 +0000", Subject="Re: plan",
                                             In_Reply_To="<p1@corp.example>", Message_ID="<r1@other.example>"))
     (root / "tmp" / "4").write_bytes(b"half written")  # tmp/ is never read
-    [s] = ingest.run([root], store, Config())
+    [s] = ingest.run([root], store, PARSED)
     assert (s.kind, s.read, s.inserted, s.duplicate) == ("maildir", 3, 2, 1)
     assert store.con.execute("SELECT count(DISTINCT thread_id) FROM messages").fetchone()[0] == 1
     internal = dict(store.con.execute("SELECT person_id, is_internal FROM people").fetchall())
@@ -211,7 +213,7 @@ def test_export_generated_message_ids_fall_back_to_a_header_hash(store, tmp_path
         (root / folder / "1_").write_bytes(header(
             Message_ID=f"<{i}.1075840163516.JavaMail.evans@thyme>", Date="Wed, 9 May 2001 18:23:00 -0700 (PDT)",
             From="user01@example.com", To="user02@example.com", Subject="Re: question"))
-    [s] = ingest.run([root], store, Config())
+    [s] = ingest.run([root], store, PARSED)
     assert (s.read, s.inserted, s.duplicate) == (2, 1, 1)
     key, mid = store.con.execute("SELECT message_key, message_id FROM messages").fetchone()
     assert key.startswith("h:") and mid is None
@@ -222,7 +224,7 @@ def test_export_generated_message_ids_fall_back_to_a_header_hash(store, tmp_path
 def test_enron_maildir_dedupes_across_folders_and_quarantines_placeholder_dates(store):
     root = need(ENRON)
     files = sum(1 for p in root.rglob("*") if p.is_file())
-    [first] = ingest.run([root], store, Config())
+    [first] = ingest.run([root], store, PARSED)
     distinct = store.count("messages")
     assert first.read == files
     assert distinct < files - first.quarantined  # the same message in several folders counted once
@@ -232,13 +234,13 @@ def test_enron_maildir_dedupes_across_folders_and_quarantines_placeholder_dates(
     for location, reason in rows:
         assert Path(location).is_file() and "1979" in reason
     before = snapshot(store)
-    [again] = ingest.run([root], store, Config())
+    [again] = ingest.run([root], store, PARSED)
     assert snapshot(store) == before
     assert (again.inserted, again.duplicate) == (0, files - first.quarantined)
 
 
 def test_notmuch_replies_share_their_parents_thread(store):
-    [s] = ingest.run([need(NOTMUCH)], store, Config())
+    [s] = ingest.run([need(NOTMUCH)], store, PARSED)
     assert s.quarantined == 0 and s.inserted == store.count("messages")
     pairs = store.con.execute(
         "SELECT r.thread_id, p.thread_id FROM messages r JOIN messages p ON r.in_reply_to = p.message_id"
@@ -303,7 +305,7 @@ def test_generated_mailboxes_round_trip(tmp_path_factory, mails, layout):
                    [(f"user{t:02d}@example.com", "cc") for t in m["cc"]]))
     box.close()
     s = connect(":memory:")
-    [summary] = ingest.run([out / ("gen.mbox" if layout == "mbox" else "md")], s, Config())
+    [summary] = ingest.run([out / ("gen.mbox" if layout == "mbox" else "md")], s, PARSED)
     assert summary.quarantined == 0
     got = {}
     for key, sender, sent, subject in s.con.execute(
@@ -326,7 +328,7 @@ def test_mbox_postmark_lines_separate_messages_without_a_blank_line(store, tmp_p
         b"From user01@example.com Tue Jan  2 10:00:00 2024\n" + header(
             From="user01@example.com", Date=f"Tue, 2 Jan 2024 1{i}:00:00 +0000", Message_ID=f"<t{i}@x>")
         + b"body\nFrom here a body line\n" for i in range(3)))
-    [s] = ingest.run([box], store, Config())
+    [s] = ingest.run([box], store, PARSED)
     assert (s.read, s.inserted, s.quarantined) == (3, 3, 0)
 
 

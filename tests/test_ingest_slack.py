@@ -13,6 +13,8 @@ from worklife import ingest
 from worklife.config import Config
 from worklife.ingest.slack import ts_to_utc
 
+PARSED = Config({"privacy.keep_titles": True})  # parser tests read titles as parsed (docs/privacy.md)
+
 OLAKE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "slack" / "olake-export"
 
 
@@ -71,7 +73,7 @@ def test_ts_is_exact_to_the_microsecond():
 
 
 def test_export_messages_threads_and_non_messages(store, export):
-    [s] = ingest.run([export], store, Config())
+    [s] = ingest.run([export], store, PARSED)
     assert s.kind == "slack"
     assert (s.read, s.inserted, s.skipped, s.quarantined) == (9, 5, 2, 2)  # no-ts message + truncated file (read as one record)
     rows = {r[0]: r[1:] for r in q(store, "SELECT message_key, sender_id, thread_id, in_reply_to, is_auto, "
@@ -86,7 +88,7 @@ def test_export_messages_threads_and_non_messages(store, export):
 
 
 def test_recipients_are_channel_members_or_dm_partners(store, export):
-    ingest.run([export], store, Config())
+    ingest.run([export], store, PARSED)
     assert q(store, "SELECT person_id, kind FROM message_recipients WHERE message_key = 'C01:1711846800.000100' "
                     "ORDER BY 1") == [("u02", "channel-member"), ("user01@example.com", "channel-member"),
                                   ("user03@example.com", "channel-member")]  # every member, the sender too
@@ -95,7 +97,7 @@ def test_recipients_are_channel_members_or_dm_partners(store, export):
 
 
 def test_users_give_zones_aliases_and_bots(store, export):
-    ingest.run([export], store, Config())
+    ingest.run([export], store, PARSED)
     people = {r[0]: r[1:] for r in q(store, "SELECT person_id, tz, is_internal FROM people")}
     assert people["user01@example.com"] == ("Europe/Paris", True)
     assert people["u02"] == ("Australia/Sydney", True)
@@ -107,7 +109,7 @@ def test_a_people_file_zone_is_kept_and_a_missing_one_is_filled_from_slack(store
     hr = tmp_path / "people.csv"
     hr.write_text("email,display_name,Time Zone\nuser01@example.com,Test Person 01,\n"
                   "user03@example.com,Test Person 03,Asia/Tokyo\n")
-    ingest.run([export], store, Config(), people=hr)
+    ingest.run([export], store, PARSED, people=hr)
     assert q(store, "SELECT person_id, tz, display_name FROM people WHERE person_id LIKE 'user0%' ORDER BY 1") == [
         ("user01@example.com", "Europe/Paris", "Test Person 01"),  # filled from Slack
         ("user03@example.com", "Asia/Tokyo", "Test Person 03"),  # the HR zone wins
@@ -115,9 +117,9 @@ def test_a_people_file_zone_is_kept_and_a_missing_one_is_filled_from_slack(store
 
 
 def test_reingest_changes_nothing(store, export):
-    ingest.run([export], store, Config())
+    ingest.run([export], store, PARSED)
     before = {t: sorted(q(store, f"SELECT * FROM {t}"), key=repr) for t in ("messages", "message_recipients", "people")}
-    [again] = ingest.run([export], store, Config())
+    [again] = ingest.run([export], store, PARSED)
     assert (again.inserted, again.duplicate) == (0, 5)
     assert {t: sorted(q(store, f"SELECT * FROM {t}"), key=repr) for t in before} == before
 
@@ -127,7 +129,7 @@ def test_slackdump_dump_layout(store, tmp_path):
     root.mkdir()
     (root / "users.json").write_text(json.dumps(USERS))
     (root / "C01.json").write_text(json.dumps({"channel_id": "C01", "name": "general", "messages": GENERAL[:3]}))
-    [s] = ingest.run([root], store, Config())
+    [s] = ingest.run([root], store, PARSED)
     assert s.inserted == 3
     assert q(store, "SELECT DISTINCT subject_or_channel FROM messages") == [("general",)]
 
@@ -135,7 +137,7 @@ def test_slackdump_dump_layout(store, tmp_path):
 def test_olake_export(store):
     if not OLAKE.exists():
         pytest.skip("shared Slack export is absent")
-    [s] = ingest.run([OLAKE], store, Config())
+    [s] = ingest.run([OLAKE], store, PARSED)
     assert s.quarantined == 0 and s.skipped >= 2  # bot_add / bot_remove are not messages
     assert s.inserted == store.count("messages") == s.read - s.skipped
     replies = q(store, "SELECT count(*), count(*) FILTER (WHERE thread_id = in_reply_to) FROM messages "

@@ -29,8 +29,9 @@ def stores(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
     synth.write(org, out, mail_format="maildir", ground_truth=False)
     expected, got = connect(":memory:"), connect(":memory:")
-    synth.load_into_store(org, expected)
-    summaries = ingest.run([out / "mail", out / "slack", out / "git"], got, Config(), people=out / "people.csv")
+    cfg = Config({"privacy.key_file": str(out / "pseudonym.key")})  # one key: the same subject hashes
+    synth.load_into_store(org, expected, config=cfg)
+    summaries = ingest.run([out / "mail", out / "slack", out / "git"], got, cfg, people=out / "people.csv")
     yield expected, got, summaries, out
     expected.close()
     got.close()
@@ -57,8 +58,9 @@ def test_mbox_layout_gives_the_same_messages(tmp_path):
     org = synth.generate(people=48, weeks=1, seed=2, start=date(2025, 3, 24))
     synth.write(org, tmp_path, mail_format="mbox", ground_truth=False)
     expected, got = connect(":memory:"), connect(":memory:")
-    synth.load_into_store(org, expected)
-    ingest.run(sorted((tmp_path / "mail").glob("*.mbox")), got, Config(), people=tmp_path / "people.csv")
+    cfg = Config({"privacy.key_file": str(tmp_path / "pseudonym.key")})
+    synth.load_into_store(org, expected, config=cfg)
+    ingest.run(sorted((tmp_path / "mail").glob("*.mbox")), got, cfg, people=tmp_path / "people.csv")
     email = " WHERE channel = 'email'"
     q = QUERIES["messages"] + email
     assert sorted(got.con.execute(q).fetchall()) == sorted(expected.con.execute(q).fetchall())

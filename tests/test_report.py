@@ -205,7 +205,11 @@ def test_small_team_values_never_reach_the_page(page, metric):
 def test_large_teams_are_charted_with_their_statistics(org, page):
     _, pw = org
     body = _without_library(page)
-    assert body.count("Team Alpha") > 3 and body.count("Team Beta") > 3
+    assert body.count("Team Alpha") > 3
+    # Team Beta (10) is big enough, but the org (25) minus Alpha and Beta would give Team
+    # Tiny (3): Beta is suppressed too, so the remainder covers 13 people.
+    assert body.count("Team Beta") == 1
+    assert "<strong>Team Beta</strong> — suppressed: shown, it would let a smaller team" in body
     people = pd.DataFrame(_people())[["person_id", "team"]]
     alpha = pw.merge(people).query("team == 'Team Alpha'")["after_hours_collaboration_hours"]
     assert f"<td class=num>{alpha.mean():.1f}</td>" in body
@@ -249,7 +253,8 @@ def test_summary_lines_respect_the_group_size(org):
     assert lines[1] == "Sources: ics 1, maildir 1 · quarantined records: 3"
     assert lines[2].startswith("Top after-hours teams (mean per person-week): Team Alpha ")
     assert "Team Tiny" not in "\n".join(lines)
-    assert lines[3] == "Suppressed: 1 team(s) with fewer than 10 people"
+    assert lines[3] == ("Suppressed: 2 team(s): 1 with fewer than 10 people, 1 so that those "
+                        "cannot be derived by subtraction")
 
 
 def test_html_table_escapes_and_formats():

@@ -28,9 +28,32 @@ def pq(tmp_path_factory):
     finish(s)
     s.close()
     out = d / "person_query.csv"
-    r = CliRunner().invoke(app, ["export-viva", "--db", str(db), "--out", str(out)])
+    r = CliRunner().invoke(app, ["export-viva", "--db", str(db), "--out", str(out), "--identified"])
     assert r.exit_code == 0, r.output
     return out
+
+
+def test_the_default_export_is_pseudonymised_and_coarsened(pq, tmp_path):
+    """Two teams of 6 under the minimum of 10: merged; no address, no domain; the key is stable."""
+    import pandas as pd
+
+    db = pq.parent / "w.duckdb"
+    runs = []
+    for n in (1, 2):
+        out = tmp_path / f"private{n}.csv"
+        r = CliRunner().invoke(app, ["export-viva", "--db", str(db), "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        runs.append(pd.read_csv(out))
+    data = runs[0]
+    text = (tmp_path / "private1.csv").read_text()
+    assert "example.com" not in text and "user0" not in text
+    assert data.PersonId.str.fullmatch(r"p-[0-9a-f]{16}").all() and data.PersonId.nunique() == 12
+    assert runs[1].PersonId.tolist() == data.PersonId.tolist()  # same key file, same pseudonyms
+    assert set(data.Organization) == {"(other)"} and set(data.SupervisorId) == {"(withheld)"}
+    assert "team" in r.output or "Organization" in r.output or "merged" in r.output
+    assert (db.parent / "w.duckdb.key").stat().st_mode & 0o077 == 0
+    identified = pd.read_csv(pq)
+    assert set(identified.Organization) == {"Team A", "Team B"}
 
 
 def test_columns_and_date_format(pq):

@@ -80,7 +80,9 @@ SETTINGS: list[Setting] = [
     Setting("metrics.tz_skew_min_gain", 0.2, "share", "Validation: flag a source when a whole-hour shift puts at least this much more activity inside working hours."),
     # Privacy.
     Setting("privacy.min_group_size", 10, "people", "Group aggregates over fewer people are suppressed everywhere."),
-    Setting("privacy.keep_titles", False, "bool", "Keep full titles; otherwise only allowlisted phrases are shown."),
+    Setting("privacy.keep_titles", False, "bool", "Keep full titles; otherwise only allowlisted phrases are shown. At ingest: store mail subjects, meeting titles and chat channel names as text (else their category and a keyed hash)."),
+    Setting("privacy.pseudonymise", False, "bool", "Show keyed pseudonyms instead of people's ids, addresses and names in every output that names people (check, boundaries, explain, digest, metrics --by person)."),
+    Setting("privacy.key_file", "", "path", "Pseudonym key file; empty: <store>.key beside the store, created (0600) on first use."),
     # Boundary pressure.
     Setting("boundary.reply_window_minutes", 60.0, "minutes", "An after-hours reply within this of an after-hours message signals expected availability."),
     Setting("boundary.channel_member_contact", False, "bool", "Count chat channel members (not only To/Cc/Bcc recipients) as contacted by a channel post."),

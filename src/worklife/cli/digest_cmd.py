@@ -88,6 +88,12 @@ def digest(
         fail(str(exc), 1)
     limit = int(cfg["digest.group_items"])
     text = render(d, fmt, sender=from_addr, limit=limit, full=full)
+    if bool(cfg["privacy.pseudonymise"]) and not (send or guard_queue):  # printed or written: pseudonyms
+        from worklife.privacy.pseudonyms import scrubber_for
+
+        with connect(db, read_only=True, create=False) as store:
+            scrub = scrubber_for(cfg, store, db)
+        text = scrub.text(text) if scrub is not None else text
     if out is not None:
         out.write_text(text, encoding="utf-8")
         err_console.print(f"wrote {out}", markup=False)

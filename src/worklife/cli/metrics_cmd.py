@@ -140,7 +140,8 @@ def metrics(
     config: ConfigOpt = None,
     validate: Annotated[bool, typer.Option("--validate", help="Print the validation report instead.")] = False,
     pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace person ids by keyed pseudonyms.")] = False,
-    key: Annotated[Optional[str], typer.Option("--key", help="Secret key for --pseudonymise.")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="Pseudonym key (default: privacy.key_file "
+                                               "or <db>.key, created on first use).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="duckdb | spark")] = "duckdb",
     spark_master: Annotated[str, typer.Option(
         "--spark-master", help="Spark master URL for --engine spark (local[*], spark://host:7077, yarn); "
@@ -163,14 +164,17 @@ def metrics(
         fail(f"--by must be person, team or org, not {by!r}", 2)
     if period not in ("week", "day"):
         fail(f"--period must be week or day, not {period!r}", 2)
-    if pseudonymise and not key:
-        fail("--pseudonymise needs --key K", 2)
     if person is not None and by != "person":
         fail("--person works with --by person (a roll-up of one person would be suppressed)", 2)
     span = (_date(date_from, "--from"), _date(date_to, "--to"))
     if span[0] and span[1] and span[0] > span[1]:
         fail(f"--from {span[0]} is after --to {span[1]}", 2)
     cfg = load_config(config)
+    pseudonymise = pseudonymise or bool(cfg["privacy.pseudonymise"])
+    if pseudonymise and not key:  # the store's key file (docs/privacy.md)
+        from worklife.privacy.pseudonyms import load_key
+
+        key = load_key(db, cfg)
     if engine not in ("duckdb", "spark"):
         fail(f"--engine must be duckdb or spark, not {engine!r}", 2)
     if db.is_dir():  # exported Parquet tables (docs/scale-out.md)
@@ -221,9 +225,16 @@ def explain(
         week = check_week(week)
     except ConfigError as exc:
         fail(str(exc), 2)
+    from worklife.privacy.pseudonyms import resolve_pseudonym, scrubber_for
+
     cfg = load_config(config)
     with _open(db) as store:
-        ex = run_explain(store, person, week, metric, cfg)
+        subject = resolve_pseudonym(store, db, cfg, person.strip().lower())
+        ex = run_explain(store, subject or person.strip(), week, metric, cfg)
+        # the others as pseudonyms; the subject as given (a pseudonym stays one)
+        scrub = scrubber_for(cfg, store, db, keep=() if subject else (ex.person_id,))
+    if scrub is not None:
+        ex = scrub.value(ex)
     s = ex.schedule
     zone = f"zone {s['tz']}" + (f" (from {s['tz_source']})" if s.get("tz_source") else "")
     console.print(styled(ex.person_id) + f" week {ex.week}: {zone}, working hours "
@@ -254,15 +265,27 @@ def export_viva(
     db: DbOpt,
     out: Annotated[Path, typer.Option("--out", help="CSV file to write (Viva person query).")],
     config: ConfigOpt = None,
-    pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Pseudonymise PersonId.")] = False,
-    key: Annotated[Optional[str], typer.Option("--key", help="Secret key for --pseudonymise.")] = None,
+    identified: Annotated[bool, typer.Option(
+        "--identified", help="Real e-mail addresses and HR columns as stored (default: keyed pseudonyms "
+        "and HR columns coarsened to privacy.min_group_size).")] = False,
+    pseudonymise: Annotated[bool, typer.Option("--pseudonymise", hidden=True,
+                                               help="The default; kept for old scripts.")] = False,
+    key: Annotated[Optional[str], typer.Option("--key", help="Pseudonym key (default: privacy.key_file "
+                                               "or <db>.key, created on first use).")] = None,
 ) -> None:
-    """A Viva Insights person query (CSV) for the vivainsights/wpa packages."""
+    """A Viva Insights person query (CSV) for the vivainsights/wpa packages; private by default."""
     from worklife.metrics.viva import export_viva as run_export
+    from worklife.privacy.pseudonyms import load_key
 
-    if pseudonymise and not key:
-        fail("--pseudonymise needs --key K", 2)
+    if identified and (pseudonymise or key):
+        fail("--identified exports real addresses: drop --pseudonymise/--key", 2)
     cfg = load_config(config)
+    if not identified and not key:
+        key = load_key(db, cfg)
     with _open(db) as store:
-        n = run_export(store, out, cfg, key if pseudonymise else None)
-    console.print(f"wrote {n} person-weeks to {out}", highlight=False)
+        n, steps = run_export(store, out, cfg, None if identified else key,
+                              None if identified else int(cfg["privacy.min_group_size"]))
+    for step in steps:
+        typer.echo(f"export-viva: {step}", err=True)
+    kind = "identified" if identified else "pseudonymised"
+    console.print(f"wrote {n} person-weeks ({kind}) to {out}", highlight=False)

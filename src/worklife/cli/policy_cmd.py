@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -159,6 +160,9 @@ def check(
     the_policy = _assumed(pol, pol.load_policy(policy or "auto"), assume)
     with pol.open_db(db, engine, spark_master) as pdb:
         result = pol.check_report(pdb, cfg, the_policy)
+        scrub = _scrubber(cfg, pdb, db)
+        if scrub is not None:  # privacy.pseudonymise: no id, address or name in any output
+            result = dataclasses.replace(result, findings=scrub.value(list(result.findings)))
         if by == "team":
             teams = dict(pdb.store.con.execute("SELECT person_id, team FROM people").fetchall())
             sizes = dict(pdb.store.con.execute(
@@ -195,6 +199,13 @@ def _assumed(pol, the_policy, assume: str | None):
              "`worklife check --list-presets`)", 2)
     source = code if the_policy.source == "auto" else f"{the_policy.source}, everyone as {code}"
     return replace(the_policy, assume=code, source=source)
+
+
+def _scrubber(cfg, pdb, db: Path, keep: tuple[str, ...] = ()):
+    """The pseudonym scrubber when ``privacy.pseudonymise`` is on (docs/privacy.md), else None."""
+    from worklife.privacy.pseudonyms import scrubber_for
+
+    return scrubber_for(cfg, pdb.store, db, keep)
 
 
 def _check_engine(engine: str) -> None:
@@ -245,6 +256,8 @@ def boundaries(
                     t1 = last.replace(tzinfo=timezone.utc) + timedelta(seconds=1)
                     t0 = t1 - timedelta(days=30)
             v = pol.sender_view(pdb, cfg, me, start=t0, end=t1)
+            scrub = _scrubber(cfg, pdb, db, keep=(v.sender_id,))  # you see yourself, not the others
+            v = scrub.value(v) if scrub is not None else v
             if fmt is ViewFormat.json:
                 _emit(json.dumps({**v.__dict__, "holdable_share": v.holdable_share, "sentence": v.sentence()},
                                  indent=2, default=str), out)
@@ -255,7 +268,10 @@ def boundaries(
                 _emit("\n".join(lines), out)
             return
         frames = pol.boundary_pressure(pdb, cfg, start=t0, end=t1)
+        scrub = _scrubber(cfg, pdb, db)
     df = frames[_KEYS[view.value]]
+    if scrub is not None:
+        df = scrub.frame(df)
     if fmt is ViewFormat.json:
         _emit(df.to_json(orient="records", date_format="iso", indent=2), out)
     elif fmt is ViewFormat.csv:

@@ -54,7 +54,7 @@ class TeamSavings:
 
 
 def _span_days(store: Store) -> tuple[float, datetime | None, datetime | None]:
-    row = store.con.execute("SELECT min(start_utc), max(end_utc) FROM meetings").fetchone()
+    row = store.con.execute("SELECT min(start_utc), max(end_utc) FROM meetings").fetchall()[0]
     if not row or row[0] is None:
         return 7.0, None, None
     return max((row[1] - row[0]).total_seconds() / 86400, 7.0), row[0], row[1]

@@ -74,12 +74,16 @@ COUNTED = ("meetings", "messages", "outcomes")  # tables whose rows are the reco
 
 
 def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary,
-                limits: Limits = DEFAULT_LIMITS) -> None:
+                limits: Limits = DEFAULT_LIMITS, config: Config | None = None) -> None:
     """Upsert one batch: authoritative rows (``_authoritative``) overwrite, others only insert.
 
     ``guard_batch`` runs first: no instant outside the configured range, no control
     characters, no long excerpt is ever committed, whichever adapter made the batch.
+    Titles, subjects and channel names are then reduced here, the one place rows enter
+    the store (``worklife.privacy.minimise``, unless ``privacy.keep_titles``).
     """
+    from worklife.privacy.minimise import minimise
+
     guard_batch(batch, limits, source)
     summary.read += batch.read
     summary.skipped += batch.skipped
@@ -88,6 +92,7 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary,
         rows = batch.rows.get(table) or []
         if not rows:
             continue
+        rows = minimise(store, config, table, rows)
         for authoritative in (False, True):
             part = [r for r in rows if bool(r.get("_authoritative")) == authoritative]
             if not part:
@@ -316,7 +321,7 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
         limits = Limits.from_config(config)
         # Each batch is written as it comes: what was read before a fatal error is kept.
         for batch in module.read(path, ctx):  # type: ignore[attr-defined]
-            write_batch(store, batch, str(path), summary, limits)
+            write_batch(store, batch, str(path), summary, limits, config)
             if k == "csv":  # a people file changes who is who for the next rows
                 ctx.aliases = load_aliases(store)
             if on_progress:

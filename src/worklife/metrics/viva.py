@@ -16,6 +16,10 @@ as Viva's week starts are dated). Column mapping (ours -> Viva):
 
 HR columns: Organization (team), LevelDesignation (level), TimeZone (IANA zone used),
 SupervisorId (manager), WorkingStartTimeSetInOutlook / WorkingEndTimeSetInOutlook.
+
+Private by default (docs/privacy.md): ``export_viva`` with ``min_group_size`` coarsens
+the HR columns until every combination covers that many people
+(``worklife.privacy.kanon``); with ``key`` PersonId and SupervisorId are keyed pseudonyms.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import pandas as pd
 from worklife.config import Config
 from worklife.metrics import person_metrics, prepare
 from worklife.privacy import pseudonymise
+from worklife.privacy.kanon import k_anonymise
 from worklife.store import Store
 
 VIVA_COLUMNS = {
@@ -70,9 +75,19 @@ def person_query(store_or_con: Store | str | Path, config: Config | None = None,
     return out
 
 
+HR_COLUMNS = ["Organization", "LevelDesignation", "TimeZone", "SupervisorId",
+              "WorkingStartTimeSetInOutlook", "WorkingEndTimeSetInOutlook"]
+
+
 def export_viva(store_or_con: Store | str | Path, out: str | Path, config: Config | None = None,
-                key: str | None = None) -> int:
-    """Write the person query CSV to ``out``; return the number of rows."""
+                key: str | None = None, min_group_size: int | None = None) -> tuple[int, list[str]]:
+    """Write the person query CSV to ``out``; return (rows, HR coarsening steps applied).
+
+    ``min_group_size``: coarsen the HR columns to that k (None: identified, as they are).
+    """
     pq = person_query(store_or_con, config, key)
+    steps: list[str] = []
+    if min_group_size is not None:
+        pq, steps = k_anonymise(pq, "PersonId", HR_COLUMNS, min_group_size)
     pq.to_csv(out, index=False)
-    return len(pq)
+    return len(pq), steps

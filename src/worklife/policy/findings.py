@@ -82,11 +82,16 @@ def to_table(findings: Iterable[Finding], title: str = "worklife check", samples
 
 def team_summary(findings: Iterable[Finding], teams: dict[str, str | None], team_sizes: dict[str, int],
                  min_group_size: int) -> list[dict[str, Any]]:
-    """Findings per (team, rule, week) with distinct people; teams under ``min_group_size`` suppressed.
+    """Findings per (team, rule, week) with distinct people; teams under ``min_group_size`` suppressed,
+    and the next-smallest teams where the org-wide counts (the report's breach chart) minus the
+    shown teams would give a suppressed team's (``worklife.privacy.suppression.hidden_groups``).
 
     ``teams`` maps person_id -> team; ``team_sizes`` team -> people. Suppressed rows keep
     their keys, ``suppressed = True`` and no counts, so nothing about a small team leaks.
     """
+    from worklife.privacy.suppression import hidden_groups
+
+    hidden = hidden_groups(team_sizes, min_group_size)  # and complements: docs/privacy.md
     acc: dict[tuple[str, str, str], dict[str, Any]] = {}
     for f in findings:
         if f.person_id is None:
@@ -98,7 +103,7 @@ def team_summary(findings: Iterable[Finding], teams: dict[str, str | None], team
         row["count"] += f.count
     out = []
     for (team, _, _), row in sorted(acc.items()):
-        small = team_sizes.get(team, 0) < min_group_size
+        small = team in hidden or team_sizes.get(team, 0) < min_group_size
         out.append({"team": team, "rule": row["rule"], "week": row["week"], "suppressed": small,
                     "people": None if small else len(row["people"]), "count": None if small else row["count"]})
     return out

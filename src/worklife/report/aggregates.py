@@ -5,7 +5,10 @@ is registered on the store's connection as the temporary view ``_report_pw`` wit
 person's ``team`` joined from ``people``. Every group statistic obeys privacy: a team
 with fewer than ``privacy.min_group_size`` distinct people is **suppressed** — it is
 listed by name with its size and no value is computed for it; a team-week or org-week
-with fewer people than that is dropped from weekly series.
+with fewer people than that is dropped from weekly series. Complementary suppression
+(``worklife.privacy.suppression``) then hides further teams and team-weeks wherever the
+totals shown beside them (org per week, team over all weeks, the org over the whole
+span) would let a suppressed one be derived by subtraction.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from worklife.errors import WorklifeError
+from worklife.privacy.suppression import ALL, ORG, Grid, protect_grid
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -82,20 +86,33 @@ def registered(store: Store, person_weeks: pd.DataFrame) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class TeamSizes:
-    """Distinct people per team; which teams may be shown and which are suppressed."""
+    """Distinct people per team; which teams may be shown and which are suppressed.
+
+    ``suppressed`` includes the teams hidden only to protect a smaller one
+    (``complementary``); ``grid`` says which team-weeks and org-weeks may be shown.
+    """
 
     min_group: int
     shown: dict[str, int]
     suppressed: dict[str, int]
+    complementary: frozenset[str] = frozenset()
+    grid: Grid | None = None
+
+    def shows(self, team: str, week: str = ALL) -> bool:
+        """True if ``team``'s figure (``ORG``: everyone) in ``week`` (default: all weeks) may be shown."""
+        if self.grid is None:
+            return team in self.shown if week == ALL else False
+        return self.grid.shows(team, week)
 
 
 def team_sizes(store: Store, min_group: int) -> TeamSizes:
-    rows = store.con.execute(
-        f"SELECT team, count(DISTINCT person_id) FROM {VIEW} GROUP BY team ORDER BY team"
-    ).fetchall()
-    shown = {t: int(n) for t, n in rows if n >= min_group}
-    suppressed = {t: int(n) for t, n in rows if n < min_group}
-    return TeamSizes(min_group, shown, suppressed)
+    rows = store.con.execute(f"SELECT DISTINCT team, week, person_id FROM {VIEW}").df()
+    grid = protect_grid(rows, "team", "week", min_group)
+    teams = {t: grid.people[(t, ALL)] for t in grid.groups(ALL) + grid.groups(ALL, hidden=True)}
+    shown = {t: n for t, n in sorted(teams.items()) if grid.shows(t)}
+    suppressed = {t: n for t, n in sorted(teams.items()) if not grid.shows(t)}
+    complementary = frozenset(t for t in suppressed if grid.reason(t) == "complementary")
+    return TeamSizes(min_group, shown, suppressed, complementary, grid)
 
 
 def _shown_filter(sizes: TeamSizes) -> tuple[str, list[str]]:
@@ -127,8 +144,8 @@ TREND_METRICS = {
 }
 
 
-def weekly_org(store: Store, min_group: int) -> tuple[pd.DataFrame, int]:
-    """Org mean of the trend metrics per week; weeks with too few people are dropped.
+def weekly_org(store: Store, min_group: int, sizes: TeamSizes | None = None) -> tuple[pd.DataFrame, int]:
+    """Org mean of the trend metrics per week; weeks with too few people (or withheld) are dropped.
 
     Returns (frame[week, week_start, people, <metrics>], number of weeks dropped).
     """
@@ -138,19 +155,25 @@ def weekly_org(store: Store, min_group: int) -> tuple[pd.DataFrame, int]:
             FROM {VIEW} GROUP BY week ORDER BY week"""
     ).df()
     keep = df["people"] >= min_group
+    if sizes is not None:
+        keep &= pd.Series([sizes.shows(ORG, str(w)) for w in df["week"]], index=df.index, dtype=bool)
     return df[keep].reset_index(drop=True), int((~keep).sum())
 
 
 def weekly_team(store: Store, sizes: TeamSizes) -> pd.DataFrame:
-    """Team mean of the trend metrics per week, shown teams and team-weeks with enough people."""
+    """Team mean of the trend metrics per week: shown teams, team-weeks the suppression pattern allows."""
     where, params = _shown_filter(sizes)
     means = ", ".join(f"avg({m}) AS {m}" for m in TREND_METRICS)
-    return store.con.execute(
+    df = store.con.execute(
         f"""SELECT team, week, min(week_start) AS week_start, count(DISTINCT person_id) AS people, {means}
             FROM {VIEW} WHERE {where} GROUP BY team, week
             HAVING count(DISTINCT person_id) >= ? ORDER BY team, week""",
         [*params, sizes.min_group],
     ).df()
+    if sizes.grid is None or df.empty:
+        return df
+    keep = [sizes.shows(str(t), str(w)) for t, w in zip(df["team"], df["week"])]
+    return df[keep].reset_index(drop=True)
 
 
 def over_40h_by_team(store: Store, sizes: TeamSizes) -> pd.DataFrame:

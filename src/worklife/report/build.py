@@ -167,7 +167,9 @@ def _suppression_list(sizes: agg.TeamSizes) -> str:
     if not sizes.suppressed:
         return ""
     items = "".join(
-        f"<li><strong>{html.escape(t)}</strong> — suppressed: fewer than {sizes.min_group} people</li>"
+        f"<li><strong>{html.escape(t)}</strong> — suppressed: "
+        + ("shown, it would let a smaller team be derived by subtraction" if t in sizes.complementary
+           else f"fewer than {sizes.min_group} people") + "</li>"
         for t in sorted(sizes.suppressed)
     )
     return (f'<div class="privacy"><p>Not shown anywhere in this report, to protect privacy:</p>'
@@ -178,8 +180,12 @@ def _left_out(sizes: agg.TeamSizes) -> str:
     n = len(sizes.suppressed)
     if not n:
         return ""
-    return note(f"{n} team{'s' if n > 1 else ''} with fewer than {sizes.min_group} people "
-                f"left out (see section 1).", "privacy")
+    c = len(sizes.complementary)
+    why = f" ({c} only so that a smaller one cannot be derived)" if c else ""
+    return note(f"{n} team{'s' if n > 1 else ''} with fewer than {sizes.min_group} people or "
+                f"protecting one left out{why} (see section 1).", "privacy") if c else \
+        note(f"{n} team{'s' if n > 1 else ''} with fewer than {sizes.min_group} people "
+             f"left out (see section 1).", "privacy")
 
 
 def _after_hours_section(store: Store, sizes: agg.TeamSizes) -> tuple[Section, pd.DataFrame]:
@@ -200,7 +206,7 @@ def _after_hours_section(store: Store, sizes: agg.TeamSizes) -> tuple[Section, p
 
 
 def _trend_section(store: Store, sizes: agg.TeamSizes) -> Section:
-    org, dropped = agg.weekly_org(store, sizes.min_group)
+    org, dropped = agg.weekly_org(store, sizes.min_group, sizes)
     teams = agg.weekly_team(store, sizes)
     parts = [("<p>Weekly mean meeting, collaboration and focus hours per person (focus: blocks "
              "of two hours or more inside working hours free of meetings), by ISO week; each week is "
@@ -320,7 +326,7 @@ def render_report(
             built = [
                 after_section,
                 _trend_section(store, sizes),
-                _heatmap_section(store, config, summary.people, min_group),
+                _heatmap_section(store, config, summary.people if sizes.shows(agg.ORG) else 0, min_group),
                 _tables_section(store, sizes, after, float(config["metrics.over_hours_threshold"])),
             ]
     all_sections = unique_anchors([*built, *sections])
@@ -396,5 +402,8 @@ def summary_lines(store: Store, person_weeks: Any, config: Config | None = None,
         best = ", ".join(f"{r.team} {r.mean:.1f} h" for r in stats.head(top).itertuples())
         lines.append(f"Top after-hours teams (mean per person-week): {best}")
     if sizes.suppressed:
-        lines.append(f"Suppressed: {len(sizes.suppressed)} team(s) with fewer than {sizes.min_group} people")
+        n, c = len(sizes.suppressed), len(sizes.complementary)
+        lines.append(f"Suppressed: {n} team(s) with fewer than {sizes.min_group} people" if not c else
+                     f"Suppressed: {n} team(s): {n - c} with fewer than {sizes.min_group} people, "
+                     f"{c} so that those cannot be derived by subtraction")
     return lines

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 import pandas as pd
 import pyarrow as pa
 
+from worklife.config import Config
 from worklife.store import Store
 from worklife.synth.model import Org
 from worklife.timezones import refresh_tz_offsets
@@ -77,7 +78,8 @@ def _canonical(org: Org) -> Iterator[tuple[str, pd.DataFrame]]:
 
 
 def load_into_store(org: Org | Iterable[Org], store: Store,
-                    progress: Callable[[Org], None] | None = None) -> dict[str, int]:
+                    progress: Callable[[Org], None] | None = None,
+                    config: Config | None = None) -> dict[str, int]:
     """Insert every canonical row of ``org`` into ``store``; refresh ``tz_offsets``.
 
     ``org`` is one Org or the divisions of one (``generate_divisions``), loaded one at a
@@ -85,8 +87,12 @@ def load_into_store(org: Org | Iterable[Org], store: Store,
     load starts get plain INSERTs (``Store.insert``: keys are org-wide unique by
     construction, and the primary key still checks); others are upserted (loading into
     a store that already holds rows changes nothing that is there). ``progress(division)``
-    is called after each division. Returns rows inserted per table.
+    is called after each division. Returns rows inserted per table. Meeting titles, mail
+    subjects and channel names are reduced as ingest reduces them (``privacy.keep_titles``,
+    ``worklife.privacy.minimise``), so the org in the store is what ingest would give.
     """
+    from worklife.privacy.minimise import minimise_frame
+
     counts: dict[str, int] = {}
     parts = iter([org]) if isinstance(org, Org) else iter(org)
     fresh: set[str] | None = None
@@ -94,7 +100,7 @@ def load_into_store(org: Org | Iterable[Org], store: Store,
         for table, df in _canonical(part):
             if fresh is None:
                 fresh = {t for t in CANONICAL if store.count(t) == 0}
-            data = _arrow(df)
+            data = _arrow(minimise_frame(store, config, table, df))
             del df
             inserted = store.insert(table, data) if table in fresh else store.upsert(table, data)[0]
             del data

@@ -1,10 +1,14 @@
-"""Privacy: small-group suppression and keyed pseudonyms.
+"""Privacy: small-group suppression and keyed pseudonyms (docs/privacy.md).
 
 - ``suppress_small_groups(df, group_cols, people_col)``: rows whose group counts fewer
   than ``privacy.min_group_size`` people get ``suppressed = True`` and every other
   value emptied (NaN), so no output (CLI, export, report) shows them.
-- ``pseudonym(value, key)``: HMAC-SHA-256 of the lower-cased value with ``key``; an
-  e-mail address keeps its domain (``3f9a…@example.com``). Stable for the same key.
+- ``worklife.privacy.suppression``: complementary suppression, so that a hidden group
+  cannot be derived by subtracting the shown ones from a total (``protect_grid``);
+  ``blank_rows`` empties the values of the rows a ``Grid`` hides.
+- ``pseudonym(value, key)``: HMAC-SHA-256 of the lower-cased value with ``key``,
+  ``p-`` and 16 hex digits; nothing of the value (not the domain) is kept. Stable for the
+  same key. ``worklife.privacy.pseudonyms``: where the key lives, ``Scrubber``.
 """
 
 from __future__ import annotations
@@ -31,9 +35,15 @@ def suppress_small_groups(df: pd.DataFrame, group_cols: Iterable[str], people_co
     """
     if min_group_size is None:
         min_group_size = int((config or Config())["privacy.min_group_size"])
-    keep = set(group_cols) | {people_col, "suppressed"}
+    small = (df[people_col].fillna(0) < min_group_size).to_numpy()
+    return blank_rows(df, small, [*group_cols, people_col])
+
+
+def blank_rows(df: pd.DataFrame, hide: Iterable[bool], keep_cols: Iterable[str]) -> pd.DataFrame:
+    """A copy of ``df`` whose rows flagged in ``hide`` keep only ``keep_cols``; adds ``suppressed``."""
+    keep = set(keep_cols) | {"suppressed"}
     out = df.copy()
-    small = out[people_col].fillna(0) < min_group_size
+    small = pd.Series(list(hide), index=out.index, dtype=bool)
     for c in out.columns:
         if c not in keep:
             if small.any():
@@ -44,16 +54,14 @@ def suppress_small_groups(df: pd.DataFrame, group_cols: Iterable[str], people_co
 
 
 def pseudonym(value: str | None, key: str) -> str | None:
-    """Keyed pseudonym of an id or address; e-mail addresses keep their domain."""
+    """Keyed pseudonym of an id or address (``p-`` + 16 hex digits); the domain is not kept."""
     if value is None or (isinstance(value, float) and value != value):
         return None
     if not key:
         raise ConfigError("--pseudonymise needs a non-empty --key")
     text = str(value).strip().lower()
-    local, at, domain = text.rpartition("@")
     digest = hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
-    token = digest[:PSEUDONYM_HEX]
-    return f"{token}@{domain}" if at and local else token
+    return f"p-{digest[:PSEUDONYM_HEX]}"
 
 
 def pseudonymise(df: pd.DataFrame, columns: Iterable[str], key: str) -> pd.DataFrame:
