@@ -113,7 +113,8 @@ def test_a_cut_recipient_list_is_noted(tmp_path):
 
 def test_nul_and_control_characters_never_reach_the_store(tmp_path):
     db = str(tmp_path / "store.duckdb")
-    cli(str(BY_ID["eml-nul-and-c1"].build(tmp_path)), "--db", db)
+    (tmp_path / "worklife.toml").write_text("[privacy]\nkeep_titles = true\n")  # subjects kept as text
+    cli(str(BY_ID["eml-nul-and-c1"].build(tmp_path)), "--db", db, "--config", str(tmp_path / "worklife.toml"))
     with connect(db) as s:
         key, subject = s.con.execute("SELECT message_key, subject_or_channel FROM messages").fetchone()
     assert key == "nul@example.com"
