@@ -88,6 +88,10 @@ def _why_empty(store, df: pd.DataFrame) -> str:
     people = store.con.execute("SELECT count(*) FROM people WHERE coalesce(is_internal, TRUE)").fetchall()[0][0]
     activity = sum(store.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                    for t in ("meetings", "messages"))
+    outcomes = store.con.execute("SELECT count(*) FROM outcomes").fetchall()[0][0]
+    if not activity and outcomes:
+        return (f"{store.path} holds only outcomes ({outcomes:,} commits, pull requests or tasks), no meetings or "
+                "messages: metrics need a calendar, mailbox or chat export; `worklife digest` reports outcomes")
     if not people and not activity:
         return f"{store.path} is empty: ingest a mailbox, calendar or chat export first (`worklife ingest SOURCE --db {store.path}`)"
     if not people:
