@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from worklife.cli._app import app, console, err_console, fail, is_interactive
 from worklife.config import Config, load_config
@@ -62,15 +63,16 @@ def ingest(
     if start and end and end < start:
         fail("--to is before --from", 2)
     window = (start, end) if start and end else None
+    notes: list[str] = []
     try:
-        summaries = _run(sources, db, people, kind.value, owner, window, load_config(config))
+        summaries = _run(sources, db, people, kind.value, owner, window, load_config(config), notes)
     except WorklifeError as exc:
         fail(str(exc), 1)
-    _report(summaries, db)
+    _report(summaries, db, notes)
 
 
 def _run(sources: list[Path], db: Path, people: Path | None, kind: str, owner: str | None,
-         window: tuple[date, date] | None, cfg: Config) -> list[IngestSummary]:
+         window: tuple[date, date] | None, cfg: Config, notes: list[str]) -> list[IngestSummary]:
     from worklife import ingest as lib
     from worklife.store import connect
 
@@ -86,24 +88,29 @@ def _run(sources: list[Path], db: Path, people: Path | None, kind: str, owner: s
             progress.advance(tasks[source], n)
 
         return lib.run(sources, store, cfg, kind=kind, owner=owner, window=window,
-                       on_progress=on_progress, people=people)
+                       on_progress=on_progress, people=people, notes=notes)
 
 
-def _report(summaries: list[IngestSummary], db: Path) -> None:
+def _report(summaries: list[IngestSummary], db: Path, notes: list[str] | None = None) -> None:
     """The summary table on stdout, errors on stderr; exit 1 when nothing at all was read."""
     table = Table(title=f"ingest into {db}")
-    for col in ("source", "kind", "read", "inserted", "duplicates", "skipped", "quarantined"):
+    for col in ("source", "kind", "read", "inserted", "updated", "duplicates", "skipped", "quarantined"):
         table.add_column(col, justify="left" if col in ("source", "kind") else "right",
                          overflow="fold", min_width=8 if col == "source" else None)
     for s in summaries:
-        table.add_row(s.source, s.kind, f"{s.read:,}", f"{s.inserted:,}", f"{s.duplicate:,}",
+        table.add_row(Text(s.source), s.kind, f"{s.read:,}", f"{s.inserted:,}", f"{s.updated:,}", f"{s.duplicate:,}",
                       f"{s.skipped:,}", f"{s.quarantined:,}" + (" [red]✗[/]" if s.error else ""))
     console.print(table)
     for s in summaries:
+        if s.owner or s.owner_how:
+            who = f"{s.owner} ({s.owner_how})" if s.owner else s.owner_how
+            err_console.print(Text(f"owner: {s.source}: {who}"), highlight=False, soft_wrap=True)
         for note in dict.fromkeys(s.notes):  # each distinct note once
             err_console.print(f"note: {s.source}: {note}", highlight=False, soft_wrap=True)
         if s.error:
             err_console.print(f"[bold red]error:[/] {s.error}", highlight=False, soft_wrap=True)
+    for line in notes or ():
+        err_console.print(Text(line), highlight=False, soft_wrap=True)
     quarantined = sum(s.quarantined for s in summaries)
     if quarantined:
         err_console.print(f"{quarantined:,} records quarantined: `worklife export quarantine --db {db}`",

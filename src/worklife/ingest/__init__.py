@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from worklife.config import Config
 from worklife.errors import IngestError, WorklifeError
+from worklife.ingest import people_infer
 from worklife.ingest.base import CANONICAL, Batch, IngestContext
 from worklife.store import TABLES, Store
 
@@ -46,6 +47,9 @@ class IngestSummary:
     duplicate: int = 0
     quarantined: int = 0
     skipped: int = 0  # records that are not activity (Slack joins and edits)
+    updated: int = 0  # rows already present whose values changed (a corrected people file)
+    owner: str | None = None  # whose mailbox or calendar this is (given or inferred)
+    owner_how: str | None = None  # how the owner was found, in words
     error: str | None = None  # why the source (or its rest) could not be read
     notes: list[str] = field(default_factory=list)  # facts worth telling (e.g. floating times)
 
@@ -82,13 +86,18 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary)
             part = [r for r in rows if bool(r.get("_authoritative")) == authoritative]
             if not part:
                 continue
+            if table == "people" and authoritative:
+                people_infer.mark_people_file_rows(part)
             data = _arrow(table, part)
+            changed = people_infer.changed_rows(store, table, data) if authoritative and table == "people" else 0
             ins, _ = store.upsert(table, data, update=authoritative)
             if table == "people" and not authoritative:
                 _fill_people(store, data)
+                people_infer.upgrade_zones(store, data)
             if table in COUNTED or (table == "people" and authoritative):
                 summary.inserted += ins
-                summary.duplicate += len(part) - ins  # already stored, or repeated in this batch
+                summary.updated += changed
+                summary.duplicate += len(part) - ins - changed  # already stored, or repeated in this batch
     if batch.quarantine:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         q = [
@@ -212,6 +221,7 @@ def run(
     window: tuple[date, date] | None = None,
     on_progress: Callable[[str, int], None] | None = None,
     people: str | Path | None = None,
+    notes: list[str] | None = None,
 ) -> list[IngestSummary]:
     """Ingest every source; return one summary per source (``ingest_log`` gets the same).
 
@@ -219,6 +229,8 @@ def run(
     other sources resolve to its people. A source that cannot be read at all gets a
     summary with ``error`` set and the other sources are still read; when no source
     could be read at all, IngestError says why (``ingest_log`` has a row for each).
+    A folder of mixed exports is split into its parts (``folders.plan``). ``notes``, when
+    given, receives the run's facts about people: who is measured, defaults in use.
     """
     run_id = uuid.uuid4().hex[:12]
     todo: list[tuple[Path, str]] = []
@@ -237,6 +249,10 @@ def run(
     relink_people(store)
     resolve_threads(store)
     resolve_managers(store)
+    run_notes = people_infer.finish(store, config)
+    if notes is not None:
+        notes.extend(run_notes)
+        notes.extend(people_infer.describe(store, config))
     from worklife.timezones import refresh_tz_offsets
 
     refresh_tz_offsets(store, default_tz=config["defaults.tz"])
@@ -244,6 +260,18 @@ def run(
 
 
 _CALENDAR_KINDS = ("ics", "graph")
+
+
+def _settle_owner(store: Store, path: Path, kind: str, ctx: IngestContext, summary: IngestSummary) -> None:
+    """Whose export this is (``owners.prepare``), told in the summary."""
+    from worklife.ingest import owners
+
+    guess = owners.prepare(store, path, kind, ctx)
+    if guess is not None:
+        summary.owner, summary.owner_how = guess.address, guess.how
+    elif kind in ("maildir", "mbox"):
+        summary.owner_how = ("not inferred (no address receives most inbox mail, no sender dominates "
+                             "the sent folders); pass --owner EMAIL if this is one person's mailbox")
 
 
 def _quiet_kind(path: Path) -> str | None:
@@ -276,6 +304,7 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
         module = ADAPTERS[k]
         ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store),
                             data_span=_data_span(store))
+        _settle_owner(store, path, k, ctx, summary)
         ctx.people_tz = dict(store.con.execute(
             "SELECT person_id, tz FROM people WHERE tz IS NOT NULL").fetchall())
         # Each batch is written as it comes: what was read before a fatal error is kept.

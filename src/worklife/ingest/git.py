@@ -26,11 +26,12 @@ FORMAT = SEP.join(["%H", "%ae", "%an", "%aI", "%s"])
 
 
 def detect(path: Path) -> bool:
-    """A work tree (``.git`` inside) or a bare repository (HEAD, objects/, refs/)."""
+    """A work tree (``.git`` inside) or a bare repository (HEAD, objects/, refs/ or packed-refs)."""
     if not path.is_dir():
         return False
     return (path / ".git").exists() or (
-        (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir())
+        (path / "HEAD").is_file() and (path / "objects").is_dir()
+        and ((path / "refs").is_dir() or (path / "packed-refs").is_file()))
 
 
 def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:

@@ -1,0 +1,314 @@
+"""Who is measured, and each person's zone from the best evidence (run after every ingest).
+
+    people_infer.finish(store, config)       # zones from mail offsets, defaults, is_measured
+    people_infer.describe(store, config)     # the loud-defaults lines the CLI prints
+
+Who is measured (``people.is_measured``, the reason in ``people.measured_why``):
+
+- with a people file in the store: its (internal) rows, ``measured_why = 'people-file'``;
+- without one: the owners of the mailboxes and calendars (``'owner'``), and the
+  addresses with activity of their own: mail or chat they sent that is not automatic
+  (``'sent'``), meetings they organise (``'organised'``) — internal addresses only,
+  unless nothing in the store is internal (a mailing-list archive);
+- everyone else is a contact (``'contact'``): still a recipient, with no person-weeks.
+- ``ingest.measure = "internal"`` also measures every internal address, ``"all"`` every
+  address (``'setting'``).
+
+Zones (``people.tz`` and ``people.tz_source``), strongest first: ``people-file``,
+``slack`` (users.json), ``calendar`` (X-WR-TIMEZONE of a calendar one owns, the TZIDs
+of events one organises), ``mail-offsets`` (an IANA zone that agrees with the UTC
+offsets of the mail one sent, across DST changes), else ``default`` (``tz`` stays
+empty; ``defaults.tz`` applies). A mail source where every sender shows the same
+offsets has had its dates normalised by its exporter: its offsets are not evidence.
+Working hours are never inferred from activity: they come from the people file or
+the defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+import pyarrow as pa
+
+from worklife.config import Config
+from worklife.errors import ConfigError
+from worklife.store import Store
+from worklife.timezones import resolve_zone
+
+log = logging.getLogger(__name__)
+
+TZ_SOURCES = ("people-file", "slack", "calendar", "mail-offsets", "default")  # strongest first
+MEASURE_MODES = ("active", "internal", "all")
+MIN_OFFSET_MESSAGES = 3  # sent mails with a written offset needed to infer a zone
+MIN_FIT = 0.9  # share of a sender's offsets the zone must explain
+NORMALISED_MIN_SENDERS = 3  # a source with this many senders, all on one zone's offsets, is normalised
+NORMALISED_FIT = 0.98
+
+# Zones preferred when several explain the same offsets (most populous first per offset).
+PREFERRED_ZONES = (
+    "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
+    "America/Anchorage", "Pacific/Honolulu", "America/Halifax", "America/St_Johns", "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires", "America/Mexico_City", "America/Bogota", "Europe/London",
+    "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin", "Europe/Athens", "Europe/Helsinki",
+    "Europe/Istanbul", "Europe/Moscow", "Africa/Johannesburg", "Africa/Lagos", "Africa/Cairo",
+    "Asia/Dubai", "Asia/Karachi", "Asia/Kolkata", "Asia/Kathmandu", "Asia/Dhaka", "Asia/Bangkok",
+    "Asia/Shanghai", "Asia/Singapore", "Asia/Tokyo", "Asia/Seoul", "Australia/Perth", "Australia/Adelaide",
+    "Australia/Brisbane", "Australia/Sydney", "Pacific/Auckland",
+)
+
+
+def _rank(tz_source: str | None) -> int:
+    """Strength of a zone source: 0 strongest; unknown or empty weakest."""
+    return TZ_SOURCES.index(tz_source) if tz_source in TZ_SOURCES else len(TZ_SOURCES)
+
+
+# -- zones -------------------------------------------------------------------------------
+
+
+def set_zone(store: Store, person_id: str, tz: str, source: str) -> bool:
+    """Give ``person_id`` zone ``tz`` unless a stronger source already gave one; True if set."""
+    row = store.con.execute("SELECT tz, tz_source FROM people WHERE person_id = ?", [person_id]).fetchall()
+    if not row:
+        return False
+    current_tz, current = row[0]
+    if current_tz is not None and _rank(current) < _rank(source):
+        return False
+    if current_tz is not None and current is None and source != "people-file":
+        return False  # a zone of unknown origin (an older store) is left as it is
+    store.con.execute("UPDATE people SET tz = ?, tz_source = ? WHERE person_id = ?", [tz, source, person_id])
+    return True
+
+
+def upgrade_zones(store: Store, data: pa.Table) -> None:
+    """Rows of a non-authoritative people batch with ``tz_source`` (Slack) overwrite weaker zones."""
+    if "tz_source" not in data.column_names or "tz" not in data.column_names:
+        return
+    for pid, tz, source in zip(*(data.column(c).to_pylist() for c in ("person_id", "tz", "tz_source"))):
+        if pid and tz and source:
+            set_zone(store, pid, tz, source)
+
+
+@lru_cache(maxsize=1)
+def candidate_zones() -> tuple[str, ...]:
+    """Preferred zones first, then every other canonical Area/City zone, sorted."""
+    rest = sorted(z for z in available_timezones()
+                  if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/")))
+    return PREFERRED_ZONES + tuple(z for z in rest if z not in PREFERRED_ZONES)
+
+
+def fit_zone(pairs: Counter[tuple[datetime, int]], min_fit: float = MIN_FIT) -> tuple[str, float] | None:
+    """The first candidate zone whose offset at each instant equals the one observed, on at
+    least ``min_fit`` of the weight; (zone, share explained) or None.
+
+    ``pairs`` maps (UTC instant, naive, rounded to the hour) -> count, by offset seconds.
+    """
+    total = sum(pairs.values())
+    if not total:
+        return None
+    items = sorted(pairs.items(), key=lambda kv: -kv[1])[:400]
+    total = sum(n for _, n in items)
+    budget = (1 - min_fit) * total
+    for name in candidate_zones():
+        zone = ZoneInfo(name)
+        missed = 0
+        for (t, off), n in items:
+            if int(zone.utcoffset(t).total_seconds()) != off:  # type: ignore[union-attr]
+                missed += n
+                if missed > budget:
+                    break
+        else:
+            return name, 1 - missed / total
+    return None
+
+
+def _offset_pairs(store: Store) -> dict[str, dict[str, Counter[tuple[datetime, int]]]]:
+    """source -> sender -> Counter((hour UTC, offset s)) of non-automatic mail with a written offset."""
+    rows = store.con.execute(
+        """SELECT source, sender_id, date_trunc('hour', sent_utc) AS h, sent_offset_s, count(*)
+           FROM messages WHERE channel = 'email' AND sender_id IS NOT NULL AND NOT is_auto
+             AND sent_offset_s IS NOT NULL GROUP BY ALL""").fetchall()
+    out: dict[str, dict[str, Counter[tuple[datetime, int]]]] = {}
+    for source, sender, hour, off, n in rows:
+        out.setdefault(source or "", {}).setdefault(sender, Counter())[(hour, int(off))] += n
+    return out
+
+
+def normalised_sources(by_source: dict[str, dict[str, Counter]]) -> dict[str, str]:
+    """Sources whose every sender shows one zone's offsets: source -> that zone."""
+    out = {}
+    for source, senders in by_source.items():
+        if len(senders) < NORMALISED_MIN_SENDERS:
+            continue
+        merged: Counter = Counter()
+        for pairs in senders.values():
+            merged.update(pairs)
+        fit = fit_zone(merged, NORMALISED_FIT)
+        if fit is not None:
+            out[source] = fit[0]
+    return out
+
+
+def zones_from_mail(store: Store) -> list[str]:
+    """Set ``mail-offsets`` zones where nothing stronger is known; return notes to print."""
+    by_source = _offset_pairs(store)
+    skip = normalised_sources(by_source)
+    notes = [f"{src}: every sender's Date offsets match {zone}: the exporter normalised the dates, "
+             f"so they say nothing about where people are; set zones in a people file"
+             for src, zone in sorted(skip.items())]
+    per_sender: dict[str, Counter] = {}
+    for source, senders in by_source.items():
+        if source in skip:
+            continue
+        for sender, pairs in senders.items():
+            per_sender.setdefault(sender, Counter()).update(pairs)
+    weak = {pid for (pid,) in store.con.execute(
+        "SELECT person_id FROM people WHERE tz IS NULL OR tz_source IN ('mail-offsets', 'default')").fetchall()}
+    found = 0
+    for sender, pairs in sorted(per_sender.items()):
+        if sender not in weak or sum(pairs.values()) < MIN_OFFSET_MESSAGES:
+            continue
+        if {off for _, off in pairs} == {0}:
+            continue  # +0000 throughout: a UTC clock, not a place
+        fit = fit_zone(pairs)
+        if fit is not None and set_zone(store, sender, fit[0], "mail-offsets"):
+            found += 1
+    if found:
+        log.info("zones of %d people inferred from the offsets of the mail they sent", found)
+    return notes
+
+
+def apply_calendar_zones(store: Store, owner_zones: dict[str, str], organiser_zones: dict[str, str]) -> None:
+    """Calendar evidence: an owner's X-WR-TIMEZONE, else the zone an organiser's events use most."""
+    for pid, tz in {**organiser_zones, **owner_zones}.items():
+        zone = resolve_zone(tz)
+        if zone and zone not in ("UTC", "Etc/UTC", "Etc/GMT"):
+            set_zone(store, pid, zone, "calendar")
+
+
+# -- who is measured ---------------------------------------------------------------------
+
+
+def classify(store: Store, config: Config) -> None:
+    """Set ``is_measured`` and ``measured_why`` of every people row (see the module docstring)."""
+    mode = str(config.get("ingest.measure", "active") or "active")
+    if mode not in MEASURE_MODES:
+        raise ConfigError(f"ingest.measure must be one of {', '.join(MEASURE_MODES)}, not {mode!r}")
+    con = store.con
+    has_file = con.execute("SELECT count(*) FROM people WHERE measured_why = 'people-file'").fetchall()[0][0] > 0
+    any_internal = con.execute("SELECT count(*) FROM people WHERE is_internal").fetchall()[0][0] > 0
+    widen = {"active": "FALSE", "internal": "coalesce(p.is_internal, TRUE)", "all": "TRUE"}[mode]
+    internal_ok = "coalesce(p.is_internal, TRUE)" if any_internal else "TRUE"
+    sticky = "WHEN p.measured_why IN ('people-file', 'owner') THEN p.measured_why"
+    if has_file:
+        measured = f"CASE WHEN p.measured_why = 'people-file' THEN coalesce(p.is_internal, TRUE) ELSE {widen} END"
+        why = f"CASE {sticky} WHEN {widen} THEN 'setting' ELSE 'contact' END"
+    else:
+        measured = f"p.measured_why = 'owner' OR (a.active IS NOT NULL AND {internal_ok}) OR {widen}"
+        why = (f"CASE {sticky} WHEN a.active IS NOT NULL AND {internal_ok} THEN a.active "
+               f"WHEN {widen} THEN 'setting' ELSE 'contact' END")
+    con.execute(f"""UPDATE people SET is_measured = x.m, measured_why = x.w FROM (
+          WITH act AS (SELECT sender_id AS pid, 'sent' AS active FROM messages
+                       WHERE NOT is_auto AND sender_id IS NOT NULL
+                       UNION ALL SELECT organizer_id, 'organised' FROM meetings WHERE organizer_id IS NOT NULL),
+               a AS (SELECT pid, max(active) AS active FROM act GROUP BY pid)
+          SELECT p.person_id, coalesce(({measured}), FALSE) AS m, ({why}) AS w
+          FROM people p LEFT JOIN a ON a.pid = p.person_id) x
+        WHERE people.person_id = x.person_id""")
+
+
+def changed_rows(store: Store, table: str, data: pa.Table) -> int:
+    """How many rows of ``data`` exist in ``table`` (same key) with some other value."""
+    from worklife.store import TABLES
+
+    key = TABLES[table][1]
+    cols = [c for c in data.column_names if c not in key]
+    if not cols or data.num_rows == 0:
+        return 0
+    store.con.register("_changed", data)
+    try:
+        on = " AND ".join(f"t.{k} = d.{k}" for k in key)
+        diff = " OR ".join(f"t.{c} IS DISTINCT FROM d.{c}" for c in cols)
+        return store.con.execute(
+            f"SELECT count(*) FROM (SELECT DISTINCT ON ({', '.join(key)}) * FROM _changed) d "
+            f"JOIN {table} t ON {on} WHERE {diff}").fetchall()[0][0]
+    finally:
+        store.con.unregister("_changed")
+
+
+def mark_people_file_rows(rows: list[dict]) -> None:
+    """Rows of a people file: measured as such; their zone, when given, is the people file's."""
+    has_tz = any("tz" in r for r in rows)
+    for r in rows:
+        r["measured_why"] = "people-file"
+        if has_tz:
+            r["tz_source"] = "people-file" if r.get("tz") else None
+
+
+def record_owner(store: Store, person_id: str, email: str | None, source: str, internal: bool = True) -> None:
+    """The owner of a mailbox or calendar is a person: a people row, ``measured_why = 'owner'``."""
+    store.con.execute(
+        """INSERT INTO people (person_id, email, is_internal, source, measured_why, is_measured)
+           VALUES (?, ?, ?, ?, 'owner', TRUE)
+           ON CONFLICT (person_id) DO UPDATE SET
+             measured_why = CASE WHEN people.measured_why = 'people-file' THEN people.measured_why
+                                 ELSE 'owner' END,
+             is_internal = people.is_internal OR excluded.is_internal""",
+        [person_id, email if email and "@" in email else None, internal, source])
+
+
+def ensure_person(store: Store, person_id: str, email: str | None, source: str, internal: bool) -> None:
+    """A people row for an address seen only in a calendar (an organiser), if it has none."""
+    store.con.execute(
+        "INSERT INTO people (person_id, email, is_internal, source) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [person_id, email if email and "@" in email else None, internal, source])
+
+
+def finish(store: Store, config: Config) -> list[str]:
+    """After an ingest run: zones from mail, ``default`` for the rest, who is measured; notes."""
+    notes = zones_from_mail(store)
+    store.con.execute("UPDATE people SET tz_source = 'default' WHERE tz IS NULL")
+    store.con.execute("UPDATE people SET tz_source = 'people-file' WHERE tz IS NOT NULL AND tz_source IS NULL "
+                      "AND measured_why = 'people-file'")
+    classify(store, config)
+    return notes
+
+
+# -- loud defaults -----------------------------------------------------------------------
+
+
+def describe(store: Store, config: Config) -> list[str]:
+    """Lines for the ingest summary: who is measured, and how many use a default zone, hours
+    or jurisdiction, with how to set them."""
+    rows = store.con.execute(
+        """SELECT count(*), count(*) FILTER (WHERE NOT coalesce(is_measured, TRUE)),
+                  count(*) FILTER (WHERE coalesce(is_measured, TRUE) AND tz IS NULL),
+                  count(*) FILTER (WHERE coalesce(is_measured, TRUE) AND (work_start IS NULL OR work_end IS NULL
+                                    OR workdays IS NULL)),
+                  count(*) FILTER (WHERE coalesce(is_measured, TRUE) AND jurisdiction IS NULL)
+           FROM people""").fetchall()[0]
+    total, contacts, no_tz, no_hours, no_jur = rows
+    measured = total - contacts
+    if not total:
+        return []
+    by_source = dict(store.con.execute(
+        "SELECT coalesce(tz_source, 'unknown'), count(*) FROM people WHERE coalesce(is_measured, TRUE) "
+        "GROUP BY 1").fetchall())
+    lines = [f"people: {measured:,} measured, {contacts:,} contacts (receive-only or outside the people "
+             f"file: recipients, no person-weeks); zones from "
+             + ", ".join(f"{k} {by_source[k]:,}" for k in (*TZ_SOURCES, "unknown") if by_source.get(k))]
+    how = "set them in a people file (`worklife ingest --people-template`) or in worklife.toml [defaults]"
+    if no_tz:
+        lines.append(f"defaults: {no_tz:,} of {measured:,} measured people use the default zone "
+                     f"{config['defaults.tz']}; {how}")
+    if no_hours:
+        lines.append(f"defaults: {no_hours:,} of {measured:,} use default working hours "
+                     f"{config['defaults.work_start']}-{config['defaults.work_end']} {config['defaults.workdays']} "
+                     f"(never inferred from activity); {how}")
+    if no_jur:
+        jur = config["defaults.jurisdiction"] or "none: no public holidays, no right-to-disconnect rules"
+        lines.append(f"defaults: {no_jur:,} of {measured:,} use the default jurisdiction ({jur}); {how}")
+    return lines
