@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from worklife.config import Config
 from worklife.errors import IngestError, WorklifeError
-from worklife.ingest import people_infer
+from worklife.ingest import folders, people_infer
 from worklife.ingest.base import CANONICAL, Batch, IngestContext
 from worklife.store import TABLES, Store
 
@@ -236,15 +236,22 @@ def run(
     todo: list[tuple[Path, str]] = []
     if people is not None:
         todo.append((Path(people), "csv"))
-    todo.extend((Path(src), kind) for src in sources)
-    # calendars last: their recurrences are expanded over the span of the other data;
-    # summaries keep the order the sources were given in
-    order = sorted(range(len(todo)), key=lambda i: todo[i][1] in _CALENDAR_KINDS or (
-        todo[i][1] == "auto" and _quiet_kind(todo[i][0]) in _CALENDAR_KINDS))
+    skipped: dict[int, IngestSummary] = {}
+    for src in sources:
+        parts = folders.plan(Path(src), _quiet_kind) if kind == "auto" else None
+        for part in parts if parts is not None else [folders.Part(Path(src), kind)]:
+            if part.kind is None:  # an entry of a mixed folder that no adapter reads
+                skipped[len(todo)] = IngestSummary(source=str(part.path), kind="skipped", notes=[part.reason])
+            todo.append((part.path, part.kind or "skipped"))
+    # people files first, calendars last: their recurrences are expanded over the span of
+    # the other data; summaries keep the order the sources were given in
+    order = sorted((i for i in range(len(todo)) if i not in skipped), key=lambda i: folders.order_key(
+        todo[i][1] if todo[i][1] != "auto" else _quiet_kind(todo[i][0])))
     done = {i: _ingest_one(store, config, *todo[i], owner, window, on_progress, run_id) for i in order}
+    done.update(skipped)
     summaries = [done[i] for i in range(len(todo))]
-    if summaries and all(s.error and s.read == 0 for s in summaries):
-        errors = [str(s.error) for s in summaries]
+    if summaries and all(s.error and s.read == 0 for s in summaries if s.kind != "skipped"):
+        errors = [str(s.error) for s in summaries if s.error] or ["no export found in the sources given"]
         raise IngestError(errors[0] if len(errors) == 1 else "no source could be read: " + "; ".join(errors))
     relink_people(store)
     resolve_threads(store)
