@@ -225,7 +225,7 @@ def changed_rows(store: Store, table: str, data: pa.Table) -> int:
     from worklife.store import TABLES
 
     key = TABLES[table][1]
-    cols = [c for c in data.column_names if c not in key]
+    cols = [c for c in data.column_names if c not in key and c != "source"]  # where from is no change
     if not cols or data.num_rows == 0:
         return 0
     store.con.register("_changed", data)
