@@ -1,0 +1,59 @@
+"""A folder of mixed exports (as `worklife synth` writes them) is ingested whole, every entry accounted for."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from conftest import shared_path
+from worklife import ingest
+from worklife.config import Config
+from worklife.ingest.folders import plan
+
+synth = pytest.importorskip("worklife.synth")
+
+
+@pytest.fixture(scope="module")
+def synth_dir(tmp_path_factory) -> Path:
+    org = synth.generate(people=48, weeks=1, seed=5, start=date(2025, 3, 3))
+    out = tmp_path_factory.mktemp("synth")
+    synth.write(org, out, mail_format="maildir", ground_truth=True)
+    (out / "notes.txt").write_text("exported by hand\n")
+    return out
+
+
+def test_synth_folder_is_split_into_its_exports(synth_dir):
+    parts = {p.path.name: p for p in plan(synth_dir, ingest._quiet_kind)}
+    assert {n: p.kind for n, p in parts.items() if p.kind} == {
+        "calendars": "ics", "git": "git", "mail": "maildir", "people.csv": "csv", "slack": "slack"}
+    skipped = {n for n, p in parts.items() if p.kind is None}
+    assert skipped == {"ground_truth.parquet", "planted.json", "notes.txt"}
+    assert all(p.reason for p in parts.values() if p.kind is None)
+
+
+def test_synth_folder_ingested_whole_equals_its_parts_ingested_one_by_one(synth_dir, tmp_path):
+    from worklife.store import connect
+
+    with connect(":memory:") as whole, connect(":memory:") as parts:
+        summaries = ingest.run([synth_dir], whole, Config())
+        ingest.run([synth_dir / n for n in ("mail", "slack", "git", "calendars")], parts, Config(),
+                   people=synth_dir / "people.csv")
+        kinds = sorted(s.kind for s in summaries)
+        assert kinds == ["csv", "git", "ics", "maildir", "skipped", "skipped", "skipped", "slack"]
+        assert all(s.error is None for s in summaries)
+        for table in ("people", "messages", "meetings", "meeting_attendees", "outcomes"):
+            q = f"SELECT * EXCLUDE (source) FROM {table} ORDER BY ALL"
+            assert whole.con.execute(q).fetchall() == parts.con.execute(q).fetchall(), table
+        # the people file came first: every row of it is measured, nobody else
+        assert whole.con.execute("SELECT count(*) FROM people WHERE is_measured").fetchall()[0][0] == 48
+
+
+@pytest.mark.parametrize("folder", [("enron", "skilling-j"), ("mail", "notmuch-default"), ("slack", "olake-export"),
+                                    ("git", "httpx.git")], ids=lambda f: f[-1])
+def test_one_export_is_not_split(folder):
+    path = shared_path("data", *folder)
+    assert plan(path, ingest._quiet_kind) is None
+    assert ingest.detect_kind(path) == {"skilling-j": "maildir", "notmuch-default": "maildir",
+                                        "olake-export": "slack", "httpx.git": "git"}[folder[-1]]
