@@ -159,3 +159,29 @@ def test_store_of_schema_version_1_is_upgraded_when_opened(tmp_path):
         assert s.con.execute("SELECT person_id, tz, tz_source, is_measured FROM people").fetchall() == [
             ("alice@example.com", "Europe/Paris", None, None)]
         assert "sent_offset_s" in [r[0] for r in s.con.execute("DESCRIBE messages").fetchall()]
+
+
+def _slack(root: Path) -> Path:
+    """A tiny Slack export: alice (Tokyo) posts, bob (Paris) is a member who never posts."""
+    root.mkdir()
+    users = [{"id": "U1", "name": "alice", "tz": "Asia/Tokyo", "profile": {"email": "alice@example.com"}},
+             {"id": "U2", "name": "bob", "tz": "Europe/Paris", "profile": {"email": "bob@example.com"}}]
+    (root / "users.json").write_text(json.dumps(users))
+    (root / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general", "members": ["U1", "U2"]}]))
+    (root / "general").mkdir()
+    (root / "general" / "2024-01-09.json").write_text(json.dumps(
+        [{"type": "message", "user": "U1", "text": "hello", "ts": "1704790800.000100"}]))
+    return root
+
+
+def test_slack_zone_kept_when_a_later_people_file_gives_none(store, tmp_path):
+    ingest.run([_slack(tmp_path / "slack")], store, Config())
+    assert store.con.execute("SELECT person_id, tz, tz_source, is_measured FROM people ORDER BY 1").fetchall() == [
+        ("alice@example.com", "Asia/Tokyo", "slack", True), ("bob@example.com", "Europe/Paris", "slack", False)]
+    people = tmp_path / "people.csv"
+    people.write_text("email,tz,team\nalice@example.com,,Platform\nbob@example.com,Europe/Berlin,Platform\n")
+    ingest.run([], store, Config(), people=people)
+    assert store.con.execute("SELECT person_id, tz, tz_source, is_measured FROM people ORDER BY 1").fetchall() == [
+        ("alice@example.com", "Asia/Tokyo", "slack", True), ("bob@example.com", "Europe/Berlin", "people-file", True)]
+    (again,) = ingest.run([], store, Config(), people=people)
+    assert (again.updated, again.duplicate) == (0, 2)

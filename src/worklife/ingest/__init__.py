@@ -89,8 +89,11 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary)
             if table == "people" and authoritative:
                 people_infer.mark_people_file_rows(part)
             data = _arrow(table, part)
-            changed = people_infer.changed_rows(store, table, data) if authoritative and table == "people" else 0
+            file_rows = authoritative and table == "people"
+            changed = people_infer.changed_rows(store, table, data) if file_rows else 0
+            kept = people_infer.kept_zones(store, data) if file_rows else []
             ins, _ = store.upsert(table, data, update=authoritative)
+            people_infer.set_zones(store, kept)
             if table == "people" and not authoritative:
                 _fill_people(store, data)
                 people_infer.upgrade_zones(store, data)
@@ -256,7 +259,7 @@ def run(
     relink_people(store)
     resolve_threads(store)
     resolve_managers(store)
-    run_notes = people_infer.finish(store, config)
+    run_notes = people_infer.finish(store, config, [s.source for s in summaries])
     if notes is not None:
         notes.extend(run_notes)
         notes.extend(people_infer.describe(store, config))

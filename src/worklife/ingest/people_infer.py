@@ -69,27 +69,35 @@ def _rank(tz_source: str | None) -> int:
 # -- zones -------------------------------------------------------------------------------
 
 
-def set_zone(store: Store, person_id: str, tz: str, source: str) -> bool:
-    """Give ``person_id`` zone ``tz`` unless a stronger source already gave one; True if set."""
-    row = store.con.execute("SELECT tz, tz_source FROM people WHERE person_id = ?", [person_id]).fetchall()
-    if not row:
-        return False
-    current_tz, current = row[0]
-    if current_tz is not None and _rank(current) < _rank(source):
-        return False
-    if current_tz is not None and current is None and source != "people-file":
-        return False  # a zone of unknown origin (an older store) is left as it is
-    store.con.execute("UPDATE people SET tz = ?, tz_source = ? WHERE person_id = ?", [tz, source, person_id])
-    return True
+def set_zones(store: Store, zones: list[tuple[str, str, str]]) -> None:
+    """Give each (person_id, tz, tz_source) its zone unless a stronger source already gave one.
+
+    A zone already stored without a source (an older store) is left as it is, except by a
+    people file. One statement in the engine, whatever the number of people.
+    """
+    if not zones:
+        return
+    data = pa.table({"pid": [z[0] for z in zones], "tz": [z[1] for z in zones], "src": [z[2] for z in zones]})
+    order = "[" + ", ".join(f"'{x}'" for x in TZ_SOURCES) + "]"
+    store.con.register("_zones", data)
+    try:
+        store.con.execute(f"""
+            UPDATE people SET tz = z.tz, tz_source = z.src
+            FROM (SELECT DISTINCT ON (pid) * FROM _zones) z
+            WHERE people.person_id = z.pid AND (
+              people.tz IS NULL OR z.src = 'people-file'
+              OR (people.tz_source IS NOT NULL
+                  AND coalesce(list_position({order}, people.tz_source), 99) >= list_position({order}, z.src)))""")
+    finally:
+        store.con.unregister("_zones")
 
 
 def upgrade_zones(store: Store, data: pa.Table) -> None:
     """Rows of a non-authoritative people batch with ``tz_source`` (Slack) overwrite weaker zones."""
     if "tz_source" not in data.column_names or "tz" not in data.column_names:
         return
-    for pid, tz, source in zip(*(data.column(c).to_pylist() for c in ("person_id", "tz", "tz_source"))):
-        if pid and tz and source:
-            set_zone(store, pid, tz, source)
+    cols = (data.column(c).to_pylist() for c in ("person_id", "tz", "tz_source"))
+    set_zones(store, [(p, tz, src) for p, tz, src in zip(*cols) if p and tz and src])
 
 
 @lru_cache(maxsize=1)
@@ -125,68 +133,71 @@ def fit_zone(pairs: Counter[tuple[datetime, int]], min_fit: float = MIN_FIT) -> 
     return None
 
 
-def _offset_pairs(store: Store) -> dict[str, dict[str, Counter[tuple[datetime, int]]]]:
-    """source -> sender -> Counter((hour UTC, offset s)) of non-automatic mail with a written offset."""
+_OFFSET_MAIL = ("channel = 'email' AND sender_id IS NOT NULL AND NOT is_auto AND sent_offset_s IS NOT NULL")
+
+
+def normalised_sources(store: Store, sources: list[str] | None = None) -> dict[str, str]:
+    """Mail sources whose senders (at least three) all show one zone's offsets: source -> zone.
+
+    ``sources`` limits the check to those (the sources of a run); None checks all.
+    """
     rows = store.con.execute(
-        """SELECT source, sender_id, date_trunc('hour', sent_utc) AS h, sent_offset_s, count(*)
-           FROM messages WHERE channel = 'email' AND sender_id IS NOT NULL AND NOT is_auto
-             AND sent_offset_s IS NOT NULL GROUP BY ALL""").fetchall()
-    out: dict[str, dict[str, Counter[tuple[datetime, int]]]] = {}
-    for source, sender, hour, off, n in rows:
-        out.setdefault(source or "", {}).setdefault(sender, Counter())[(hour, int(off))] += n
-    return out
-
-
-def normalised_sources(by_source: dict[str, dict[str, Counter]]) -> dict[str, str]:
-    """Sources whose every sender shows one zone's offsets: source -> that zone."""
+        f"SELECT source FROM messages WHERE {_OFFSET_MAIL} GROUP BY source "
+        f"HAVING count(DISTINCT sender_id) >= ?", [NORMALISED_MIN_SENDERS]).fetchall()
     out = {}
-    for source, senders in by_source.items():
-        if len(senders) < NORMALISED_MIN_SENDERS:
+    for (source,) in rows:
+        if sources is not None and source not in sources:
             continue
-        merged: Counter = Counter()
-        for pairs in senders.values():
-            merged.update(pairs)
-        fit = fit_zone(merged, NORMALISED_FIT)
+        pairs = Counter({(h, int(off)): n for h, off, n in store.con.execute(
+            f"SELECT date_trunc('hour', sent_utc), sent_offset_s, count(*) FROM messages "
+            f"WHERE {_OFFSET_MAIL} AND source = ? GROUP BY ALL", [source]).fetchall()})
+        fit = fit_zone(pairs, NORMALISED_FIT)
         if fit is not None:
             out[source] = fit[0]
     return out
 
 
-def zones_from_mail(store: Store) -> list[str]:
-    """Set ``mail-offsets`` zones where nothing stronger is known; return notes to print."""
-    by_source = _offset_pairs(store)
-    skip = normalised_sources(by_source)
+def zones_from_mail(store: Store, run_sources: list[str] | None = None) -> list[str]:
+    """Set ``mail-offsets`` zones where nothing stronger is known; return notes about the
+    sources of this run (``run_sources``; None: every source) whose dates look normalised."""
+    skip = normalised_sources(store)
     notes = [f"{src}: every sender's Date offsets match {zone}: the exporter normalised the dates, "
              f"so they say nothing about where people are; set zones in a people file"
-             for src, zone in sorted(skip.items())]
+             for src, zone in sorted(skip.items()) if run_sources is None or src in run_sources]
+    store.con.register("_skip", pa.table({"source": pa.array(list(skip), pa.string())}))
+    try:
+        rows = store.con.execute(
+            f"""SELECT sender_id, date_trunc('hour', sent_utc), sent_offset_s, count(*) FROM messages
+                WHERE {_OFFSET_MAIL} AND source NOT IN (SELECT source FROM _skip)
+                  AND sender_id IN (SELECT person_id FROM people
+                                    WHERE tz IS NULL OR tz_source IN ('mail-offsets', 'default'))
+                GROUP BY ALL ORDER BY 1""").fetchall()
+    finally:
+        store.con.unregister("_skip")
     per_sender: dict[str, Counter] = {}
-    for source, senders in by_source.items():
-        if source in skip:
-            continue
-        for sender, pairs in senders.items():
-            per_sender.setdefault(sender, Counter()).update(pairs)
-    weak = {pid for (pid,) in store.con.execute(
-        "SELECT person_id FROM people WHERE tz IS NULL OR tz_source IN ('mail-offsets', 'default')").fetchall()}
-    found = 0
-    for sender, pairs in sorted(per_sender.items()):
-        if sender not in weak or sum(pairs.values()) < MIN_OFFSET_MESSAGES:
-            continue
-        if {off for _, off in pairs} == {0}:
-            continue  # +0000 throughout: a UTC clock, not a place
+    for sender, hour, off, n in rows:
+        per_sender.setdefault(sender, Counter())[(hour, int(off))] += n
+    found = []
+    for sender, pairs in per_sender.items():
+        if sum(pairs.values()) < MIN_OFFSET_MESSAGES or {off for _, off in pairs} == {0}:
+            continue  # too little, or +0000 throughout: a UTC clock, not a place
         fit = fit_zone(pairs)
-        if fit is not None and set_zone(store, sender, fit[0], "mail-offsets"):
-            found += 1
+        if fit is not None:
+            found.append((sender, fit[0], "mail-offsets"))
+    set_zones(store, found)
     if found:
-        log.info("zones of %d people inferred from the offsets of the mail they sent", found)
+        log.info("zones of %d people inferred from the offsets of the mail they sent", len(found))
     return notes
 
 
 def apply_calendar_zones(store: Store, owner_zones: dict[str, str], organiser_zones: dict[str, str]) -> None:
     """Calendar evidence: an owner's X-WR-TIMEZONE, else the zone an organiser's events use most."""
+    found = []
     for pid, tz in {**organiser_zones, **owner_zones}.items():
         zone = resolve_zone(tz)
         if zone and zone not in ("UTC", "Etc/UTC", "Etc/GMT"):
-            set_zone(store, pid, zone, "calendar")
+            found.append((pid, zone, "calendar"))
+    set_zones(store, found)
 
 
 # -- who is measured ---------------------------------------------------------------------
@@ -225,18 +236,38 @@ def changed_rows(store: Store, table: str, data: pa.Table) -> int:
     from worklife.store import TABLES
 
     key = TABLES[table][1]
-    cols = [c for c in data.column_names if c not in key and c != "source"]  # where from is no change
+    derived = ("source", "tz_source", "measured_why", "is_measured")  # where from, what ingest decided
+    cols = [c for c in data.column_names if c not in key and c not in derived]
     if not cols or data.num_rows == 0:
         return 0
     store.con.register("_changed", data)
     try:
         on = " AND ".join(f"t.{k} = d.{k}" for k in key)
-        diff = " OR ".join(f"t.{c} IS DISTINCT FROM d.{c}" for c in cols)
+        # an empty zone in the file does not undo a zone found from evidence (kept_zones)
+        diff = " OR ".join(
+            f"((d.tz IS NOT NULL OR t.tz_source = 'people-file') AND t.tz IS DISTINCT FROM d.tz)"
+            if c == "tz" and table == "people" else f"t.{c} IS DISTINCT FROM d.{c}" for c in cols)
         return store.con.execute(
             f"SELECT count(*) FROM (SELECT DISTINCT ON ({', '.join(key)}) * FROM _changed) d "
             f"JOIN {table} t ON {on} WHERE {diff}").fetchall()[0][0]
     finally:
         store.con.unregister("_changed")
+
+
+def kept_zones(store: Store, data: pa.Table) -> list[tuple[str, str, str]]:
+    """Zones found from evidence for people-file rows that give no zone (restored after the upsert)."""
+    if "tz" not in data.column_names:
+        return []
+    empty = [p for p, tz in zip(data.column("person_id").to_pylist(), data.column("tz").to_pylist()) if not tz]
+    if not empty:
+        return []
+    store.con.register("_empty", pa.table({"pid": pa.array(empty, pa.string())}))
+    try:
+        return [tuple(r) for r in store.con.execute(  # type: ignore[misc]
+            "SELECT person_id, tz, tz_source FROM people WHERE person_id IN (SELECT pid FROM _empty) "
+            "AND tz IS NOT NULL AND tz_source IN ('slack', 'calendar', 'mail-offsets')").fetchall()]
+    finally:
+        store.con.unregister("_empty")
 
 
 def mark_people_file_rows(rows: list[dict]) -> None:
@@ -267,9 +298,10 @@ def ensure_person(store: Store, person_id: str, email: str | None, source: str, 
         [person_id, email if email and "@" in email else None, internal, source])
 
 
-def finish(store: Store, config: Config) -> list[str]:
-    """After an ingest run: zones from mail, ``default`` for the rest, who is measured; notes."""
-    notes = zones_from_mail(store)
+def finish(store: Store, config: Config, run_sources: list[str] | None = None) -> list[str]:
+    """After an ingest run: zones from mail, ``default`` for the rest, who is measured; notes
+    about the run's sources (``run_sources``)."""
+    notes = zones_from_mail(store, run_sources)
     store.con.execute("UPDATE people SET tz_source = 'default' WHERE tz IS NULL")
     store.con.execute("UPDATE people SET tz_source = 'people-file' WHERE tz IS NOT NULL AND tz_source IS NULL "
                       "AND measured_why = 'people-file'")
