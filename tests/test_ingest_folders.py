@@ -57,3 +57,44 @@ def test_one_export_is_not_split(folder):
     assert plan(path, ingest._quiet_kind) is None
     assert ingest.detect_kind(path) == {"skilling-j": "maildir", "notmuch-default": "maildir",
                                         "olake-export": "slack", "httpx.git": "git"}[folder[-1]]
+
+
+def test_without_the_people_file_zones_come_from_the_exports(synth_dir, tmp_path):
+    """Oracle: the synth people file. Without it, each measured person's zone (Slack, their calendar's
+    X-WR-TIMEZONE, else the offsets of the mail they sent) keeps the planted zone's UTC offsets."""
+    import csv
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from worklife.store import connect
+
+    truth = {r["person_id"]: r["tz"] for r in csv.DictReader((synth_dir / "people.csv").open())}
+    with connect(":memory:") as store:
+        notes: list[str] = []
+        ingest.run([synth_dir / n for n in ("mail", "slack", "calendars")], store, Config(), notes=notes)
+        rows = store.con.execute("SELECT person_id, tz, tz_source FROM people WHERE is_measured").fetchall()
+    assert {p for p, _, _ in rows} == set(truth)  # everyone sends or organises: all measured
+    hours = [datetime(2025, 3, 3) + timedelta(hours=h) for h in range(0, 24 * 7, 5)]
+    for person, tz, source in rows:
+        if not truth[person]:  # planted without a zone: nothing to infer it from but evidence
+            continue
+        assert source in ("slack", "calendar", "mail-offsets"), person
+        assert [ZoneInfo(tz).utcoffset(t) for t in hours] == [ZoneInfo(truth[person]).utcoffset(t) for t in hours]
+    assert any(line.startswith("people: 48 measured") for line in notes)
+
+
+def test_cli_summary_accounts_for_every_entry_and_says_the_defaults(synth_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from worklife.cli import app
+
+    result = CliRunner().invoke(app, ["ingest", str(synth_dir), "--db", str(tmp_path / "s.duckdb")],
+                                terminal_width=200)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    kinds = [cells[1].strip() for cells in (line.split("│")[1:] for line in out.splitlines()) if len(cells) > 2]
+    assert sorted(k for k in kinds if k) == ["csv", "git", "ics", "maildir", "skipped", "skipped", "skipped", "slack"]
+    flat = " ".join(out.split())
+    assert "notes.txt: a .txt file that is not an export worklife reads" in flat
+    assert "planted.json: a .json file that is not an export worklife reads" in flat
+    assert "people: 48 measured" in flat and "use the default zone UTC" in flat

@@ -252,6 +252,10 @@ def run(
         todo[i][1] if todo[i][1] != "auto" else _quiet_kind(todo[i][0])))
     done = {i: _ingest_one(store, config, *todo[i], owner, window, on_progress, run_id) for i in order}
     done.update(skipped)
+    for s in done.values():
+        note = folders.unread_note(Path(s.source), s.kind) if not s.error else None
+        if note:
+            s.notes.append(note)
     summaries = [done[i] for i in range(len(todo))]
     if summaries and all(s.error and s.read == 0 for s in summaries if s.kind != "skipped"):
         errors = [str(s.error) for s in summaries if s.error] or ["no export found in the sources given"]

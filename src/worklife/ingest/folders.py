@@ -92,3 +92,41 @@ def order_key(kind: str | None) -> int:
     if kind in ("ics", "graph"):
         return 2
     return 1
+
+
+_BOOKKEEPING = ("dovecot", "courier", "maildirfolder", "maildirsize", "subscriptions")
+
+
+def unread_files(path: Path, kind: str, limit: int = 100_000) -> list[Path]:
+    """Files inside a folder export that its adapter passes over (a README beside calendars, a
+    .json in a Maildir), so the summary can name them; hidden files and mail-server
+    bookkeeping are not counted."""
+    if not path.is_dir() or kind not in ("ics", "maildir"):
+        return []
+    from worklife.ingest.ics import SUFFIXES
+    from worklife.ingest.maildir import _SKIP_DIRS, _SKIP_FILE
+
+    out = []
+    for n, p in enumerate(path.rglob("*")):
+        if n > limit:
+            break
+        rel = p.relative_to(path).parts
+        if not p.is_file() or any(x.startswith(".") for x in rel) or rel[0] in _SKIP_DIRS:
+            continue
+        if kind == "ics":
+            unread = p.suffix.lower() not in SUFFIXES
+        else:
+            unread = bool(_SKIP_FILE.match(p.name)) and not p.name.lower().startswith(_BOOKKEEPING)
+        if unread:
+            out.append(p)
+    return out
+
+
+def unread_note(path: Path, kind: str) -> str | None:
+    """One line naming the files of ``path`` its adapter does not read, or None."""
+    files = unread_files(path, kind)
+    if not files:
+        return None
+    names = ", ".join(str(f.relative_to(path)) for f in files[:5]) + (", …" if len(files) > 5 else "")
+    what = "calendars (.ics)" if kind == "ics" else "mail messages"
+    return f"{len(files):,} file(s) skipped, not {what}: {names}"
