@@ -98,3 +98,32 @@ def test_cli_summary_accounts_for_every_entry_and_says_the_defaults(synth_dir, t
     assert "notes.txt: a .txt file that is not an export worklife reads" in flat
     assert "planted.json: a .json file that is not an export worklife reads" in flat
     assert "people: 48 measured" in flat and "use the default zone UTC" in flat
+
+
+def test_bare_clone_without_refs_folder_is_read_as_git(tmp_path):
+    """A bare clone copied without its empty refs/ folder (as ../shared/data/git/httpx.git is):
+    git itself refuses it; it is read through a shadow git folder, and never taken for a Maildir."""
+    import shutil
+    import subprocess
+
+    from worklife.store import connect
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    work = tmp_path / "work"
+    env = {"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com", "GIT_COMMITTER_NAME": "Alice",
+           "GIT_COMMITTER_EMAIL": "alice@example.com", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    subprocess.run(["git", "init", "-q", str(work)], check=True, env=env)
+    for i in range(2):
+        (work / "f").write_text(str(i))
+        subprocess.run(["git", "-C", str(work), "add", "f"], check=True, env=env)
+        subprocess.run(["git", "-C", str(work), "commit", "-qm", f"c{i}"], check=True, env=env)
+    bare = tmp_path / "repo.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True, env=env)
+    subprocess.run(["git", "--git-dir", str(bare), "pack-refs", "--all"], check=True, env=env)
+    shutil.rmtree(bare / "refs")
+    assert ingest.detect_kind(bare) == "git"
+    with connect(":memory:") as store:
+        (s,) = ingest.run([bare], store, Config())
+        assert s.error is None and s.inserted == 2
+    assert not (bare / "refs").exists()  # nothing written to the source

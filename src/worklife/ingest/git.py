@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +42,26 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
         raise IngestError("git is not installed (needed to read repositories)", source=str(path))
     if not path.is_dir():
         raise IngestError("not a folder", source=str(path))
-    cmd = [git, "-C", str(path), "log", "--all", "--no-color", "--date-order", f"--format={FORMAT}"]
+    with tempfile.TemporaryDirectory(prefix="worklife-git-") as tmp:
+        yield from _log(git, _git_args(path, Path(tmp)), path, ctx)
+
+
+def _git_args(path: Path, tmp: Path) -> list[str]:
+    """How git is pointed at ``path``. A bare clone copied without its empty ``refs/`` folder
+    (git then says "not a git repository") is read through a shadow git folder in ``tmp``:
+    HEAD and packed-refs copied, objects linked, an empty refs/; nothing is written to ``path``."""
+    if (path / ".git").exists() or (path / "refs").is_dir() or not (path / "objects").is_dir():
+        return ["-C", str(path)]
+    (tmp / "refs" / "heads").mkdir(parents=True)
+    for name in ("HEAD", "packed-refs", "config"):
+        if (path / name).is_file():
+            shutil.copyfile(path / name, tmp / name)
+    (tmp / "objects").symlink_to((path / "objects").resolve(), target_is_directory=True)
+    return ["--git-dir", str(tmp)]
+
+
+def _log(git: str, where: list[str], path: Path, ctx: IngestContext) -> Iterator[Batch]:
+    cmd = [git, *where, "log", "--all", "--no-color", "--date-order", f"--format={FORMAT}"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     source = str(path)

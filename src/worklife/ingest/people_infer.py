@@ -329,9 +329,13 @@ def describe(store: Store, config: Config) -> list[str]:
     by_source = dict(store.con.execute(
         "SELECT coalesce(tz_source, 'unknown'), count(*) FROM people WHERE coalesce(is_measured, TRUE) "
         "GROUP BY 1").fetchall())
-    lines = [f"people: {measured:,} measured, {contacts:,} contacts (receive-only or outside the people "
-             f"file: recipients, no person-weeks); zones from "
-             + ", ".join(f"{k} {by_source[k]:,}" for k in (*TZ_SOURCES, "unknown") if by_source.get(k))]
+    zones = ", ".join(f"{k} {by_source[k]:,}" for k in (*TZ_SOURCES, "unknown") if by_source.get(k))
+    lines = [f"people: {measured:,} measured, {contacts:,} contacts (not measured: receive-only addresses, "
+             f"external authors, people outside the people file)" + (f"; zones from {zones}" if zones else "")]
+    if not measured:
+        lines.append("nobody is measured: no owner, no internal sender or organiser (git authors and "
+                     "external addresses are contacts); pass --owner, a people file (--people), or set "
+                     "ingest.measure in worklife.toml")
     how = "set them in a people file (`worklife ingest --people-template`) or in worklife.toml [defaults]"
     if no_tz:
         lines.append(f"defaults: {no_tz:,} of {measured:,} measured people use the default zone "
