@@ -201,7 +201,8 @@ class CalendarScan:
         if self.calname and "@" in self.calname and " " not in self.calname.strip():
             return Owner(self.calname.strip().lower().removeprefix("mailto:"), "X-WR-CALNAME")
         top = self.people.most_common(2)
-        if top and self.events_with_people >= 2 and 2 * top[0][1] >= self.events_with_people and (len(top) == 1 or top[0][1] > top[1][1]):
+        n = self.events_with_people
+        if top and n >= 2 and 2 * top[0][1] >= n and (len(top) == 1 or top[0][1] > top[1][1]):
             return Owner(top[0][0], f"the most frequent attendee/organizer ({top[0][1]:,} of "
                                     f"{self.events_with_people:,} events with people)")
         return None
