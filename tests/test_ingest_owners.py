@@ -122,3 +122,25 @@ def test_real_calendar_without_owner_reads_floating_times_in_its_declared_zone(s
     declared = re.search(r"^X-WR-TIMEZONE:(\S+)", path.read_text(), re.MULTILINE).group(1)
     (s,) = ingest.run([path], store, Config())
     assert any(f"zone for floating and all-day times {declared}" in n for n in s.notes), s.notes
+
+
+def _mbox(path: Path, messages: list[tuple[str, str, str]]) -> Path:
+    """An mbox of (from, to, extra header lines) messages."""
+    out = []
+    for i, (frm, to, extra) in enumerate(messages):
+        out.append(f"From {frm} Tue Jan  2 10:00:00 2024\nFrom: {frm}\nTo: {to}\n{extra}"
+                   f"Date: Tue, 2 Jan 2024 10:0{i % 10}:00 +0000\nMessage-ID: <m{i}@example.com>\n\nbody\n\n")
+    path.write_text("".join(out))
+    return path
+
+
+def test_mbox_owner_from_delivered_to_else_gmail_sent_label(tmp_path):
+    delivered = _mbox(tmp_path / "all.mbox", [(f"user{i}@example.com", "team@example.com",
+                                               "Delivered-To: bob@example.com\n") for i in range(4)])
+    guess = infer_owner(delivered, "mbox", ctx())
+    assert guess is not None and guess.address == "bob@example.com" and "4 of 4" in guess.how
+    takeout = _mbox(tmp_path / "takeout.mbox", [
+        ("bob@example.com", f"user{i}@example.com", "X-Gmail-Labels: Sent,Important\n") for i in range(3)]
+        + [(f"user{i}@example.com", f"list{i}@example.com", "X-Gmail-Labels: Inbox\n") for i in range(3)])
+    guess = infer_owner(takeout, "mbox", ctx())
+    assert guess is not None and guess.address == "bob@example.com" and "sent-folder" in guess.how
