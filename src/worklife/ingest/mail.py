@@ -300,7 +300,7 @@ def parse_header_block(
         location, folder, mid, sent, sender, sender_name,
         _addresses(h.get("to")), _addresses(h.get("cc")), _addresses(h.get("bcc")),
         _text(_first(h, "subject")), irt, root or irt, _is_auto(h, sender),
-        offset,
+        utc_offset_s=offset,
     )
 
 
