@@ -122,7 +122,8 @@ def _fill_people(store: Store, data: pa.Table) -> None:
         sets = ", ".join(f"{c} = coalesce(people.{c}, f.{c})" for c in cols)
         cond = " OR ".join(f"(people.{c} IS NULL AND f.{c} IS NOT NULL)" for c in cols)
         store.con.execute(
-            f"UPDATE people SET {sets} FROM (SELECT DISTINCT ON (person_id) * FROM _fill) f "
+            f"UPDATE people SET {sets} FROM (SELECT person_id, "  # any_value: the first non-null
+            f"{', '.join(f'any_value({c}) AS {c}' for c in cols)} FROM _fill GROUP BY person_id) f "
             f"WHERE people.person_id = f.person_id AND ({cond})")
     finally:
         store.con.unregister("_fill")
