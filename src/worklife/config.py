@@ -166,6 +166,10 @@ SETTINGS: list[Setting] = [
     Setting("ingest.max_header_bytes", 16_000_000, "bytes", "A mail header block bigger than this is quarantined."),
     Setting("ingest.max_field_bytes", 1_000_000, "bytes", "A CSV field bigger than this quarantines its row; longer subjects and titles are cut (noted)."),
     Setting("ingest.max_recipients", 100_000, "addresses", "Recipients kept per message and attendees per meeting; the rest are cut (noted)."),
+    Setting("ingest.measure", "active", "active|internal|all",
+            "Who gets person-weeks without a people file: owners and addresses with activity of their own (active), "
+            "also every internal address (internal), or every address (all). With a people file: its rows, "
+            "widened the same way."),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

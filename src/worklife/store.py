@@ -3,8 +3,9 @@
 All instants are UTC (``TIMESTAMP`` without zone, meaning UTC), all durations seconds.
 Local time is never stored: metrics derive it by joining ``tz_offsets``.
 
-The schema is versioned (``SCHEMA_VERSION``); opening a store of another version
-raises StoreError instead of guessing. Writes go through ``Store.upsert``, which keys
+The schema is versioned (``SCHEMA_VERSION``); a store of an older version is brought
+up to date by the steps in ``MIGRATIONS`` when opened for writing, a newer one raises
+StoreError instead of guessing. Writes go through ``Store.upsert``, which keys
 every row on its natural key so that re-ingesting the same data changes nothing.
 """
 
@@ -23,7 +24,17 @@ from worklife.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# version -> statements that bring a store of the version before up to it (additive only)
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (  # who is measured, where each zone came from, the offset written in a mail's Date
+        "ALTER TABLE people ADD COLUMN IF NOT EXISTS tz_source VARCHAR",
+        "ALTER TABLE people ADD COLUMN IF NOT EXISTS is_measured BOOLEAN",
+        "ALTER TABLE people ADD COLUMN IF NOT EXISTS measured_why VARCHAR",
+        "ALTER TABLE messages ADD COLUMN IF NOT EXISTS sent_offset_s INTEGER",
+    ),
+}
 
 # table -> (columns DDL, natural key columns)
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -31,7 +42,8 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         """person_id VARCHAR NOT NULL, email VARCHAR, display_name VARCHAR, tz VARCHAR,
         work_start VARCHAR, work_end VARCHAR, workdays VARCHAR, manager_id VARCHAR,
         team VARCHAR, level VARCHAR, jurisdiction VARCHAR, is_internal BOOLEAN NOT NULL DEFAULT TRUE,
-        defaults_used VARCHAR, source VARCHAR""",
+        defaults_used VARCHAR, source VARCHAR, tz_source VARCHAR, is_measured BOOLEAN,
+        measured_why VARCHAR""",
         ("person_id",),
     ),
     "person_aliases": (
@@ -55,7 +67,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         """message_key VARCHAR NOT NULL, message_id VARCHAR, channel VARCHAR NOT NULL,
         sender_id VARCHAR, sent_utc TIMESTAMP NOT NULL, thread_id VARCHAR, in_reply_to VARCHAR,
         subject_or_channel VARCHAR, is_auto BOOLEAN NOT NULL DEFAULT FALSE,
-        source VARCHAR, source_ref VARCHAR""",
+        source VARCHAR, source_ref VARCHAR, sent_offset_s INTEGER""",
         ("message_key",),
     ),
     "message_recipients": (
@@ -123,6 +135,8 @@ class Store:
                 "INSERT INTO schema_version VALUES (?, ?)",
                 [SCHEMA_VERSION, datetime.now(timezone.utc).replace(tzinfo=None)],
             )
+        elif found < SCHEMA_VERSION:
+            self._migrate(found)
         elif found != SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: store has schema version {found}, this worklife expects "
@@ -131,6 +145,23 @@ class Store:
         else:
             for table in TABLES:
                 self.con.execute(_ddl(table))
+
+    def _migrate(self, found: int) -> None:
+        """Apply ``MIGRATIONS`` after ``found`` in one transaction; the version row records it."""
+        self.con.execute("BEGIN")
+        try:
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(version, ()):
+                    self.con.execute(statement)
+                self.con.execute("INSERT INTO schema_version VALUES (?, ?)",
+                                 [version, datetime.now(timezone.utc).replace(tzinfo=None)])
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            self.con.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: cannot upgrade the store from schema version {found}: {exc}") from exc
+        log.info("%s: store upgraded from schema version %d to %d", self.path, found, SCHEMA_VERSION)
+        for table in TABLES:
+            self.con.execute(_ddl(table))
 
     # -- writes ---------------------------------------------------------------------------
     def upsert(self, table: str, rows: pa.Table | Iterable[dict[str, Any]], update: bool = False) -> tuple[int, int]:

@@ -9,7 +9,6 @@ from pathlib import Path
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
 from rich.text import Text
 
 from worklife.cli._app import app, console, err_console, error_line, fail, is_interactive, styled
@@ -44,17 +43,30 @@ def _date(text: str | None, flag: str) -> date | None:
 
 @app.command()
 def ingest(
-    sources: list[Path] = typer.Argument(..., help="Export files or folders (kind detected)."),
-    db: Path = typer.Option(..., "--db", help="The store (DuckDB file); created if missing."),
+    sources: list[Path] = typer.Argument(None, help="Export files or folders (kind detected; a folder of "
+                                         "mixed exports is split into its parts)."),
+    db: Path | None = typer.Option(None, "--db", help="The store (DuckDB file); created if missing."),
     people: Path | None = typer.Option(None, "--people", help="People/HR file, read first (CSV or JSON)."),
     kind: Kind = typer.Option(Kind.auto, "--kind", help="Force the kind of every SOURCE."),
     owner: str | None = typer.Option(None, "--owner", help="Whose mailbox/calendar this is (e-mail)."),
     from_: str | None = typer.Option(None, "--from", help="Recurrence window start (YYYY-MM-DD)."),
     to: str | None = typer.Option(None, "--to", help="Recurrence window end (YYYY-MM-DD)."),
     config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
+    people_template: bool = typer.Option(False, "--people-template",
+                                         help="Print a people-file template (CSV) to fill in, and exit."),
 ) -> None:
     """Read raw exports into the store: streaming, idempotent, bad records quarantined."""
     from worklife import ingest as lib
+
+    if people_template:
+        from worklife.ingest.templates import PEOPLE_TEMPLATE
+
+        typer.echo(PEOPLE_TEMPLATE, nl=False)
+        return
+    if not sources:
+        fail("give at least one SOURCE (an export file or folder)", 2)
+    if db is None:
+        fail("--db FILE is required (the store to ingest into)", 2)
 
     if kind.value != "auto" and kind.value not in lib.ADAPTERS:
         fail(f"--kind {kind.value}: that adapter is not available in this build", 2)
@@ -64,15 +76,16 @@ def ingest(
     if start and end and end < start:
         fail("--to is before --from", 2)
     window = (start, end) if start and end else None
+    notes: list[str] = []
     try:
-        summaries = _run(sources, db, people, kind.value, owner, window, load_config(config))
+        summaries = _run(sources, db, people, kind.value, owner, window, load_config(config), notes)
     except WorklifeError as exc:
         fail(str(exc), 1)
-    _report(summaries, db)
+    _report(summaries, db, notes)
 
 
 def _run(sources: list[Path], db: Path, people: Path | None, kind: str, owner: str | None,
-         window: tuple[date, date] | None, cfg: Config) -> list[IngestSummary]:
+         window: tuple[date, date] | None, cfg: Config, notes: list[str]) -> list[IngestSummary]:
     from worklife import ingest as lib
     from worklife.store import connect
 
@@ -88,24 +101,30 @@ def _run(sources: list[Path], db: Path, people: Path | None, kind: str, owner: s
             progress.advance(tasks[source], n)
 
         return lib.run(sources, store, cfg, kind=kind, owner=owner, window=window,
-                       on_progress=on_progress, people=people)
+                       on_progress=on_progress, people=people, notes=notes)
 
 
-def _report(summaries: list[IngestSummary], db: Path) -> None:
+def _report(summaries: list[IngestSummary], db: Path, notes: list[str] | None = None) -> None:
     """The summary table on stdout, errors on stderr; exit 1 when nothing at all was read."""
     table = Table(title=f"ingest into {db}")
-    for col in ("source", "kind", "read", "inserted", "duplicates", "skipped", "quarantined"):
+    for col in ("source", "kind", "read", "inserted", "duplicates", "skipped", "quarantined", "updated"):
         table.add_column(col, justify="left" if col in ("source", "kind") else "right",
                          overflow="fold", min_width=8 if col == "source" else None)
     for s in summaries:
-        table.add_row(s.source, s.kind, f"{s.read:,}", f"{s.inserted:,}", f"{s.duplicate:,}",
-                      f"{s.skipped:,}", Text(f"{s.quarantined:,}") + (styled(" ✗", "red") if s.error else ""))
+        table.add_row(Text(s.source), s.kind, f"{s.read:,}", f"{s.inserted:,}", f"{s.duplicate:,}",
+                      f"{s.skipped:,}", Text(f"{s.quarantined:,}") + (styled(" ✗", "red") if s.error else ""),
+                      f"{s.updated:,}")
     console.print(table)
     for s in summaries:
+        if s.owner or s.owner_how:
+            who = f"{s.owner} ({s.owner_how})" if s.owner else s.owner_how
+            err_console.print(Text(f"owner: {s.source}: {who}"), highlight=False, soft_wrap=True)
         for note in dict.fromkeys(s.notes):  # each distinct note once
             err_console.print(f"note: {s.source}: {note}", highlight=False, soft_wrap=True)
         if s.error:
             err_console.print(error_line(str(s.error)), highlight=False, soft_wrap=True)
+    for line in notes or ():
+        err_console.print(Text(line), highlight=False, soft_wrap=True)
     quarantined = sum(s.quarantined for s in summaries)
     if quarantined:
         err_console.print(f"{quarantined:,} records quarantined: `worklife export quarantine --db {db}`",

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from worklife.config import Config
 from worklife.errors import IngestError, WorklifeError
+from worklife.ingest import folders, people_infer
 from worklife.ingest.base import CANONICAL, Batch, IngestContext
 from worklife.ingest.limits import DEFAULT as DEFAULT_LIMITS
 from worklife.ingest.limits import Limits
@@ -50,6 +51,9 @@ class IngestSummary:
     duplicate: int = 0
     quarantined: int = 0
     skipped: int = 0  # records that are not activity (Slack joins and edits)
+    updated: int = 0  # rows already present whose values changed (a corrected people file)
+    owner: str | None = None  # whose mailbox or calendar this is (given or inferred)
+    owner_how: str | None = None  # how the owner was found, in words
     error: str | None = None  # why the source (or its rest) could not be read
     notes: list[str] = field(default_factory=list)  # facts worth telling (e.g. floating times)
 
@@ -97,13 +101,21 @@ def write_batch(store: Store, batch: Batch, source: str, summary: IngestSummary,
             part = [r for r in rows if bool(r.get("_authoritative")) == authoritative]
             if not part:
                 continue
+            if table == "people" and authoritative:
+                people_infer.mark_people_file_rows(part)
             data = _arrow(table, part)
+            file_rows = authoritative and table == "people"
+            changed = people_infer.changed_rows(store, table, data) if file_rows else 0
+            kept = people_infer.kept_zones(store, data) if file_rows else []
             ins, _ = store.upsert(table, data, update=authoritative)
+            people_infer.set_zones(store, kept)
             if table == "people" and not authoritative:
                 _fill_people(store, data)
+                people_infer.upgrade_zones(store, data)
             if table in COUNTED or (table == "people" and authoritative):
                 summary.inserted += ins
-                summary.duplicate += len(part) - ins  # already stored, or repeated in this batch
+                summary.updated += changed
+                summary.duplicate += len(part) - ins - changed  # already stored, or repeated in this batch
     if batch.quarantine:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         q = [
@@ -125,7 +137,8 @@ def _fill_people(store: Store, data: pa.Table) -> None:
         sets = ", ".join(f"{c} = coalesce(people.{c}, f.{c})" for c in cols)
         cond = " OR ".join(f"(people.{c} IS NULL AND f.{c} IS NOT NULL)" for c in cols)
         store.con.execute(
-            f"UPDATE people SET {sets} FROM (SELECT DISTINCT ON (person_id) * FROM _fill) f "
+            f"UPDATE people SET {sets} FROM (SELECT person_id, "  # any_value: the first non-null
+            f"{', '.join(f'any_value({c}) AS {c}' for c in cols)} FROM _fill GROUP BY person_id) f "
             f"WHERE people.person_id = f.person_id AND ({cond})")
     finally:
         store.con.unregister("_fill")
@@ -251,6 +264,7 @@ def run(
     window: tuple[date, date] | None = None,
     on_progress: Callable[[str, int], None] | None = None,
     people: str | Path | None = None,
+    notes: list[str] | None = None,
 ) -> list[IngestSummary]:
     """Ingest every source; return one summary per source (``ingest_log`` gets the same).
 
@@ -258,24 +272,41 @@ def run(
     other sources resolve to its people. A source that cannot be read at all gets a
     summary with ``error`` set and the other sources are still read; when no source
     could be read at all, IngestError says why (``ingest_log`` has a row for each).
+    A folder of mixed exports is split into its parts (``folders.plan``). ``notes``, when
+    given, receives the run's facts about people: who is measured, defaults in use.
     """
     run_id = uuid.uuid4().hex[:12]
     todo: list[tuple[Path, str]] = []
     if people is not None:
         todo.append((Path(people), "csv"))
-    todo.extend((Path(src), kind) for src in sources)
-    # calendars last: their recurrences are expanded over the span of the other data;
-    # summaries keep the order the sources were given in
-    order = sorted(range(len(todo)), key=lambda i: todo[i][1] in _CALENDAR_KINDS or (
-        todo[i][1] == "auto" and _quiet_kind(todo[i][0]) in _CALENDAR_KINDS))
+    skipped: dict[int, IngestSummary] = {}
+    for src in sources:
+        parts = folders.plan(Path(src), _quiet_kind) if kind == "auto" else None
+        for part in parts if parts is not None else [folders.Part(Path(src), kind)]:
+            if part.kind is None:  # an entry of a mixed folder that no adapter reads
+                skipped[len(todo)] = IngestSummary(source=str(part.path), kind="skipped", notes=[part.reason])
+            todo.append((part.path, part.kind or "skipped"))
+    # people files first, calendars last: their recurrences are expanded over the span of
+    # the other data; summaries keep the order the sources were given in
+    order = sorted((i for i in range(len(todo)) if i not in skipped), key=lambda i: folders.order_key(
+        todo[i][1] if todo[i][1] != "auto" else _quiet_kind(todo[i][0])))
     done = {i: _ingest_one(store, config, *todo[i], owner, window, on_progress, run_id) for i in order}
+    done.update(skipped)
+    for s in done.values():
+        note = folders.unread_note(Path(s.source), s.kind) if not s.error else None
+        if note:
+            s.notes.append(note)
     summaries = [done[i] for i in range(len(todo))]
-    if summaries and all(s.error and s.read == 0 for s in summaries):
-        errors = [str(s.error) for s in summaries]
+    if summaries and all(s.error and s.read == 0 for s in summaries if s.kind != "skipped"):
+        errors = [str(s.error) for s in summaries if s.error] or ["no export found in the sources given"]
         raise IngestError(errors[0] if len(errors) == 1 else "no source could be read: " + "; ".join(errors))
     relink_people(store)
     resolve_threads(store)
     resolve_managers(store)
+    run_notes = people_infer.finish(store, config, [s.source for s in summaries])
+    if notes is not None:
+        notes.extend(run_notes)
+        notes.extend(people_infer.describe(store, config))
     from worklife.timezones import refresh_tz_offsets
 
     refresh_tz_offsets(store, default_tz=config["defaults.tz"])
@@ -283,6 +314,18 @@ def run(
 
 
 _CALENDAR_KINDS = ("ics", "graph")
+
+
+def _settle_owner(store: Store, path: Path, kind: str, ctx: IngestContext, summary: IngestSummary) -> None:
+    """Whose export this is (``owners.prepare``), told in the summary."""
+    from worklife.ingest import owners
+
+    guess = owners.prepare(store, path, kind, ctx)
+    if guess is not None:
+        summary.owner, summary.owner_how = guess.address, guess.how
+    elif kind in ("maildir", "mbox"):
+        summary.owner_how = ("not inferred (no address receives most inbox mail, no sender dominates "
+                             "the sent folders); pass --owner EMAIL if this is one person's mailbox")
 
 
 def _quiet_kind(path: Path) -> str | None:
@@ -316,6 +359,7 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
         module = ADAPTERS[k]
         ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store),
                             data_span=_data_span(store))
+        _settle_owner(store, path, k, ctx, summary)
         ctx.people_tz = dict(store.con.execute(
             "SELECT person_id, tz FROM people WHERE tz IS NOT NULL").fetchall())
         limits = Limits.from_config(config)

@@ -76,6 +76,7 @@ class IngestContext:
 
     config: Config
     owner: str | None = None  # person_id or e-mail of the calendar/mailbox owner
+    owner_how: str | None = None  # how the owner was found (``--owner`` when None)
     window: tuple[date, date] | None = None  # recurrence expansion window (local dates)
     aliases: dict[str, str] = field(default_factory=dict)  # lower-cased address -> person_id
     people_tz: dict[str, str] = field(default_factory=dict)  # person_id -> IANA zone

@@ -76,7 +76,7 @@ def _files(path: Path, skipped: Walk | None = None) -> Iterator[Path]:
 def owner_of(path: Path, parts: SplitFile, ctx: IngestContext) -> tuple[str | None, str]:
     """(person_id, how) of whose calendar this is: --owner, the file name, X-WR-CALNAME."""
     if ctx.owner:
-        return ctx.person_id(ctx.owner), "--owner"
+        return ctx.person_id(ctx.owner), ctx.owner_how or "--owner"
     stem = path.name[: -len(path.suffix)] if path.suffix else path.name
     stem = stem.strip().lower()
     if stem in ctx.aliases:
@@ -148,7 +148,8 @@ def jobs_for(path: Path, data: bytes, ctx: IngestContext, chunk: int) -> tuple[l
     """Parse units of one file, the split file and the notes about the file as a whole."""
     parts = split(data)
     owner, how = owner_of(path, parts, ctx)
-    owner_tz = (ctx.people_tz.get(owner) if owner else None) or ctx.config["defaults.tz"]
+    owner_tz = ((ctx.people_tz.get(owner) if owner else None) or resolve_zone(parts.header_value("X-WR-TIMEZONE"))
+                or ctx.config["defaults.tz"])
     owner_tz = resolve_zone(owner_tz) or "UTC"
     start, stop, window_how = window_for(ctx, parts)
     notes = list(parts.notes)

@@ -70,6 +70,7 @@ class ParsedMail(NamedTuple):
     thread_root: str | None  # from References / In-Reply-To, None when neither
     is_auto: bool
     notes: tuple[str, ...] = ()  # what was cut (recipients beyond ingest.max_recipients)
+    utc_offset_s: int | None = None  # the offset written in the Date header; None for -0000 or none
 
 
 class Rejected(NamedTuple):
@@ -234,22 +235,23 @@ def normalise_subject(subject: str) -> str:
     return " ".join(s.split()).lower()
 
 
-def _date(value: str | None, min_year: int, max_year: int) -> tuple[datetime | None, str]:
+def _date(value: str | None, min_year: int, max_year: int) -> tuple[datetime | None, str, int | None]:
+    """(aware UTC instant, why not, the header's UTC offset in seconds; None for -0000 or none)."""
     if not value:
-        return None, "no Date header"
+        return None, "no Date header", None
     t = parsedate_tz(repair_text(value))
     if t is None:
-        return None, f"unparseable Date {value.strip()[:60]!r}"
+        return None, f"unparseable Date {value.strip()[:60]!r}", None
     offset = t[9] or 0
     if not -86400 < offset < 86400:
-        return None, f"impossible zone offset in Date {value.strip()[:60]!r}"
+        return None, f"impossible zone offset in Date {value.strip()[:60]!r}", None
     if not min_year <= t[0] <= max_year:
-        return None, f"placeholder or invalid date {value.strip()[:60]!r} (year outside {min_year}-{max_year})"
+        return None, f"placeholder or invalid date {value.strip()[:60]!r} (year outside {min_year}-{max_year})", None
     try:
         dt = datetime(*t[:6], tzinfo=timezone(timedelta(seconds=offset)))
     except ValueError as exc:
-        return None, f"invalid Date {value.strip()[:60]!r}: {exc}"
-    return dt.astimezone(timezone.utc), ""
+        return None, f"invalid Date {value.strip()[:60]!r}: {exc}", None
+    return dt.astimezone(timezone.utc), "", t[9]
 
 
 def _is_auto(h: dict[str, list[str]], sender: str | None) -> bool:
@@ -289,7 +291,7 @@ def parse_header_block(
         h.setdefault(name.lower(), []).append(value)
     if "from" not in h and "date" not in h and "message-id" not in h:
         return Rejected(location, "not an e-mail message (no From, Date or Message-ID header)", excerpt)
-    sent, why = _date(_first(h, "date"), min_year, max_year)
+    sent, why, offset = _date(_first(h, "date"), min_year, max_year)
     if sent is None:
         return Rejected(location, why, excerpt)
     frm = _addresses(h.get("from"))
@@ -305,6 +307,7 @@ def parse_header_block(
     return ParsedMail(
         location, folder, mid, sent, sender, sender_name, to, cc, bcc,
         _text(_first(h, "subject")), irt, root or irt, _is_auto(h, sender), notes,
+        utc_offset_s=offset,
     )
 
 
@@ -431,7 +434,7 @@ class MailRows:
             "message_key": key, "message_id": p.message_id, "channel": "email", "sender_id": sender,
             "sent_utc": sent, "thread_id": thread, "in_reply_to": p.in_reply_to,
             "subject_or_channel": p.subject, "is_auto": p.is_auto, "source": self.source,
-            "source_ref": p.location,
+            "source_ref": p.location, "sent_offset_s": p.utc_offset_s,
         })
         rec = batch.rows["message_recipients"]
         for kind, addrs in (("to", p.to), ("cc", p.cc), ("bcc", p.bcc)):

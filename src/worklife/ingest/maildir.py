@@ -47,6 +47,8 @@ def detect(path: Path) -> bool:
     """A folder with cur/new, Maildir++ folders, or message files in its first folders."""
     if not path.is_dir() or (path / ".git").exists() or (path / "users.json").exists():
         return False
+    if (path / "HEAD").is_file() and (path / "objects").is_dir():
+        return False  # a bare git repository
     if (path / "cur").is_dir() or (path / "new").is_dir():
         return True
     seen = 0

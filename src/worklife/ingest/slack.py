@@ -181,7 +181,7 @@ class _Reader:
             batch.add("people", {
                 "person_id": pid, "email": email,
                 "display_name": _scalar(profile.get("real_name") or u.get("real_name") or u.get("name")) or None,
-                "tz": _scalar(u.get("tz")) or None,
+                "tz": _scalar(u.get("tz")) or None, "tz_source": "slack" if _scalar(u.get("tz")) else None,
                 "is_internal": not (guest or u.get("deleted")), "source": self.source,
             })
             batch.add("person_aliases", {"alias": uid, "person_id": pid, "kind": "slack",

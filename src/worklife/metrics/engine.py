@@ -51,9 +51,13 @@ class Engine:
         return self.duck.sql(sql).to_arrow_table()
 
     def people(self) -> pd.DataFrame:
-        """Internal people (raw rows) as pandas."""
-        return self.duck.execute(
-            "SELECT * FROM people WHERE coalesce(is_internal, TRUE) ORDER BY person_id").df()
+        """Measured people (raw rows) as pandas: ``is_measured`` where ingest decided it
+        (docs/ingest.md, "Who is measured"), else internal people (stores loaded directly)."""
+        df = self.duck.execute("SELECT * FROM people ORDER BY person_id").df()
+        keep = df["is_internal"].astype("boolean").fillna(True)
+        if "is_measured" in df.columns:  # absent in a read-only store of schema version 1
+            keep = df["is_measured"].astype("boolean").fillna(keep)
+        return df[keep.to_numpy(dtype=bool)].reset_index(drop=True)
 
     def span_dates(self) -> tuple[date, date] | None:
         """UTC dates of the first and last activity instant in the store."""
