@@ -1,7 +1,9 @@
 """A synthetic store with app accounts, shared by the app tests (synthetic people only).
 
-60 people in six planted teams over 3 weeks: Atlas, Borealis, Cassini, Electra and
-Fornax have at least 10 people (shown), Deneb has 9 (suppressed). Team leads are
+60 people in six planted teams over 3 weeks: Atlas, Borealis, Electra and Fornax have
+at least 10 people (shown), Deneb and Cassini 9 each (suppressed; together 18, so no
+shown team needs hiding to protect them — complementary suppression stays out of the
+role matrix, and has a test of its own). Team leads are
 user001 (Atlas), user011 (Borealis) and user031 (Deneb).
 """
 
@@ -33,7 +35,8 @@ class AppEnv:
     config: Config
 
 
-def build_env(folder: Path, people: int = 60, weeks: int = 3, seed: int = 1) -> AppEnv:
+def build_env(folder: Path, people: int = 60, weeks: int = 3, seed: int = 1,
+              two_small_teams: bool = True) -> AppEnv:
     """Write the synthetic store and its accounts into ``folder``."""
     from worklife import synth
 
@@ -41,6 +44,10 @@ def build_env(folder: Path, people: int = 60, weeks: int = 3, seed: int = 1) -> 
     path = folder / "worklife.duckdb"
     with connect(path) as store:
         synth.load_into_store(org, store)
+        # one Cassini member moves to Fornax: Cassini 9, Fornax 12 (see the docstring)
+        if two_small_teams:
+            mover = store.con.execute("SELECT max(person_id) FROM people WHERE team = 'Cassini'").fetchall()[0][0]
+            store.con.execute("UPDATE people SET team = 'Fornax' WHERE person_id = ?", [mover])
         store.upsert("person_aliases", [{"alias": ALIAS, "person_id": EMPLOYEE, "kind": "chat", "source": "test"}],
                      update=True)
     config = Config()

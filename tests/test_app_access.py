@@ -222,3 +222,41 @@ def test_openapi_documents_the_api(clients):
               "/api/findings"):
         assert p in paths
     assert not any(re.match(r"^/(me|team|org|admin)", p) for p in paths)
+
+
+def test_no_suppressed_team_can_be_derived_from_what_an_analyst_sees(app):
+    """Org means minus the shown teams' means never leave a group under the minimum size."""
+    data = app.state.data
+    org = data.group_weeks(None).set_index("week")["people"]
+    shown_per_week: dict[str, int] = {}
+    for team in data.team_sizes():
+        if not data.team_shown(team):
+            assert data.group_weeks(team).empty or not data.team_shown(team)
+            continue
+        for week, n in data.group_weeks(team).set_index("week")["people"].items():
+            shown_per_week[week] = shown_per_week.get(week, 0) + int(n)
+    for week, total in org.items():
+        rest = int(total) - shown_per_week.get(week, 0)
+        assert rest == 0 or rest >= data.min_group, (week, rest)
+    teams, small = data.team_table()
+    rest = int(data.person_weeks().person_id.nunique()) - int(teams.people.sum())
+    assert rest == 0 or rest >= data.min_group
+    assert set(small) >= {t for t, n in data.team_sizes().items() if n < data.min_group}
+
+
+def test_a_team_that_would_reveal_a_smaller_one_is_hidden_too(tmp_path):
+    """One small team alone (Deneb, 9): the next-smallest team is hidden as its complement."""
+    from worklife.app.access import visible_teams
+    from worklife.app.users import User
+
+    env = build_env(tmp_path, two_small_teams=False)
+    data = create_app(env.store_path, env.config).state.data
+    hidden = {t for t in data.team_sizes() if not data.team_shown(t)}
+    assert "Deneb" in hidden and len(hidden) == 2
+    (complement,) = hidden - {"Deneb"}
+    assert data.team_sizes()[complement] >= data.min_group
+    assert data.grid().reason(complement) == "complementary"
+    analyst = User(email="analyst@example.com", role="analyst", person_id=None, teams=())
+    assert complement not in visible_teams(analyst, data)
+    teams, small = data.team_table()
+    assert complement in small and complement not in set(teams.team)

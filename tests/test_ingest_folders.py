@@ -36,9 +36,10 @@ def test_synth_folder_is_split_into_its_exports(synth_dir):
 def test_synth_folder_ingested_whole_equals_its_parts_ingested_one_by_one(synth_dir, tmp_path):
     from worklife.store import connect
 
+    cfg = Config({"privacy.key_file": str(tmp_path / "pseudonym.key")})  # one key: the same subject hashes
     with connect(":memory:") as whole, connect(":memory:") as parts:
-        summaries = ingest.run([synth_dir], whole, Config())
-        ingest.run([synth_dir / n for n in ("mail", "slack", "git", "calendars")], parts, Config(),
+        summaries = ingest.run([synth_dir], whole, cfg)
+        ingest.run([synth_dir / n for n in ("mail", "slack", "git", "calendars")], parts, cfg,
                    people=synth_dir / "people.csv")
         kinds = sorted(s.kind for s in summaries)
         assert kinds == ["csv", "git", "ics", "maildir", "skipped", "skipped", "skipped", "slack"]

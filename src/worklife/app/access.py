@@ -42,7 +42,7 @@ def visible_teams(user: User, data: AppData) -> list[str]:
             return sorted(user.teams)
         return data.managed_teams(user.person_id) if user.person_id else []
     if user.role == "analyst":
-        return sorted(t for t, n in data.team_sizes().items() if n >= data.min_group)
+        return sorted(t for t in data.team_sizes() if data.team_shown(t))
     return []
 
 
@@ -73,7 +73,7 @@ def require_role(user: User, *roles: str) -> None:
 
 
 def team_is_shown(data: AppData, team: str) -> bool:
-    return data.team_sizes().get(team, 0) >= data.min_group
+    return data.team_shown(team)
 
 
 def navigation(user: User, data: AppData) -> list[Nav]:

@@ -193,6 +193,27 @@ class AppData:
     def team_sizes(self) -> dict[str, int]:
         return self.cached("team_sizes", lambda: self.people().groupby("team").size().astype(int).to_dict())
 
+    def grid(self) -> Any:
+        """Which team and org figures may be shown, per week and over all weeks.
+
+        The same small-group and complementary suppression as the report and the
+        roll-ups (``worklife.privacy.suppression.protect_grid``): a team hidden only to
+        protect a smaller one cannot be recomputed by subtraction from the org figures.
+        """
+        from worklife.privacy.suppression import protect_grid
+
+        def load() -> Any:
+            return protect_grid(self.person_weeks(), "team", "week", self.min_group)
+        return self.cached("grid", load)
+
+    def team_shown(self, team: str, week: str | None = None) -> bool:
+        """True if ``team``'s aggregates (``week``: that week's) may be published."""
+        from worklife.privacy.suppression import ALL
+
+        if self.team_sizes().get(team, 0) < self.min_group:
+            return False
+        return self.grid().shows(team, ALL if week is None else week)
+
     def managed_teams(self, person_id: str) -> list[str]:
         """Teams of a manager's direct reports; their own team when they have none ("(no team)" is none)."""
         p = self.people()
@@ -242,14 +263,19 @@ class AppData:
                 week_start=("week_start", "min"), people=("person_id", "nunique"),
                 over_40h_pct=("over_40h", "mean"), **{c: (c, "mean") for c in cols})
             g["over_40h_pct"] = g["over_40h_pct"].astype(float) * 100
-            return g[g.people >= self.min_group].reset_index(drop=True)
+            from worklife.privacy.suppression import ORG
+
+            grid = self.grid()
+            ok = [n >= self.min_group and grid.shows(ORG if team is None else team, str(w))
+                  for w, n in zip(g.week, g.people)]
+            return g[ok].reset_index(drop=True)
         return self.cached_small(("group_weeks", team), load)
 
     def team_table(self) -> tuple[pd.DataFrame, dict[str, int]]:
         """Per shown team: people, mean trend metrics, after-hours p90; and the suppressed teams."""
         def load() -> tuple[pd.DataFrame, dict[str, int]]:
             sizes = self.team_sizes()
-            shown = [t for t, n in sizes.items() if n >= self.min_group]
+            shown = [t for t in sizes if self.team_shown(t)]
             pw = self.person_weeks()
             pw = pw[pw.team.isin(shown)]
             g = pw.groupby("team", as_index=False).agg(
@@ -257,7 +283,7 @@ class AppData:
                 after_hours_p90=("after_hours_collaboration_hours", lambda s: s.quantile(0.9)),
                 over_40h_pct=("over_40h", "mean"))
             g["over_40h_pct"] = g["over_40h_pct"].astype(float) * 100
-            small = {t: n for t, n in sizes.items() if n < self.min_group}
+            small = {t: n for t, n in sizes.items() if t not in shown}
             return g.sort_values("after_hours_collaboration_hours", ascending=False).reset_index(drop=True), small
         return self.cached("team_table", load)
 
