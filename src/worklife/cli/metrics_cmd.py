@@ -85,7 +85,10 @@ def _why_empty(store, df: pd.DataFrame) -> str:
     """Why the metrics would be empty before any filter ('' when there are rows)."""
     if len(df):
         return ""
-    people = store.con.execute("SELECT count(*) FROM people WHERE coalesce(is_internal, TRUE)").fetchall()[0][0]
+    measured = store.con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'people' "
+                                 "AND column_name = 'is_measured'").fetchall()[0][0]
+    who = "coalesce(is_internal, TRUE)" + (" AND coalesce(is_measured, TRUE)" if measured else "")
+    people = store.con.execute(f"SELECT count(*) FROM people WHERE {who}").fetchall()[0][0]
     activity = sum(store.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                    for t in ("meetings", "messages"))
     outcomes = store.con.execute("SELECT count(*) FROM outcomes").fetchall()[0][0]
@@ -99,7 +102,9 @@ def _why_empty(store, df: pd.DataFrame) -> str:
                 "(`worklife ingest people.csv --db ...`)")
     if not activity:
         return f"{store.path} has {people:,} people but no meetings or messages: ingest their activity"
-    return f"{store.path}: no activity of the {people:,} measured people (they only receive)"
+    return (f"{store.path}: none of the {people:,} measured people has activity that counts (mail or chat they "
+            "received or sent, meetings with at least metrics.meeting_min_people people they did not decline; "
+            "events without attendees are appointments, not meetings)")
 
 
 def _select(df: pd.DataFrame, pid: str | None, span: tuple, period: str, why: str) -> pd.DataFrame:

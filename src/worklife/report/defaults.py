@@ -22,7 +22,7 @@ HOW_TO_SET = ("set them per person in a people file (`worklife ingest people.csv
 
 @dataclass(frozen=True)
 class DefaultCounts:
-    """Internal people in the store and how many use each configured default."""
+    """Measured internal people in the store and how many use each configured default."""
 
     people: int
     tz: int
@@ -46,6 +46,8 @@ def default_counts(con: Any, person_ids: list[str] | None = None) -> DefaultCoun
                   if "tz_source" in cols else blank.format(c="tz"))
     hours = " OR ".join(blank.format(c=c) for c in ("work_start", "work_end", "workdays"))
     where = "coalesce(is_internal, TRUE)"
+    if "is_measured" in cols:  # contacts (receive-only addresses) get no person-weeks: not counted
+        where += " AND coalesce(is_measured, TRUE)"
     params: list[Any] = []
     if person_ids is not None:
         where += " AND list_contains(?, person_id)"
