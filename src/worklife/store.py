@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from worklife import touched
 from worklife.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,7 @@ class Store:
                 )
             else:
                 action = "DO NOTHING"
+            touched.record(self.con, table, "_batch", update)  # for incremental metrics
             self.con.execute(
                 f"INSERT INTO {table} ({collist}) SELECT {collist} FROM _batch "
                 f"ON CONFLICT ({keys}) {action}"
@@ -191,6 +193,7 @@ class Store:
         cols = ", ".join(rows.column_names)
         self.con.register("_incoming", rows)
         try:
+            touched.record(self.con, table, "_incoming", update=False, assume_new=True)
             self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
         except duckdb.ConstraintException as exc:
             raise StoreError(f"{table}: a key is already present; use upsert ({exc})") from exc

@@ -62,15 +62,31 @@ def _shared_table(engine: Engine, shared: dict[str, Any] | None, name: str,
     return shared[name]
 
 
+def _in_window(mt: ir.Table, msg: ir.Table, out: ir.Table,
+               utc_window: tuple[int, int] | None) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """Meetings overlapping, and messages and outcomes inside, [lo, hi) epoch seconds UTC."""
+    if utc_window is None:
+        return mt, msg, out
+    lo, hi = (ibis.literal(pd.Timestamp(v, unit="s")) for v in utc_window)
+    return (mt.filter((mt.end_utc > lo) & (mt.start_utc < hi)),
+            msg.filter((msg.sent_utc >= lo) & (msg.sent_utc < hi)),
+            out.filter((out.at_utc >= lo) & (out.at_utc < hi)))
+
+
 def build(engine: Engine, cal: LocalCalendar, config: Config,
-          person_ids: list[str] | None = None, shared: dict[str, Any] | None = None) -> Parts:
+          person_ids: list[str] | None = None, shared: dict[str, Any] | None = None,
+          utc_window: tuple[int, int] | None = None) -> Parts:
     """The whole metric graph (nothing executed yet).
 
     Inside, people are keyed by their int ``pk`` (``cal.keyed()``); every table of
     ``Parts`` has that int in ``person_id`` (``cal.people_frame`` maps it back).
     With ``person_ids`` (one batch of people), tables that do not depend on the batch
     are materialised once into ``shared`` and reused by the next batches, so each
-    batch's cost follows its own people, not the size of the store.
+    batch's cost follows its own people, not the size of the store. With ``utc_window``
+    (epoch seconds [lo, hi)) only meetings overlapping it and messages and outcomes in it
+    are read: every metric of a local date depends only on activity within a day or so
+    of it, so dates at least two days inside the window come out exact
+    (``worklife.metrics.incremental``).
     """
     keys = ibis.memtable(cal.people_frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}))
     pf = cal.people_frame
@@ -79,6 +95,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     mt, at = engine.table("meetings"), engine.table("meeting_attendees")
     msg, rcp = engine.table("messages"), engine.table("message_recipients")
     out = engine.table("outcomes")
+    mt, msg, out = _in_window(mt, msg, out, utc_window)
     rcp = _only(rcp, "person_id", person_ids)
 
     facts = _shared_table(engine, shared, "meeting_facts", lambda: meetings.meeting_facts(mt, at),

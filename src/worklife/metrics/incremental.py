@@ -1,0 +1,245 @@
+"""Incremental metric runs: what is stale in the stored results, and recomputing only that.
+
+The stored results (``worklife.metrics.results``) are per person and local date, in
+whole ISO weeks. A part is stale when:
+
+- the settings the pipeline reads changed, or the metric code (``RESULTS_VERSION``), or
+  the time-zone / holiday data → everything;
+- a person's resolved schedule (zone, hours, workdays, jurisdiction) changed, or the
+  person is new → all of that person's weeks; a person no longer measured → dropped;
+- ingest touched the person on some UTC days (``metric_touched``, written by the store,
+  see ``worklife.touched``) → the weeks of those days, two days either side;
+- the data range grew → the new weeks, for everyone.
+
+A **job** recomputes a box: some people × a range of whole weeks. It reads only the
+activity within ``margin_days`` of the box (``pipeline.build(utc_window=...)``): every
+metric of a local date depends on activity within a day or so of it (meetings are at
+most ``metrics.meeting_max_hours`` long, the e-mail and chat windows minutes), so the
+box's dates come out exactly as in a full run.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+import pandas as pd
+
+from worklife.config import Config
+from worklife.metrics import MetricRun
+from worklife.metrics.engine import Engine
+from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number, resolve_people
+from worklife.metrics.pipeline import LONG_NAMES
+
+log = logging.getLogger(__name__)
+
+#: Bump when a metric definition or the stored layout changes: stored results are then recomputed.
+RESULTS_VERSION = 1
+#: Settings the pipeline reads (the others are applied when results are read, or not used).
+PIPELINE_SETTINGS = (
+    "metrics.email_sent_minutes", "metrics.email_received_minutes", "metrics.chat_message_seconds",
+    "metrics.chat_session_gap_minutes", "metrics.meeting_min_people", "metrics.meeting_max_hours",
+    "metrics.large_meeting_invitees", "metrics.long_meeting_hours", "metrics.focus_block_hours",
+    "metrics.uninterrupted_block_hours", "metrics.span_min_hours", "metrics.span_max_hours",
+    "metrics.active_block_minutes", "metrics.quiet_day_max_after_hours_blocks",
+    "metrics.status_title_patterns",
+)
+MAX_JOBS = 8  # more boxes than this are merged (each costs a graph compile, ~1-2 s)
+FULL_SHARE = 0.6  # when the boxes cover more than this share of the store, run in full
+
+
+@dataclass
+class Job:
+    """Recompute ``persons`` (None: everyone) over local days [d0, d1] (Monday..Sunday)."""
+
+    persons: list[str] | None
+    d0: int
+    d1: int
+
+    def cost(self, n_people: int) -> int:
+        """Person-weeks recomputed, plus a fixed cost of about 200 person-weeks."""
+        return (n_people if self.persons is None else len(self.persons)) * ((self.d1 - self.d0 + 1) // 7) + 200
+
+
+@dataclass
+class Plan:
+    """What a refresh does. ``jobs`` empty and not ``full``: the results are fresh."""
+
+    full: bool
+    jobs: list[Job]
+    first_day: int  # the stored range: local days, whole weeks
+    last_day: int
+    people_fp: dict[str, str]  # person -> schedule fingerprint, for everyone measured now
+    drop_people: list[str]
+    settings_fp: str
+    people_hash: str
+    watermark: int  # touched rows up to this seq are consumed
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def fresh(self) -> bool:
+        return not self.full and not self.jobs and not self.drop_people
+
+
+def data_version() -> str:
+    """Versions of the zone and holiday data the calendars come from."""
+    import zoneinfo
+    from importlib import metadata
+    from pathlib import Path
+
+    parts = []
+    for root in zoneinfo.TZPATH:
+        zi = Path(root) / "tzdata.zi"
+        if zi.exists():
+            parts.append(zi.open(encoding="utf-8", errors="replace").readline().strip())
+            break
+    for pkg in ("tzdata", "holidays"):
+        try:
+            parts.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return "; ".join(parts)
+
+
+def settings_fingerprint(config: Config) -> str:
+    """Fingerprint of what every stored result depends on: pipeline settings, code, data versions."""
+    doc = {"version": RESULTS_VERSION, "data": data_version(),
+           "settings": {k: config[k] for k in PIPELINE_SETTINGS}}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def people_fingerprints(people: pd.DataFrame, config: Config) -> dict[str, str]:
+    """person_id -> fingerprint of the resolved schedule (zone, hours, workdays, holidays)."""
+    frame, _ = resolve_people(people, config)
+    keys = frame[["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction"]].astype(str)
+    return {r[0]: hashlib.sha256("|".join(r[1:]).encode()).hexdigest()[:16]
+            for r in keys.itertuples(index=False)}
+
+
+def universe(span: tuple | None) -> tuple[int, int] | None:
+    """The stored range for the store's UTC activity span: ±2 days, widened to whole weeks.
+
+    The same range a full ``compute`` builds its calendar over.
+    """
+    if span is None:
+        return None
+    first, last = span[0] - timedelta(days=2), span[1] + timedelta(days=2)
+    first -= timedelta(days=first.weekday())
+    last += timedelta(days=6 - last.weekday())
+    return day_number(first), day_number(last)
+
+
+def margin_days(config: Config) -> int:
+    """Days of activity read around a box: the zone offset (< 1 day), the longest meeting and
+    the e-mail / chat windows, plus one day for actions just before a touched day."""
+    longest = max(float(config["metrics.meeting_max_hours"]) * 3600,
+                  float(config["metrics.chat_session_gap_minutes"]) * 60,
+                  float(config["metrics.email_sent_minutes"]) * 60,
+                  float(config["metrics.email_received_minutes"]) * 60,
+                  float(config["metrics.chat_message_seconds"]))
+    return 2 + math.ceil(longest / DAY_S)
+
+
+def monday(day: int) -> int:
+    return day - (day + 3) % 7
+
+
+# -- planning -------------------------------------------------------------------------
+
+
+def _runs(weeks: list[int]) -> list[tuple[int, int]]:
+    """Contiguous runs of week Mondays, as (first Monday, last Monday)."""
+    out: list[tuple[int, int]] = []
+    for w in sorted(weeks):
+        if out and w == out[-1][1] + 7:
+            out[-1] = (out[-1][0], w)
+        else:
+            out.append((w, w))
+    return out
+
+
+def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_weeks: dict[int, set[str]],
+              span: tuple[int, int], n_people: int) -> list[Job]:
+    """Boxes covering every stale person-week: whole people, weeks for everyone, the rest."""
+    jobs = []
+    if person_all:
+        jobs.append(Job(sorted(person_all), span[0], span[1]))
+    for a, b in _runs(list(everyone_weeks)):
+        jobs.append(Job(None, a, b + 6))
+    rest = {w: ps - person_all for w, ps in person_weeks.items() if w not in everyone_weeks}
+    rest = {w: ps for w, ps in rest.items() if ps}
+    small = []
+    for a, b in _runs(list(rest)):
+        persons = set().union(*(rest[w] for w in range(a, b + 1, 7) if w in rest))
+        small.append(Job(sorted(persons), a, b + 6))
+    while len(jobs) + len(small) > MAX_JOBS and len(small) > 1:
+        # merge the two neighbouring boxes whose hull adds the least work
+        costs = []
+        for i in range(len(small) - 1):
+            x, y = small[i], small[i + 1]
+            hull = Job(sorted(set(x.persons or []) | set(y.persons or [])), x.d0, y.d1)
+            costs.append((hull.cost(n_people) - x.cost(n_people) - y.cost(n_people), i, hull))
+        _, i, hull = min(costs, key=lambda c: (c[0], c[1]))
+        small[i:i + 2] = [hull]
+    return jobs + small
+
+
+# -- running --------------------------------------------------------------------------
+
+
+def wide_rows(summed: pd.DataFrame, people_frame: pd.DataFrame) -> pd.DataFrame:
+    """Long (person pk, day, name, value) sums as wide rows: person_id (str), day, LONG_NAMES."""
+    cols = ["person_id", "day", *LONG_NAMES]
+    if summed.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object" if c == "person_id" else "int64") for c in cols})
+    wide = summed.pivot_table(index=["person_id", "day"], columns="name", values="value",
+                              aggfunc="sum", fill_value=0)
+    wide = wide.reindex(columns=list(LONG_NAMES), fill_value=0).astype("int64")
+    wide.columns.name = None
+    wide = wide.reset_index()
+    wide["person_id"] = wide["person_id"].map(people_frame.set_index("pk")["person_id"])
+    wide["day"] = wide["day"].astype("int64")
+    return wide[cols]
+
+
+def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: Job,
+            span: tuple[int, int], full: bool) -> Iterator[pd.DataFrame]:
+    """Wide day rows (person_id, day, LONG_NAMES) of ``job``'s box, one frame per batch of people.
+
+    ``full``: the box is the whole stored range, computed exactly like ``compute`` (no window).
+    """
+    if full:
+        first, last, window = day_date(span[0]), day_date(span[1]), None
+    else:
+        m = margin_days(config)
+        first, last = day_date(job.d0 - m), day_date(job.d1 + m)
+        window = ((job.d0 - m) * DAY_S, (job.d1 + 1 + m) * DAY_S)
+    cal = LocalCalendar.build(people, offsets, first, last, config)
+    ids = job.persons if job.persons is not None else cal.people_frame["person_id"].tolist()
+    known = set(cal.people_frame["person_id"])
+    ids = [p for p in ids if p in known]
+    size = int(config["metrics.batch_people"])
+    weeks = max(1, (job.d1 - job.d0 + 1) // 7)
+    all_weeks = max(1, (span[1] - span[0] + 1) // 7)
+    size = size * max(1, all_weeks // weeks) if size > 0 else len(ids)  # a batch ~ person-weeks
+    base = MetricRun(engine, cal, config, None, utc_window=window)
+    groups = [ids] if size <= 0 or len(ids) <= size else [ids[i:i + size] for i in range(0, len(ids), size)]
+    for i, group in enumerate(groups):
+        if not group:
+            continue
+        log.info("metrics: box %s..%s, batch %d/%d (%d people)", day_date(job.d0), day_date(job.d1),
+                 i + 1, len(groups), len(group))
+        batch_ids = None if len(groups) == 1 and job.persons is None else group
+        part = replace(base, person_ids=batch_ids, _parts=None)
+        long = part.parts.long
+        t = long.filter((long.day >= job.d0) & (long.day <= job.d1))
+        summed = engine.execute(t.group_by(["person_id", "day", "name"]).agg(value=t.value.sum()))
+        yield wide_rows(summed, cal.people_frame)
+        del part, long, t
+        gc.collect()  # drops the batch's cached DuckDB tables
