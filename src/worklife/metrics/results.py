@@ -33,8 +33,9 @@ from worklife import touched
 from worklife.config import Config
 from worklife.metrics import METRIC_COLUMNS, finalize_frame
 from worklife.metrics.engine import open_backend
+from worklife.metrics import incremental
 from worklife.metrics.incremental import (
-    FULL_SHARE, Job, Plan, monday, people_fingerprints, plan_jobs, run_job, settings_fingerprint, universe,
+    Job, Plan, monday, people_fingerprints, plan_jobs, run_job, settings_fingerprint, universe,
 )
 from worklife.metrics.localtime import day_date, iso_week_label
 from worklife.metrics.pipeline import LONG_NAMES
@@ -153,7 +154,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
                  f"{len(everyone)} new weeks", f"{len(rows)} touched person-day ranges from ingest",
                  f"{len(p.drop_people)} people no longer measured"]
     whole = len(fps) * ((span[1] - span[0] + 1) // 7)
-    if sum(j.cost(len(fps)) for j in p.jobs) > FULL_SHARE * whole:
+    if sum(j.cost(len(fps)) for j in p.jobs) > incremental.FULL_SHARE * whole:
         p.full, p.jobs = True, []
         p.reasons.append("the stale part is most of the store: full run")
     return p
