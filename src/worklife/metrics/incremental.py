@@ -136,14 +136,19 @@ def universe(span: tuple | None) -> tuple[int, int] | None:
 
 
 def margin_days(config: Config) -> int:
-    """Days of activity read around a box: the zone offset (< 1 day), the longest meeting and
-    the e-mail / chat windows, plus one day for actions just before a touched day."""
+    """Whole days of activity read either side of a box's local dates.
+
+    A local date lies within 14 h of its UTC date (the largest zone offset); what can put
+    time on it starts at most the longest meeting, chat gap or e-mail credit before it,
+    and an e-mail or chat part ends at the next action, at most that long after. One
+    day more for safety: 2 days with the default settings.
+    """
     longest = max(float(config["metrics.meeting_max_hours"]) * 3600,
                   float(config["metrics.chat_session_gap_minutes"]) * 60,
                   float(config["metrics.email_sent_minutes"]) * 60,
                   float(config["metrics.email_received_minutes"]) * 60,
                   float(config["metrics.chat_message_seconds"]))
-    return 2 + math.ceil(longest / DAY_S)
+    return 1 + math.ceil((14 * 3600 + longest) / DAY_S)
 
 
 def monday(day: int) -> int:
