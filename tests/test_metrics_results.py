@@ -140,7 +140,8 @@ def test_second_call_recomputes_nothing_and_settings_invalidate(tables):
     pd.testing.assert_frame_equal(person_weeks(store, config), person_metrics(prepare(store, config)))
 
 
-def test_late_message_touches_only_its_week_and_people(tables):
+def test_late_message_touches_only_its_week_and_people(tables, monkeypatch):
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1e9)  # a small store would rather run in full
     config = Config()
     store = _full_store(tables, config)
     msg = tables["messages"]

@@ -1,7 +1,7 @@
 """Which person-days each store write touches, for incremental metrics (docs/metrics.md).
 
 ``Store.upsert`` and ``Store.insert`` call ``record`` with the incoming rows before they
-are written; it appends (person_id, UTC epoch day range) rows to ``metric_touched`` for
+are written; it appends (person_id, lo_s, hi_s: UTC epoch seconds) rows to ``metric_touched`` for
 every row that is new or, when the write overwrites, changed — with the *old* days of a
 changed row too (a meeting that moved touches its old and its new week). Who is touched:
 
@@ -23,10 +23,10 @@ from __future__ import annotations
 import duckdb
 
 TOUCHED_DDL = """CREATE TABLE IF NOT EXISTS metric_touched (
-    seq BIGINT NOT NULL, person_id VARCHAR NOT NULL, day_lo INTEGER NOT NULL, day_hi INTEGER NOT NULL)"""
+    seq BIGINT NOT NULL, person_id VARCHAR NOT NULL, lo_s BIGINT NOT NULL, hi_s BIGINT NOT NULL)"""
 SEQ_DDL = "CREATE SEQUENCE IF NOT EXISTS metric_touched_seq"
-#: day range meaning "every day" (a person's rows moved wholesale, e.g. relinked)
-ALL_DAYS = (-100000, 1000000)
+#: time range meaning "all the time" (a person's rows moved wholesale, e.g. relinked)
+ALL_TIME = (-10**12, 10**12)
 
 _KEYS = {
     "meetings": ("meeting_key",), "meeting_attendees": ("meeting_key", "person_id"),
@@ -36,8 +36,8 @@ _KEYS = {
 
 
 def _day(col: str) -> str:
-    """UTC epoch day of a TIMESTAMP column (SQL)."""
-    return f"CAST(floor(epoch({col}) / 86400) AS INTEGER)"
+    """Epoch seconds of a TIMESTAMP column (SQL)."""
+    return f"CAST(floor(epoch({col})) AS BIGINT)"
 
 
 def active(con: duckdb.DuckDBPyConnection) -> bool:
@@ -64,7 +64,7 @@ def _changed(batch: str, table: str, cols: list[str], update: bool, which: str) 
 
 
 def _touched_sql(table: str, batch: str, rows: str) -> str:
-    """(person_id, day_lo, day_hi) touched by ``rows`` (a SELECT over one table's columns)."""
+    """(person_id, lo_s, hi_s) touched by ``rows`` (a SELECT over one table's columns)."""
     if table == "meetings":
         return (f"SELECT a.person_id, {_day('m.start_utc')}, {_day('m.end_utc')} FROM ({rows}) m "
                 "JOIN meeting_attendees a ON a.meeting_key = m.meeting_key")
@@ -125,18 +125,20 @@ def record(con: duckdb.DuckDBPyConnection, table: str, batch: str, update: bool,
             parts.append(_touched_sql(table, batch, old_rows))
         sql = " UNION ALL ".join(f"({p})" for p in parts)
     ensure(con)
+    # one row per person and hour of the batch: few rows, and a range still within hours
     con.execute(f"INSERT INTO metric_touched SELECT nextval('metric_touched_seq'), * FROM "
-                f"(SELECT DISTINCT * FROM ({sql}) x(person_id, day_lo, day_hi) WHERE person_id IS NOT NULL)")
+                f"(SELECT person_id, min(lo_s), max(hi_s) FROM ({sql}) x(person_id, lo_s, hi_s) "
+                "WHERE person_id IS NOT NULL GROUP BY person_id, lo_s // 3600)")
 
 
 def record_relink(con: duckdb.DuckDBPyConnection, relink: str) -> None:
     """Before addresses are relinked to people (``relink`` has columns old, new): touch
-    every day of each new person, and the meetings an old address attended (their
+    all the time of each new person, and the meetings an old address attended (their
     invitee counts may change when two addresses become one person)."""
     if not active(con):
         return
     ensure(con)
-    lo, hi = ALL_DAYS
+    lo, hi = ALL_TIME
     con.execute(f"""INSERT INTO metric_touched SELECT nextval('metric_touched_seq'), * FROM (
         SELECT DISTINCT * FROM (
           SELECT new, {lo}, {hi} FROM {relink}

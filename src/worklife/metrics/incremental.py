@@ -51,6 +51,9 @@ PIPELINE_SETTINGS = (
     "metrics.status_title_patterns",
 )
 MAX_JOBS = 8  # more boxes than this are merged (each costs a graph compile, ~1-2 s)
+#: A box's fixed cost (building and compiling its graph, ~1-2 s) in person-weeks of work
+#: (a full run does ~4,000-5,000 person-weeks a second on two cores)
+JOB_FIXED_COST = 5000
 FULL_SHARE = 0.6  # when the boxes cover more than this share of the store, run in full
 
 
@@ -63,8 +66,9 @@ class Job:
     d1: int
 
     def cost(self, n_people: int) -> int:
-        """Person-weeks recomputed, plus a fixed cost of about 200 person-weeks."""
-        return (n_people if self.persons is None else len(self.persons)) * ((self.d1 - self.d0 + 1) // 7) + 200
+        """Person-weeks recomputed, plus the fixed cost of a box (``JOB_FIXED_COST``)."""
+        return (n_people if self.persons is None else len(self.persons)) * ((self.d1 - self.d0 + 1) // 7) \
+            + JOB_FIXED_COST
 
 
 @dataclass
@@ -114,12 +118,44 @@ def settings_fingerprint(config: Config) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def people_fingerprints(people: pd.DataFrame, config: Config) -> dict[str, str]:
-    """person_id -> fingerprint of the resolved schedule (zone, hours, workdays, holidays)."""
+def people_fingerprints(people: pd.DataFrame, config: Config) -> tuple[dict[str, str], pd.DataFrame]:
+    """person_id -> fingerprint of the resolved schedule (zone, hours, workdays, holidays),
+    and the resolved frame (``localtime.resolve_people``)."""
     frame, _ = resolve_people(people, config)
     keys = frame[["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction"]].astype(str)
     return {r[0]: hashlib.sha256("|".join(r[1:]).encode()).hexdigest()[:16]
-            for r in keys.itertuples(index=False)}
+            for r in keys.itertuples(index=False)}, frame
+
+
+def touched_weeks(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple[int, int],
+                  span: tuple[int, int]) -> list[tuple[str, int]]:
+    """(person_id, Monday) of every week that ``metric_touched`` rows in ``seqs`` (lo, hi]
+    make stale, in SQL: each touched time range in the person's local time (the widest
+    offsets of their zone), widened by the longest e-mail / chat window either side (an
+    action shortens the credit of the one before it, and its own part may run past
+    midnight), clamped to ``span``."""
+    zones = pd.DataFrame({"tz": offsets.column("tz").to_pylist(),
+                          "off": offsets.column("utc_offset_s").to_pylist()}) if offsets is not None else None
+    if zones is None or zones.empty:
+        zones = pd.DataFrame({"tz": ["UTC"], "off": [0]})
+    rng = zones.groupby("tz")["off"].agg(["min", "max"]).reset_index()
+    poff = frame[["person_id", "tz"]].merge(rng, on="tz", how="left")
+    poff["min"] = poff["min"].fillna(-DAY_S).astype("int64")  # unknown zone: a day either side
+    poff["max"] = poff["max"].fillna(DAY_S).astype("int64")
+    slack = int(max(float(config["metrics.chat_session_gap_minutes"]) * 60,
+                    float(config["metrics.email_sent_minutes"]) * 60,
+                    float(config["metrics.email_received_minutes"]) * 60))
+    con.register("_touch_off", poff[["person_id", "min", "max"]])
+    try:
+        return con.execute(f"""
+            SELECT DISTINCT person_id, unnest(range(d0 - (d0 + 3) % 7, d1 - (d1 + 3) % 7 + 1, 7)) FROM (
+              SELECT t.person_id,
+                     greatest(CAST(floor((t.lo_s - {slack} + o."min") / {DAY_S}) AS BIGINT), {span[0]}) d0,
+                     least(CAST(floor((t.hi_s + {slack} + o."max") / {DAY_S}) AS BIGINT), {span[1]}) d1
+              FROM metric_touched t JOIN _touch_off o ON o.person_id = t.person_id
+              WHERE t.seq > ? AND t.seq <= ?) WHERE d0 <= d1""", list(seqs)).fetchall()
+    finally:
+        con.unregister("_touch_off")
 
 
 def universe(span: tuple | None) -> tuple[int, int] | None:
@@ -169,9 +205,19 @@ def _runs(weeks: list[int]) -> list[tuple[int, int]]:
     return out
 
 
+def _hull(x: Job, y: Job) -> Job:
+    persons = None if x.persons is None or y.persons is None else sorted(set(x.persons) | set(y.persons))
+    return Job(persons, min(x.d0, y.d0), max(x.d1, y.d1))
+
+
 def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_weeks: dict[int, set[str]],
               span: tuple[int, int], n_people: int) -> list[Job]:
-    """Boxes covering every stale person-week: whole people, weeks for everyone, the rest."""
+    """Boxes covering every stale person-week: whole people, weeks for everyone, the rest.
+
+    Boxes are then merged while a merged box costs less than the two apart (each box
+    has a fixed cost: building and compiling the graph), or while there are more than
+    ``MAX_JOBS``.
+    """
     jobs = []
     if person_all:
         jobs.append(Job(sorted(person_all), span[0], span[1]))
@@ -179,20 +225,22 @@ def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_weeks: dict
         jobs.append(Job(None, a, b + 6))
     rest = {w: ps - person_all for w, ps in person_weeks.items() if w not in everyone_weeks}
     rest = {w: ps for w, ps in rest.items() if ps}
-    small = []
     for a, b in _runs(list(rest)):
         persons = set().union(*(rest[w] for w in range(a, b + 1, 7) if w in rest))
-        small.append(Job(sorted(persons), a, b + 6))
-    while len(jobs) + len(small) > MAX_JOBS and len(small) > 1:
-        # merge the two neighbouring boxes whose hull adds the least work
-        costs = []
-        for i in range(len(small) - 1):
-            x, y = small[i], small[i + 1]
-            hull = Job(sorted(set(x.persons or []) | set(y.persons or [])), x.d0, y.d1)
-            costs.append((hull.cost(n_people) - x.cost(n_people) - y.cost(n_people), i, hull))
-        _, i, hull = min(costs, key=lambda c: (c[0], c[1]))
-        small[i:i + 2] = [hull]
-    return jobs + small
+        jobs.append(Job(sorted(persons), a, b + 6))
+    while len(jobs) > 1:
+        best = None
+        for i in range(len(jobs)):
+            for k in range(i + 1, len(jobs)):
+                hull = _hull(jobs[i], jobs[k])
+                gain = jobs[i].cost(n_people) + jobs[k].cost(n_people) - hull.cost(n_people)
+                if best is None or gain > best[0]:
+                    best = (gain, i, k, hull)
+        gain, i, k, hull = best
+        if gain <= 0 and len(jobs) <= MAX_JOBS:
+            break
+        jobs = [j for n, j in enumerate(jobs) if n not in (i, k)] + [hull]
+    return sorted(jobs, key=lambda j: (j.d0, j.d1))
 
 
 # -- running --------------------------------------------------------------------------

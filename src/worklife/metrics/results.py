@@ -35,7 +35,7 @@ from worklife.metrics import METRIC_COLUMNS, finalize_frame
 from worklife.metrics.engine import open_backend
 from worklife.metrics import incremental
 from worklife.metrics.incremental import (
-    Job, Plan, monday, people_fingerprints, plan_jobs, run_job, settings_fingerprint, universe,
+    Job, Plan, people_fingerprints, plan_jobs, run_job, settings_fingerprint, touched_weeks, universe,
 )
 from worklife.metrics.localtime import day_date, iso_week_label
 from worklife.metrics.pipeline import LONG_NAMES
@@ -121,7 +121,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
         stored = dict(con.execute("SELECT person_id, fp FROM metric_people").fetchall())
         return Plan(False, [], *span, stored, [], settings_fp, p_hash, mark)
     people = eng.people()
-    fps = people_fingerprints(people, config) if len(people) and span[1] >= span[0] else {}
+    fps, frame = people_fingerprints(people, config) if len(people) and span[1] >= span[0] else ({}, None)
     p = Plan(False, [], *span, fps, [], settings_fp, p_hash, mark)
     if not fps:
         p.full, p.reasons = True, ["no activity or no people: results emptied"]
@@ -139,21 +139,15 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
         old = stored_span or (0, -1)
         everyone = {w for w in range(span[0], span[1] + 1, 7) if not (old[0] <= w <= old[1])}
     per_week: dict[int, set[str]] = {}
-    seen = int(state.get("watermark", 0))
-    rows = con.execute(
-        "SELECT DISTINCT person_id, day_lo, day_hi FROM metric_touched WHERE seq > ? AND seq <= ?",
-        [seen, mark]).fetchall()
-    for pid, lo, hi in rows:
-        if pid not in fps or pid in person_all:
-            continue
-        w0, w1 = max(monday(lo - 2), span[0]), min(monday(hi + 2), monday(span[1]))
-        for w in range(w0, w1 + 1, 7):
-            per_week.setdefault(w, set()).add(pid)
+    rows = touched_weeks(con, frame, eng.tz_offsets(), config, (int(state.get("watermark", 0)), mark), span)
+    for pid, w in rows:
+        if pid not in person_all:
+            per_week.setdefault(int(w), set()).add(pid)
     p.jobs = plan_jobs(everyone, person_all, per_week, span, len(fps))
     p.reasons = [f"{len(person_all)} people with a new or changed schedule",
-                 f"{len(everyone)} new weeks", f"{len(rows)} touched person-day ranges from ingest",
+                 f"{len(everyone)} new weeks", f"{len(rows)} person-weeks touched by ingest",
                  f"{len(p.drop_people)} people no longer measured"]
-    whole = len(fps) * ((span[1] - span[0] + 1) // 7)
+    whole = Job(None, *span).cost(len(fps))
     if sum(j.cost(len(fps)) for j in p.jobs) > incremental.FULL_SHARE * whole:
         p.full, p.jobs = True, []
         p.reasons.append("the stale part is most of the store: full run")
