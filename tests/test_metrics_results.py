@@ -179,3 +179,39 @@ def test_read_only_store_reads_fresh_results_and_computes_stale_ones(tables, tmp
         pd.testing.assert_frame_equal(person_weeks(ro, config), expect)
         one = person_weeks(ro, config, persons=[expect.person_id.iloc[0]], weeks=[expect.week.iloc[-1]])
         assert len(one) == 1 and one.person_id.iloc[0] == expect.person_id.iloc[0]
+
+
+def test_moved_meeting_and_zone_change_touch_exactly_their_people(monkeypatch):
+    from _metrics_store import finish, meeting, message, person
+
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1e9)
+    a, b, c = "alice@example.com", "bob@example.com", "carol@example.com"
+    store = connect(":memory:")
+    person(store, a, "Europe/Paris")
+    person(store, b, "America/New_York")
+    person(store, c, "UTC")
+    meeting(store, "2025-03-04T09:00:00Z", "2025-03-04T10:00:00Z", a, {b: "accepted"}, key="mv")
+    message(store, "2025-03-05T15:00:00Z", c, to=[a])
+    message(store, "2025-03-26T15:00:00Z", c, to=[a])
+    finish(store)
+    config = Config()
+    refresh(store, config)
+    # the meeting moves three weeks later: its attendees' old and new weeks, not carol
+    store.upsert("meetings", [{"meeting_key": "mv", "uid": "mv", "recurrence_id": "",
+                               "start_utc": pd.Timestamp("2025-03-25 09:00"), "end_utc": pd.Timestamp("2025-03-25 10:00"),
+                               "all_day": False, "status": "confirmed", "transp": "opaque", "organizer_id": a,
+                               "title": "Meeting", "is_recurring": False}], update=True)
+    p = plan(store, config)
+    assert not p.full and {x for j in p.jobs for x in j.persons} == {a, b}
+    days = {d for j in p.jobs for d in range(j.d0, j.d1 + 1)}
+    old, new = (pd.Timestamp(x).date() for x in ("2025-03-04", "2025-03-25"))
+    assert {incremental.day_number(old), incremental.day_number(new)} <= days
+    refresh(store, config)
+    pd.testing.assert_frame_equal(person_weeks(store, config), person_metrics(prepare(store, config)))
+    # carol's zone changes: all of carol's weeks, nobody else's
+    person(store, c, "Asia/Tokyo")
+    p = plan(store, config)
+    assert [j.persons for j in p.jobs] == [[c]] and (p.jobs[0].d0, p.jobs[0].d1) == (p.first_day, p.last_day)
+    refresh(store, config)
+    pd.testing.assert_frame_equal(person_weeks(store, config), person_metrics(prepare(store, config)))
+    assert plan(store, config).fresh
