@@ -85,10 +85,12 @@ class Plan:
     people_hash: str
     watermark: int  # touched rows up to this seq are consumed
     reasons: list[str] = field(default_factory=list)
+    quick: bool = False  # found fresh by the cheap checks alone (state unchanged)
+    span_changed: bool = False  # the stored range differs (rows outside it are dropped)
 
     @property
     def fresh(self) -> bool:
-        return not self.full and not self.jobs and not self.drop_people
+        return not self.full and not self.jobs and not self.drop_people and not self.span_changed
 
 
 def data_version() -> str:

@@ -110,16 +110,15 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     con = _con(store)
     eng = open_backend(con)
     state = _state(con)
-    span = universe(eng.span_dates())
+    span = universe(eng.span_dates()) or (0, -1)
     settings_fp, p_hash, mark = settings_fingerprint(config), people_hash(con), _watermark(con)
     stored_span = (int(state["first_day"]), int(state["last_day"])) if state.get("first_day") else None
     quick = (state and not full and state.get("settings_fp") == settings_fp
              and state.get("people_hash") == p_hash and stored_span == span
              and int(state.get("watermark", -1)) == mark)
-    span = span or (0, -1)
     if quick:
         stored = dict(con.execute("SELECT person_id, fp FROM metric_people").fetchall())
-        return Plan(False, [], *span, stored, [], settings_fp, p_hash, mark)
+        return Plan(False, [], *span, stored, [], settings_fp, p_hash, mark, quick=True)
     people = eng.people()
     fps, frame = people_fingerprints(people, config) if len(people) and span[1] >= span[0] else ({}, None)
     p = Plan(False, [], *span, fps, [], settings_fp, p_hash, mark)
@@ -135,6 +134,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     p.drop_people = sorted(set(stored) - set(fps))
     person_all = {pid for pid, fp in fps.items() if stored.get(pid) != fp}
     everyone: set[int] = set()
+    p.span_changed = stored_span != span
     if stored_span != span:
         old = stored_span or (0, -1)
         everyone = {w for w in range(span[0], span[1] + 1, 7) if not (old[0] <= w <= old[1])}
@@ -164,7 +164,7 @@ def _delete_box(con: duckdb.DuckDBPyConnection, job: Job) -> None:
     if job.persons is None:
         who = "TRUE"
     else:
-        con.register("_box_people", pd.DataFrame({"person_id": job.persons}))
+        con.register("_box_people", pd.DataFrame({"person_id": pd.Series(job.persons, dtype=object)}))
         who = "person_id IN (SELECT person_id FROM _box_people)"
     con.execute(f"DELETE FROM metric_days WHERE day BETWEEN ? AND ? AND {who}", [job.d0, job.d1])
     con.execute(f"DELETE FROM metric_weeks WHERE week_day BETWEEN ? AND ? AND {who}", [job.d0, job.d1])
@@ -204,13 +204,14 @@ def _apply(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, c
             # a box is whole weeks, and a day's rows sum into its own week: weeks stay exact
             for rows in run_job(eng, people, offsets, config, job, (p.first_day, p.last_day), p.full):
                 n += _write_rows(con, rows, p)
-        con.register("_keep", pd.DataFrame({"person_id": sorted(p.people_fp), "fp": [
-            p.people_fp[k] for k in sorted(p.people_fp)]}))
+        keep = sorted(p.people_fp)
+        con.register("_keep", pd.DataFrame({"person_id": pd.Series(keep, dtype=object),
+                                            "fp": pd.Series([p.people_fp[k] for k in keep], dtype=object)}))
         for t, col in (("metric_days", "day"), ("metric_weeks", "week_day")):
             con.execute(f"DELETE FROM {t} WHERE {col} NOT BETWEEN ? AND ? "
-                        "OR person_id NOT IN (SELECT person_id FROM _keep)", [p.first_day, p.last_day])
+                        "OR person_id NOT IN (SELECT CAST(person_id AS VARCHAR) FROM _keep)", [p.first_day, p.last_day])
         con.execute("DELETE FROM metric_people")
-        con.execute("INSERT INTO metric_people SELECT person_id, fp FROM _keep")
+        con.execute("INSERT INTO metric_people SELECT CAST(person_id AS VARCHAR), CAST(fp AS VARCHAR) FROM _keep")
         con.unregister("_keep")
         now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
         state = {"settings_fp": p.settings_fp, "people_hash": p.people_hash, "first_day": p.first_day,
@@ -223,6 +224,19 @@ def _apply(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, c
         con.execute("ROLLBACK")
         raise
     return n
+
+
+def _mark_fresh(con: duckdb.DuckDBPyConnection, p: Plan) -> None:
+    """Nothing to recompute: record the people hash and watermark, so the next check is quick."""
+    con.execute("BEGIN")
+    try:
+        for key, value in (("people_hash", p.people_hash), ("watermark", p.watermark)):
+            con.execute("INSERT OR REPLACE INTO metric_state VALUES (?, ?)", [key, str(value)])
+        con.execute("DELETE FROM metric_touched WHERE seq <= ?", [p.watermark])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def refresh(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
@@ -238,6 +252,8 @@ def refresh(store: Store | duckdb.DuckDBPyConnection, config: Config | None = No
     _ensure(con)
     p = plan(con, config, full)
     if p.fresh:
+        if not p.quick:  # e.g. a team changed, or ingest touched only people not measured
+            _mark_fresh(con, p)
         return Refreshed(False, 0, 0, time.perf_counter() - t0, ["up to date"])
     eng = open_backend(con)
     people = eng.people()
