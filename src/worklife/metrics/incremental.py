@@ -28,6 +28,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -35,7 +36,6 @@ from worklife.config import Config
 from worklife.metrics import MetricRun
 from worklife.metrics.engine import Engine
 from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number, resolve_people
-from worklife.metrics.pipeline import LONG_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -248,26 +248,14 @@ def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_weeks: dict
 # -- running --------------------------------------------------------------------------
 
 
-def wide_rows(summed: pd.DataFrame, people_frame: pd.DataFrame) -> pd.DataFrame:
-    """Long (person pk, day, name, value) sums as wide rows: person_id (str), day, LONG_NAMES."""
-    cols = ["person_id", "day", *LONG_NAMES]
-    if summed.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object" if c == "person_id" else "int64") for c in cols})
-    wide = summed.pivot_table(index=["person_id", "day"], columns="name", values="value",
-                              aggfunc="sum", fill_value=0)
-    wide = wide.reindex(columns=list(LONG_NAMES), fill_value=0).astype("int64")
-    wide.columns.name = None
-    wide = wide.reset_index()
-    wide["person_id"] = wide["person_id"].map(people_frame.set_index("pk")["person_id"])
-    wide["day"] = wide["day"].astype("int64")
-    return wide[cols]
-
-
 def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: Job,
-            span: tuple[int, int], full: bool) -> Iterator[pd.DataFrame]:
-    """Wide day rows (person_id, day, LONG_NAMES) of ``job``'s box, one frame per batch of people.
+            span: tuple[int, int], full: bool) -> Iterator[tuple[Any, pd.DataFrame]]:
+    """The long rows of ``job``'s box, one batch of people at a time.
 
-    ``full``: the box is the whole stored range, computed exactly like ``compute`` (no window).
+    Yields (DuckDB relation of the long rows: person_id as the int ``pk``, day, name,
+    value; the calendar's people frame mapping ``pk`` to ``person_id``). The rows are
+    summed and pivoted where they are written (``results``), in DuckDB. ``full``: the
+    box is the whole stored range, computed exactly like ``compute`` (no window).
     """
     if full:
         first, last, window = day_date(span[0]), day_date(span[1]), None
@@ -294,7 +282,6 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
         part = replace(base, person_ids=batch_ids, _parts=None)
         long = part.parts.long
         t = long.filter((long.day >= job.d0) & (long.day <= job.d1))
-        summed = engine.execute(t.group_by(["person_id", "day", "name"]).agg(value=t.value.sum()))
-        yield wide_rows(summed, cal.people_frame)
+        yield engine.backend._to_duckdb_relation(t), cal.people_frame
         del part, long, t
         gc.collect()  # drops the batch's cached DuckDB tables

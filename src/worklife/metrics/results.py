@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -170,21 +171,29 @@ def _delete_box(con: duckdb.DuckDBPyConnection, job: Job) -> None:
     con.execute(f"DELETE FROM metric_weeks WHERE week_day BETWEEN ? AND ? AND {who}", [job.d0, job.d1])
 
 
-def _write_rows(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, p: Plan) -> int:
-    if rows.empty:
-        return 0
-    rows = rows.assign(settings_fp=p.settings_fp, watermark=p.watermark)
-    con.register("_new_days", rows)
+def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataFrame, p: Plan) -> None:
+    """Sum and pivot one batch's long rows into ``metric_days``, in DuckDB (no pandas)."""
+    con.register("_pk_map", people_frame[["pk", "person_id"]])
+    wide = ", ".join(f"CAST(coalesce(sum(value) FILTER (WHERE name = '{n}'), 0) AS BIGINT)" for n in LONG_NAMES)
     try:
-        con.execute(f"INSERT INTO metric_days SELECT person_id, CAST(day AS INTEGER), "
-                    f"{', '.join(LONG_NAMES)}, settings_fp, watermark FROM _new_days")
-        sums = ", ".join(f"sum({n})::BIGINT" for n in LONG_NAMES)
-        con.execute(f"INSERT INTO metric_weeks SELECT person_id, CAST(day - (day + 3) % 7 AS INTEGER), "
-                    f"{sums}, any_value(settings_fp), max(watermark) FROM _new_days "
-                    "GROUP BY person_id, day - (day + 3) % 7")
+        rel.query("_batch_long", (
+            f"SELECT CAST(m.person_id AS VARCHAR), w.* EXCLUDE (pk), '{p.settings_fp}', "
+            f"CAST({int(p.watermark)} AS BIGINT) FROM (SELECT person_id AS pk, CAST(day AS INTEGER), {wide} "
+            "FROM _batch_long GROUP BY person_id, day) w JOIN _pk_map m ON m.pk = w.pk"
+        )).insert_into("metric_days")
     finally:
-        con.unregister("_new_days")
-    return len(rows)
+        con.unregister("_pk_map")
+
+
+def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> int:
+    """``metric_weeks`` of a box from its ``metric_days`` (a box is whole weeks); the box's day rows."""
+    who = "TRUE" if job.persons is None else "person_id IN (SELECT person_id FROM _box_people)"
+    sums = ", ".join(f"CAST(sum({n}) AS BIGINT)" for n in LONG_NAMES)
+    con.execute(f"INSERT INTO metric_weeks SELECT person_id, CAST(day - (day + 3) % 7 AS INTEGER), {sums}, ?, ? "
+                f"FROM metric_days WHERE day BETWEEN ? AND ? AND {who} GROUP BY person_id, day - (day + 3) % 7",
+                [p.settings_fp, p.watermark, job.d0, job.d1])
+    return int(con.execute(f"SELECT count(*) FROM metric_days WHERE day BETWEEN ? AND ? AND {who}",
+                           [job.d0, job.d1]).fetchall()[0][0])
 
 
 def _apply(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, config: Config) -> int:
@@ -201,9 +210,9 @@ def _apply(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, c
             if p.first_day > p.last_day:
                 break
             _delete_box(con, job)
-            # a box is whole weeks, and a day's rows sum into its own week: weeks stay exact
-            for rows in run_job(eng, people, offsets, config, job, (p.first_day, p.last_day), p.full):
-                n += _write_rows(con, rows, p)
+            for rel, people_frame in run_job(eng, people, offsets, config, job, (p.first_day, p.last_day), p.full):
+                _write_rows(con, rel, people_frame, p)
+            n += _write_weeks(con, job, p)  # a day's rows sum into its own week: weeks stay exact
         keep = sorted(p.people_fp)
         con.register("_keep", pd.DataFrame({"person_id": pd.Series(keep, dtype=object),
                                             "fp": pd.Series([p.people_fp[k] for k in keep], dtype=object)}))
