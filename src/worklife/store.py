@@ -249,6 +249,7 @@ def connect(path: str | Path = ":memory:", read_only: bool = False, create: bool
         raise StoreError(f"{p}: cannot open store: {exc}") from exc
     except duckdb.Error as exc:
         raise StoreError(f"{p}: not a worklife store: {exc}") from exc
+    con.execute("SET enable_progress_bar = false")  # DuckDB would draw it into stdout (CSV output)
     store = Store(con, p)
     if read_only:
         if con.execute(
