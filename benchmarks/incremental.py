@@ -34,10 +34,10 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from worklife.config import Config  # noqa: E402
-from worklife.metrics.results import person_weeks, refresh  # noqa: E402
-from worklife.store import connect  # noqa: E402
-from worklife.timezones import refresh_tz_offsets  # noqa: E402
+from worklife.config import Config
+from worklife.metrics.results import person_weeks, refresh
+from worklife.store import connect
+from worklife.timezones import refresh_tz_offsets
 
 START = date(2025, 3, 3)
 TIME_COL = {"meetings": "start_utc", "messages": "sent_utc", "outcomes": "at_utc"}
@@ -135,7 +135,7 @@ def main() -> None:
             store.con.unregister("_late")
             refresh_tz_offsets(store)
     else:
-        wall, late = timed("generate + load (not part of the ratios)",
+        _, late = timed("generate + load (not part of the ratios)",
                            lambda: load(path, args.people, args.weeks, args.memory_limit))
         if args.keep:
             held.mkdir(exist_ok=True)

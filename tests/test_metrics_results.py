@@ -63,7 +63,7 @@ def _slices(tables, n: int, rng: random.Random) -> list[dict[str, pd.DataFrame]]
         if t in time_col:
             week = (pd.to_datetime(df[time_col[t]]).astype("int64") // 10**9 // WEEK_S)
             order = {w: i for i, w in enumerate(sorted(set(week)))}
-            which = week.map(lambda w: order[w] % n)
+            which = week.map({w: i % n for w, i in order.items()})
         else:
             which = pd.Series([rng.randrange(n) for _ in range(len(df))])
         for i in range(n):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from _metrics_store import finish, meeting, message, person
 from typer.testing import CliRunner
 
-from _metrics_store import finish, meeting, message, person
 from worklife.cli import app, main
 from worklife.runlock import EXIT_LOCKED, LockHeld, lock_path, store_lock
 from worklife.store import connect
@@ -38,9 +38,8 @@ def test_second_holder_is_refused_until_the_first_releases(db):
 
 
 def test_metrics_refused_with_exit_75_while_another_run_writes(db, capsys):
-    with store_lock(db):
-        with pytest.raises(SystemExit) as code:
-            main(["metrics", "--db", str(db), "--refresh-only"])
+    with store_lock(db), pytest.raises(SystemExit) as code:
+        main(["metrics", "--db", str(db), "--refresh-only"])
     assert code.value.code == 75
     err = capsys.readouterr().err
     assert "another worklife run holds the lock" in err and "Traceback" not in err

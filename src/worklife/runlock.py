@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from worklife.errors import StoreError
@@ -63,7 +63,7 @@ def store_lock(db: str | Path, wait_seconds: float = 0.0) -> Iterator[Path | Non
                     raise LockHeld(f"{db}: another worklife run holds the lock {path} ({holder}); "
                                    f"exit {EXIT_LOCKED}: try again when it has finished") from None
                 time.sleep(0.5)
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         note = f"pid {os.getpid()} since {now}: {' '.join(os.path.basename(a) for a in sys.argv[:3])}"
         os.ftruncate(fd, 0)
         os.pwrite(fd, note.encode(), 0)

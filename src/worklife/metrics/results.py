@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,17 @@ import pandas as pd
 
 from worklife import touched
 from worklife.config import Config
-from worklife.metrics import METRIC_COLUMNS, finalize_frame
+from worklife.metrics import finalize_frame, incremental
 from worklife.metrics.engine import open_backend
-from worklife.metrics import incremental
 from worklife.metrics.incremental import (
-    Job, Plan, people_fingerprints, plan_jobs, run_job, settings_fingerprint, touched_weeks, universe,
+    Job,
+    Plan,
+    people_fingerprints,
+    plan_jobs,
+    run_job,
+    settings_fingerprint,
+    touched_weeks,
+    universe,
 )
 from worklife.metrics.localtime import day_date, iso_week_label
 from worklife.metrics.pipeline import LONG_NAMES
@@ -44,14 +50,14 @@ from worklife.store import Store, connect
 
 log = logging.getLogger(__name__)
 
-__all__ = ["person_weeks", "refresh", "plan", "Refreshed"]
+__all__ = ["Refreshed", "person_weeks", "plan", "refresh"]
 
 _LONG_DDL = ", ".join(f"{n} BIGINT NOT NULL" for n in LONG_NAMES)
 _DDL = (
-    f"CREATE TABLE IF NOT EXISTS metric_days (person_id VARCHAR NOT NULL, day INTEGER NOT NULL, "
-    f"{_LONG_DDL}, settings_fp VARCHAR, watermark BIGINT)",
-    f"CREATE TABLE IF NOT EXISTS metric_weeks (person_id VARCHAR NOT NULL, week_day INTEGER NOT NULL, "
-    f"{_LONG_DDL}, settings_fp VARCHAR, watermark BIGINT)",
+    ("CREATE TABLE IF NOT EXISTS metric_days (person_id VARCHAR NOT NULL, day INTEGER NOT NULL, "
+     f"{_LONG_DDL}, settings_fp VARCHAR, watermark BIGINT)"),
+    ("CREATE TABLE IF NOT EXISTS metric_weeks (person_id VARCHAR NOT NULL, week_day INTEGER NOT NULL, "
+     f"{_LONG_DDL}, settings_fp VARCHAR, watermark BIGINT)"),
     "CREATE TABLE IF NOT EXISTS metric_people (person_id VARCHAR NOT NULL, fp VARCHAR NOT NULL)",
     "CREATE TABLE IF NOT EXISTS metric_state (key VARCHAR PRIMARY KEY, value VARCHAR)",
 )
@@ -222,7 +228,7 @@ def _apply(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, c
         con.execute("DELETE FROM metric_people")
         con.execute("INSERT INTO metric_people SELECT CAST(person_id AS VARCHAR), CAST(fp AS VARCHAR) FROM _keep")
         con.unregister("_keep")
-        now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
         state = {"settings_fp": p.settings_fp, "people_hash": p.people_hash, "first_day": p.first_day,
                  "last_day": p.last_day, "watermark": p.watermark, "refreshed_utc": now}
         con.execute("DELETE FROM metric_state")
