@@ -157,6 +157,9 @@ def main() -> None:
             refresh_tz_offsets(store)
 
         timed("   write the new week through Store.upsert (ingest's path)", add_week)
+        _, stale = timed("   (of 3: finding what is stale: plan)", lambda: plan(store, config))
+        print("   boxes:", ", ".join(f"{'everyone' if j.persons is None else len(j.persons)} people x "
+                                    f"{(j.d1 - j.d0 + 1) // 7} weeks" for j in stale.jobs) or "full run", flush=True)
         week, df3 = timed("3. person_weeks after one added week (incremental)", lambda: person_weeks(store, config))
         incremental = stored_rows(store)
         full, _ = timed("4. refresh(full=True) on the same store", lambda: refresh(store, config, full=True))

@@ -333,6 +333,12 @@ def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: 
     (or ``update=False``) fresh stored results are read as they are; stale ones are not
     used: the metrics are then computed in memory from the raw tables (slow, correct),
     and a warning says to run ``worklife metrics --db FILE`` to store them.
+
+    For a server (the web app): open the store per request — read-only when the nightly
+    ``worklife metrics --refresh-only`` keeps results fresh — and close it; a DuckDB
+    connection must not be shared between threads, and a process holding the file open
+    keeps ingest from writing it (docs/operations.md). Passing a path opens and closes
+    the store here (read-write with ``update``, else read-only).
     """
     config = config or Config()
     if isinstance(store, (str, Path)):
