@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from worklife.config import Config
-from worklife.metrics.results import person_weeks, refresh
+from worklife.metrics.results import person_weeks, plan, refresh
 from worklife.store import connect
 from worklife.timezones import refresh_tz_offsets
 
