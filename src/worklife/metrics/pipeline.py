@@ -73,6 +73,15 @@ def _in_window(mt: ir.Table, msg: ir.Table, out: ir.Table,
             out.filter((out.at_utc >= lo) & (out.at_utc < hi)))
 
 
+def _windows(cal: LocalCalendar, pks: list[int] | None, utc_window: tuple[int, int] | None) -> ir.Table:
+    """Working windows of the people measured; with ``utc_window``, only those inside it
+    (a window is one local date's: those of the margin dates would be computed and dropped)."""
+    ww = _only(cal.working_windows(), "person_id", pks)
+    if utc_window is None:
+        return ww
+    return ww.filter((ww.win_start_s >= utc_window[0]) & (ww.win_end_s <= utc_window[1]))
+
+
 def build(engine: Engine, cal: LocalCalendar, config: Config,
           person_ids: list[str] | None = None, shared: dict[str, Any] | None = None,
           utc_window: tuple[int, int] | None = None) -> Parts:
@@ -152,7 +161,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
         span.span_and_weekend(inst, config),
         span.active_blocks(mpieces, located, config),
         span.noisy_days(cpieces, config),
-        focus.focus_rows(_only(cal.working_windows(), "person_id", pks),
+        focus.focus_rows(_windows(cal, pks, utc_window),
                          mpieces, cpieces, config),
     ]
     starts = cal.locate(q.select("person_id", at_s=q.start_s))
