@@ -222,9 +222,10 @@ def _apply(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, c
         keep = sorted(p.people_fp)
         con.register("_keep", pd.DataFrame({"person_id": pd.Series(keep, dtype=object),
                                             "fp": pd.Series([p.people_fp[k] for k in keep], dtype=object)}))
-        for t, col in (("metric_days", "day"), ("metric_weeks", "week_day")):
-            con.execute(f"DELETE FROM {t} WHERE {col} NOT BETWEEN ? AND ? "
-                        "OR person_id NOT IN (SELECT CAST(person_id AS VARCHAR) FROM _keep)", [p.first_day, p.last_day])
+        if p.full or p.span_changed or p.drop_people:  # rows outside the range or of people gone
+            for t, col in (("metric_days", "day"), ("metric_weeks", "week_day")):
+                con.execute(f"DELETE FROM {t} WHERE {col} NOT BETWEEN ? AND ? OR person_id NOT IN "
+                            "(SELECT CAST(person_id AS VARCHAR) FROM _keep)", [p.first_day, p.last_day])
         con.execute("DELETE FROM metric_people")
         con.execute("INSERT INTO metric_people SELECT CAST(person_id AS VARCHAR), CAST(fp AS VARCHAR) FROM _keep")
         con.unregister("_keep")
