@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from worklife import touched
 from worklife.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ class Store:
                 )
             else:
                 action = "DO NOTHING"
+            touched.record(self.con, table, "_batch", update)  # for incremental metrics
             self.con.execute(
                 f"INSERT INTO {table} ({collist}) SELECT {collist} FROM _batch "
                 f"ON CONFLICT ({keys}) {action}"
@@ -222,6 +224,7 @@ class Store:
         cols = ", ".join(rows.column_names)
         self.con.register("_incoming", rows)
         try:
+            touched.record(self.con, table, "_incoming", update=False, assume_new=True)
             self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
         except duckdb.ConstraintException as exc:
             raise StoreError(f"{table}: a key is already present; use upsert ({exc})") from exc
@@ -277,6 +280,7 @@ def connect(path: str | Path = ":memory:", read_only: bool = False, create: bool
         raise StoreError(f"{p}: cannot open store: {exc}") from exc
     except duckdb.Error as exc:
         raise StoreError(f"{p}: not a worklife store: {exc}") from exc
+    con.execute("SET enable_progress_bar = false")  # DuckDB would draw it into stdout (CSV output)
     store = Store(con, p)
     if read_only:
         if con.execute(

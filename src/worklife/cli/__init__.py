@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="worklife", standalone_mode=True)
     except WorklifeError as exc:
         err_console.print(error_line(str(exc)), highlight=False, soft_wrap=True)
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_code", 1))  # 75: another run holds the store's lock
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)

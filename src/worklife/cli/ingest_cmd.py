@@ -87,9 +87,10 @@ def ingest(
 def _run(sources: list[Path], db: Path, people: Path | None, kind: str, owner: str | None,
          window: tuple[date, date] | None, cfg: Config, notes: list[str]) -> list[IngestSummary]:
     from worklife import ingest as lib
+    from worklife.runlock import store_lock
     from worklife.store import connect
 
-    with connect(db) as store, Progress(
+    with store_lock(db), connect(db) as store, Progress(
         SpinnerColumn(), TextColumn("{task.description}", markup=False), TextColumn("{task.completed:,.0f} records"),
         TimeElapsedColumn(), console=err_console, transient=True, disable=not is_interactive(),
     ) as progress:

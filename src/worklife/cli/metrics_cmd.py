@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from worklife.cli._app import app, console, fail, styled, warn
+from worklife.cli._app import app, console, err_console, fail, styled, warn
 from worklife.config import load_config
 from worklife.store import connect
 
@@ -160,11 +160,16 @@ def metrics(
     date_from: Annotated[Optional[str], typer.Option(
         "--from", help="First local date kept (YYYY-MM-DD); weeks overlapping the range are kept.")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="Last local date kept (YYYY-MM-DD).")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Recompute every stored result, not only the stale ones.")] = False,
+    refresh_only: Annotated[bool, typer.Option(
+        "--refresh-only", help="Only bring the stored results up to date (nightly runs); print what was done.")] = False,
 ) -> None:
     """Person-week work-pattern metrics (docs/metrics.md); roll-ups suppress small groups.
 
     Nothing to show (empty store, no such person, no week in the range) prints the
-    reason on stderr and exits 1.
+    reason on stderr and exits 1. Results are stored in the store and only stale
+    person-weeks are recomputed (docs/metrics.md "Stored results"); the run holds the
+    store's lock (exit 75 when another run holds it).
     """
     from worklife.metrics import compute
     from worklife.privacy import pseudonymise as pseudo
@@ -193,6 +198,10 @@ def metrics(
             df = pseudo(df, ["person_id"], key or "")
         _write(df, fmt, out, f"worklife metrics by {by} and {period}")
         return
+    if engine == "duckdb" and not validate:
+        _refresh(db, cfg, full, refresh_only)
+        if refresh_only:
+            return
     with _open(db) as store:
         if validate:
             from worklife.metrics.validate import format_report, validate as run_validate
@@ -216,6 +225,22 @@ def metrics(
     if pseudonymise and by == "person":
         df = pseudo(df, ["person_id"], key or "")
     _write(df, fmt, out, f"worklife metrics by {by} and {period}")
+
+
+def _refresh(db: Path, cfg, full: bool, refresh_only: bool) -> None:
+    """Update the stored results under the store's run lock (worklife.runlock)."""
+    from worklife.metrics.results import refresh
+    from worklife.runlock import store_lock
+
+    if not db.exists():
+        fail(f"{db}: no such store; run `worklife ingest ... --db {db}` first", 1)
+    with store_lock(db), connect(db, create=False) as store:
+        done = refresh(store, cfg, full=full)
+    if refresh_only or full:
+        what = "up to date" if done.fresh else (
+            f"{'full run' if done.full else f'{done.jobs} incremental jobs'}: "
+            f"{done.person_days:,} person-days stored ({'; '.join(done.reasons)})")
+        err_console.print(f"metrics: {what} in {done.seconds:.1f} s", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from worklife import touched
 from worklife.config import Config
 from worklife.errors import IngestError, WorklifeError
 from worklife.ingest import folders, people_infer
@@ -182,6 +183,7 @@ def relink_people(store: Store) -> int:
                    JOIN people p ON p.person_id = a.alias WHERE a.alias <> a.person_id""")
     n = con.execute("SELECT count(*) FROM _relink").fetchone()[0]
     if n:
+        touched.record_relink(con, "_relink")  # for incremental metrics
         for table, col, key in _PERSON_REFS:
             if key is None:
                 con.execute(f"UPDATE {table} SET {col} = r.new FROM _relink r WHERE {table}.{col} = r.old")

@@ -31,7 +31,8 @@ from worklife.store import Store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["compute", "prepare", "person_metrics", "summed_rows", "finalize", "METRIC_COLUMNS", "MetricRun"]
+__all__ = ["compute", "prepare", "person_metrics", "summed_rows", "finalize", "finalize_frame", "METRIC_COLUMNS",
+           "MetricRun", "person_weeks"]
 
 #: Output metric columns, in order (hours unless the name says otherwise).
 METRIC_COLUMNS = [
@@ -69,11 +70,13 @@ class MetricRun:
     person_ids: list[str] | None = None
     _parts: Parts | None = None
     _shared: dict = field(default_factory=dict)  # tables every batch reuses (pipeline.build)
+    utc_window: tuple[int, int] | None = None  # read only activity in [lo, hi) epoch seconds
 
     @property
     def parts(self) -> Parts:
         if self._parts is None:
-            self._parts = build(self.engine, self.cal, self.config, self.person_ids, self._shared)
+            self._parts = build(self.engine, self.cal, self.config, self.person_ids, self._shared,
+                                self.utc_window)
         return self._parts
 
 
@@ -114,27 +117,42 @@ def finalize(raw: pd.DataFrame, run: MetricRun, period: str) -> pd.DataFrame:
     else:
         periods = days[["date", "week"]]
         periods = periods[(periods.date >= lo) & (periods.date <= hi)]
-    people = run.cal.people_frame[["person_id"]]
-    grid = people.merge(periods, how="cross")
-    df = grid.merge(raw.drop(columns=[c for c in periods.columns if c != key]),
-                    on=["person_id", key], how="left")
+    people = run.cal.people_frame["person_id"].tolist()
+    return finalize_frame(raw, people, periods, run.config, period, on=key)
+
+
+def finalize_frame(raw: pd.DataFrame, people: list[str], periods: pd.DataFrame, config: Config,
+                   period: str, on: str = "day") -> pd.DataFrame:
+    """Person × period grid (``people`` × ``periods`` rows) with ``raw`` int sums, in hours.
+
+    ``raw``: person_id, ``on``, ``LONG_NAMES``; ``periods``: ``on`` and the labels
+    (week, week_start or date, week). Missing person-periods are zeros.
+    """
+    key = "week" if period == "week" else "date"
+    if not people or periods.empty:
+        return _empty(period)
+    labels = [c for c in periods.columns if c != "day"]
+    grid = pd.DataFrame({"person_id": people}).merge(periods, how="cross")
+    raw = raw[["person_id", on, *LONG_NAMES]] if len(raw) else pd.DataFrame(columns=["person_id", on, *LONG_NAMES])
+    df = grid.merge(raw, on=["person_id", on], how="left")
     for n in LONG_NAMES:
-        df[n] = df[n].fillna(0).astype("int64")
-    out = df[["person_id", *periods.columns]].copy()
+        df[n] = pd.to_numeric(df[n]).fillna(0).astype("int64")
+    out = df[["person_id", *labels]].copy()
     for col, src in _HOURS_FROM.items():
         out[col] = df[src] / 3600.0
-    block_h = float(run.config["metrics.active_block_minutes"]) / 60.0
+    block_h = float(config["metrics.active_block_minutes"]) / 60.0
     out["active_connected_hours"] = df["blocks"] * block_h
     out["weekend_days_active"] = df["weekend_active"]
     out["quiet_days"] = (7 if period == "week" else 1) - df["noisy_day"]
-    out["over_40h"] = df["span_s"] > float(run.config["metrics.over_hours_threshold"]) * 3600
+    out["over_40h"] = df["span_s"] > float(config["metrics.over_hours_threshold"]) * 3600
     for c in ("meetings", "emails_sent", "chats_sent"):
         out[c] = df[c]
     out = out.sort_values(["person_id", key]).reset_index(drop=True)
     for c in ("week_start", "date"):
         if c in out:
             out[c] = pd.to_datetime(out[c]).dt.date
-    return out[[*periods.columns.insert(0, "person_id"), *METRIC_COLUMNS]]
+    cols = ["person_id", "week", "week_start"] if period == "week" else ["person_id", "date", "week"]
+    return out[[*cols, *METRIC_COLUMNS]]
 
 
 def person_metrics(run: MetricRun | None, period: str = "week") -> pd.DataFrame:
@@ -189,7 +207,9 @@ def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config
     ``by``: person | team | org. ``period``: week | day. ``weeks``: keep only these ISO
     weeks (``"2025-W13"``). Person rows: person_id, week, week_start (or date, week),
     then ``METRIC_COLUMNS``. Roll-ups: see ``worklife.metrics.rollup.rollup``; groups
-    under ``privacy.min_group_size`` people are suppressed. ``engine="spark"`` runs the
+    under ``privacy.min_group_size`` people are suppressed. On DuckDB the person rows
+    come from the stored results (``worklife.metrics.results.person_weeks``: a writable
+    store is updated first, only where stale). ``engine="spark"`` runs the
     same expressions on PySpark at ``spark_master`` (docs/scale-out.md); then
     ``store_or_con`` may also be a directory of Parquet tables.
     """
@@ -201,6 +221,18 @@ def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config
     size = int(config["metrics.active_block_minutes"])
     if size <= 0 or 1440 % size:
         raise ConfigError(f"metrics.active_block_minutes must divide a day (1440), not {size}")
+    if engine == "duckdb" and isinstance(store_or_con, (str, Path)) and not Path(store_or_con).is_dir():
+        from worklife.store import connect
+
+        with connect(store_or_con, read_only=True, create=False) as store:
+            return compute(store, config, by, period, weeks, engine)
+    if engine == "duckdb" and not isinstance(store_or_con, (str, Path)):
+        df = person_weeks(store_or_con, config, weeks=weeks, period=period)
+        if by == "person":
+            return df
+        from worklife.metrics.rollup import rollup
+
+        return rollup(df, open_backend(store_or_con).people(), by, period, config)
     run = prepare(store_or_con, config, engine, spark_master=spark_master)
     df = person_metrics(run, period)
     if weeks is not None:
@@ -212,3 +244,5 @@ def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config
     people = run.cal.people_frame if run is not None else pd.DataFrame(columns=["person_id", "team"])
     return rollup(df, people, by, period, config)
 
+
+from worklife.metrics.results import person_weeks  # noqa: E402  (reads metrics/__init__ names)

@@ -104,6 +104,7 @@ def open_backend(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path,
         else:
             con = duckdb.connect(str(p), read_only=True)
     try:
+        con.execute("SET enable_progress_bar = false")  # it would be drawn into stdout
         con.execute("SELECT count(*) FROM people").fetchall()
     except duckdb.Error as exc:
         raise StoreError(f"not a worklife store: {exc}") from exc

@@ -62,15 +62,40 @@ def _shared_table(engine: Engine, shared: dict[str, Any] | None, name: str,
     return shared[name]
 
 
+def _in_window(mt: ir.Table, msg: ir.Table, out: ir.Table,
+               utc_window: tuple[int, int] | None) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """Meetings overlapping, and messages and outcomes inside, [lo, hi) epoch seconds UTC."""
+    if utc_window is None:
+        return mt, msg, out
+    lo, hi = (ibis.literal(pd.Timestamp(v, unit="s")) for v in utc_window)
+    return (mt.filter((mt.end_utc > lo) & (mt.start_utc < hi)),
+            msg.filter((msg.sent_utc >= lo) & (msg.sent_utc < hi)),
+            out.filter((out.at_utc >= lo) & (out.at_utc < hi)))
+
+
+def _windows(cal: LocalCalendar, pks: list[int] | None, utc_window: tuple[int, int] | None) -> ir.Table:
+    """Working windows of the people measured; with ``utc_window``, only those inside it
+    (a window is one local date's: those of the margin dates would be computed and dropped)."""
+    ww = _only(cal.working_windows(), "person_id", pks)
+    if utc_window is None:
+        return ww
+    return ww.filter((ww.win_start_s >= utc_window[0]) & (ww.win_end_s <= utc_window[1]))
+
+
 def build(engine: Engine, cal: LocalCalendar, config: Config,
-          person_ids: list[str] | None = None, shared: dict[str, Any] | None = None) -> Parts:
+          person_ids: list[str] | None = None, shared: dict[str, Any] | None = None,
+          utc_window: tuple[int, int] | None = None) -> Parts:
     """The whole metric graph (nothing executed yet).
 
     Inside, people are keyed by their int ``pk`` (``cal.keyed()``); every table of
     ``Parts`` has that int in ``person_id`` (``cal.people_frame`` maps it back).
     With ``person_ids`` (one batch of people), tables that do not depend on the batch
     are materialised once into ``shared`` and reused by the next batches, so each
-    batch's cost follows its own people, not the size of the store.
+    batch's cost follows its own people, not the size of the store. With ``utc_window``
+    (epoch seconds [lo, hi)) only meetings overlapping it and messages and outcomes in it
+    are read: every metric of a local date depends only on activity within a day or so
+    of it, so dates at least two days inside the window come out exact
+    (``worklife.metrics.incremental``).
     """
     keys = ibis.memtable(cal.people_frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}))
     pf = cal.people_frame
@@ -79,6 +104,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     mt, at = engine.table("meetings"), engine.table("meeting_attendees")
     msg, rcp = engine.table("messages"), engine.table("message_recipients")
     out = engine.table("outcomes")
+    mt, msg, out = _in_window(mt, msg, out, utc_window)
     rcp = _only(rcp, "person_id", person_ids)
 
     facts = _shared_table(engine, shared, "meeting_facts", lambda: meetings.meeting_facts(mt, at),
@@ -135,7 +161,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
         span.span_and_weekend(inst, config),
         span.active_blocks(mpieces, located, config),
         span.noisy_days(cpieces, config),
-        focus.focus_rows(_only(cal.working_windows(), "person_id", pks),
+        focus.focus_rows(_windows(cal, pks, utc_window),
                          mpieces, cpieces, config),
     ]
     starts = cal.locate(q.select("person_id", at_s=q.start_s))

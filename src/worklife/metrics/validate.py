@@ -25,7 +25,7 @@ import pandas as pd
 from ibis import _
 
 from worklife.config import Config
-from worklife.metrics import person_metrics, prepare
+from worklife.metrics import compute, prepare
 from worklife.metrics.localtime import DAY_S, epoch_seconds
 from worklife.metrics.intervals import union_all
 from worklife.store import Store
@@ -102,7 +102,7 @@ def validate(store_or_con: Store | str | Path, config: Config | None = None,
     """All validation findings for a store (``metrics``: a ``compute`` result to reuse)."""
     config = config or Config()
     run = prepare(store_or_con, config)
-    df = metrics if metrics is not None else person_metrics(run)
+    df = metrics if metrics is not None else compute(store_or_con, config)  # stored results
     empty = pd.DataFrame()
     if df.empty or run is None:
         return Validation(empty, empty, empty, empty, empty, empty)

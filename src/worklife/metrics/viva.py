@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from worklife.config import Config
-from worklife.metrics import person_metrics, prepare
+from worklife.metrics import compute, prepare
 from worklife.privacy import pseudonymise
 from worklife.privacy.kanon import k_anonymise
 from worklife.store import Store
@@ -54,7 +54,7 @@ def person_query(store_or_con: Store | str | Path, config: Config | None = None,
     """The Viva person query as a DataFrame; ``key`` pseudonymises PersonId and SupervisorId."""
     config = config or Config()
     run = prepare(store_or_con, config)
-    df = metrics if metrics is not None else person_metrics(run)
+    df = metrics if metrics is not None else compute(store_or_con, config)  # stored results
     out = pd.DataFrame({"PersonId": df["person_id"],
                         "MetricDate": pd.to_datetime(df["week_start"]).dt.strftime("%m/%d/%Y")})
     for ours, viva in VIVA_COLUMNS.items():

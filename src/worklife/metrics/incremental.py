@@ -1,0 +1,287 @@
+"""Incremental metric runs: what is stale in the stored results, and recomputing only that.
+
+The stored results (``worklife.metrics.results``) are per person and local date, in
+whole ISO weeks. A part is stale when:
+
+- the settings the pipeline reads changed, or the metric code (``RESULTS_VERSION``), or
+  the time-zone / holiday data → everything;
+- a person's resolved schedule (zone, hours, workdays, jurisdiction) changed, or the
+  person is new → all of that person's weeks; a person no longer measured → dropped;
+- ingest touched the person on some UTC days (``metric_touched``, written by the store,
+  see ``worklife.touched``) → the weeks of those days, two days either side;
+- the data range grew → the new weeks, for everyone.
+
+A **job** recomputes a box: some people × a range of whole weeks. It reads only the
+activity within ``margin_days`` of the box (``pipeline.build(utc_window=...)``): every
+metric of a local date depends on activity within a day or so of it (meetings are at
+most ``metrics.meeting_max_hours`` long, the e-mail and chat windows minutes), so the
+box's dates come out exactly as in a full run.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+
+from worklife.config import Config
+from worklife.metrics import MetricRun
+from worklife.metrics.engine import Engine
+from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number, resolve_people
+
+log = logging.getLogger(__name__)
+
+#: Bump when a metric definition or the stored layout changes: stored results are then recomputed.
+RESULTS_VERSION = 1
+#: Settings the pipeline reads (the others are applied when results are read, or not used).
+PIPELINE_SETTINGS = (
+    "metrics.email_sent_minutes", "metrics.email_received_minutes", "metrics.chat_message_seconds",
+    "metrics.chat_session_gap_minutes", "metrics.meeting_min_people", "metrics.meeting_max_hours",
+    "metrics.large_meeting_invitees", "metrics.long_meeting_hours", "metrics.focus_block_hours",
+    "metrics.uninterrupted_block_hours", "metrics.span_min_hours", "metrics.span_max_hours",
+    "metrics.active_block_minutes", "metrics.quiet_day_max_after_hours_blocks",
+    "metrics.status_title_patterns",
+)
+MAX_JOBS = 8  # more boxes than this are merged (each costs a graph compile, ~1-2 s)
+#: A box's fixed cost (building and compiling its graph, ~1-2 s) in person-weeks of work
+#: (a full run does ~4,000-5,000 person-weeks a second on two cores)
+JOB_FIXED_COST = 5000
+FULL_SHARE = 0.6  # when the boxes cover more than this share of the store, run in full
+
+
+@dataclass
+class Job:
+    """Recompute ``persons`` (None: everyone) over local days [d0, d1] (Monday..Sunday)."""
+
+    persons: list[str] | None
+    d0: int
+    d1: int
+
+    def cost(self, n_people: int) -> int:
+        """Person-weeks recomputed, plus the fixed cost of a box (``JOB_FIXED_COST``)."""
+        return (n_people if self.persons is None else len(self.persons)) * ((self.d1 - self.d0 + 1) // 7) \
+            + JOB_FIXED_COST
+
+
+@dataclass
+class Plan:
+    """What a refresh does. ``jobs`` empty and not ``full``: the results are fresh."""
+
+    full: bool
+    jobs: list[Job]
+    first_day: int  # the stored range: local days, whole weeks
+    last_day: int
+    people_fp: dict[str, str]  # person -> schedule fingerprint, for everyone measured now
+    drop_people: list[str]
+    settings_fp: str
+    people_hash: str
+    watermark: int  # touched rows up to this seq are consumed
+    reasons: list[str] = field(default_factory=list)
+    quick: bool = False  # found fresh by the cheap checks alone (state unchanged)
+    span_changed: bool = False  # the stored range differs (rows outside it are dropped)
+
+    @property
+    def fresh(self) -> bool:
+        return not self.full and not self.jobs and not self.drop_people and not self.span_changed
+
+
+def data_version() -> str:
+    """Versions of the zone and holiday data the calendars come from."""
+    import zoneinfo
+    from importlib import metadata
+    from pathlib import Path
+
+    parts = []
+    for root in zoneinfo.TZPATH:
+        zi = Path(root) / "tzdata.zi"
+        if zi.exists():
+            parts.append(zi.open(encoding="utf-8", errors="replace").readline().strip())
+            break
+    for pkg in ("tzdata", "holidays"):
+        try:
+            parts.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return "; ".join(parts)
+
+
+def settings_fingerprint(config: Config) -> str:
+    """Fingerprint of what every stored result depends on: pipeline settings, code, data versions."""
+    doc = {"version": RESULTS_VERSION, "data": data_version(),
+           "settings": {k: config[k] for k in PIPELINE_SETTINGS}}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def people_fingerprints(people: pd.DataFrame, config: Config) -> tuple[dict[str, str], pd.DataFrame]:
+    """person_id -> fingerprint of the resolved schedule (zone, hours, workdays, holidays),
+    and the resolved frame (``localtime.resolve_people``)."""
+    frame, _ = resolve_people(people, config)
+    keys = frame[["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction"]].astype(str)
+    return {r[0]: hashlib.sha256("|".join(r[1:]).encode()).hexdigest()[:16]
+            for r in keys.itertuples(index=False)}, frame
+
+
+def touched_weeks(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple[int, int],
+                  span: tuple[int, int]) -> list[tuple[str, int]]:
+    """(person_id, Monday) of every week that ``metric_touched`` rows in ``seqs`` (lo, hi]
+    make stale, in SQL: each touched time range in the person's local time (the widest
+    offsets of their zone), widened by the longest e-mail / chat window either side (an
+    action shortens the credit of the one before it, and its own part may run past
+    midnight), clamped to ``span``."""
+    zones = pd.DataFrame({"tz": offsets.column("tz").to_pylist(),
+                          "off": offsets.column("utc_offset_s").to_pylist()}) if offsets is not None else None
+    if zones is None or zones.empty:
+        zones = pd.DataFrame({"tz": ["UTC"], "off": [0]})
+    rng = zones.groupby("tz")["off"].agg(["min", "max"]).reset_index()
+    poff = frame[["person_id", "tz"]].merge(rng, on="tz", how="left")
+    poff["min"] = poff["min"].fillna(-DAY_S).astype("int64")  # unknown zone: a day either side
+    poff["max"] = poff["max"].fillna(DAY_S).astype("int64")
+    slack = int(max(float(config["metrics.chat_session_gap_minutes"]) * 60,
+                    float(config["metrics.email_sent_minutes"]) * 60,
+                    float(config["metrics.email_received_minutes"]) * 60))
+    con.register("_touch_off", poff[["person_id", "min", "max"]])
+    try:
+        return con.execute(f"""
+            SELECT DISTINCT person_id, unnest(range(d0 - (d0 + 3) % 7, d1 - (d1 + 3) % 7 + 1, 7)) FROM (
+              SELECT t.person_id,
+                     greatest(CAST(floor((t.lo_s - {slack} + o."min") / {DAY_S}) AS BIGINT), {span[0]}) d0,
+                     least(CAST(floor((t.hi_s + {slack} + o."max") / {DAY_S}) AS BIGINT), {span[1]}) d1
+              FROM metric_touched t JOIN _touch_off o ON o.person_id = t.person_id
+              WHERE t.seq > ? AND t.seq <= ?) WHERE d0 <= d1""", list(seqs)).fetchall()
+    finally:
+        con.unregister("_touch_off")
+
+
+def universe(span: tuple | None) -> tuple[int, int] | None:
+    """The stored range for the store's UTC activity span: ±2 days, widened to whole weeks.
+
+    The same range a full ``compute`` builds its calendar over.
+    """
+    if span is None:
+        return None
+    first, last = span[0] - timedelta(days=2), span[1] + timedelta(days=2)
+    first -= timedelta(days=first.weekday())
+    last += timedelta(days=6 - last.weekday())
+    return day_number(first), day_number(last)
+
+
+def margin_days(config: Config) -> int:
+    """Whole days of activity read either side of a box's local dates.
+
+    A local date lies within 14 h of its UTC date (the largest zone offset); what can put
+    time on it starts at most the longest meeting, chat gap or e-mail credit before it,
+    and an e-mail or chat part ends at the next action, at most that long after. One
+    day more for safety: 2 days with the default settings.
+    """
+    longest = max(float(config["metrics.meeting_max_hours"]) * 3600,
+                  float(config["metrics.chat_session_gap_minutes"]) * 60,
+                  float(config["metrics.email_sent_minutes"]) * 60,
+                  float(config["metrics.email_received_minutes"]) * 60,
+                  float(config["metrics.chat_message_seconds"]))
+    return 1 + math.ceil((14 * 3600 + longest) / DAY_S)
+
+
+def monday(day: int) -> int:
+    return day - (day + 3) % 7
+
+
+# -- planning -------------------------------------------------------------------------
+
+
+def _runs(weeks: list[int]) -> list[tuple[int, int]]:
+    """Contiguous runs of week Mondays, as (first Monday, last Monday)."""
+    out: list[tuple[int, int]] = []
+    for w in sorted(weeks):
+        if out and w == out[-1][1] + 7:
+            out[-1] = (out[-1][0], w)
+        else:
+            out.append((w, w))
+    return out
+
+
+def _hull(x: Job, y: Job) -> Job:
+    persons = None if x.persons is None or y.persons is None else sorted(set(x.persons) | set(y.persons))
+    return Job(persons, min(x.d0, y.d0), max(x.d1, y.d1))
+
+
+def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_weeks: dict[int, set[str]],
+              span: tuple[int, int], n_people: int) -> list[Job]:
+    """Boxes covering every stale person-week: whole people, weeks for everyone, the rest.
+
+    Boxes are then merged while a merged box costs less than the two apart (each box
+    has a fixed cost: building and compiling the graph), or while there are more than
+    ``MAX_JOBS``.
+    """
+    jobs = []
+    if person_all:
+        jobs.append(Job(sorted(person_all), span[0], span[1]))
+    for a, b in _runs(list(everyone_weeks)):
+        jobs.append(Job(None, a, b + 6))
+    rest = {w: ps - person_all for w, ps in person_weeks.items() if w not in everyone_weeks}
+    rest = {w: ps for w, ps in rest.items() if ps}
+    for a, b in _runs(list(rest)):
+        persons = set().union(*(rest[w] for w in range(a, b + 1, 7) if w in rest))
+        jobs.append(Job(sorted(persons), a, b + 6))
+    while len(jobs) > 1:
+        best = None
+        for i in range(len(jobs)):
+            for k in range(i + 1, len(jobs)):
+                hull = _hull(jobs[i], jobs[k])
+                gain = jobs[i].cost(n_people) + jobs[k].cost(n_people) - hull.cost(n_people)
+                if best is None or gain > best[0]:
+                    best = (gain, i, k, hull)
+        gain, i, k, hull = best
+        if gain <= 0 and len(jobs) <= MAX_JOBS:
+            break
+        jobs = [j for n, j in enumerate(jobs) if n not in (i, k)] + [hull]
+    return sorted(jobs, key=lambda j: (j.d0, j.d1))
+
+
+# -- running --------------------------------------------------------------------------
+
+
+def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: Job,
+            span: tuple[int, int], full: bool) -> Iterator[tuple[Any, pd.DataFrame]]:
+    """The long rows of ``job``'s box, one batch of people at a time.
+
+    Yields (DuckDB relation of the long rows: person_id as the int ``pk``, day, name,
+    value; the calendar's people frame mapping ``pk`` to ``person_id``). The rows are
+    summed and pivoted where they are written (``results``), in DuckDB. ``full``: the
+    box is the whole stored range, computed exactly like ``compute`` (no window).
+    """
+    if full:
+        first, last, window = day_date(span[0]), day_date(span[1]), None
+    else:
+        m = margin_days(config)
+        first, last = day_date(job.d0 - m), day_date(job.d1 + m)
+        window = ((job.d0 - m) * DAY_S, (job.d1 + 1 + m) * DAY_S)
+    cal = LocalCalendar.build(people, offsets, first, last, config)
+    ids = job.persons if job.persons is not None else cal.people_frame["person_id"].tolist()
+    known = set(cal.people_frame["person_id"])
+    ids = [p for p in ids if p in known]
+    size = int(config["metrics.batch_people"])
+    weeks = max(1, (job.d1 - job.d0 + 1) // 7)
+    all_weeks = max(1, (span[1] - span[0] + 1) // 7)
+    size = size * max(1, all_weeks // weeks) if size > 0 else len(ids)  # a batch ~ person-weeks
+    base = MetricRun(engine, cal, config, None, utc_window=window)
+    groups = [ids] if size <= 0 or len(ids) <= size else [ids[i:i + size] for i in range(0, len(ids), size)]
+    for i, group in enumerate(groups):
+        if not group:
+            continue
+        log.info("metrics: box %s..%s, batch %d/%d (%d people)", day_date(job.d0), day_date(job.d1),
+                 i + 1, len(groups), len(group))
+        batch_ids = None if len(groups) == 1 and job.persons is None else group
+        part = replace(base, person_ids=batch_ids, _parts=None)
+        long = part.parts.long
+        t = long.filter((long.day >= job.d0) & (long.day <= job.d1))
+        yield engine.backend._to_duckdb_relation(t), cal.people_frame
+        del part, long, t
+        gc.collect()  # drops the batch's cached DuckDB tables

@@ -1,0 +1,367 @@
+"""Stored metric results: computed once, updated where stale, read by everything else.
+
+    >>> from worklife.metrics.results import person_weeks
+    >>> df = person_weeks(store, config)                         # every person-week
+    >>> person_weeks(store, config, persons=["alice@example.com"], weeks=["2025-W13"])
+
+``person_weeks`` is THE way to read person-week (or person-day) metrics: ``compute``,
+reports, digests, exports and the web app call it. On a writable store it first brings
+the stored results up to date (``refresh``: only the stale person-weeks are recomputed,
+see ``worklife.metrics.incremental``), then reads them. Tables (created on first use):
+
+- ``metric_days``:  person_id, day (local epoch day), the int sums of ``LONG_NAMES``
+  (seconds or counts), settings_fp, watermark;
+- ``metric_weeks``: the same per week (``week_day`` = epoch day of the local Monday);
+- ``metric_people``: person_id, fp (the resolved schedule the rows were computed with);
+- ``metric_state``: key/value — settings_fp, people_hash, first_day, last_day,
+  watermark (the last ``metric_touched`` row consumed), refreshed_utc.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from worklife import touched
+from worklife.config import Config
+from worklife.metrics import finalize_frame, incremental
+from worklife.metrics.engine import open_backend
+from worklife.metrics.incremental import (
+    Job,
+    Plan,
+    people_fingerprints,
+    plan_jobs,
+    run_job,
+    settings_fingerprint,
+    touched_weeks,
+    universe,
+)
+from worklife.metrics.localtime import day_date, iso_week_label
+from worklife.metrics.pipeline import LONG_NAMES
+from worklife.store import Store, connect
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Refreshed", "person_weeks", "plan", "refresh"]
+
+_LONG_DDL = ", ".join(f"{n} BIGINT NOT NULL" for n in LONG_NAMES)
+_DDL = (
+    ("CREATE TABLE IF NOT EXISTS metric_days (person_id VARCHAR NOT NULL, day INTEGER NOT NULL, "
+     f"{_LONG_DDL}, settings_fp VARCHAR, watermark BIGINT)"),
+    ("CREATE TABLE IF NOT EXISTS metric_weeks (person_id VARCHAR NOT NULL, week_day INTEGER NOT NULL, "
+     f"{_LONG_DDL}, settings_fp VARCHAR, watermark BIGINT)"),
+    "CREATE TABLE IF NOT EXISTS metric_people (person_id VARCHAR NOT NULL, fp VARCHAR NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS metric_state (key VARCHAR PRIMARY KEY, value VARCHAR)",
+)
+
+
+@dataclass
+class Refreshed:
+    """What ``refresh`` did: jobs run, rows written, seconds, and why."""
+
+    full: bool
+    jobs: int
+    person_days: int
+    seconds: float
+    reasons: list[str]
+
+    @property
+    def fresh(self) -> bool:
+        return not self.full and self.jobs == 0
+
+
+def _con(store: Store | duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    return store.con if isinstance(store, Store) else store
+
+
+def read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT readonly FROM duckdb_databases() "
+                            "WHERE database_name = current_database()").fetchall()[0][0])
+
+
+def _has_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    return touched.active(con)
+
+
+def _state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    if not _has_tables(con):
+        return {}
+    return dict(con.execute("SELECT key, value FROM metric_state").fetchall())
+
+
+def people_hash(con: duckdb.DuckDBPyConnection) -> str:
+    """Cheap fingerprint of the whole people table (a change → compare schedules person by person)."""
+    row = con.execute("SELECT md5(coalesce(string_agg(md5(CAST(p AS VARCHAR)), ',' ORDER BY person_id), '')) "
+                      "FROM people p").fetchall()[0][0]
+    return str(row)
+
+
+def _watermark(con: duckdb.DuckDBPyConnection) -> int:
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'metric_touched' "
+                       "AND schema_name = 'main' AND NOT temporary").fetchall()[0][0]:
+        return 0
+    return int(con.execute("SELECT coalesce(max(seq), 0) FROM metric_touched").fetchall()[0][0])
+
+
+def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None, full: bool = False) -> Plan:
+    """What is stale in the stored results (nothing is computed or written)."""
+    config = config or Config()
+    con = _con(store)
+    eng = open_backend(con)
+    state = _state(con)
+    span = universe(eng.span_dates()) or (0, -1)
+    settings_fp, p_hash, mark = settings_fingerprint(config), people_hash(con), _watermark(con)
+    stored_span = (int(state["first_day"]), int(state["last_day"])) if state.get("first_day") else None
+    quick = (state and not full and state.get("settings_fp") == settings_fp
+             and state.get("people_hash") == p_hash and stored_span == span
+             and int(state.get("watermark", -1)) == mark)
+    if quick:
+        stored = dict(con.execute("SELECT person_id, fp FROM metric_people").fetchall())
+        return Plan(False, [], *span, stored, [], settings_fp, p_hash, mark, quick=True)
+    people = eng.people()
+    fps, frame = people_fingerprints(people, config) if len(people) and span[1] >= span[0] else ({}, None)
+    p = Plan(False, [], *span, fps, [], settings_fp, p_hash, mark)
+    if not fps:
+        p.full, p.reasons = True, ["no activity or no people: results emptied"]
+        return p
+    if full or not state or state.get("settings_fp") != settings_fp:
+        p.full = True
+        p.reasons = ["--full" if full else "no stored results" if not state else
+                     "settings, metric code or zone/holiday data changed"]
+        return p
+    stored = dict(con.execute("SELECT person_id, fp FROM metric_people").fetchall())
+    p.drop_people = sorted(set(stored) - set(fps))
+    person_all = {pid for pid, fp in fps.items() if stored.get(pid) != fp}
+    everyone: set[int] = set()
+    p.span_changed = stored_span != span
+    if stored_span != span:
+        old = stored_span or (0, -1)
+        everyone = {w for w in range(span[0], span[1] + 1, 7) if not (old[0] <= w <= old[1])}
+    per_week: dict[int, set[str]] = {}
+    rows = touched_weeks(con, frame, eng.tz_offsets(), config, (int(state.get("watermark", 0)), mark), span)
+    for pid, w in rows:
+        if pid not in person_all:
+            per_week.setdefault(int(w), set()).add(pid)
+    p.jobs = plan_jobs(everyone, person_all, per_week, span, len(fps))
+    p.reasons = [f"{len(person_all)} people with a new or changed schedule",
+                 f"{len(everyone)} new weeks", f"{len(rows)} person-weeks touched by ingest",
+                 f"{len(p.drop_people)} people no longer measured"]
+    whole = Job(None, *span).cost(len(fps))
+    if sum(j.cost(len(fps)) for j in p.jobs) > incremental.FULL_SHARE * whole:
+        p.full, p.jobs = True, []
+        p.reasons.append("the stale part is most of the store: full run")
+    return p
+
+
+def _ensure(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in _DDL:
+        con.execute(ddl)
+    touched.ensure(con)
+
+
+def _delete_box(con: duckdb.DuckDBPyConnection, job: Job) -> None:
+    if job.persons is None:
+        who = "TRUE"
+    else:
+        con.register("_box_people", pd.DataFrame({"person_id": pd.Series(job.persons, dtype=object)}))
+        who = "person_id IN (SELECT person_id FROM _box_people)"
+    con.execute(f"DELETE FROM metric_days WHERE day BETWEEN ? AND ? AND {who}", [job.d0, job.d1])
+    con.execute(f"DELETE FROM metric_weeks WHERE week_day BETWEEN ? AND ? AND {who}", [job.d0, job.d1])
+
+
+def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataFrame, p: Plan) -> None:
+    """Sum and pivot one batch's long rows into ``metric_days``, in DuckDB (no pandas)."""
+    con.register("_pk_map", people_frame[["pk", "person_id"]])
+    wide = ", ".join(f"CAST(coalesce(sum(value) FILTER (WHERE name = '{n}'), 0) AS BIGINT)" for n in LONG_NAMES)
+    try:
+        rel.query("_batch_long", (
+            f"SELECT CAST(m.person_id AS VARCHAR), w.* EXCLUDE (pk), '{p.settings_fp}', "
+            f"CAST({int(p.watermark)} AS BIGINT) FROM (SELECT person_id AS pk, CAST(day AS INTEGER), {wide} "
+            "FROM _batch_long GROUP BY person_id, day) w JOIN _pk_map m ON m.pk = w.pk"
+        )).insert_into("metric_days")
+    finally:
+        con.unregister("_pk_map")
+
+
+def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> int:
+    """``metric_weeks`` of a box from its ``metric_days`` (a box is whole weeks); the box's day rows."""
+    who = "TRUE" if job.persons is None else "person_id IN (SELECT person_id FROM _box_people)"
+    sums = ", ".join(f"CAST(sum({n}) AS BIGINT)" for n in LONG_NAMES)
+    con.execute(f"INSERT INTO metric_weeks SELECT person_id, CAST(day - (day + 3) % 7 AS INTEGER), {sums}, ?, ? "
+                f"FROM metric_days WHERE day BETWEEN ? AND ? AND {who} GROUP BY person_id, day - (day + 3) % 7",
+                [p.settings_fp, p.watermark, job.d0, job.d1])
+    return int(con.execute(f"SELECT count(*) FROM metric_days WHERE day BETWEEN ? AND ? AND {who}",
+                           [job.d0, job.d1]).fetchall()[0][0])
+
+
+def _apply(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, config: Config) -> int:
+    """Run the plan's jobs and write their rows, old rows of the boxes removed, in one transaction."""
+    offsets = eng.tz_offsets()
+    n = 0
+    con.execute("BEGIN")
+    try:
+        jobs = [Job(None, p.first_day, p.last_day)] if p.full else p.jobs
+        if p.full:
+            con.execute("DELETE FROM metric_days")
+            con.execute("DELETE FROM metric_weeks")
+        for job in jobs:
+            if p.first_day > p.last_day:
+                break
+            _delete_box(con, job)
+            for rel, people_frame in run_job(eng, people, offsets, config, job, (p.first_day, p.last_day), p.full):
+                _write_rows(con, rel, people_frame, p)
+            n += _write_weeks(con, job, p)  # a day's rows sum into its own week: weeks stay exact
+        keep = sorted(p.people_fp)
+        con.register("_keep", pd.DataFrame({"person_id": pd.Series(keep, dtype=object),
+                                            "fp": pd.Series([p.people_fp[k] for k in keep], dtype=object)}))
+        if p.full or p.span_changed or p.drop_people:  # rows outside the range or of people gone
+            for t, col in (("metric_days", "day"), ("metric_weeks", "week_day")):
+                con.execute(f"DELETE FROM {t} WHERE {col} NOT BETWEEN ? AND ? OR person_id NOT IN "
+                            "(SELECT CAST(person_id AS VARCHAR) FROM _keep)", [p.first_day, p.last_day])
+        con.execute("DELETE FROM metric_people")
+        con.execute("INSERT INTO metric_people SELECT CAST(person_id AS VARCHAR), CAST(fp AS VARCHAR) FROM _keep")
+        con.unregister("_keep")
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+        state = {"settings_fp": p.settings_fp, "people_hash": p.people_hash, "first_day": p.first_day,
+                 "last_day": p.last_day, "watermark": p.watermark, "refreshed_utc": now}
+        con.execute("DELETE FROM metric_state")
+        con.executemany("INSERT INTO metric_state VALUES (?, ?)", [[k, str(v)] for k, v in state.items()])
+        con.execute("DELETE FROM metric_touched WHERE seq <= ?", [p.watermark])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return n
+
+
+def _mark_fresh(con: duckdb.DuckDBPyConnection, p: Plan) -> None:
+    """Nothing to recompute: record the people hash and watermark, so the next check is quick."""
+    con.execute("BEGIN")
+    try:
+        for key, value in (("people_hash", p.people_hash), ("watermark", p.watermark)):
+            con.execute("INSERT OR REPLACE INTO metric_state VALUES (?, ?)", [key, str(value)])
+        con.execute("DELETE FROM metric_touched WHERE seq <= ?", [p.watermark])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def refresh(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
+            full: bool = False) -> Refreshed:
+    """Bring the stored results up to date: recompute only the stale person-weeks.
+
+    ``full``: recompute everything (``worklife metrics --full``). Needs a writable store;
+    the whole update is one transaction (an interrupted run leaves the previous results).
+    """
+    config = config or Config()
+    con = _con(store)
+    t0 = time.perf_counter()
+    _ensure(con)
+    p = plan(con, config, full)
+    if p.fresh:
+        if not p.quick:  # e.g. a team changed, or ingest touched only people not measured
+            _mark_fresh(con, p)
+        return Refreshed(False, 0, 0, time.perf_counter() - t0, ["up to date"])
+    eng = open_backend(con)
+    people = eng.people()
+    n = _apply(con, p, eng, people, config)
+    log.info("metrics: stored %d person-days (%s)", n, "; ".join(p.reasons))
+    return Refreshed(p.full, 1 if p.full else len(p.jobs), n, time.perf_counter() - t0, p.reasons)
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def _periods(lo: int, hi: int, period: str) -> pd.DataFrame:
+    if period == "week":
+        days = list(range(lo, hi + 1, 7))
+        return pd.DataFrame({"day": days, "week": [iso_week_label(day_date(d)) for d in days],
+                             "week_start": [day_date(d) for d in days]})
+    days = list(range(lo, hi + 1))
+    return pd.DataFrame({"day": days, "date": [day_date(d) for d in days],
+                         "week": [iso_week_label(day_date(d)) for d in days]})
+
+
+def _read(con: duckdb.DuckDBPyConnection, config: Config, persons: Sequence[str] | None,
+          weeks: Sequence[str] | None, period: str) -> pd.DataFrame:
+    table, col = ("metric_weeks", "week_day") if period == "week" else ("metric_days", "day")
+    people = [r[0] for r in con.execute("SELECT person_id FROM metric_people ORDER BY person_id").fetchall()]
+    lo, hi = con.execute(f"SELECT min({col}), max({col}) FROM {table} "
+                         "WHERE collab_s > 0 OR blocks > 0").fetchall()[0]
+    if lo is None or not people:
+        return finalize_frame(pd.DataFrame(), [], pd.DataFrame(), config, period)
+    periods = _periods(int(lo), int(hi), period)
+    if weeks is not None:
+        periods = periods[periods["week"].isin(list(weeks))]
+    if persons is not None:
+        wanted = set(persons)
+        people = [p for p in people if p in wanted]
+    where = [f"{col} BETWEEN {int(lo)} AND {int(hi)}"]
+    if persons is not None:
+        con.register("_want_people", pd.DataFrame({"person_id": people}, dtype=object))
+        where.append("person_id IN (SELECT person_id FROM _want_people)")
+    if weeks is not None:
+        con.register("_want_days", periods[["day"]])
+        where.append(f"{col} IN (SELECT day FROM _want_days)")
+    raw = con.execute(f"SELECT person_id, {col} AS day, {', '.join(LONG_NAMES)} FROM {table} "
+                      f"WHERE {' AND '.join(where)}").df()
+    return finalize_frame(raw, people, periods, config, period)
+
+
+def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
+                 persons: Sequence[str] | None = None, weeks: Sequence[str] | None = None,
+                 period: str = "week", update: bool = True) -> pd.DataFrame:
+    """Person-week metrics (or person-day with ``period="day"``), from the stored results.
+
+    ``store``: a Store, a DuckDB connection or a store path. ``persons``: person ids to
+    return (None: everyone measured). ``weeks``: ISO week labels such as ``"2025-W13"``
+    (None: every week). Returns the frame of ``worklife.metrics.compute(by="person")``:
+    person_id, week, week_start (or person_id, date, week), then ``METRIC_COLUMNS``
+    (hours unless the name says otherwise), zero-filled over every measured person and
+    every period between the store's first and last active one, sorted by person and period.
+
+    With ``update`` and a writable store, stale parts are recomputed and stored first
+    (``refresh``; cheap when nothing changed: a few small queries). On a read-only store
+    (or ``update=False``) fresh stored results are read as they are; stale ones are not
+    used: the metrics are then computed in memory from the raw tables (slow, correct),
+    and a warning says to run ``worklife metrics --db FILE`` to store them.
+
+    For a server (the web app): open the store per request — read-only when the nightly
+    ``worklife metrics --refresh-only`` keeps results fresh — and close it; a DuckDB
+    connection must not be shared between threads, and a process holding the file open
+    keeps ingest from writing it (docs/operations.md). Passing a path opens and closes
+    the store here (read-write with ``update``, else read-only).
+    """
+    config = config or Config()
+    if isinstance(store, (str, Path)):
+        with connect(store, read_only=not update, create=False) as s:
+            return person_weeks(s, config, persons, weeks, period, update)
+    con = _con(store)
+    if update and not read_only(con):
+        refresh(con, config)
+    elif not _has_tables(con) or not plan(con, config).fresh:
+        log.warning("stored metric results are missing or stale; computing in memory "
+                    "(run `worklife metrics --db FILE` to store them)")
+        return _in_memory(con, config, persons, weeks, period)
+    return _read(con, config, persons, weeks, period)
+
+
+def _in_memory(con: duckdb.DuckDBPyConnection, config: Config, persons: Sequence[str] | None,
+               weeks: Sequence[str] | None, period: str) -> pd.DataFrame:
+    from worklife.metrics import person_metrics, prepare
+
+    df = person_metrics(prepare(con, config), period)
+    if persons is not None:
+        df = df[df["person_id"].isin(list(persons))]
+    if weeks is not None:
+        df = df[df["week"].isin(list(weeks))]
+    return df.reset_index(drop=True)
