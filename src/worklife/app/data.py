@@ -1,11 +1,13 @@
 """All the app's data access, in one place: computed once, cached per store file state.
 
 Every page and API call reads through ``AppData``. Each result (person-week table,
-findings, boundary pressure, validation …) is computed on first use with the public
-library API (``worklife.metrics.compute``, ``worklife.policy.check`` …) and kept until
-the store file changes (its size or mtime, WAL included). Results that depend on one
-person or team are small and cached with a bound. To read stored metric results
-instead of computing, change ``_compute_person_weeks`` only.
+findings, boundary pressure, validation …) is read on first use with the public
+library API (``worklife.metrics.person_weeks``, ``worklife.policy.check`` …) and kept
+until the store file changes (its size or mtime, WAL included). Person-weeks come from
+the stored metric results (``worklife metrics`` or the nightly ``--refresh-only`` keeps
+them fresh; stale ones are computed in memory, never written by the app, which opens
+the store read-only). Results that depend on one person or team are small and cached
+with a bound.
 
 Nothing here checks roles: ``worklife.app.access`` decides who may ask for what;
 this module only answers.
@@ -225,10 +227,10 @@ class AppData:
 
     # -- metrics --------------------------------------------------------------------------
     def _compute_person_weeks(self) -> pd.DataFrame:
-        from worklife.metrics import compute
+        from worklife.metrics.results import person_weeks
 
         with self.store() as s:
-            return compute(s, self.config)
+            return person_weeks(s, self.config, update=False)
 
     def person_weeks(self) -> pd.DataFrame:
         """Every person-week (hours), with the person's team."""
