@@ -1,8 +1,8 @@
 """What the digest would save: the team's recurring status-like meetings, in hours and money.
 
-A **status meeting** is a qualifying meeting occurrence (docs/metrics.md: not cancelled,
-not free, not all-day, ``0 < duration <= metrics.meeting_max_hours``, at least
-``metrics.meeting_min_people`` attendees) with ``is_recurring`` whose title matches any
+A **status meeting** is a qualifying meeting occurrence (``worklife.rules.meetings``,
+docs/metrics.md: not cancelled, not free, not all-day, ``0 < duration <=
+metrics.meeting_max_hours``, at least ``metrics.meeting_min_people`` attendees) with ``is_recurring`` whose title matches any
 of ``metrics.status_title_patterns`` (case-insensitive). Its **person-hours** are its
 duration times the team members who attended (did not decline). Per month =
 person-hours over the observed calendar span (first meeting start to last meeting end
@@ -27,6 +27,7 @@ from datetime import datetime
 from worklife.config import Config
 from worklife.digest.build import COMMIT, RESOLVED_OUTCOMES
 from worklife.digest.work import PR_LINK
+from worklife.rules.meetings import meeting_rule
 from worklife.store import Store
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -68,24 +69,18 @@ def estimate_savings(store: Store, config: Config, team: str | None = None) -> l
     status_re = "|".join(f"(?:{p})" for p in patterns)
     days, t0, t1 = _span_days(store)
     months = days / DAYS_PER_MONTH
-    rows = store.con.execute("""
-        WITH n AS (SELECT meeting_key, count(DISTINCT person_id) AS n FROM meeting_attendees GROUP BY 1),
-        q AS (
-            SELECT m.meeting_key, coalesce(m.series_id, m.uid) AS series, m.title,
-                   (epoch(m.end_utc) - epoch(m.start_utc)) / 3600.0 AS hours
-            FROM meetings m JOIN n USING (meeting_key)
-            WHERE m.is_recurring AND regexp_matches(coalesce(m.title, ''), ?, 'i')
-              AND m.status <> 'cancelled' AND m.transp <> 'transparent' AND NOT m.all_day
-              AND m.end_utc > m.start_utc AND epoch(m.end_utc) - epoch(m.start_utc) <= ? * 3600
-              AND n.n >= ?)
+    rule = meeting_rule(config)
+    rows = store.con.execute(f"""
+        WITH q AS (
+            SELECT meeting_key, coalesce(series_id, uid) AS series, title,
+                   (epoch(end_utc) - epoch(start_utc)) / 3600.0 AS hours
+            FROM ({rule.qualifying_meetings_sql("m.is_recurring AND regexp_matches(coalesce(m.title, ''), ?, 'i')")}) m)
         SELECT p.team, q.series, arg_max(q.title, q.meeting_key), count(DISTINCT q.meeting_key),
                count(DISTINCT a.person_id), sum(q.hours)
-        FROM q JOIN meeting_attendees a ON a.meeting_key = q.meeting_key AND a.response <> 'declined'
+        FROM q JOIN meeting_attendees a ON a.meeting_key = q.meeting_key AND {rule.attendee_sql('a')}
         JOIN people p ON p.person_id = a.person_id AND p.is_internal AND p.team IS NOT NULL
         WHERE ? IS NULL OR p.team = ?
-        GROUP BY 1, 2 ORDER BY 1, 6 DESC, 2""",
-        [status_re, float(config["metrics.meeting_max_hours"]), int(config["metrics.meeting_min_people"]),
-         team, team]).fetchall()
+        GROUP BY 1, 2 ORDER BY 1, 6 DESC, 2""", [status_re, team, team]).fetchall()
     shipped = [str(k) for k in config["digest.shipped_kinds"]] + [COMMIT]
     # Items as the digest lists them: a shipped item once, a commit only when it is in no pull request.
     volume = dict(store.con.execute(f"""
