@@ -20,7 +20,7 @@ Two sources, chosen by ``build_digest(..., numbers=)``:
     the window;
   - after-hours share of **activity instants**: e-mails and chats sent (not automatic),
     commits, starts of qualifying meetings; the share outside the person's working hours
-    (local time, workdays, public holidays of the jurisdiction).
+    (local time, workdays, public holidays of the jurisdiction: ``worklife.rules.worktime``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from worklife.config import Config
 from worklife.rules.meetings import meeting_rule
+from worklife.rules.worktime import workday_mask, working_sql
 from worklife.store import Store
 from worklife.timezones import tz_offsets_table
 from worklife.workcal import WorkSchedule, holiday_rows
@@ -125,7 +126,7 @@ def quick_numbers(
     con.register("_ns", pa.table({
         "person_id": list(sched), "tz": [s.tz for s in sched.values()],
         "start_s": [s.work_start_s for s in sched.values()], "end_s": [s.work_end_s for s in sched.values()],
-        "mask": ["".join("1" if i in s.workdays else "0" for i in range(7)) for s in sched.values()],
+        "mask": [workday_mask(s.workdays) for s in sched.values()],
     }))
     con.register("_nh", pa.table({"person_id": pa.array([h[0] for h in hol], pa.string()),
                                   "day": pa.array([h[1] for h in hol], pa.date32())}))
@@ -165,9 +166,7 @@ def quick_numbers(
                 JOIN _nz z ON z.tz = s.tz AND a.t >= z.valid_from_utc AND a.t < z.valid_to_utc),
             cls AS (
                 SELECT l.person_id,
-                       substr(s.mask, isodow(l.lt), 1) = '1' AND h.day IS NULL
-                       AND epoch(l.lt) - epoch(date_trunc('day', l.lt)) >= s.start_s
-                       AND epoch(l.lt) - epoch(date_trunc('day', l.lt)) < s.end_s AS working
+                       {working_sql('l.lt', 's.start_s', 's.end_s', 's.mask', 'h.day IS NOT NULL')} AS working
                 FROM loc l JOIN _ns s USING (person_id)
                 LEFT JOIN _nh h ON h.person_id = l.person_id AND h.day = CAST(l.lt AS DATE)),
             ah AS (SELECT person_id, count(*) AS n, count(*) FILTER (WHERE NOT working) AS ah FROM cls GROUP BY 1)

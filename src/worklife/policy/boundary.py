@@ -36,6 +36,7 @@ from worklife.policy._localtime import localize, prepare, workday_sql
 from worklife.policy.model import QuietHours
 from worklife.policy.sql import PolicyDb, as_db, open_db
 from worklife.rules.meetings import meeting_rule
+from worklife.rules.worktime import time_of_day_sql
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def build_contacts(store: Store | PolicyDb, config: Config, *, urgent_patterns: 
       WHERE m.sender_id IS NULL OR r.person_id <> m.sender_id"""
     quiet_sql = "false"
     if quiet is not None:
-        sod = "(hour(c.r_local_ts) * 3600 + minute(c.r_local_ts) * 60 + second(c.r_local_ts))"
+        sod = time_of_day_sql("c.r_local_ts")
         inside = (f"({sod} >= {quiet.start_s} AND {sod} < {quiet.end_s})" if quiet.start_s < quiet.end_s
                   else f"({sod} >= {quiet.start_s} OR {sod} < {quiet.end_s})")
         nonwork = ("NOT " + workday_sql("c.r_local_date", "rs.mask", "rs.jurisdiction")
