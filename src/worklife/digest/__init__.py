@@ -11,8 +11,8 @@ Library surface (``worklife digest`` is a thin layer on it)::
     webhook.post(url, body, send=, sleep=) -> attempts            # retries 429/5xx, Retry-After
     webhook.planned_post(now, monday, zone, post_at, schedules) -> datetime
     estimate_savings(store, config, team=None) -> list[TeamSavings]
-    savings_section(store, config) -> str                         # HTML <section> for any page
-    report_sections(store, config, person_weeks) -> [Section]     # the report's provider hook
+
+The savings are drawn by ``worklife.report.savings_section`` (the report renders).
 """
 
 from worklife.digest.build import CommitGroup, Digest, Fact, PersonDigest, build_digest, parse_week
@@ -30,9 +30,6 @@ from worklife.digest.savings import (
     StatusSeries,
     TeamSavings,
     estimate_savings,
-    report_sections,
-    savings_html,
-    savings_section,
 )
 
 __all__ = [
@@ -52,9 +49,6 @@ __all__ = [
     "parse_week",
     "queue_sender",
     "render",
-    "report_sections",
-    "savings_html",
-    "savings_section",
     "send_http",
     "send_queue",
     "subject",

@@ -8,8 +8,8 @@ Public API:
   and ``check_report(...)`` (findings + meta); ``open_db(store, engine)`` to reuse one
   staging (``engine="spark"``: the same SQL on Spark, ``worklife.policy.sql``).
 - ``boundary_pressure(store, config, ...) -> dict[str, DataFrame]`` and ``sender_view(...)``.
-- ``report_section(store, config, findings) -> str``: a self-contained HTML fragment;
-  ``report_sections(store, config, person_weeks)`` is the ``worklife.report`` provider.
+
+Policy returns records; the report draws them (``worklife.report.policy_section``).
 
 Presets summarise statutes and codes for awareness; they are not legal advice.
 """
@@ -29,8 +29,8 @@ from worklife.store import Store
 
 __all__ = [
     "DISCLAIMER", "ENGINES", "Charter", "CheckResult", "Event", "Finding", "Policy", "PolicyDb", "Preset", "SenderView",
-    "boundary_pressure", "builtin_presets", "check", "check_report", "load_policy", "open_db", "report_section",
-    "report_sections", "sender_view", "team_summary", "to_json", "to_table",
+    "boundary_pressure", "builtin_presets", "check", "check_report", "load_policy", "open_db",
+    "sender_view", "team_summary", "to_json", "to_table",
 ]
 
 
@@ -54,20 +54,3 @@ def check(store: Store | PolicyDb | str | Path, config: Config, policy: Policy |
           engine: str = "duckdb", spark_master: str = "local[*]") -> list[Finding]:
     """Every finding of ``policy`` (a Policy, preset code, "auto" or policy.toml path), most severe first."""
     return check_report(store, config, policy, engine=engine, spark_master=spark_master).findings
-
-
-def report_section(store: Store, config: Config, findings: list[Finding], *,
-                   include_plotlyjs: bool | str = True) -> str:
-    """The report's boundary-pressure and policy section as self-contained HTML."""
-    from worklife.policy.report import report_section as _section
-
-    return _section(store, config, findings, include_plotlyjs=include_plotlyjs)
-
-
-def report_sections(store: Store, config: Config, person_weeks: object = None) -> list:
-    """``worklife.report`` provider: this stage's section, checked under ``policy.report_policy``."""
-    from worklife.policy.report import TITLE, section_body
-    from worklife.report.sections import section
-
-    findings = check(store, config, config["policy.report_policy"])
-    return [section(TITLE, section_body(store, config, findings, include_plotlyjs=False), anchor="policy")]
