@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from worklife.cli._app import app, console, fail
+from worklife.cli.toolkit import emit, frame_table, parse_instant
 from worklife.config import load_config
 
 
@@ -25,6 +26,7 @@ class ViewFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    parquet = "parquet"
 
 
 class View(str, Enum):
@@ -49,17 +51,6 @@ MasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master URL
                                         "(local[*], spark://host:7077, yarn).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")]
-
-
-def _instant(text: str | None, flag: str) -> datetime | None:
-    """ISO date or date-time; without an offset it means UTC."""
-    if text is None:
-        return None
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"{flag}: expected an ISO date or date-time, not {text!r}", 2)
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def _emit(text: str, out: Path | None) -> None:
@@ -222,9 +213,9 @@ def boundaries(
                                        "replies, meetings (time-zone burden), organizers.")] = View.sender,
     me: Annotated[Optional[str], typer.Option("--me", help="Your e-mail: how your messages landed in "
                                               "other people's hours.")] = None,
-    start: Annotated[Optional[str], typer.Option("--from", help="Start (ISO date/time; UTC unless an offset is given).")] = None,
-    end: Annotated[Optional[str], typer.Option("--to", help="End, exclusive (ISO date/time).")] = None,
-    fmt: Annotated[ViewFormat, typer.Option("--format", help="table, json or csv.")] = ViewFormat.table,
+    start: Annotated[Optional[str], typer.Option("--from", help="Start: an ISO instant with its offset (2025-03-01T00:00:00Z).")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="End, exclusive: an ISO instant with its offset.")] = None,
+    fmt: Annotated[ViewFormat, typer.Option("--format", help="table, json, csv or parquet (needs --out).")] = ViewFormat.table,
     out: OutOpt = None,
     config: ConfigOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows shown in a table.")] = 30,
@@ -236,7 +227,7 @@ def boundaries(
 
     _check_engine(engine)
     cfg = load_config(config)
-    t0, t1 = _instant(start, "--from"), _instant(end, "--to")
+    t0, t1 = parse_instant(start, "--from"), parse_instant(end, "--to")
     with pol.open_db(db, engine, spark_master) as pdb:
         if me is not None:
             if t0 is None and t1 is None:  # the 30 days up to the last message in the store
@@ -256,18 +247,4 @@ def boundaries(
             return
         frames = pol.boundary_pressure(pdb, cfg, start=t0, end=t1)
     df = frames[_KEYS[view.value]]
-    if fmt is ViewFormat.json:
-        _emit(df.to_json(orient="records", date_format="iso", indent=2), out)
-    elif fmt is ViewFormat.csv:
-        _emit(df.to_csv(index=False), out)
-    else:
-        table = Table(title=f"boundary pressure: {view.value}")
-        for col in df.columns:
-            table.add_column(str(col), overflow="fold")
-        for row in df.head(limit).itertuples(index=False):
-            table.add_row(*[f"{x:.2f}" if isinstance(x, float) else ("" if x is None else str(x)) for x in row])
-        if out is None:
-            console.print(table)
-        else:
-            with out.open("w", encoding="utf-8") as fh:
-                Console(file=fh, width=160, no_color=True, markup=False).print(table)
+    emit(df, fmt.value, out, table=lambda d: frame_table(d, f"boundary pressure: {view.value}", limit))
