@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta, timezone
+from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -151,9 +151,7 @@ def check(
     with pol.open_db(db, engine, spark_master) as pdb:
         result = pol.check_report(pdb, cfg, the_policy)
         if by == "team":
-            teams = dict(pdb.store.con.execute("SELECT person_id, team FROM people").fetchall())
-            sizes = dict(pdb.store.con.execute(
-                "SELECT coalesce(team, '(no team)'), count(*) FROM people WHERE is_internal GROUP BY 1").fetchall())
+            teams, sizes = pol.people_teams(pdb)
     if by == "team":
         rows = pol.team_summary(result.findings, teams, sizes, int(cfg["privacy.min_group_size"]))
         if fmt is CheckFormat.json:
@@ -231,9 +229,9 @@ def boundaries(
     with pol.open_db(db, engine, spark_master) as pdb:
         if me is not None:
             if t0 is None and t1 is None:  # the 30 days up to the last message in the store
-                last = pdb.store.con.execute("SELECT max(sent_utc) FROM messages").fetchone()[0]
+                last = pol.last_message_utc(pdb)
                 if last is not None:
-                    t1 = last.replace(tzinfo=timezone.utc) + timedelta(seconds=1)
+                    t1 = last + timedelta(seconds=1)
                     t0 = t1 - timedelta(days=30)
             v = pol.sender_view(pdb, cfg, me, start=t0, end=t1)
             if fmt is ViewFormat.json:

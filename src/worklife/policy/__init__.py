@@ -16,6 +16,7 @@ Presets summarise statutes and codes for awareness; they are not legal advice.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from worklife.config import Config
@@ -29,8 +30,8 @@ from worklife.store import Store
 
 __all__ = [
     "DISCLAIMER", "ENGINES", "Charter", "CheckResult", "Event", "Finding", "Policy", "PolicyDb", "Preset", "SenderView",
-    "boundary_pressure", "builtin_presets", "check", "check_report", "load_policy", "open_db",
-    "sender_view", "team_summary", "to_json", "to_table",
+    "boundary_pressure", "builtin_presets", "check", "check_report", "last_message_utc", "load_policy", "open_db",
+    "people_teams", "sender_view", "team_summary", "to_json", "to_table",
 ]
 
 
@@ -54,3 +55,19 @@ def check(store: Store | PolicyDb | str | Path, config: Config, policy: Policy |
           engine: str = "duckdb", spark_master: str = "local[*]") -> list[Finding]:
     """Every finding of ``policy`` (a Policy, preset code, "auto" or policy.toml path), most severe first."""
     return check_report(store, config, policy, engine=engine, spark_master=spark_master).findings
+
+
+def people_teams(store: Store | PolicyDb) -> tuple[dict[str, str | None], dict[str, int]]:
+    """(person_id -> team, team -> internal people) for ``team_summary``; no team reads '(no team)'."""
+    con = (store.store if isinstance(store, PolicyDb) else store).con
+    teams = dict(con.execute("SELECT person_id, team FROM people").fetchall())
+    sizes = dict(con.execute(
+        "SELECT coalesce(team, '(no team)'), count(*) FROM people WHERE is_internal GROUP BY 1").fetchall())
+    return teams, sizes
+
+
+def last_message_utc(store: Store | PolicyDb) -> datetime | None:
+    """The latest ``messages.sent_utc`` (aware, UTC), or None for a store without messages."""
+    con = (store.store if isinstance(store, PolicyDb) else store).con
+    last = con.execute("SELECT max(sent_utc) FROM messages").fetchone()[0]
+    return None if last is None else last.replace(tzinfo=timezone.utc)
