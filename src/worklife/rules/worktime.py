@@ -7,7 +7,8 @@ of day in whole seconds after local midnight (wall clock; local time = UTC insta
 ``utc_offset_s`` of the person's zone in force at that instant). Everything else is
 after hours. The workdays travel as a **mask** of seven '0'/'1' characters, Monday first.
 
-Each rendering below takes the same inputs (time of day in seconds, working window in
+Users: ``metrics.localtime`` (Ibis), ``policy._localtime`` and ``digest.numbers`` (SQL),
+``digest.webhook`` (Python). Each rendering below takes the same inputs (time of day in seconds, working window in
 seconds, the workday flag); ``tests/test_rules_worktime.py`` checks that metrics, policy
 and digest classify the synthetic organisation's instants identically.
 """
