@@ -68,6 +68,12 @@ def test_data_stages_do_not_import_the_report_or_plotly(stage):
     assert bad == []
 
 
+def test_the_digest_reaches_the_guard_only_through_a_send_function():
+    bad = sorted((m, i) for m, tree in ALL.items() if under(m, ("worklife.digest",))
+                 for i in imports(m, tree) if under(i, ("worklife.guard",)))
+    assert bad == []
+
+
 def test_nothing_is_loaded_by_name():
     found = []
     for m, tree in ALL.items():

@@ -132,10 +132,8 @@ def _send_mail(d, db: Path, cfg, from_addr: str, guard: str | None, token: str |
     what = f"digest {d.team} {d.week}" + (f" for {d.person}" if d.person else "")
     try:
         if guard_queue is not None:
-            try:
-                import worklife.guard as guard_lib
-            except ImportError as exc:
-                fail(f"--guard-queue needs worklife.guard, which is not installed here: {exc}", 1)
+            import worklife.guard as guard_lib
+
             ids = send_queue(d, guard_queue, from_addr, cfg, store_path=db, now=at, mime=mime,
                              limit=limit, full=full, guard=guard_lib)
             err_console.print(f"queued {what} for {len(ids)} recipient(s) in {guard_queue}", markup=False)

@@ -5,7 +5,7 @@ Library surface (``worklife digest`` is a thin layer on it)::
     build_digest(store, config, team, week, now) -> Digest      # facts, per person and team
     render(digest, "md" | "html" | "eml", sender=...) -> str
     send_http(digest, guard_url, token, sender) -> dict          # via the guard's HTTP API
-    send_queue(digest, queue_path, sender, config, store_path=, now=) -> list[int]
+    send_queue(digest, queue_path, sender, config, store_path=, now=, guard=worklife.guard) -> list[int]
     deliver(digest, send, sender) -> answer                       # any send function (queue_sender, a double)
     webhook.payload(digest, "slack"|"mattermost"|"teams"|"teams-messagecard") -> dict
     webhook.post(url, body, send=, sleep=) -> attempts            # retries 429/5xx, Retry-After
