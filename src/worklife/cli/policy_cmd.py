@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from worklife.cli._app import app, console, fail
-from worklife.cli.toolkit import emit, frame_table, parse_instant
+from worklife.cli.toolkit import emit, frame_table, parse_instant, write_table, write_text
 from worklife.config import load_config
 
 
@@ -51,14 +50,6 @@ MasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master URL
                                         "(local[*], spark://host:7077, yarn).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")]
-
-
-def _emit(text: str, out: Path | None) -> None:
-    if out is None:
-        typer.echo(text)
-    else:
-        out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
-        console.print(f"wrote {out}", highlight=False)
 
 
 UNCHECKED = {
@@ -155,7 +146,7 @@ def check(
     if by == "team":
         rows = pol.team_summary(result.findings, teams, sizes, int(cfg["privacy.min_group_size"]))
         if fmt is CheckFormat.json:
-            _emit(json.dumps({"meta": result.meta, "teams": rows}, indent=2, default=str), out)
+            write_text(json.dumps({"meta": result.meta, "teams": rows}, indent=2, default=str), out)
             return
         table = Table(title=f"worklife check by team ({the_policy.source})")
         for col in ("team", "rule", "week", "people", "count"):
@@ -163,13 +154,13 @@ def check(
         for r in rows:
             table.add_row(r["team"], r["rule"], r["week"] or "", "suppressed" if r["suppressed"] else str(r["people"]),
                           "" if r["suppressed"] else str(r["count"]))
-        _print_table(table, out, result.meta)
+        write_table(table, _footer(result.meta), out)
         return
     findings = summarise_unchecked(result.findings)
     if fmt is CheckFormat.json:
-        _emit(pol.to_json(findings, result.meta), out)
+        write_text(pol.to_json(findings, result.meta), out)
         return
-    _print_table(pol.to_table(findings, title=f"worklife check ({the_policy.source})"), out, result.meta)
+    write_table(pol.to_table(findings, title=f"worklife check ({the_policy.source})"), _footer(result.meta), out)
 
 
 def _assumed(pol, the_policy, assume: str | None):
@@ -189,19 +180,6 @@ def _assumed(pol, the_policy, assume: str | None):
 def _check_engine(engine: str) -> None:
     if engine not in ("duckdb", "spark"):
         fail(f"--engine must be duckdb or spark, not {engine!r}", 2)
-
-
-def _print_table(table: Table, out: Path | None, meta: dict) -> None:
-    footer = _footer(meta)
-    if out is None:
-        console.print(table)
-        console.print(footer, style="dim", highlight=False)
-        return
-    with out.open("w", encoding="utf-8") as fh:
-        c = Console(file=fh, width=160, no_color=True, markup=False)
-        c.print(table)
-        c.print(footer, highlight=False)
-    console.print(f"wrote {out}", highlight=False)
 
 
 @app.command()
@@ -235,13 +213,13 @@ def boundaries(
                     t0 = t1 - timedelta(days=30)
             v = pol.sender_view(pdb, cfg, me, start=t0, end=t1)
             if fmt is ViewFormat.json:
-                _emit(json.dumps({**v.__dict__, "holdable_share": v.holdable_share, "sentence": v.sentence()},
+                write_text(json.dumps({**v.__dict__, "holdable_share": v.holdable_share, "sentence": v.sentence()},
                                  indent=2, default=str), out)
             else:
                 span = f"{t0:%Y-%m-%d} to {t1:%Y-%m-%d}" if t0 and t1 else "all data"
                 lines = [f"{v.sender_id} ({span}): {v.sentence()}"]
                 lines += [f"  {key} -> {rcpt} at {local} their time" for key, rcpt, local in v.samples]
-                _emit("\n".join(lines), out)
+                write_text("\n".join(lines), out)
             return
         frames = pol.boundary_pressure(pdb, cfg, start=t0, end=t1)
     df = frames[_KEYS[view.value]]

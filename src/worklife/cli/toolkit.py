@@ -7,6 +7,8 @@
 - ``emit(rows, fmt, out)``: rows (a DataFrame or a list of dicts) as ``table``, ``csv``,
   ``json`` (an array of records, ISO instants) or ``parquet`` (needs ``--out``), to
   ``out`` or stdout; a line ``wrote N rows to FILE`` goes to stderr when a file is written.
+- ``write_table(table, footer, out)`` and ``write_text(text, out)``: the same destinations
+  for a table built by a stage (``policy.to_table``) or a finished document (JSON, sentences).
 """
 
 from __future__ import annotations
@@ -81,11 +83,31 @@ def emit(rows: pd.DataFrame | Sequence[dict[str, Any]], fmt: str, out: Path | No
         else:
             out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     else:
-        shown = table(df) if table is not None else frame_table(df, title)
-        if out is None:
-            console.print(shown)
-        else:
-            with out.open("w", encoding="utf-8") as fh:
-                Console(file=fh, width=160, no_color=True, markup=False).print(shown)
+        write_table(table(df) if table is not None else frame_table(df, title), None, out, quiet=True)
     if out is not None:
         err_console.print(f"wrote {len(df)} rows to {out}", highlight=False, soft_wrap=True)
+
+
+def write_table(table: Table, footer: str | None, out: Path | None, *, quiet: bool = False) -> None:
+    """A rich Table (and a dim footer line) on the terminal, or as plain text in ``out``."""
+    if out is None:
+        console.print(table)
+        if footer:
+            console.print(footer, style="dim", highlight=False)
+        return
+    with out.open("w", encoding="utf-8") as fh:
+        c = Console(file=fh, width=160, no_color=True, markup=False)
+        c.print(table)
+        if footer:
+            c.print(footer, highlight=False)
+    if not quiet:
+        err_console.print(f"wrote {out}", highlight=False, soft_wrap=True)
+
+
+def write_text(text: str, out: Path | None) -> None:
+    """Text already formatted (a JSON document, sentences) on stdout or in ``out``."""
+    if out is None:
+        typer.echo(text)
+        return
+    out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    err_console.print(f"wrote {out}", highlight=False, soft_wrap=True)
