@@ -32,8 +32,8 @@ import pyarrow as pa
 
 from worklife.config import Config
 from worklife.metrics.intervals import union_all
-from worklife.timezones import tz_offsets_table
 from worklife.rules.worktime import is_workday, workday_mask, working_ibis
+from worklife.timezones import tz_offsets_table
 from worklife.workcal import WorkSchedule, holiday_calendar, resolve_person
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,6 @@ from worklife.metrics.localtime import epoch_seconds
 from worklife.rules.meetings import REASONS, meeting_rule  # noqa: F401 (REASONS re-exported)
 
 
-
 def combined_pattern(patterns: list[str]) -> str:
     """One case-insensitive regex (RE2 and Java compatible) matching any of ``patterns``."""
     return "(?i)(" + "|".join(f"(?:{p})" for p in patterns) + ")"
