@@ -131,3 +131,30 @@ def test_digest_quick_numbers_equal_the_metric_values(org_store, settings):
                 (m.meeting_hours, m.status_meeting_hours, m.meetings), pid
             seen += q.meetings
     assert seen > 0
+
+
+@pytest.mark.parametrize("settings", SETTINGS[:3], ids=["defaults", "min3", "max1h"])
+def test_heatmap_meeting_hours_are_the_union_of_the_metric_attendance(org_store, settings):
+    from worklife.report.heatmap import activity_heatmap
+
+    config = config_with(settings)
+    counted = metric_attendance(org_store, config)
+    internal = {r[0] for r in org_store.con.execute("SELECT person_id FROM people WHERE is_internal").fetchall()}
+    span = {k: (s, e) for k, s, e in org_store.con.execute(
+        "SELECT meeting_key, epoch(start_utc), epoch(end_utc) FROM meetings").fetchall()}
+    per: dict[str, list[tuple[float, float]]] = {}
+    for key, pid in counted:
+        if pid in internal:
+            per.setdefault(pid, []).append(span[key])
+    total = 0.0
+    for intervals in per.values():  # union of each person's meetings, overlaps once
+        end = None
+        for s, e in sorted(intervals):
+            if end is None or s > end:
+                total += e - s
+                end = e
+            elif e > end:
+                total += e - end
+                end = e
+    cells = activity_heatmap(org_store, config)
+    assert cells.meeting_hours.sum() == pytest.approx(total / 3600, abs=1e-6)
