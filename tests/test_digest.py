@@ -20,10 +20,10 @@ from worklife.digest import (
     estimate_savings,
     message_payload,
     render,
-    savings_section,
     send_http,
 )
 from worklife.errors import ConfigError, GuardError, WorklifeError
+from worklife.report.savings_section import savings_section, savings_sections
 from worklife.store import connect
 
 
@@ -277,7 +277,7 @@ def test_savings_counts_status_meeting_person_hours_per_month(store):
 def test_the_report_collects_the_savings_section(store):
     from worklife.report.sections import collect_sections
 
-    (sec,) = collect_sections(store, Config({"privacy.min_group_size": 3}), None, providers=("worklife.digest",))
+    (sec,) = collect_sections(store, Config({"privacy.min_group_size": 3}), None, providers=[savings_sections])
     assert sec.title == "Status meetings the digest could replace" and sec.anchor == "digest-savings"
     assert "<h3>alpha</h3>" in sec.html and "<h2>" not in sec.html  # the report adds the heading
     assert "<h3>beta</h3>" not in sec.html and "1 team(s) with fewer than 3 people" in sec.html

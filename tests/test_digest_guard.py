@@ -130,7 +130,9 @@ def test_guard_queue_file_plans_the_same_windows(db, tmp_path):
     with connect(db, read_only=True) as s:
         d = build_digest(s, Config(), "alpha", "2026-W47", NOW, numbers="quick")
     qpath = tmp_path / "direct.sqlite"
-    ids = send_queue(d, qpath, SENDER, Config(), store_path=db, now=NOW)
+    import worklife.guard as guard_lib
+
+    ids = send_queue(d, qpath, SENDER, Config(), store_path=db, now=NOW, guard=guard_lib)
     queue = Queue(qpath)
     try:
         due = {queue.get(i)["recipient"]: queue.get(i)["due_ms"] for i in ids}

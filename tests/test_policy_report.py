@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from worklife.policy import check, report_section
+from worklife.policy import check
+from worklife.report.policy_section import policy_sections, report_section
 from test_policy_support import Org, at
 
 LIS = "Europe/Lisbon"
@@ -39,5 +40,5 @@ def test_small_teams_and_small_orgs_are_suppressed(store, config):
 def test_the_report_collects_the_policy_section(store, config):
     from worklife.report.sections import collect_sections
     build(store, 10)
-    [sec] = collect_sections(store, config, None, providers=("worklife.policy",))
+    [sec] = collect_sections(store, config, None, providers=[policy_sections])
     assert sec.anchor == "policy" and "Off-hours contact by team" in sec.html and "<script src=" not in sec.html

@@ -28,6 +28,7 @@ from worklife.report import (
     section,
     summary_lines,
 )
+from worklife.report import validation
 from worklife.store import connect
 from worklife.timezones import refresh_tz_offsets
 
@@ -233,13 +234,6 @@ def test_build_report_writes_the_file(org, tmp_path):
     assert [p.name for p in out.parent.iterdir()] == ["report.html"]  # no temporary left behind
 
 
-def test_missing_metrics_engine_is_a_clear_error(org, monkeypatch, tmp_path):
-    store, _ = org
-    monkeypatch.setitem(sys.modules, "worklife.metrics", None)
-    with pytest.raises(WorklifeError, match=r"worklife\.metrics\.compute.*person_weeks="):
-        build_report(store, Config(), tmp_path / "r.html")
-
-
 def test_missing_columns_are_named(org):
     store, pw = org
     with pytest.raises(WorklifeError, match="focus_hours, after_hours_collaboration_hours"):
@@ -262,9 +256,14 @@ def test_html_table_escapes_and_formats():
     assert "&lt;R&amp;D&gt;" in out and "<td class=num>3.1</td>" in out and "<td class=num>–</td>" in out
 
 
-def test_sections_from_stages_that_have_not_landed_are_skipped(org):
+def test_sections_come_from_the_providers_given_in_order(org):
     store, pw = org
-    assert collect_sections(store, Config(), pw, providers=("worklife.no_such_stage",)) == []
+    first = lambda s, c, p: section("First", "<p>1</p>")  # noqa: E731
+    nothing = lambda s, c, p: None  # noqa: E731
+    two = lambda s, c, p: [section("Second", "<p>2</p>"), section("Third", "<p>3</p>")]  # noqa: E731
+    got = collect_sections(store, Config(), pw, providers=[first, nothing, two])
+    assert [x.title for x in got] == ["First", "Second", "Third"]
+    assert collect_sections(store, Config(), pw, providers=[]) == []
 
 
 def test_cli_writes_the_report(org, monkeypatch, tmp_path, capsys):
@@ -296,7 +295,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys, args, code, message):
     assert message in err and "Traceback" not in err
 
 
-def _fake_validation_module() -> object:
+def _fake_validate() -> object:
     """A stand-in for worklife.metrics.validate with one finding of each kind."""
     from types import SimpleNamespace
 
@@ -308,15 +307,13 @@ def _fake_validation_module() -> object:
         fallbacks=pd.DataFrame({"person_id": ["user01@example.com"], "defaults_used": ["tz"]}),
         exclusions=pd.DataFrame({"what": ["message"], "reason": ["auto message"], "n": [4]}),
     )
-    module = type(sys)("worklife.metrics.validate")
-    module.validate = lambda store, config, metrics=None: findings
-    return module
+    return lambda store, config, metrics=None: findings
 
 
 def test_validation_section_reports_counts_and_names_no_one(org, monkeypatch):
     store, pw = org
-    monkeypatch.setitem(sys.modules, "worklife.metrics.validate", _fake_validation_module())
-    got = collect_sections(store, Config(), pw, providers=("worklife.report.validation",))
+    monkeypatch.setattr(validation, "validate", _fake_validate())
+    got = collect_sections(store, Config(), pw, providers=[validation.validation_sections])
     assert [s.title for s in got] == ["Validation"]
     html = got[0].html
     assert "2 person-weeks of 1 people look inactive" in html
@@ -325,8 +322,3 @@ def test_validation_section_reports_counts_and_names_no_one(org, monkeypatch):
     assert "@example.com" not in html
 
 
-def test_validation_section_is_skipped_without_the_metrics_engine(org, monkeypatch):
-    store, pw = org
-    monkeypatch.setitem(sys.modules, "worklife.metrics", None)
-    monkeypatch.delitem(sys.modules, "worklife.metrics.validate", raising=False)
-    assert collect_sections(store, Config(), pw, providers=("worklife.report.validation",)) == []

@@ -62,13 +62,14 @@ def test_report_computes_person_weeks_with_the_metrics_engine(org, tmp_path):
     if not hasattr(metrics, "compute"):
         pytest.skip("worklife.metrics.compute has not landed")
     from worklife.report import build_report, collect_sections, load_person_weeks
+    from worklife.report.providers import standard_providers
 
     store, truth = org
     config = Config({"privacy.min_group_size": 5})
     pw = load_person_weeks(store, config)
     assert len(pw) == len(truth)
     assert pw.meeting_hours.sum() == pytest.approx(truth.meeting_hours.sum(), abs=1e-6)
-    extra = collect_sections(store, config, pw)
+    extra = collect_sections(store, config, pw, standard_providers())
     out = build_report(store, config, tmp_path / "r.html", sections=extra)
     page = out.read_text(encoding="utf-8")
     assert '<section id="after-hours-by-team">' in page

@@ -51,6 +51,7 @@ def run_demo(out_dir: Path, people: int = 200, weeks: int = 12, seed: int = 0,
     from worklife import ingest
     from worklife.metrics import compute
     from worklife.report import build_report, collect_sections, summary_lines
+    from worklife.report.providers import standard_providers
     from worklife.store import connect
     from worklife.synth import generate, write
 
@@ -85,7 +86,7 @@ def run_demo(out_dir: Path, people: int = 200, weeks: int = 12, seed: int = 0,
         person_weeks.to_csv(metrics_path, index=False)
 
         advance = step("policy, validation, savings", 1)
-        extra = collect_sections(store, config, person_weeks)
+        extra = collect_sections(store, config, person_weeks, standard_providers())
         advance(1)
         advance = step("write report", 1)
         report_path = build_report(store, config, out_dir / "report.html", person_weeks=person_weeks,

@@ -123,7 +123,9 @@ def split_jurisdiction(code: str) -> tuple[str, str | None]:
 
 
 @lru_cache(maxsize=256)
-def _holiday_calendar(code: str, year: int) -> dict[date, str]:
+def holiday_calendar(code: str, year: int) -> dict[date, str]:
+    """Public holidays (date -> name) of jurisdiction ``code`` ('FR', 'US-CA') in ``year``;
+    empty for an unknown or empty code. Cached: do not mutate the result."""
     country, sub = split_jurisdiction(code)
     if not country:
         return {}
@@ -139,8 +141,11 @@ def _holiday_calendar(code: str, year: int) -> dict[date, str]:
     return dict(cal.items())
 
 
+_holiday_calendar = holiday_calendar  # the former private name
+
+
 def is_public_holiday(jurisdiction: str, day: date) -> bool:
-    return day in _holiday_calendar(jurisdiction, day.year)
+    return day in holiday_calendar(jurisdiction, day.year)
 
 
 def holiday_rows(jurisdictions: Iterable[str], start: date, end: date) -> list[tuple[str, date, str]]:
@@ -148,7 +153,7 @@ def holiday_rows(jurisdictions: Iterable[str], start: date, end: date) -> list[t
     rows = []
     for code in sorted(set(j for j in jurisdictions if j)):
         for year in range(start.year, end.year + 1):
-            for day, name in sorted(_holiday_calendar(code, year).items()):
+            for day, name in sorted(holiday_calendar(code, year).items()):
                 if start <= day <= end:
                     rows.append((code, day, name))
     return rows

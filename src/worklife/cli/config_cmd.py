@@ -31,3 +31,18 @@ def show(
         marker = "" if value == setting.default else " *"
         table.add_row(setting.name, f"{shown}{marker}", setting.unit, setting.help)
     console.print(table)
+
+
+@config_app.command("docs")
+def docs(
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write here (docs/configuration.md) instead of stdout.")] = None,
+) -> None:
+    """Print docs/configuration.md, generated from the settings registry."""
+    from worklife.config_docs import render
+
+    text = render()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out}", highlight=False)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from worklife.cli._app import app, err_console, fail
+from worklife.cli.toolkit import parse_instant
 from worklife.config import load_config
 from worklife.digest.build import personal_digests, team_people
 from worklife.errors import ConfigError, WorklifeError
@@ -17,15 +18,7 @@ from worklife.errors import ConfigError, WorklifeError
 
 def _now(text: str | None) -> datetime:
     """--now as an aware instant; the CLI is the one place that may read the clock."""
-    if not text:
-        return datetime.now(UTC)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"--now {text!r}: expected ISO 8601 with an offset, e.g. 2026-11-23T08:00:00Z", 2)
-    if value.tzinfo is None:
-        fail(f"--now {text!r}: give an offset (Z or +01:00)", 2)
-    return value
+    return parse_instant(text, "--now") if text else datetime.now(UTC)
 
 
 @app.command()
@@ -145,10 +138,8 @@ def _send_mail(d, db: Path, cfg, from_addr: str, guard: str | None, token: str |
     what = f"digest {d.team} {d.week}" + (f" for {d.person}" if d.person else "")
     try:
         if guard_queue is not None:
-            try:
-                import worklife.guard as guard_lib
-            except ImportError as exc:
-                fail(f"--guard-queue needs worklife.guard, which is not installed here: {exc}", 1)
+            import worklife.guard as guard_lib
+
             ids = send_queue(d, guard_queue, from_addr, cfg, store_path=db, now=at, mime=mime,
                              limit=limit, full=full, guard=guard_lib)
             err_console.print(f"queued {what} for {len(ids)} recipient(s) in {guard_queue}", markup=False)

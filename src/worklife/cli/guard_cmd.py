@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from worklife.cli._app import console, fail, guard_app
+from worklife.cli._app import console, guard_app
+from worklife.cli.toolkit import parse_instant
 from worklife.config import load_config
 
 _CONFIG = typer.Option("--config", help="worklife.toml to read (settings guard.*).")
@@ -59,12 +59,7 @@ def next_window(
     from worklife.guard.schedule import local_iso
     from worklife.guard.schedule import next_window as compute
 
-    try:
-        when = datetime.fromisoformat(at)
-    except ValueError:
-        fail(f"--at {at!r} is not an ISO 8601 instant", 2)
-    if when.tzinfo is None:
-        fail(f"--at {at!r} has no UTC offset; add one (e.g. Z or +01:00)", 2)
+    when = parse_instant(at, "--at")
     cfg = load_config(config)
     sched = resolve_recipient(recipient, cfg, store=db, people=people)
     due = compute(sched, when)

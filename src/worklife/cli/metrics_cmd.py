@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from worklife.cli._app import app, console, err_console, fail, styled, warn
+from worklife.cli.toolkit import emit, frame_table
 from worklife.config import load_config
 from worklife.store import connect
 
@@ -30,35 +31,15 @@ def _open(db: Path):
 
 
 def _write(df: pd.DataFrame, fmt: str, out: Optional[Path], title: str) -> None:
-    if fmt not in ("table", "csv", "json", "parquet"):
-        fail(f"--format must be table, csv, json or parquet, not {fmt!r}", 2)
-    if fmt == "parquet":
-        if out is None:
-            fail("--format parquet needs --out FILE", 2)
-        df.to_parquet(out, index=False)
-    elif fmt == "csv":
-        text = df.to_csv(index=False)
-        out.write_text(text) if out else typer.echo(text, nl=False)
-    elif fmt == "json":
-        text = df.to_json(orient="records", date_format="iso", indent=1)
-        out.write_text(text) if out else typer.echo(text)
-    else:
-        if out is not None:
-            out.write_text(df.to_string(index=False))
-            return
-        shown = [c for c in df.columns if c in TABLE_COLUMNS or c in KEY_COLUMNS
-                 or any(c == f"{m}_mean" for m in HEADLINE)]
-        table = Table(title=title, caption="headline columns; --format csv|json|parquet gives all "
-                      f"{len(df.columns)}")
-        df = df[shown]
-        for c in df.columns:
-            table.add_column(str(c), overflow="fold")
-        for row in df.itertuples(index=False):
-            table.add_row(*["–" if isinstance(v, float) and v != v else f"{v:.2f}" if isinstance(v, float)
-                            else str(v) for v in row])
-        console.print(table)
-    if out is not None:
-        console.print(f"wrote {len(df)} rows to {out}", highlight=False)
+    emit(df, fmt, out, table=lambda d: _headline_table(d, title))
+
+
+def _headline_table(df: pd.DataFrame, title: str) -> Table:
+    """The headline columns (the keys, TABLE_COLUMNS, and the means of HEADLINE)."""
+    shown = [c for c in df.columns if c in TABLE_COLUMNS or c in KEY_COLUMNS
+             or any(c == f"{m}_mean" for m in HEADLINE)]
+    return frame_table(df[shown], title, caption="headline columns; --format csv|json|parquet gives all "
+                       f"{len(df.columns)}")
 
 
 def _date(text: str | None, flag: str) -> date | None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from worklife.cli._app import app, console, fail
+from worklife.cli.toolkit import emit, frame_table, parse_instant, write_table, write_text
 from worklife.config import load_config
 
 
@@ -26,6 +26,7 @@ class ViewFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    parquet = "parquet"
 
 
 class View(str, Enum):
@@ -50,25 +51,6 @@ MasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master URL
                                         "(local[*], spark://host:7077, yarn).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")]
-
-
-def _instant(text: str | None, flag: str) -> datetime | None:
-    """ISO date or date-time; without an offset it means UTC."""
-    if text is None:
-        return None
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"{flag}: expected an ISO date or date-time, not {text!r}", 2)
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
-
-
-def _emit(text: str, out: Path | None) -> None:
-    if out is None:
-        typer.echo(text)
-    else:
-        out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
-        console.print(f"wrote {out}", highlight=False)
 
 
 UNCHECKED = {
@@ -164,13 +146,11 @@ def check(
         if scrub is not None:  # privacy.pseudonymise: no id, address or name in any output
             result = dataclasses.replace(result, findings=scrub.value(list(result.findings)))
         if by == "team":
-            teams = dict(pdb.store.con.execute("SELECT person_id, team FROM people").fetchall())
-            sizes = dict(pdb.store.con.execute(
-                "SELECT coalesce(team, '(no team)'), count(*) FROM people WHERE is_internal GROUP BY 1").fetchall())
+            teams, sizes = pol.people_teams(pdb)
     if by == "team":
         rows = pol.team_summary(result.findings, teams, sizes, int(cfg["privacy.min_group_size"]))
         if fmt is CheckFormat.json:
-            _emit(json.dumps({"meta": result.meta, "teams": rows}, indent=2, default=str), out)
+            write_text(json.dumps({"meta": result.meta, "teams": rows}, indent=2, default=str), out)
             return
         table = Table(title=f"worklife check by team ({the_policy.source})")
         for col in ("team", "rule", "week", "people", "count"):
@@ -178,13 +158,13 @@ def check(
         for r in rows:
             table.add_row(r["team"], r["rule"], r["week"] or "", "suppressed" if r["suppressed"] else str(r["people"]),
                           "" if r["suppressed"] else str(r["count"]))
-        _print_table(table, out, result.meta)
+        write_table(table, _footer(result.meta), out)
         return
     findings = summarise_unchecked(result.findings)
     if fmt is CheckFormat.json:
-        _emit(pol.to_json(findings, result.meta), out)
+        write_text(pol.to_json(findings, result.meta), out)
         return
-    _print_table(pol.to_table(findings, title=f"worklife check ({the_policy.source})"), out, result.meta)
+    write_table(pol.to_table(findings, title=f"worklife check ({the_policy.source})"), _footer(result.meta), out)
 
 
 def _assumed(pol, the_policy, assume: str | None):
@@ -213,19 +193,6 @@ def _check_engine(engine: str) -> None:
         fail(f"--engine must be duckdb or spark, not {engine!r}", 2)
 
 
-def _print_table(table: Table, out: Path | None, meta: dict) -> None:
-    footer = _footer(meta)
-    if out is None:
-        console.print(table)
-        console.print(footer, style="dim", highlight=False)
-        return
-    with out.open("w", encoding="utf-8") as fh:
-        c = Console(file=fh, width=160, no_color=True, markup=False)
-        c.print(table)
-        c.print(footer, highlight=False)
-    console.print(f"wrote {out}", highlight=False)
-
-
 @app.command()
 def boundaries(
     db: DbOpt,
@@ -233,9 +200,9 @@ def boundaries(
                                        "replies, meetings (time-zone burden), organizers.")] = View.sender,
     me: Annotated[Optional[str], typer.Option("--me", help="Your e-mail: how your messages landed in "
                                               "other people's hours.")] = None,
-    start: Annotated[Optional[str], typer.Option("--from", help="Start (ISO date/time; UTC unless an offset is given).")] = None,
-    end: Annotated[Optional[str], typer.Option("--to", help="End, exclusive (ISO date/time).")] = None,
-    fmt: Annotated[ViewFormat, typer.Option("--format", help="table, json or csv.")] = ViewFormat.table,
+    start: Annotated[Optional[str], typer.Option("--from", help="Start: an ISO instant with its offset (2025-03-01T00:00:00Z).")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="End, exclusive: an ISO instant with its offset.")] = None,
+    fmt: Annotated[ViewFormat, typer.Option("--format", help="table, json, csv or parquet (needs --out).")] = ViewFormat.table,
     out: OutOpt = None,
     config: ConfigOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows shown in a table.")] = 30,
@@ -247,43 +214,29 @@ def boundaries(
 
     _check_engine(engine)
     cfg = load_config(config)
-    t0, t1 = _instant(start, "--from"), _instant(end, "--to")
+    t0, t1 = parse_instant(start, "--from"), parse_instant(end, "--to")
     with pol.open_db(db, engine, spark_master) as pdb:
         if me is not None:
             if t0 is None and t1 is None:  # the 30 days up to the last message in the store
-                last = pdb.store.con.execute("SELECT max(sent_utc) FROM messages").fetchone()[0]
+                last = pol.last_message_utc(pdb)
                 if last is not None:
-                    t1 = last.replace(tzinfo=timezone.utc) + timedelta(seconds=1)
+                    t1 = last + timedelta(seconds=1)
                     t0 = t1 - timedelta(days=30)
             v = pol.sender_view(pdb, cfg, me, start=t0, end=t1)
             scrub = _scrubber(cfg, pdb, db, keep=(v.sender_id,))  # you see yourself, not the others
             v = scrub.value(v) if scrub is not None else v
             if fmt is ViewFormat.json:
-                _emit(json.dumps({**v.__dict__, "holdable_share": v.holdable_share, "sentence": v.sentence()},
+                write_text(json.dumps({**v.__dict__, "holdable_share": v.holdable_share, "sentence": v.sentence()},
                                  indent=2, default=str), out)
             else:
                 span = f"{t0:%Y-%m-%d} to {t1:%Y-%m-%d}" if t0 and t1 else "all data"
                 lines = [f"{v.sender_id} ({span}): {v.sentence()}"]
                 lines += [f"  {key} -> {rcpt} at {local} their time" for key, rcpt, local in v.samples]
-                _emit("\n".join(lines), out)
+                write_text("\n".join(lines), out)
             return
         frames = pol.boundary_pressure(pdb, cfg, start=t0, end=t1)
         scrub = _scrubber(cfg, pdb, db)
     df = frames[_KEYS[view.value]]
     if scrub is not None:
         df = scrub.frame(df)
-    if fmt is ViewFormat.json:
-        _emit(df.to_json(orient="records", date_format="iso", indent=2), out)
-    elif fmt is ViewFormat.csv:
-        _emit(df.to_csv(index=False), out)
-    else:
-        table = Table(title=f"boundary pressure: {view.value}")
-        for col in df.columns:
-            table.add_column(str(col), overflow="fold")
-        for row in df.head(limit).itertuples(index=False):
-            table.add_row(*[f"{x:.2f}" if isinstance(x, float) else ("" if x is None else str(x)) for x in row])
-        if out is None:
-            console.print(table)
-        else:
-            with out.open("w", encoding="utf-8") as fh:
-                Console(file=fh, width=160, no_color=True, markup=False).print(table)
+    emit(df, fmt.value, out, table=lambda d: frame_table(d, f"boundary pressure: {view.value}", limit))

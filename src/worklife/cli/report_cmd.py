@@ -31,6 +31,7 @@ def report(
     """
     from worklife.report import build_report, collect_sections, load_person_weeks, summary_lines
     from worklife.report.defaults import default_counts, default_notes
+    from worklife.report.providers import standard_providers
 
     config = load_config(config_path)
     with connect(db, create=False) as store:
@@ -49,7 +50,7 @@ def report(
             _personal(store, config, out, pid, person_weeks, title)
             return
         with console.status("collecting sections from other stages…"):
-            extra = collect_sections(store, config, person_weeks)
+            extra = collect_sections(store, config, person_weeks, standard_providers())
         with console.status("writing the report…"):
             path = build_report(store, config, out, person_weeks=person_weeks, sections=extra,
                                 title=title or "worklife report", generated_at=datetime.now(UTC))

@@ -5,14 +5,14 @@ Library surface (``worklife digest`` is a thin layer on it)::
     build_digest(store, config, team, week, now) -> Digest      # facts, per person and team
     render(digest, "md" | "html" | "eml", sender=...) -> str
     send_http(digest, guard_url, token, sender) -> dict          # via the guard's HTTP API
-    send_queue(digest, queue_path, sender, config, store_path=, now=) -> list[int]
+    send_queue(digest, queue_path, sender, config, store_path=, now=, guard=worklife.guard) -> list[int]
     deliver(digest, send, sender) -> answer                       # any send function (queue_sender, a double)
     webhook.payload(digest, "slack"|"mattermost"|"teams"|"teams-messagecard") -> dict
     webhook.post(url, body, send=, sleep=) -> attempts            # retries 429/5xx, Retry-After
     webhook.planned_post(now, monday, zone, post_at, schedules) -> datetime
     estimate_savings(store, config, team=None) -> list[TeamSavings]
-    savings_section(store, config) -> str                         # HTML <section> for any page
-    report_sections(store, config, person_weeks) -> [Section]     # the report's provider hook
+
+The savings are drawn by ``worklife.report.savings_section`` (the report renders).
 """
 
 from worklife.digest.build import CommitGroup, Digest, Fact, PersonDigest, build_digest, parse_week
@@ -30,9 +30,6 @@ from worklife.digest.savings import (
     StatusSeries,
     TeamSavings,
     estimate_savings,
-    report_sections,
-    savings_html,
-    savings_section,
 )
 
 __all__ = [
@@ -52,9 +49,6 @@ __all__ = [
     "parse_week",
     "queue_sender",
     "render",
-    "report_sections",
-    "savings_html",
-    "savings_section",
     "send_http",
     "send_queue",
     "subject",

@@ -132,18 +132,13 @@ def queue_sender(queue_path: str | Path, config: Config, *, store_path: str | Pa
 def send_queue(
     d: Digest, queue_path: str | Path, sender: str, config: Config, *, store_path: str | Path | None,
     now: datetime, recipients: list[str] | None = None, mime: bool = False, limit: int = DEFAULT_LIMIT,
-    full: bool = False, guard: Any = None,
+    full: bool = False, guard: Any,
 ) -> list[int]:
     """Enqueue the digest straight into a guard queue file; return the delivery ids.
 
     Recipients' working windows come from the people of ``store_path`` (the guard's
     ``Directory``). ``now`` is the acceptance instant (aware). ``guard``: the guard library
-    (default: ``worklife.guard``, imported only here, for callers that do not pass one).
+    (``worklife.guard``, passed by the caller: the digest never imports the guard).
     """
-    if guard is None:
-        try:
-            from worklife import guard
-        except ImportError as exc:  # the guard is another part of worklife; say so plainly
-            raise WorklifeError(f"--guard-queue needs worklife.guard, which is not installed here: {exc}") from exc
     send = queue_sender(queue_path, config, store_path=store_path, now=now, guard=guard)
     return deliver(d, send, sender, recipients=recipients, mime=mime, limit=limit, full=full)

@@ -8,7 +8,8 @@ Two sources, chosen by ``build_digest(..., numbers=)``:
   (``after_hours_collaboration_hours / collaboration_hours``). The default whenever
   ``worklife.metrics`` is installed. It covers the whole ISO week (no cut at ``now``).
 - ``"quick"``: one DuckDB query over the team's week windows (each person's own local
-  ISO week, cut at ``now``), with the same qualifying-meeting rule:
+  ISO week, cut at ``now``), with the same qualifying-meeting rule
+  (``worklife.rules.meetings``):
 
   - ``meeting_hours``: length of the union of the person's qualifying meetings inside
     the window (not cancelled, not free/transparent, not all-day, ``0 < duration <=
@@ -19,7 +20,7 @@ Two sources, chosen by ``build_digest(..., numbers=)``:
     the window;
   - after-hours share of **activity instants**: e-mails and chats sent (not automatic),
     commits, starts of qualifying meetings; the share outside the person's working hours
-    (local time, workdays, public holidays of the jurisdiction).
+    (local time, workdays, public holidays of the jurisdiction: ``worklife.rules.worktime``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from worklife.config import Config
+from worklife.rules.meetings import meeting_rule
+from worklife.rules.worktime import workday_mask, working_sql
 from worklife.store import Store
 from worklife.timezones import tz_offsets_table
 from worklife.workcal import WorkSchedule, holiday_rows
@@ -123,28 +126,25 @@ def quick_numbers(
     con.register("_ns", pa.table({
         "person_id": list(sched), "tz": [s.tz for s in sched.values()],
         "start_s": [s.work_start_s for s in sched.values()], "end_s": [s.work_end_s for s in sched.values()],
-        "mask": ["".join("1" if i in s.workdays else "0" for i in range(7)) for s in sched.values()],
+        "mask": [workday_mask(s.workdays) for s in sched.values()],
     }))
     con.register("_nh", pa.table({"person_id": pa.array([h[0] for h in hol], pa.string()),
                                   "day": pa.array([h[1] for h in hol], pa.date32())}))
     con.register("_nz", tz_offsets_table({s.tz for s in sched.values()}, d0, d1))
     status_re = "|".join(f"(?:{p})" for p in config["metrics.status_title_patterns"]) or "(?!)"
     try:
-        con.execute("""
+        rule = meeting_rule(config)
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _pm AS
-            WITH n AS (SELECT meeting_key, count(DISTINCT person_id) AS n FROM meeting_attendees GROUP BY 1),
-            q AS (
-                SELECT m.meeting_key, m.start_utc, m.end_utc,
-                       m.is_recurring AND regexp_matches(coalesce(m.title, ''), ?, 'i') AS is_status
-                FROM meetings m JOIN n USING (meeting_key)
-                WHERE m.status <> 'cancelled' AND m.transp <> 'transparent' AND NOT m.all_day
-                  AND m.end_utc > m.start_utc AND epoch(m.end_utc) - epoch(m.start_utc) <= ? * 3600
-                  AND n.n >= ? AND m.start_utc < ? AND m.end_utc > ?)
+            WITH q AS (
+                SELECT meeting_key, start_utc, end_utc,
+                       is_recurring AND regexp_matches(coalesce(title, ''), ?, 'i') AS is_status
+                FROM ({rule.qualifying_meetings_sql('m.start_utc < ? AND m.end_utc > ?')}) m)
             SELECT w.person_id, q.meeting_key, q.start_utc, q.is_status,
                    greatest(q.start_utc, w.w0) AS s, least(q.end_utc, w.w1) AS e
-            FROM q JOIN meeting_attendees a ON a.meeting_key = q.meeting_key AND a.response <> 'declined'
+            FROM q JOIN meeting_attendees a ON a.meeting_key = q.meeting_key AND {rule.attendee_sql('a')}
             JOIN _nw w ON w.person_id = a.person_id AND q.start_utc < w.w1 AND q.end_utc > w.w0""",
-            [status_re, float(config["metrics.meeting_max_hours"]), int(config["metrics.meeting_min_people"]), hi, lo])
+            [status_re, hi, lo])
         rows = con.execute(f"""
             WITH mh AS ({_union_hours('_pm')}),
             sh AS ({_union_hours('_pm', 'is_status')}),
@@ -166,9 +166,7 @@ def quick_numbers(
                 JOIN _nz z ON z.tz = s.tz AND a.t >= z.valid_from_utc AND a.t < z.valid_to_utc),
             cls AS (
                 SELECT l.person_id,
-                       substr(s.mask, isodow(l.lt), 1) = '1' AND h.day IS NULL
-                       AND epoch(l.lt) - epoch(date_trunc('day', l.lt)) >= s.start_s
-                       AND epoch(l.lt) - epoch(date_trunc('day', l.lt)) < s.end_s AS working
+                       {working_sql('l.lt', 's.start_s', 's.end_s', 's.mask', 'h.day IS NOT NULL')} AS working
                 FROM loc l JOIN _ns s USING (person_id)
                 LEFT JOIN _nh h ON h.person_id = l.person_id AND h.day = CAST(l.lt AS DATE)),
             ah AS (SELECT person_id, count(*) AS n, count(*) FILTER (WHERE NOT working) AS ah FROM cls GROUP BY 1)

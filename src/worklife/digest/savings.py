@@ -1,8 +1,8 @@
 """What the digest would save: the team's recurring status-like meetings, in hours and money.
 
-A **status meeting** is a qualifying meeting occurrence (docs/metrics.md: not cancelled,
-not free, not all-day, ``0 < duration <= metrics.meeting_max_hours``, at least
-``metrics.meeting_min_people`` attendees) with ``is_recurring`` whose title matches any
+A **status meeting** is a qualifying meeting occurrence (``worklife.rules.meetings``,
+docs/metrics.md: not cancelled, not free, not all-day, ``0 < duration <=
+metrics.meeting_max_hours``, at least ``metrics.meeting_min_people`` attendees) with ``is_recurring`` whose title matches any
 of ``metrics.status_title_patterns`` (case-insensitive). Its **person-hours** are its
 duration times the team members who attended (did not decline). Per month =
 person-hours over the observed calendar span (first meeting start to last meeting end
@@ -14,12 +14,12 @@ same span).
 
 Titles are shown only with ``privacy.keep_titles``; otherwise the matched status phrase
 (``standup``, ``weekly sync`` …) stands for the series. ``estimate_savings`` returns every
-team; the HTML leaves out teams with fewer than ``privacy.min_group_size`` people.
+team (records); the report draws them (``worklife.report.savings_section``), leaving out
+teams with fewer than ``privacy.min_group_size`` people.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +27,7 @@ from datetime import datetime
 from worklife.config import Config
 from worklife.digest.build import COMMIT, RESOLVED_OUTCOMES
 from worklife.digest.work import PR_LINK
+from worklife.rules.meetings import meeting_rule
 from worklife.store import Store
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -68,24 +69,18 @@ def estimate_savings(store: Store, config: Config, team: str | None = None) -> l
     status_re = "|".join(f"(?:{p})" for p in patterns)
     days, t0, t1 = _span_days(store)
     months = days / DAYS_PER_MONTH
-    rows = store.con.execute("""
-        WITH n AS (SELECT meeting_key, count(DISTINCT person_id) AS n FROM meeting_attendees GROUP BY 1),
-        q AS (
-            SELECT m.meeting_key, coalesce(m.series_id, m.uid) AS series, m.title,
-                   (epoch(m.end_utc) - epoch(m.start_utc)) / 3600.0 AS hours
-            FROM meetings m JOIN n USING (meeting_key)
-            WHERE m.is_recurring AND regexp_matches(coalesce(m.title, ''), ?, 'i')
-              AND m.status <> 'cancelled' AND m.transp <> 'transparent' AND NOT m.all_day
-              AND m.end_utc > m.start_utc AND epoch(m.end_utc) - epoch(m.start_utc) <= ? * 3600
-              AND n.n >= ?)
+    rule = meeting_rule(config)
+    rows = store.con.execute(f"""
+        WITH q AS (
+            SELECT meeting_key, coalesce(series_id, uid) AS series, title,
+                   (epoch(end_utc) - epoch(start_utc)) / 3600.0 AS hours
+            FROM ({rule.qualifying_meetings_sql("m.is_recurring AND regexp_matches(coalesce(m.title, ''), ?, 'i')")}) m)
         SELECT p.team, q.series, arg_max(q.title, q.meeting_key), count(DISTINCT q.meeting_key),
                count(DISTINCT a.person_id), sum(q.hours)
-        FROM q JOIN meeting_attendees a ON a.meeting_key = q.meeting_key AND a.response <> 'declined'
+        FROM q JOIN meeting_attendees a ON a.meeting_key = q.meeting_key AND {rule.attendee_sql('a')}
         JOIN people p ON p.person_id = a.person_id AND p.is_internal AND p.team IS NOT NULL
         WHERE ? IS NULL OR p.team = ?
-        GROUP BY 1, 2 ORDER BY 1, 6 DESC, 2""",
-        [status_re, float(config["metrics.meeting_max_hours"]), int(config["metrics.meeting_min_people"]),
-         team, team]).fetchall()
+        GROUP BY 1, 2 ORDER BY 1, 6 DESC, 2""", [status_re, team, team]).fetchall()
     shipped = [str(k) for k in config["digest.shipped_kinds"]] + [COMMIT]
     # Items as the digest lists them: a shipped item once, a commit only when it is in no pull request.
     volume = dict(store.con.execute(f"""
@@ -114,68 +109,3 @@ def estimate_savings(store: Store, config: Config, team: str | None = None) -> l
         out.append(TeamSavings(tm, int(sizes.get(tm, 0)), tuple(series), round(ph, 2), round(ph * rate, 2), round(days, 1),
                                round(volume.get(tm, 0) / (days / 7), 1)))
     return out
-
-
-SECTION_TITLE = "Status meetings the digest could replace"
-
-
-def savings_html(store: Store, config: Config, teams: list[TeamSavings] | None = None) -> str:
-    """The savings as HTML (tables and text, no heading): status meetings per team, their cost, the digest."""
-    teams = estimate_savings(store, config) if teams is None else teams
-    h = html.escape
-    rate = float(config["metrics.hourly_cost"])
-    cur = h(str(config["digest.currency"] or ""))
-    patterns = ", ".join(f"<code>{h(p)}</code>" for p in config["metrics.status_title_patterns"])
-    parts = [(f"<p>Recurring meetings whose titles match the status rules, in person-hours per month "
-              f"(30.4 days) of each team's members, at {rate:g} {cur} per person-hour "
-              f"(<code>metrics.hourly_cost</code>, <code>digest.currency</code>).</p>"),
-             (f"<p class='inputs'>Inputs: meetings detected as status-like = recurring, qualifying "
-              f"(not cancelled, not free, not all-day, at most {float(config['metrics.meeting_max_hours']):g} h, "
-              f"at least {int(config['metrics.meeting_min_people'])} attendees) and titled like one of "
-              f"{patterns}; attendees = team members who did not decline; minutes = each occurrence's "
-              f"scheduled length.</p>"),
-             ("<p class='unknowns'>What this cannot know: whether a meeting does more than report status "
-              "(decisions, unblocking, the team seeing each other), time spent preparing for it, status "
-              "meetings titled otherwise or held outside the calendars ingested, people outside the store, "
-              "and whether the digest is read. It is an upper bound on the time a digest could give back, "
-              "not a measured saving.</p>")]
-    if not teams:
-        parts.append("<p>No recurring status-like meetings found.</p>")
-        return "".join(parts)
-    smallest = int(config["privacy.min_group_size"])
-    hidden = [t.team for t in teams if t.team_size < smallest]
-    if hidden:
-        parts.append(f"<p>Not shown: {len(hidden)} team(s) with fewer than {smallest} people "
-                     f"(<code>privacy.min_group_size</code>).</p>")
-    for t in (t for t in teams if t.team_size >= smallest):
-        rows = "".join(
-            f"<tr><td>{h(s.label)}</td><td>{s.occurrences}</td><td>{s.attendees}</td>"
-            f"<td>{s.person_hours_per_month:.1f}</td><td>{s.cost_per_month:,.0f} {cur}</td></tr>" for s in t.series)
-        parts.append(
-            f"<h3>{h(t.team)}</h3><table><thead><tr><th>status meeting</th><th>occurrences</th>"
-            f"<th>attendees</th><th>person-hours / month</th><th>cost / month ({cur})</th></tr></thead>"
-            f"<tbody>{rows}</tbody><tfoot><tr><th>total</th><td></td><td></td>"
-            f"<th>{t.person_hours_per_month:.1f}</th><th>{t.cost_per_month:,.0f} {cur}</th></tr></tfoot></table>"
-            f"<p>Instead: the weekly async digest, <code>worklife digest --team {h(t.team)} --week YYYY-Www "
-            f"--send</code>, which would list about {t.outcomes_per_week:g} outcomes a week for this team "
-            f"(shipped items and commits), delivered in each reader's working hours. "
-            f"Observed over {t.span_days:g} days of calendar data.</p>")
-    return "".join(parts)
-
-
-def savings_section(store: Store, config: Config) -> str:
-    """An HTML ``<section>`` with its heading, for any page: see ``savings_html``."""
-    return (f"<section class='digest-savings'><h2>{SECTION_TITLE}</h2>"
-            f"{savings_html(store, config)}</section>")
-
-
-def report_sections(store: Store, config: Config, person_weeks: object = None) -> list | None:
-    """The report's provider hook (``worklife.report.sections.collect_sections``).
-
-    One section with the savings; None when the store holds no meetings at all.
-    """
-    if store.con.execute("SELECT count(*) FROM meetings").fetchall()[0][0] == 0:
-        return None
-    from worklife.report.sections import section
-
-    return [section(SECTION_TITLE, savings_html(store, config), anchor="digest-savings")]

@@ -44,6 +44,7 @@ from worklife.digest.doc import Block, plain, slack_lines, to_md
 from worklife.digest.render import subject
 from worklife.digest.story import digest_blocks, summary_lines
 from worklife.errors import ConfigError, WorklifeError
+from worklife.rules.worktime import is_working
 from worklife.workcal import WorkSchedule
 
 log = logging.getLogger(__name__)
@@ -259,8 +260,8 @@ def parse_post_at(text: str) -> tuple[int, int]:
 
 def _working(s: WorkSchedule, t: datetime) -> bool:
     local = t.astimezone(ZoneInfo(s.tz))
-    secs = local.hour * 3600 + local.minute * 60
-    return s.is_workday(local.date()) and s.work_start_s <= secs < s.work_end_s
+    secs = local.hour * 3600 + local.minute * 60 + local.second
+    return is_working(secs, s.work_start_s, s.work_end_s, s.is_workday(local.date()))
 
 
 def planned_post(now: datetime, monday_local: date, zone: str, post_at: str,

@@ -12,7 +12,8 @@ Calendars are small tables built in Python (Ibis has no date range):
 ``LocalCalendar.split`` cuts (person_id, start, end) intervals at offset changes and
 local midnights and gives each piece its local date and its working / after-hours
 seconds; ``LocalCalendar.locate`` does the same for instants; ``working_windows``
-gives each person-workday's working window in UTC seconds. All are Ibis expressions
+gives each person-workday's working window in UTC seconds. The working-time rule itself
+is ``worklife.rules.worktime`` (shared with policy and the digest). All are Ibis expressions
 that compile for DuckDB and Spark (int64 epochs through ``delta``; no intervals).
 """
 
@@ -31,8 +32,9 @@ import pyarrow as pa
 
 from worklife.config import Config
 from worklife.metrics.intervals import union_all
+from worklife.rules.worktime import is_workday, workday_mask, working_ibis
 from worklife.timezones import tz_offsets_table
-from worklife.workcal import WorkSchedule, _holiday_calendar, resolve_person
+from worklife.workcal import WorkSchedule, holiday_calendar, resolve_person
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ def resolve_people(people: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, 
     for rec in clean.to_dict("records"):
         ws = resolve_person(rec, config)
         schedules[ws.person_id] = ws
-        mask = "".join("1" if i in ws.workdays else "0" for i in range(7))
+        mask = workday_mask(ws.workdays)
         key = (mask, ws.jurisdiction.strip().upper())
         cal_id = cal_ids.setdefault(key, len(cal_ids))
         sk = (ws.tz, ws.work_start_s, ws.work_end_s)
@@ -125,12 +127,12 @@ def workdays_table(people: pd.DataFrame, first: date, last: date) -> pa.Table:
     for cal_id, mask, jur in cals.itertuples(index=False):
         hol: dict[date, str] = {}
         for year in range(first.year, last.year + 1):
-            hol.update(_holiday_calendar(jur or "", year))
+            hol.update(holiday_calendar(jur or "", year))
         for d in dates:
             is_hol = d in hol
             cal_col.append(int(cal_id))
             day_col.append(day_number(d))
-            work_col.append(mask[d.weekday()] == "1" and not is_hol)
+            work_col.append(is_workday(mask, d, is_hol))
             hol_col.append(is_hol)
     return pa.table({
         "cal_id": pa.array(cal_col, pa.int64()), "day": pa.array(day_col, pa.int64()),
@@ -319,7 +321,7 @@ class LocalCalendar:
         is_wd = t.is_workday.fill_null(False)
         return t.mutate(
             is_workday=is_wd,
-            is_working=is_wd & (tod >= t.work_start_s) & (tod < t.work_end_s),
+            is_working=working_ibis(tod, t.work_start_s, t.work_end_s, is_wd),
         ).drop("vf", "vt", "cal_id")
 
     def working_windows(self) -> ir.Table:

@@ -9,8 +9,9 @@ status, transp and response are case-insensitive.
 ``attendance`` gives one row per (meeting, attendee) with ``reason`` = null when it
 qualifies, else the first failing rule in this order: cancelled, free, all-day,
 too long (or empty), fewer than N people, declined. ``explain`` shows the reasons;
-the metrics keep the null ones. Kinds derived from qualifying meetings (unions):
-meeting, large (invitees >= large_meeting_invitees), long (duration >
+the metrics keep the null ones. The rule itself is ``worklife.rules.meetings`` (shared
+with policy, digest and the report heat-map). Kinds derived from qualifying meetings
+(unions): meeting, large (invitees >= large_meeting_invitees), long (duration >
 long_meeting_hours), large_long, status (recurring, title matches a status pattern).
 """
 
@@ -22,8 +23,7 @@ import ibis.expr.types as ir
 from worklife.config import Config
 from worklife.metrics.intervals import union_all
 from worklife.metrics.localtime import epoch_seconds
-
-REASONS = ("cancelled", "free", "all-day", "too long", "fewer than 2 people", "declined")
+from worklife.rules.meetings import REASONS, meeting_rule  # noqa: F401 (REASONS re-exported)
 
 
 def combined_pattern(patterns: list[str]) -> str:
@@ -48,23 +48,9 @@ def attendance(facts: ir.Table, attendees: ir.Table, config: Config) -> ir.Table
     ``facts`` is ``meeting_facts``; ``attendees`` may be any subset of the attendee rows
     (one batch of people): the invitee count comes from ``facts``.
     """
-    max_s = int(round(float(config["metrics.meeting_max_hours"]) * 3600))
-    min_people = int(config["metrics.meeting_min_people"])
     a = attendees.select("meeting_key", "person_id", response=attendees.response.lower())
     j = a.join(facts, "meeting_key")
-    status = j.status.lower().fill_null("")
-    transp = j.transp.lower().fill_null("")
-    reason = (
-        ibis.cases(
-            (status == "cancelled", "cancelled"),
-            (transp == "transparent", "free"),
-            (j.all_day, "all-day"),
-            ((j.dur_s <= 0) | (j.dur_s > max_s), "too long"),
-            (j.invitees < min_people, f"fewer than {min_people} people"),
-            (j.response == "declined", "declined"),
-            else_=ibis.null("string"),
-        )
-    )
+    reason = meeting_rule(config).reason_ibis(j)
     return j.select(
         "meeting_key", "person_id", "response", "start_s", "end_s", "invitees", "title",
         "is_recurring", "organizer_id", reason=reason,

@@ -8,14 +8,15 @@ Public API:
   and ``check_report(...)`` (findings + meta); ``open_db(store, engine)`` to reuse one
   staging (``engine="spark"``: the same SQL on Spark, ``worklife.policy.sql``).
 - ``boundary_pressure(store, config, ...) -> dict[str, DataFrame]`` and ``sender_view(...)``.
-- ``report_section(store, config, findings) -> str``: a self-contained HTML fragment;
-  ``report_sections(store, config, person_weeks)`` is the ``worklife.report`` provider.
+
+Policy returns records; the report draws them (``worklife.report.policy_section``).
 
 Presets summarise statutes and codes for awareness; they are not legal advice.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from worklife.config import Config
@@ -29,8 +30,8 @@ from worklife.store import Store
 
 __all__ = [
     "DISCLAIMER", "ENGINES", "Charter", "CheckResult", "Event", "Finding", "Policy", "PolicyDb", "Preset", "SenderView",
-    "boundary_pressure", "builtin_presets", "check", "check_report", "load_policy", "open_db", "report_section",
-    "report_sections", "sender_view", "team_summary", "to_json", "to_table",
+    "boundary_pressure", "builtin_presets", "check", "check_report", "last_message_utc", "load_policy", "open_db",
+    "people_teams", "sender_view", "team_summary", "to_json", "to_table",
 ]
 
 
@@ -56,18 +57,17 @@ def check(store: Store | PolicyDb | str | Path, config: Config, policy: Policy |
     return check_report(store, config, policy, engine=engine, spark_master=spark_master).findings
 
 
-def report_section(store: Store, config: Config, findings: list[Finding], *,
-                   include_plotlyjs: bool | str = True) -> str:
-    """The report's boundary-pressure and policy section as self-contained HTML."""
-    from worklife.policy.report import report_section as _section
+def people_teams(store: Store | PolicyDb) -> tuple[dict[str, str | None], dict[str, int]]:
+    """(person_id -> team, team -> internal people) for ``team_summary``; no team reads '(no team)'."""
+    con = (store.store if isinstance(store, PolicyDb) else store).con
+    teams = dict(con.execute("SELECT person_id, team FROM people").fetchall())
+    sizes = dict(con.execute(
+        "SELECT coalesce(team, '(no team)'), count(*) FROM people WHERE is_internal GROUP BY 1").fetchall())
+    return teams, sizes
 
-    return _section(store, config, findings, include_plotlyjs=include_plotlyjs)
 
-
-def report_sections(store: Store, config: Config, person_weeks: object = None) -> list:
-    """``worklife.report`` provider: this stage's section, checked under ``policy.report_policy``."""
-    from worklife.policy.report import TITLE, section_body
-    from worklife.report.sections import section
-
-    findings = check(store, config, config["policy.report_policy"])
-    return [section(TITLE, section_body(store, config, findings, include_plotlyjs=False), anchor="policy")]
+def last_message_utc(store: Store | PolicyDb) -> datetime | None:
+    """The latest ``messages.sent_utc`` (aware, UTC), or None for a store without messages."""
+    con = (store.store if isinstance(store, PolicyDb) else store).con
+    last = con.execute("SELECT max(sent_utc) FROM messages").fetchone()[0]
+    return None if last is None else last.replace(tzinfo=timezone.utc)

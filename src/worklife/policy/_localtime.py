@@ -1,7 +1,7 @@
 """Local-time building blocks in SQL: each person's calendar as temp tables, and a
 ``localize`` SQL fragment that classifies an instant as working time or not.
 
-Follows docs/metrics.md exactly: the local time of instant ``t`` (UTC) for a person is
+Follows docs/metrics.md exactly (the rule is ``worklife.rules.worktime``): the local time of instant ``t`` (UTC) for a person is
 ``t + utc_offset_s`` of the ``tz_offsets`` row of the person's zone in force at ``t``;
 ``t`` is working time iff its local date is a workday (weekday in the person's
 ``workdays`` and not a public holiday of their jurisdiction) and
@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from worklife.config import Config
 from worklife.policy.sql import PolicyDb, as_db
+from worklife.rules import worktime
 from worklife.store import Store
 from worklife.timezones import tz_offsets_table
 from worklife.workcal import holiday_rows, resolve_person
@@ -53,7 +54,7 @@ def prepare(store: Store | PolicyDb, config: Config) -> int:
         cols["tz"].append(s.tz)
         cols["work_start_s"].append(s.work_start_s)
         cols["work_end_s"].append(s.work_end_s)
-        cols["mask"].append("".join("1" if i in s.workdays else "0" for i in range(7)))
+        cols["mask"].append(worktime.workday_mask(s.workdays))
         cols["jurisdiction"].append((s.jurisdiction or "").strip().upper())
         cols["team"].append(row.get("team"))
         cols["level"].append(row.get("level"))
@@ -93,15 +94,13 @@ def localize(rel: str, person: str, t: str, prefix: str) -> str:
     ``{prefix}is_work`` (working time per docs/metrics.md) for person column ``person``
     at UTC instant column ``t``. Rows whose person is not in ``people`` are dropped."""
     p = prefix
+    holiday = ("EXISTS (SELECT 1 FROM pol_holidays h "
+               "WHERE h.jurisdiction = x.__jur AND h.day = CAST(x.__lts AS DATE))")
     return f"""
     SELECT x.* EXCLUDE (__lts, __ws, __we, __mask, __jur),
       x.__lts AS {p}local_ts,
       CAST(x.__lts AS DATE) AS {p}local_date,
-      (substr(x.__mask, isodow(x.__lts), 1) = '1'
-        AND NOT EXISTS (SELECT 1 FROM pol_holidays h
-                        WHERE h.jurisdiction = x.__jur AND h.day = CAST(x.__lts AS DATE))
-        AND hour(x.__lts) * 3600 + minute(x.__lts) * 60 + second(x.__lts) >= x.__ws
-        AND hour(x.__lts) * 3600 + minute(x.__lts) * 60 + second(x.__lts) < x.__we) AS {p}is_work
+      {worktime.working_sql('x.__lts', 'x.__ws', 'x.__we', 'x.__mask', holiday)} AS {p}is_work
     FROM (
       SELECT r.*, r.{t} + to_seconds(o.utc_offset_s) AS __lts, s.work_start_s AS __ws,
              s.work_end_s AS __we, s.mask AS __mask, s.jurisdiction AS __jur
@@ -113,5 +112,5 @@ def localize(rel: str, person: str, t: str, prefix: str) -> str:
 
 def workday_sql(local_date: str, mask: str, jurisdiction: str) -> str:
     """SQL boolean: ``local_date`` (DATE) is a workday for a person with ``mask``/``jurisdiction``."""
-    return (f"(substr({mask}, isodow({local_date}), 1) = '1' AND NOT EXISTS (SELECT 1 FROM pol_holidays h "
-            f"WHERE h.jurisdiction = {jurisdiction} AND h.day = {local_date}))")
+    holiday = f"EXISTS (SELECT 1 FROM pol_holidays h WHERE h.jurisdiction = {jurisdiction} AND h.day = {local_date})"
+    return worktime.workday_sql(local_date, mask, holiday)

@@ -35,6 +35,8 @@ from worklife.config import Config
 from worklife.policy._localtime import localize, prepare, workday_sql
 from worklife.policy.model import QuietHours
 from worklife.policy.sql import PolicyDb, as_db, open_db
+from worklife.rules.meetings import meeting_rule
+from worklife.rules.worktime import time_of_day_sql
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ def build_contacts(store: Store | PolicyDb, config: Config, *, urgent_patterns: 
       WHERE m.sender_id IS NULL OR r.person_id <> m.sender_id"""
     quiet_sql = "false"
     if quiet is not None:
-        sod = "(hour(c.r_local_ts) * 3600 + minute(c.r_local_ts) * 60 + second(c.r_local_ts))"
+        sod = time_of_day_sql("c.r_local_ts")
         inside = (f"({sod} >= {quiet.start_s} AND {sod} < {quiet.end_s})" if quiet.start_s < quiet.end_s
                   else f"({sod} >= {quiet.start_s} OR {sod} < {quiet.end_s})")
         nonwork = ("NOT " + workday_sql("c.r_local_date", "rs.mask", "rs.jurisdiction")
@@ -140,7 +142,7 @@ def _window(start: datetime | None, end: datetime | None, col: str) -> str:
     return " AND ".join(parts) or "true"
 
 
-def meeting_burden(store: Store | PolicyDb, start: datetime | None = None,
+def meeting_burden(store: Store | PolicyDb, config: Config, start: datetime | None = None,
                    end: datetime | None = None) -> pd.DataFrame:
     """Per person: qualifying meeting hours, the part outside their working time, and the share.
 
@@ -148,23 +150,19 @@ def meeting_burden(store: Store | PolicyDb, start: datetime | None = None,
     local wall clock of each piece is compared with the working window. (A meeting that
     spans a DST change is measured on the wall clock of its start offset.)
     """
+    rule = meeting_rule(config)
+    n_days = rule.max_seconds // 86400 + 2  # local dates a qualifying meeting can touch
+    day_ts = " ".join(f"WHEN k.n = {i} THEN date_trunc('day', l_local_ts) + INTERVAL {i} DAY"
+                      for i in range(1, n_days))
+    k = " UNION ALL ".join(f"SELECT {i} AS n" for i in range(n_days))
     q = f"""
-      WITH qm AS (
-        SELECT m.meeting_key, m.organizer_id, m.start_utc, m.end_utc
-        FROM meetings m
-        WHERE m.status <> 'cancelled' AND m.transp <> 'transparent' AND NOT m.all_day
-          AND m.end_utc > m.start_utc AND m.end_utc - m.start_utc <= INTERVAL 8 HOUR
-          AND (SELECT count(DISTINCT a.person_id) FROM meeting_attendees a
-               WHERE a.meeting_key = m.meeting_key) >= 2
-          AND {_window(start, end, 'm.start_utc')}),
-      att AS (
-        SELECT qm.*, a.person_id FROM qm JOIN meeting_attendees a ON a.meeting_key = qm.meeting_key
-        WHERE a.response <> 'declined'),
+      WITH att AS (
+        SELECT meeting_key, organizer_id, start_utc, end_utc, person_id
+        FROM ({rule.qualifying_attendance_sql(_window(start, end, 'm.start_utc'))}) q),
       loc AS ({localize('SELECT * FROM att', 'person_id', 'start_utc', 'l_')}),
-      days AS (  -- a qualifying meeting (<= 8 h) touches at most two local dates
-        SELECT loc.*, CASE WHEN k.n = 0 THEN date_trunc('day', l_local_ts)
-                           ELSE date_trunc('day', l_local_ts) + INTERVAL 1 DAY END AS day_ts
-        FROM loc CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1 AS n) k),
+      days AS (
+        SELECT loc.*, CASE WHEN k.n = 0 THEN date_trunc('day', l_local_ts) {day_ts} END AS day_ts
+        FROM loc CROSS JOIN ({k}) k),
       pieces AS (
         SELECT days.* EXCLUDE (day_ts), CAST(day_ts AS DATE) AS day,
                greatest(l_local_ts, day_ts) AS p0,
@@ -263,7 +261,7 @@ def _boundary_pressure(db: PolicyDb, config: Config, start: datetime | None, end
     team.loc[team["suppressed"], ["contacts", "off_hours_contacts"]] = pd.NA
     team["off_hours_share"] = (team["off_hours_contacts"] / team["contacts"]).astype("Float64")
     out["by_team"] = team
-    mb = meeting_burden(db, start, end)
+    mb = meeting_burden(db, config, start, end)
     if mb.empty:
         out["meetings"] = pd.DataFrame(columns=["person_id", "team", "meeting_hours", "outside_hours", "outside_share"])
         out["meeting_organizers"] = pd.DataFrame(columns=["person_id", "organizer_id", "outside_hours"])

@@ -241,7 +241,7 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
         findings += _group(quiet_rows, "charter.quiet_hours", "medium", checked,
                            "{n} message(s) sent in the charter's quiet hours", source=f"charter {policy.source}")
     # Working time.
-    register_checks(db, checked, set(rtd))
+    register_checks(db, checked, set(rtd), config)
     source_of = {pid: p.working_time.source for pid, p in checked.items()}
     wt: list[Finding] = []
     for rule in RULES:

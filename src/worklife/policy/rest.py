@@ -1,8 +1,9 @@
 """Working-time checks: daily rest, weekly rest, continuous disconnection, weekly hours.
 
 **Activity** of a person (docs/policy.md): the intervals of the qualifying meetings they
-attend (docs/metrics.md: not cancelled, not free, not all-day, 0 < length <= 8 h, >= 2
-people, their response not declined), and the instants of the non-auto messages they
+attend (``worklife.rules.meetings``, docs/metrics.md: not cancelled, not free, not all-day,
+0 < length <= ``metrics.meeting_max_hours``, >= ``metrics.meeting_min_people`` people, their
+response not declined; the same rows as the metric engine's attendance), and the instants of the non-auto messages they
 send and the commits they author (``outcomes.kind = 'commit'``). Everything else is rest.
 
 **Rest** (rules ``wt.daily_rest``, ``rtd.min_disconnect``, ``wt.weekly_rest``), with a
@@ -42,19 +43,19 @@ from worklife.config import Config
 from worklife.policy.findings import Event, Finding
 from worklife.policy.model import Preset
 from worklife.policy.sql import PolicyDb, as_db
+from worklife.rules.meetings import meeting_rule
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
 
 MIN_PARTIAL_WEEKS = 4  # a last, partial reference period shorter than this is not averaged
 
-ACTIVITY_SQL = """
-  SELECT a.person_id, m.start_utc AS s, m.end_utc AS e, 'meeting' AS kind, m.meeting_key AS ref
-  FROM meetings m JOIN meeting_attendees a ON a.meeting_key = m.meeting_key
-  WHERE m.status <> 'cancelled' AND m.transp <> 'transparent' AND NOT m.all_day
-    AND m.end_utc > m.start_utc AND m.end_utc - m.start_utc <= INTERVAL 8 HOUR
-    AND a.response <> 'declined'
-    AND (SELECT count(DISTINCT x.person_id) FROM meeting_attendees x WHERE x.meeting_key = m.meeting_key) >= 2
+def activity_sql(config: Config) -> str:
+    """SQL: (person_id, s, e, kind, ref) for every activity (see the module doc)."""
+    meetings = meeting_rule(config).qualifying_attendance_sql()
+    return f"""
+  SELECT q.person_id, q.start_utc AS s, q.end_utc AS e, 'meeting' AS kind, q.meeting_key AS ref
+  FROM ({meetings}) q
   UNION ALL
   SELECT sender_id, sent_utc, sent_utc, 'message', message_key FROM messages
   WHERE NOT is_auto AND sender_id IS NOT NULL
@@ -105,7 +106,8 @@ def _fmt(t: datetime, tz: str) -> str:
     return _local(t, tz).strftime("%Y-%m-%d %H:%M")
 
 
-def register_checks(store: Store | PolicyDb, people: dict[str, Preset], rtd_people: set[str]) -> None:
+def register_checks(store: Store | PolicyDb, people: dict[str, Preset], rtd_people: set[str],
+                    config: Config) -> None:
     """Create ``pol_check``: each checked person's limits (hours; NULL = not checked)."""
     rows = []
     for pid, p in sorted(people.items()):
@@ -122,7 +124,7 @@ def register_checks(store: Store | PolicyDb, people: dict[str, Preset], rtd_peop
     checks = pa.Table.from_pylist(rows, schema=schema)
     db = as_db(store)
     db.load("pol_check", checks)
-    db.temp("pol_activity", f"SELECT * FROM ({ACTIVITY_SQL}) WHERE person_id IN (SELECT person_id FROM pol_check)")
+    db.temp("pol_activity", f"SELECT * FROM ({activity_sql(config)}) WHERE person_id IN (SELECT person_id FROM pol_check)")
 
 
 def rest_findings(store: Store | PolicyDb, tz_of: dict[str, str], rule: _RestRule, source_of: dict[str, str]) -> list[Finding]:

@@ -6,7 +6,9 @@
 
 Built-in sections: after-hours collaboration by team, meeting-load trend, activity
 heat-map by local hour × weekday, tables (after-hours, weeks over 40 h, status
-meetings, data quality). Other stages append their own ``Section`` records.
+meetings, data quality). Extra sections come from an explicit list of providers
+(``worklife.report.providers.standard_providers()``: policy, validation, savings), each
+drawing another stage's records.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from worklife.report.build import (
 )
 from worklife.report.heatmap import activity_heatmap
 from worklife.report.sections import (
-    SECTION_PROVIDERS,
+    Provider,
     Section,
     collect_sections,
     figure_html,
@@ -35,7 +37,7 @@ from worklife.report.sections import (
 __all__ = [
     "DEFAULT_TITLE",
     "FIGURE_IDS",
-    "SECTION_PROVIDERS",
+    "Provider",
     "Section",
     "activity_heatmap",
     "build_report",

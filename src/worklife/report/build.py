@@ -8,7 +8,6 @@ opens offline and can be mailed as one attachment.
 from __future__ import annotations
 
 import html
-import importlib
 import logging
 import os
 from collections.abc import Sequence
@@ -22,7 +21,6 @@ import pandas as pd
 
 import worklife
 from worklife.config import Config
-from worklife.errors import WorklifeError
 from worklife.report import aggregates as agg
 from worklife.report import charts
 from worklife.report.activity import all_blank, inactive_people, without_unmeasured_focus
@@ -53,18 +51,9 @@ FIGURE_IDS = {
 
 
 def load_person_weeks(store: Store, config: Config) -> pd.DataFrame:
-    """``worklife.metrics.compute(store, config)`` as a DataFrame; WorklifeError if absent."""
-    hint = "the metrics engine (worklife.metrics.compute, issue 5) is not available; " \
-           "pass person_weeks= to build_report"
-    try:
-        module = importlib.import_module("worklife.metrics")
-    except ModuleNotFoundError as exc:
-        if exc.name != "worklife.metrics":
-            raise
-        raise WorklifeError(hint) from exc
-    compute = getattr(module, "compute", None)
-    if compute is None:
-        raise WorklifeError(hint)
+    """``worklife.metrics.compute(store, config)`` as a DataFrame."""
+    from worklife.metrics import compute  # the metric engine (Ibis) loads only when the report needs it
+
     return agg.as_frame(compute(store, config))
 
 

@@ -8,7 +8,8 @@ moves the person's activity by the right hour from that instant on.
 Two measures per (weekday, hour) cell, weekday 0 = Monday, hour 0..23 local:
 
 - ``messages_sent``: non-automatic e-mail and chat messages sent (count);
-- ``meeting_hours``: each person's qualifying meeting time (docs/metrics.md: not
+- ``meeting_hours``: each person's qualifying meeting time (``worklife.rules.meetings``,
+  docs/metrics.md: not
   cancelled, not free/transparent, not all-day, 0 < duration <= ``meeting_max_hours``,
   at least ``meeting_min_people`` attendees, person did not decline), as the union of
   their meetings (overlaps counted once), split at offset changes and at local clock
@@ -24,6 +25,7 @@ import logging
 import pandas as pd
 
 from worklife.config import Config
+from worklife.rules.meetings import meeting_rule
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -55,25 +57,10 @@ sent_cells AS (
     SELECT isodow(local_t) - 1 AS weekday, hour(local_t) AS hour, count(*) AS messages_sent
     FROM sent GROUP BY ALL
 ),
-invitees AS (
-    SELECT meeting_key, count(DISTINCT person_id) AS n FROM meeting_attendees GROUP BY meeting_key
-),
-qual AS (
-    SELECT m.meeting_key, m.start_utc, m.end_utc
-    FROM meetings m JOIN invitees i USING (meeting_key)
-    WHERE lower(m.status) <> 'cancelled'
-      AND lower(m.transp) <> 'transparent'
-      AND NOT m.all_day
-      AND m.end_utc > m.start_utc
-      AND epoch(m.end_utc) - epoch(m.start_utc) <= $max_seconds
-      AND i.n >= $min_people
-),
 att AS (
-    SELECT DISTINCT a.person_id, q.start_utc AS s, q.end_utc AS e
-    FROM qual q
-    JOIN meeting_attendees a USING (meeting_key)
-    JOIN person p ON p.person_id = a.person_id
-    WHERE lower(a.response) <> 'declined'
+    SELECT DISTINCT q.person_id, q.start_utc AS s, q.end_utc AS e
+    FROM ($qualifying) q
+    JOIN person p ON p.person_id = q.person_id
 ),
 marked AS (
     SELECT *, CASE WHEN s <= max(e) OVER (PARTITION BY person_id ORDER BY s, e
@@ -131,10 +118,9 @@ def activity_heatmap(store: Store, config: Config, person_id: str | None = None)
     params = {
         "only": person_id,
         "default_tz": str(config["defaults.tz"]),
-        "max_seconds": float(config["metrics.meeting_max_hours"]) * 3600.0,
-        "min_people": int(config["metrics.meeting_min_people"]),
     }
-    df = store.con.execute(_SQL, params).df()
+    sql = _SQL.replace("$qualifying", meeting_rule(config).qualifying_attendance_sql())
+    df = store.con.execute(sql, params).df()
     log.debug("heat-map: %d messages, %.1f meeting hours", df.messages_sent.sum(), df.meeting_hours.sum())
     return df
 

@@ -1,36 +1,28 @@
 """Report sections: the record every stage hands to the report, and HTML helpers.
 
 A ``Section`` is a titled piece of HTML with an anchor for the table of contents.
-Other stages (policy findings, validation, digest savings) build their own sections
-with ``section()``, ``html_table()`` and ``figure_html()`` and pass them to
+Sections are built in ``worklife.report`` from the records other stages return
+(``report.policy_section``, ``report.validation``, ``report.savings_section``) with
+``section()``, ``html_table()`` and ``figure_html()``, and passed to
 ``worklife.report.build_report(..., sections=[...])``; they are appended, in order,
 after the built-in sections.
 
-``collect_sections`` asks the stages listed in ``SECTION_PROVIDERS`` for theirs: a
-provider is a module-level ``report_sections(store, config, person_weeks)`` returning
-a list of ``Section`` (or ``None``); providers whose module has not landed are skipped.
+``collect_sections`` calls an explicit list of **providers**: functions
+``(store, config, person_weeks) -> list[Section] | Section | None``. The CLI and the
+demo pass ``worklife.report.providers.standard_providers()``.
 """
 
 from __future__ import annotations
 
 import html
-import importlib
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
-
-# Modules asked for extra sections by ``collect_sections``, in report order.
-SECTION_PROVIDERS: tuple[str, ...] = (
-    "worklife.policy",
-    "worklife.report.validation",
-    "worklife.digest",
-)
-
 
 @dataclass(frozen=True)
 class Section:
@@ -156,28 +148,14 @@ def note(text: str, kind: str = "note") -> str:
     return f'<p class="{html.escape(kind)}">{html.escape(text)}</p>'
 
 
-def collect_sections(
-    store: Any, config: Any, person_weeks: Any, providers: Sequence[str] = SECTION_PROVIDERS
-) -> list[Section]:
-    """Sections offered by the other stages' ``report_sections`` functions, in order.
+Provider = Callable[[Any, Any, Any], "list[Section] | Section | None"]
 
-    A provider module that does not exist yet, or has no ``report_sections``, is
-    skipped (logged); any other error surfaces.
-    """
+
+def collect_sections(store: Any, config: Any, person_weeks: Any, providers: Sequence[Provider]) -> list[Section]:
+    """The sections of each provider, called in order with (store, config, person_weeks)."""
     out: list[Section] = []
-    for name in providers:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name or name.startswith(f"{exc.name}."):
-                log.info("no report sections from %s: module not present", name)
-                continue
-            raise
-        fn = getattr(module, "report_sections", None)
-        if fn is None:
-            log.info("no report sections from %s: no report_sections()", name)
-            continue
-        got = fn(store, config, person_weeks)
+    for provider in providers:
+        got = provider(store, config, person_weeks)
         store.con.complete()  # a provider may leave a result unfetched; the next one must not fail
         if got is None:
             continue

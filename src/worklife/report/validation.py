@@ -1,8 +1,8 @@
 """The "Validation" report section: what to check before trusting the numbers.
 
 A section provider (see ``worklife.report.sections.collect_sections``): it calls
-``worklife.metrics.validate.validate(store, config, metrics=person_weeks)`` when the
-metrics engine is installed and turns its findings into HTML. Findings are reported,
+``worklife.metrics.validate.validate(store, config, metrics=person_weeks)`` and turns
+its findings into HTML. Findings are reported,
 never applied. No person is named: findings about individuals (inactive person-weeks,
 non-knowledge workers, calendar fallbacks) are shown as counts.
 """
@@ -15,20 +15,11 @@ from typing import Any
 import pandas as pd
 
 from worklife.config import Config
+from worklife.metrics.validate import validate
 from worklife.report.sections import Section, frame_table, note, section
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def _validate(store: Store, config: Config, person_weeks: Any) -> Any | None:
-    try:
-        from worklife.metrics.validate import validate
-    except ModuleNotFoundError as exc:
-        if exc.name and "worklife.metrics.validate".startswith(exc.name):
-            return None
-        raise
-    return validate(store, config, metrics=person_weeks)
 
 
 def _frame(v: Any, name: str) -> pd.DataFrame:
@@ -79,11 +70,8 @@ def validation_html(v: Any, config: Config, people: int) -> str:
     return "\n".join(parts)
 
 
-def report_sections(store: Store, config: Config, person_weeks: Any) -> list[Section] | None:
-    """The validation section, or None when ``worklife.metrics.validate`` is not installed."""
-    v = _validate(store, config, person_weeks)
-    if v is None:
-        log.info("no validation section: worklife.metrics.validate is not installed")
-        return None
+def validation_sections(store: Store, config: Config, person_weeks: Any) -> list[Section] | None:
+    """The validation section (a report section provider)."""
+    v = validate(store, config, metrics=person_weeks)
     people = int(person_weeks["person_id"].nunique()) if person_weeks is not None else 0
     return [section("Validation", validation_html(v, config, people), "validation")]

@@ -9,8 +9,8 @@
 See docs/synth.md for what is planted and the id conventions.
 """
 
-from worklife.synth.divisions import concat_divisions, division_layout, generate_divisions
-from worklife.synth.generate import DIVISION_SIZE, generate
+from worklife.synth.divisions import concat_divisions, division_layout, generate, generate_divisions
+from worklife.synth.generate import DIVISION_SIZE
 from worklife.synth.model import Org
 from worklife.synth.store_load import canonical_tables, load_into_store
 from worklife.synth.truth import person_week_metrics

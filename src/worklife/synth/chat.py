@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from worklife.synth.messages import CHAT_TEXTS, Chat, Traffic, _i
+from worklife.synth.messages import CHAT_TEXTS, Chat, Traffic, int_array
 
 
 @dataclass
@@ -89,7 +89,7 @@ def chat(traffic: Traffic, convs: Convs, extra: list[dict]) -> tuple[Chat, Convs
     to_other = np.where(ctype[sess] == 1, np.where(sender == a, b, a), -1)
     blocks_s, blocks_t, blocks_to, blocks_tag = [sender], [sent], [to_other], [tags]
     for blk in extra:
-        s_, t_, o_ = _i(blk["sender"]), _i(blk["sent"]), _i(blk["to"])
+        s_, t_, o_ = int_array(blk["sender"]), int_array(blk["sent"]), int_array(blk["to"])
         blocks_s.append(s_)
         blocks_t.append(t_)
         blocks_to.append(o_)
@@ -168,7 +168,7 @@ def commits(traffic: Traffic, extra: list[dict]) -> tuple[np.ndarray, np.ndarray
     tags = [np.zeros(len(p), np.int64)]
     ps, ts = [p], [t]
     for blk in extra:
-        ps.append(_i(blk["sender"]))
-        ts.append(_i(blk["sent"]))
+        ps.append(int_array(blk["sender"]))
+        ts.append(int_array(blk["sent"]))
         tags.append(np.full(len(blk["sender"]), blk["tag"]))
     return np.concatenate(ps), np.concatenate(ts), np.concatenate(tags)

@@ -28,7 +28,7 @@ import pandas as pd
 from worklife.errors import ConfigError
 from worklife.synth.generate import DIVISION_SIZE, check_args, generate_division
 from worklife.synth.model import DOMAIN, DivisionSpec, Org
-from worklife.synth.people import MIN_PEOPLE, _team_sizes, team_count
+from worklife.synth.people import MIN_PEOPLE, team_sizes, team_count
 
 log = logging.getLogger(__name__)
 TABLES = ("people", "series", "meetings", "meeting_attendees", "messages", "message_recipients",
@@ -53,7 +53,7 @@ def division_specs(people: int, seed: int, division_size: int = DIVISION_SIZE) -
     width = max(3, len(str(people)))
     head = None
     if len(layout) > 1:  # division 0's head: first member of its team 2 (team sizes are its first draw)
-        sizes = _team_sizes(np.random.default_rng(seed), layout[0][1])
+        sizes = team_sizes(np.random.default_rng(seed), layout[0][1])
         head = f"user{sizes[0] + sizes[1] + 1:0{width}d}@{DOMAIN}"
     specs, team = [], 0
     for k, (first, n) in enumerate(layout):
@@ -104,3 +104,16 @@ def concat_divisions(parts: list[Org]) -> Org:
     first = parts[0]
     return Org(seed=first.seed, start=first.start, weeks=first.weeks, planted=org_planted(first.planted, holidays),
                **tables)
+
+
+def generate(people: int = 200, weeks: int = 12, seed: int = 0, start: date = date(2025, 3, 3), *,
+             division_size: int = DIVISION_SIZE) -> Org:
+    """A synthetic organisation of ``people`` over ``weeks`` ISO weeks from ``start``.
+
+    Deterministic: the same arguments give the same Org (``numpy`` Generators seeded
+    from ``seed``; no global random state). ``start`` must be a Monday. An org of more
+    than ``division_size`` people is made of divisions (``generate_divisions``) and
+    returned concatenated in memory; stream large orgs with ``generate_divisions``.
+    """
+    parts = list(generate_divisions(people, weeks, seed, start, division_size=division_size))
+    return parts[0] if len(parts) == 1 else concat_divisions(parts)

@@ -1,4 +1,6 @@
-"""``generate``: the deterministic synthetic organisation (see docs/synth.md)."""
+"""One division of the synthetic organisation (``generate_division``; see docs/synth.md).
+
+The whole organisation, ``generate``, is assembled from divisions in ``worklife.synth.divisions``."""
 
 from __future__ import annotations
 
@@ -22,21 +24,6 @@ from worklife.workcal import holiday_rows
 log = logging.getLogger(__name__)
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 DIVISION_SIZE = 1000  # people per division at most (see worklife.synth.divisions)
-
-
-def generate(people: int = 200, weeks: int = 12, seed: int = 0, start: date = date(2025, 3, 3), *,
-             division_size: int = DIVISION_SIZE) -> Org:
-    """A synthetic organisation of ``people`` over ``weeks`` ISO weeks from ``start``.
-
-    Deterministic: the same arguments give the same Org (``numpy`` Generators seeded
-    from ``seed``; no global random state). ``start`` must be a Monday. An org of more
-    than ``division_size`` people is made of divisions (``generate_divisions``) and
-    returned concatenated in memory; stream large orgs with ``generate_divisions``.
-    """
-    from worklife.synth.divisions import concat_divisions, generate_divisions
-
-    parts = list(generate_divisions(people, weeks, seed, start, division_size=division_size))
-    return parts[0] if len(parts) == 1 else concat_divisions(parts)
 
 
 def check_args(people: int, weeks: int, start: date) -> None:
@@ -233,7 +220,7 @@ def _compact(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _offset_str(off: int) -> str:
+def offset_str(off: int) -> str:
     sign = "+" if off >= 0 else "-"
     off = abs(int(off))
     return f"{sign}{off // 3600:02d}{off % 3600 // 60:02d}"
@@ -244,7 +231,7 @@ def commit_object(name: str, email: str, at: int, off: int, title: str, parent: 
     lines = [f"tree {EMPTY_TREE}"]
     if parent:
         lines.append(f"parent {parent}")
-    who = f"{name} <{email}> {at} {_offset_str(off)}"
+    who = f"{name} <{email}> {at} {offset_str(off)}"
     lines += [f"author {who}", f"committer {who}", "", title, ""]
     return "\n".join(lines).encode("utf-8")
 

@@ -59,7 +59,8 @@ class Chat:
     tag: np.ndarray
 
 
-def _i(a) -> np.ndarray:
+def int_array(a) -> np.ndarray:
+    """``a`` as an int64 array (indices, epoch seconds)."""
     return np.asarray(a, dtype=np.int64)
 
 
@@ -196,9 +197,9 @@ class Traffic:
             parents = np.arange(start, total)
         for block in extra:  # planted e-mail: new threads, To only
             k = len(block["sender"])
-            total = self._append(cols, recs, total, _i(block["sender"]), _i(block["sent"]),
+            total = self._append(cols, recs, total, int_array(block["sender"]), int_array(block["sent"]),
                                  np.full(k, -1), False,
-                                 [(np.arange(k), _i(block["to"]), np.full(k, TO))], tag=block["tag"])
+                                 [(np.arange(k), int_array(block["to"]), np.full(k, TO))], tag=block["tag"])
         c = {k: np.concatenate(v) for k, v in cols.items()}
         rm = np.concatenate([x[0] for x in recs])
         rp = np.concatenate([x[1] for x in recs])
@@ -214,9 +215,9 @@ class Traffic:
         alllevel = np.concatenate(cols["level"])
         allsubj = np.concatenate(cols["subj"])
         has = parent >= 0
-        cols["sender"].append(_i(sender))
-        cols["sent"].append(_i(sent))
-        cols["parent"].append(_i(parent))
+        cols["sender"].append(int_array(sender))
+        cols["sent"].append(int_array(sent))
+        cols["parent"].append(int_array(parent))
         cols["root"].append(np.where(has, allroot[np.where(has, parent, 0)], total + np.arange(k)))
         cols["level"].append(np.where(has, alllevel[np.where(has, parent, 0)] + 1, 0))
         cols["subj"].append(np.where(has, allsubj[np.where(has, parent, 0)],
@@ -224,7 +225,7 @@ class Traffic:
         cols["is_auto"].append(np.full(k, auto))
         cols["tag"].append(np.full(k, tag))
         for local, person, kind in rec_blocks:
-            recs.append((total + _i(local), _i(person), _i(kind)))
+            recs.append((total + int_array(local), int_array(person), int_array(kind)))
         # Replies copy the parent's Cc list (minus the replier), like "reply all".
         if not auto and has.any():
             prev_m = np.concatenate([x[0] for x in recs[:-1]]) if len(recs) > 1 else np.zeros(0, np.int64)
@@ -237,7 +238,7 @@ class Traffic:
             person = prev_p[cc_rows]
             ok = (owner >= 0)
             owner, person = owner[ok], person[ok]
-            ok = person != _i(sender)[owner - total]
+            ok = person != int_array(sender)[owner - total]
             recs.append((owner[ok], person[ok], np.full(int(ok.sum()), CC)))
         return total + k
 

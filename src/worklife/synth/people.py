@@ -43,7 +43,7 @@ def team_name(t: int) -> str:
     return base if t < len(TEAM_NAMES) else f"{base} {t // len(TEAM_NAMES) + 1}"
 
 
-def _team_sizes(rng: np.random.Generator, n: int) -> list[int]:
+def team_sizes(rng: np.random.Generator, n: int) -> list[int]:
     k = team_count(n)
     sizes = [8] * k
     for _ in range(n - 8 * k):
@@ -92,7 +92,7 @@ def make_people(rng: np.random.Generator, n: int, *, first: int = 0, width: int 
     """
     if n < MIN_PEOPLE:
         raise ConfigError(f"synth needs at least {MIN_PEOPLE} people for the planted teams, not {n}")
-    sizes = _team_sizes(rng, n)
+    sizes = team_sizes(rng, n)
     width = width or max(3, len(str(n)))
     forced = FORCED if planted else []
     rows = []

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from worklife.errors import WorklifeError
-from worklife.synth.generate import _offset_str
+from worklife.synth.generate import offset_str
 
 ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"}
 
@@ -48,7 +48,7 @@ class GitStream:
                                                    c["title"].tolist()):
                 self.n += 1
                 n = self.n
-                who = f"{name} <{email}> {int(at)} {_offset_str(int(off))}"
+                who = f"{name} <{email}> {int(at)} {offset_str(int(off))}"
                 msg = (title + "\n").encode("utf-8")
                 head = f"commit refs/heads/main\nmark :{n}\nauthor {who}\ncommitter {who}\ndata {len(msg)}\n"
                 stdin.write(head.encode("utf-8") + msg + (f"from :{n - 1}\n" if n > 1 else "").encode() + b"\n")

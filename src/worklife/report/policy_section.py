@@ -1,5 +1,8 @@
 """The report's boundary-pressure and policy section: HTML with plotly figures.
 
+Policy returns data (``worklife.policy.check``, ``boundary_pressure``); this module,
+in ``worklife.report``, draws it. ``policy_sections`` is the report's section provider.
+
 Two charts: the off-hours contact matrix by team (sender team x recipient team, the
 share of contact landing outside the recipient's working time) and rest-period
 breaches per ISO week by rule. Every aggregate respects ``privacy.min_group_size``:
@@ -19,7 +22,9 @@ import plotly.graph_objects as go
 from worklife.config import Config
 from worklife.policy.boundary import boundary_pressure
 from worklife.policy.engine import DISCLAIMER
+from worklife.policy import check
 from worklife.policy.findings import Finding
+from worklife.report.sections import Section, section
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -130,3 +135,9 @@ def section_body(store: Store, config: Config, findings: list[Finding], *,
             parts.append("<p>No findings.</p>")
     parts.append(f"<p class='disclaimer'>{html.escape(DISCLAIMER)}</p>")
     return "\n".join(parts)
+
+
+def policy_sections(store: Store, config: Config, person_weeks: object = None) -> list[Section]:
+    """The report's section provider: findings checked under ``policy.report_policy``, drawn."""
+    findings = check(store, config, config["policy.report_policy"])
+    return [section(TITLE, section_body(store, config, findings, include_plotlyjs=False), anchor="policy")]
