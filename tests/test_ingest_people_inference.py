@@ -185,3 +185,17 @@ def test_slack_zone_kept_when_a_later_people_file_gives_none(store, tmp_path):
         ("alice@example.com", "Asia/Tokyo", "slack", True), ("bob@example.com", "Europe/Berlin", "people-file", True)]
     (again,) = ingest.run([], store, Config(), people=people)
     assert (again.updated, again.duplicate) == (0, 2)
+
+
+def test_policy_checks_measured_people_only_contacts_stay_recipients(store, tmp_path):
+    """carol only receives: she is not a checked person (no finding names her), only a recipient."""
+    from worklife.policy import check_report
+
+    box = _mailbox(tmp_path / "box", {"bob@example.com": ("-0500", "-0400"),
+                                      "erin@example.com": ("+0100", "+0200")})
+    ingest.run([box], store, Config())
+    result = check_report(store, Config(), "auto")
+    named = {f.person_id for f in result.findings if f.person_id}
+    assert "carol@example.com" not in named
+    assert named <= {"alice@example.com", "bob@example.com", "erin@example.com"}
+    assert "3 people" in str(result.meta) or result.meta.get("org_size") == 3, result.meta

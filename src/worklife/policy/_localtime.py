@@ -10,7 +10,7 @@ Follows docs/metrics.md exactly (the rule is ``worklife.rules.worktime``): the l
 ``prepare(store, config)`` registers, where the policy SQL runs (``worklife.policy.sql``):
 - ``pol_sched``: one row per person (resolved with org defaults): person_id, tz,
   work_start_s, work_end_s, mask ('1111100', Monday first), jurisdiction, team, level,
-  manager_id, is_internal, defaults_used;
+  manager_id, is_internal, is_measured (False: a contact, checked only as a recipient), defaults_used;
 - ``pol_holidays``: (jurisdiction, day) for the data span;
 - ``pol_tz``: ``tz_offsets`` plus generated rows for any zone it lacks.
 """
@@ -39,15 +39,18 @@ def prepare(store: Store | PolicyDb, config: Config) -> int:
     people and zone lists are read on the driver (``db.store``), the tables go to the engine.
     """
     db = as_db(store)
+    has_measured = db.store.con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'people' AND column_name = 'is_measured'"
+    ).fetchall()[0][0]
     cur = db.store.con.execute(
-        "SELECT person_id, tz, work_start, work_end, workdays, jurisdiction, team, level, "
-        "manager_id, is_internal FROM people"
+        "SELECT person_id, tz, work_start, work_end, workdays, jurisdiction, team, level, manager_id, is_internal, "
+        + ("coalesce(is_measured, TRUE)" if has_measured else "TRUE") + " AS is_measured FROM people"
     )
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, r)) for r in cur.fetchall()]
     cols: dict[str, list] = {k: [] for k in (
         "person_id", "tz", "work_start_s", "work_end_s", "mask", "jurisdiction", "team", "level",
-        "manager_id", "is_internal", "defaults_used")}
+        "manager_id", "is_internal", "is_measured", "defaults_used")}
     for row in rows:  # one Python step per person (people is small), never per event
         s = resolve_person(row, config)
         cols["person_id"].append(s.person_id)
@@ -60,12 +63,13 @@ def prepare(store: Store | PolicyDb, config: Config) -> int:
         cols["level"].append(row.get("level"))
         cols["manager_id"].append(row.get("manager_id"))
         cols["is_internal"].append(bool(row.get("is_internal", True)))
+        cols["is_measured"].append(bool(row.get("is_measured", True)))  # contacts: recipients only
         cols["defaults_used"].append(",".join(s.defaults_used))
     sched = pa.table(cols, schema=pa.schema([
         ("person_id", pa.string()), ("tz", pa.string()), ("work_start_s", pa.int32()),
         ("work_end_s", pa.int32()), ("mask", pa.string()), ("jurisdiction", pa.string()),
         ("team", pa.string()), ("level", pa.string()), ("manager_id", pa.string()),
-        ("is_internal", pa.bool_()), ("defaults_used", pa.string())]))
+        ("is_internal", pa.bool_()), ("is_measured", pa.bool_()), ("defaults_used", pa.string())]))
     db.load("pol_sched", sched)
     db.built["pol_sched"] = sched  # the driver's copy (run_check reads the people list from it)
 

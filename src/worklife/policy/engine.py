@@ -109,9 +109,10 @@ def run_check(store: Store | PolicyDb, config: Config, policy: Policy) -> CheckR
     prepare(db, config)
     ch = policy.charter
     auto = Policy(mode="auto", presets=policy.presets)
-    sched = db.built["pol_sched"]  # = SELECT … FROM pol_sched WHERE is_internal ORDER BY person_id
-    people = sorted((p, j, lv, tz) for p, j, lv, tz, internal in zip(
-        *(sched[c].to_pylist() for c in ("person_id", "jurisdiction", "level", "tz", "is_internal"))) if internal)
+    sched = db.built["pol_sched"]  # checked: internal and measured people (contacts are only recipients)
+    people = sorted((p, j, lv, tz) for p, j, lv, tz, internal, measured in zip(
+        *(sched[c].to_pylist() for c in ("person_id", "jurisdiction", "level", "tz", "is_internal", "is_measured")))
+        if internal and measured)
     org_size = ch.org_size or len(people)
     findings: list[Finding] = []
     checked: dict[str, Preset] = {}
