@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 from collections.abc import Sequence
 from datetime import date, datetime
 from importlib import resources
@@ -26,6 +25,7 @@ from worklife.report import charts
 from worklife.report.activity import all_blank, inactive_people, without_unmeasured_focus
 from worklife.report.defaults import default_counts, default_notes
 from worklife.report.heatmap import activity_heatmap
+from worklife.report.output import write_atomically
 from worklife.report.sections import (
     Section,
     figure_html,
@@ -350,15 +350,7 @@ def build_report(
     atomically (temporary file, then rename).
     """
     text = render_report(store, config, person_weeks, sections, title, generated_at)
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    out = write_atomically(text, out_path)
     log.info("wrote %s (%d bytes)", out, len(text))
     return out
 

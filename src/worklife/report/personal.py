@@ -13,7 +13,6 @@ activity heat-map and the kinds of sources ingested.
 from __future__ import annotations
 
 import html
-import os
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -32,6 +31,7 @@ from worklife.report.build import date_span, heatmap_figures
 from worklife.report.charts import FONT, TEMPLATE
 from worklife.report.defaults import default_counts, default_notes
 from worklife.report.heatmap import activity_heatmap
+from worklife.report.output import write_atomically
 from worklife.report.sections import Section, figure_html, frame_table, note, section
 from worklife.store import Store
 
@@ -170,13 +170,5 @@ def build_personal(store: Store, config: Config | None, out_path: str | Path, pe
                    generated_at: datetime | None = None) -> Path:
     """Write the personal report of ``person_id`` to ``out_path`` (atomically) and return its path."""
     text = render_personal(store, config, person_id, person_weeks, title, generated_at)
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    out = write_atomically(text, out_path)
     return out
