@@ -8,7 +8,6 @@ give back every metric exactly.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

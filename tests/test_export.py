@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest

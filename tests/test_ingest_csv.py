@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
-import pytest
 
 from worklife import ingest
 from worklife.config import Config

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from _metrics_store import finish, meeting, message, person
 from typer.testing import CliRunner
 
 from worklife.cli import app
