@@ -214,6 +214,17 @@ def _runs(days: list[int], step: int = 1) -> list[tuple[int, int]]:
     return out
 
 
+def _same_people_runs(days: dict[int, set[str]]) -> list[tuple[int, int]]:
+    """Runs of contiguous days that have the same people, as (first day, last day)."""
+    out: list[tuple[int, int]] = []
+    for d in sorted(days):
+        if out and d == out[-1][1] + 1 and days[d] == days[out[-1][1]]:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
 def _hull(x: Job, y: Job) -> Job:
     persons = None if x.persons is None or y.persons is None else sorted(set(x.persons) | set(y.persons))
     return Job(persons, min(x.d0, y.d0), max(x.d1, y.d1))
@@ -222,7 +233,8 @@ def _hull(x: Job, y: Job) -> Job:
 def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_days: dict[int, set[str]],
               span: tuple[int, int], n_people: int) -> list[Job]:
     """Boxes covering every stale person-day: whole people, weeks for everyone, the rest
-    (contiguous runs of stale days, each for the union of their people).
+    (runs of contiguous days with the same people; when there are more than
+    ``MAX_JOBS`` of those, runs of contiguous days, each for the union of their people).
 
     Boxes are then merged while a merged box costs less than the two apart (each box
     has a fixed cost: building and compiling the graph), or while there are more than
@@ -237,7 +249,10 @@ def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_days: dict[
         everyone_days.update(range(a, b + 7))
     rest = {d: ps - person_all for d, ps in person_days.items() if d not in everyone_days}
     rest = {d: ps for d, ps in rest.items() if ps}
-    for a, b in _runs(list(rest)):
+    runs = _same_people_runs(rest)
+    if len(runs) > MAX_JOBS:  # many different days: contiguous days as one box each
+        runs = _runs(list(rest))
+    for a, b in runs:
         persons = set().union(*(rest[d] for d in range(a, b + 1) if d in rest))
         jobs.append(Job(sorted(persons), a, b))
     while len(jobs) > 1:
