@@ -132,9 +132,9 @@ def people_fingerprints(people: pd.DataFrame, config: Config) -> tuple[dict[str,
 
 
 def touched_days(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple[int, int],
-                 span: tuple[int, int]) -> list[tuple[str, int]]:
-    """(person_id, local epoch day) of every person-day that ``metric_touched`` rows in
-    ``seqs`` (lo, hi] make stale, in SQL: each touched time range in the person's local
+                 span: tuple[int, int]) -> dict[int, set[str]]:
+    """Local epoch day -> the people whose day ``metric_touched`` rows in ``seqs`` (lo, hi]
+    make stale, in SQL: each touched time range in the person's local
     time (the widest offsets of their zone), widened by the longest e-mail / chat window
     either side (an action shortens the credit of the one before it, and its own part may
     run past midnight), clamped to ``span``.
@@ -156,13 +156,14 @@ def touched_days(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple[
                     float(config["metrics.email_received_minutes"]) * 60))
     con.register("_touch_off", poff[["person_id", "min", "max"]])
     try:
-        return con.execute(f"""
-            SELECT DISTINCT person_id, unnest(range(d0, d1 + 1)) FROM (
+        rows = con.execute(f"""
+            SELECT day, list(DISTINCT person_id) FROM (SELECT person_id, unnest(range(d0, d1 + 1)) AS day FROM (
               SELECT t.person_id,
                      greatest(CAST(floor((t.lo_s - {slack} + o."min") / {DAY_S}) AS BIGINT), {span[0]}) d0,
                      least(CAST(floor((t.hi_s + {slack} + o."max") / {DAY_S}) AS BIGINT), {span[1]}) d1
               FROM metric_touched t JOIN _touch_off o ON o.person_id = t.person_id
-              WHERE t.seq > ? AND t.seq <= ?) WHERE d0 <= d1""", list(seqs)).fetchall()
+              WHERE t.seq > ? AND t.seq <= ?) WHERE d0 <= d1) GROUP BY day""", list(seqs)).fetchall()
+        return {int(day): set(people) for day, people in rows}
     finally:
         con.unregister("_touch_off")
 

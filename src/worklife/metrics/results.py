@@ -145,14 +145,12 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     if stored_span != span:
         old = stored_span or (0, -1)
         everyone = {w for w in range(span[0], span[1] + 1, 7) if not (old[0] <= w <= old[1])}
-    per_day: dict[int, set[str]] = {}
-    rows = touched_days(con, frame, eng.tz_offsets(), config, (int(state.get("watermark", 0)), mark), span)
-    for pid, d in rows:
-        if pid not in person_all:
-            per_day.setdefault(int(d), set()).add(pid)
+    per_day = touched_days(con, frame, eng.tz_offsets(), config, (int(state.get("watermark", 0)), mark), span)
+    n_touched = sum(len(ps) for ps in per_day.values())
+    per_day = {d: ps - person_all for d, ps in per_day.items()}
     p.jobs = plan_jobs(everyone, person_all, per_day, span, len(fps))
     p.reasons = [f"{len(person_all)} people with a new or changed schedule",
-                 f"{len(everyone)} new weeks", f"{len(rows)} person-days touched by ingest",
+                 f"{len(everyone)} new weeks", f"{n_touched} person-days touched by ingest",
                  f"{len(p.drop_people)} people no longer measured"]
     whole = Job(None, *span).cost(len(fps))
     if sum(j.cost(len(fps)) for j in p.jobs) > incremental.FULL_SHARE * whole:
