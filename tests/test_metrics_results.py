@@ -215,3 +215,90 @@ def test_moved_meeting_and_zone_change_touch_exactly_their_people(monkeypatch):
     refresh(store, config)
     pd.testing.assert_frame_equal(person_weeks(store, config), person_metrics(prepare(store, config)))
     assert plan(store, config).fresh
+
+
+def _split_at(tables, cut: pd.Timestamp) -> tuple[dict, dict]:
+    """(rows before ``cut``, rows from ``cut`` on): the store as it was, and the new week."""
+    time_col = {"meetings": "start_utc", "messages": "sent_utc", "outcomes": "at_utc"}
+    early, late = dict(tables), {}
+    for t, col in time_col.items():
+        new = tables[t][col] >= cut
+        early[t], late[t] = tables[t][~new], tables[t][new]
+    for t, (parent, key) in {"meeting_attendees": ("meetings", "meeting_key"),
+                             "message_recipients": ("messages", "message_key")}.items():
+        new = tables[t][key].isin(late[parent][key])
+        early[t], late[t] = tables[t][~new], tables[t][new]
+    return early, late
+
+
+def test_added_week_recomputes_its_days_and_one_boundary_day_only(tables, monkeypatch):
+    """A week added at a UTC Monday: the new days and, at most, the Sunday before it (the
+    new week's first UTC hours are that Sunday evening west of UTC) — not the whole
+    previous week. Checked on which stored rows were rewritten (their watermark)."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1e9)  # a small store would rather run in full
+    config = Config()
+    cut = pd.Timestamp(START) + pd.Timedelta(weeks=5)
+    monday = incremental.day_number(cut.date())
+    early, late = _split_at(tables, cut)
+    # plant an e-mail an hour after the cut from someone in Toronto: their Sunday evening
+    people = tables["people"]
+    west = people[people.tz == "America/Toronto"].person_id.iloc[0]
+    email = late["messages"][late["messages"].channel == "email"].iloc[0]
+    planted = pd.DataFrame([{**email.to_dict(), "message_key": "sunday-1", "sender_id": west,
+                             "sent_utc": cut + pd.Timedelta(hours=1)}])
+    to = late["message_recipients"][late["message_recipients"].message_key == email.message_key]
+    late["messages"] = pd.concat([late["messages"], planted], ignore_index=True)
+    late["message_recipients"] = pd.concat(
+        [late["message_recipients"], to[to.person_id != west].assign(message_key="sunday-1")], ignore_index=True)
+    tables = {**tables, **{t: pd.concat([early[t], late[t]], ignore_index=True) for t in late}}
+    store = connect(":memory:")
+    for t, df in early.items():
+        store.upsert(t, pa.Table.from_pandas(df, preserve_index=False))
+    refresh_tz_offsets(store)
+    refresh(store, config)
+    for t in ("meetings", "meeting_attendees", "messages", "message_recipients", "outcomes"):
+        store.upsert(t, pa.Table.from_pandas(late[t], preserve_index=False))
+    refresh_tz_offsets(store)
+    p = plan(store, config)
+    assert len(p.jobs) == 1
+    job = p.jobs[0]
+    # new messages that fall on their sender's local Sunday before the cut (an independent
+    # local-time conversion): that Sunday must be in the box, and nothing earlier is
+    zoned = tables["people"][["person_id", "tz"]].dropna()
+    msg = late["messages"][["message_key", "sender_id", "sent_utc"]]
+    who = pd.concat([msg.rename(columns={"sender_id": "person_id"}),
+                     late["message_recipients"][["message_key", "person_id"]].merge(msg, on="message_key")])
+    who = who.merge(zoned, on="person_id")
+    local = [pd.Timestamp(s).tz_localize("UTC").tz_convert(z).date() for s, z in zip(who.sent_utc, who.tz)]
+    sunday_people = {p for p, d in zip(who.person_id, local) if incremental.day_number(d) < monday}
+    assert west in sunday_people
+    assert job.d0 == monday - 1 and job.d1 == p.last_day
+    assert job.persons is None or sunday_people <= set(job.persons)
+    done = refresh(store, config)
+    assert (done.full, done.jobs) == (False, 1)
+    mark = int(dict(store.con.execute("SELECT key, value FROM metric_state").fetchall())["watermark"])
+    rewritten = store.con.execute("SELECT day, person_id FROM metric_days WHERE watermark = ?", [mark]).fetchall()
+    assert done.person_days == len(rewritten) > 0
+    assert min(d for d, _ in rewritten) == monday - 1  # the boundary Sunday; the rest of that week kept
+    assert sunday_people <= {pid for d, pid in rewritten if d == monday - 1}
+    # and the result is that of one full run, row for row
+    full = _full_store(tables, config)
+    assert _stored(store) == _stored(full)
+
+
+def test_boundary_day_gets_its_own_box_when_boxes_are_cheap(monkeypatch):
+    """The planner by day: the people touched on the day before a new week are exactly a
+    box of their own when a box costs nothing fixed; merged into one box (everyone, one
+    more day) when a box's fixed cost outweighs recomputing that day for everyone."""
+    everyone = {f"user{i:03d}@example.com" for i in range(50)}
+    monday = incremental.day_number(date(2025, 4, 7))
+    touched = {monday - 1: {"user001@example.com", "user002@example.com"}}
+    touched.update({d: set(everyone) for d in range(monday, monday + 5)})
+    span = (monday - 35, monday + 13)
+    jobs = incremental.plan_jobs({monday + 7}, set(), touched, span, len(everyone))
+    assert [(j.persons, j.d0, j.d1) for j in jobs] == [(None, monday - 1, monday + 13)]
+    monkeypatch.setattr(incremental, "JOB_FIXED_COST", 0)
+    jobs = incremental.plan_jobs({monday + 7}, set(), touched, span, len(everyone))
+    boxes = sorted(((j.d0, j.d1), j.persons and len(j.persons)) for j in jobs)
+    assert boxes[0] == ((monday - 1, monday - 1), 2)  # the boundary day: its two people only
+    assert {b[0] for b in boxes[1:]} <= {(monday, monday + 4), (monday, monday + 13), (monday + 7, monday + 13)}

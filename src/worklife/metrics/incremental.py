@@ -7,11 +7,12 @@ whole ISO weeks. A part is stale when:
   the time-zone / holiday data → everything;
 - a person's resolved schedule (zone, hours, workdays, jurisdiction) changed, or the
   person is new → all of that person's weeks; a person no longer measured → dropped;
-- ingest touched the person on some UTC days (``metric_touched``, written by the store,
-  see ``worklife.touched``) → the weeks of those days, two days either side;
+- ingest touched the person at some times (``metric_touched``, written by the store,
+  see ``worklife.touched``) → the local days those times can reach (then the week rows
+  of those days' weeks are summed again from the stored day rows);
 - the data range grew → the new weeks, for everyone.
 
-A **job** recomputes a box: some people × a range of whole weeks. It reads only the
+A **job** recomputes a box: some people × a range of local days. It reads only the
 activity within ``margin_days`` of the box (``pipeline.build(utc_window=...)``): every
 metric of a local date depends on activity within a day or so of it (meetings are at
 most ``metrics.meeting_max_hours`` long, the e-mail and chat windows minutes), so the
@@ -59,15 +60,16 @@ FULL_SHARE = 0.6  # when the boxes cover more than this share of the store, run 
 
 @dataclass
 class Job:
-    """Recompute ``persons`` (None: everyone) over local days [d0, d1] (Monday..Sunday)."""
+    """Recompute ``persons`` (None: everyone) over local days [d0, d1] (any days; the
+    week rows of the weeks they fall in are then summed again from the day rows)."""
 
     persons: list[str] | None
     d0: int
     d1: int
 
-    def cost(self, n_people: int) -> int:
+    def cost(self, n_people: int) -> float:
         """Person-weeks recomputed, plus the fixed cost of a box (``JOB_FIXED_COST``)."""
-        return (n_people if self.persons is None else len(self.persons)) * ((self.d1 - self.d0 + 1) // 7) \
+        return (n_people if self.persons is None else len(self.persons)) * (self.d1 - self.d0 + 1) / 7 \
             + JOB_FIXED_COST
 
 
@@ -129,13 +131,18 @@ def people_fingerprints(people: pd.DataFrame, config: Config) -> tuple[dict[str,
             for r in keys.itertuples(index=False)}, frame
 
 
-def touched_weeks(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple[int, int],
-                  span: tuple[int, int]) -> list[tuple[str, int]]:
-    """(person_id, Monday) of every week that ``metric_touched`` rows in ``seqs`` (lo, hi]
-    make stale, in SQL: each touched time range in the person's local time (the widest
-    offsets of their zone), widened by the longest e-mail / chat window either side (an
-    action shortens the credit of the one before it, and its own part may run past
-    midnight), clamped to ``span``."""
+def touched_days(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple[int, int],
+                 span: tuple[int, int]) -> dict[int, set[str]]:
+    """Local epoch day -> the people whose day ``metric_touched`` rows in ``seqs`` (lo, hi]
+    make stale, in SQL: each touched time range in the person's local
+    time (the widest offsets of their zone), widened by the longest e-mail / chat window
+    either side (an action shortens the credit of the one before it, and its own part may
+    run past midnight), clamped to ``span``.
+
+    Days, not weeks: a week's row is the sum of its day rows, so a new week whose first
+    hours fall on some people's local Sunday makes only that Sunday stale for them, not
+    their whole previous week.
+    """
     zones = pd.DataFrame({"tz": offsets.column("tz").to_pylist(),
                           "off": offsets.column("utc_offset_s").to_pylist()}) if offsets is not None else None
     if zones is None or zones.empty:
@@ -149,13 +156,14 @@ def touched_weeks(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple
                     float(config["metrics.email_received_minutes"]) * 60))
     con.register("_touch_off", poff[["person_id", "min", "max"]])
     try:
-        return con.execute(f"""
-            SELECT DISTINCT person_id, unnest(range(d0 - (d0 + 3) % 7, d1 - (d1 + 3) % 7 + 1, 7)) FROM (
+        rows = con.execute(f"""
+            SELECT day, list(DISTINCT person_id) FROM (SELECT person_id, unnest(range(d0, d1 + 1)) AS day FROM (
               SELECT t.person_id,
                      greatest(CAST(floor((t.lo_s - {slack} + o."min") / {DAY_S}) AS BIGINT), {span[0]}) d0,
                      least(CAST(floor((t.hi_s + {slack} + o."max") / {DAY_S}) AS BIGINT), {span[1]}) d1
               FROM metric_touched t JOIN _touch_off o ON o.person_id = t.person_id
-              WHERE t.seq > ? AND t.seq <= ?) WHERE d0 <= d1""", list(seqs)).fetchall()
+              WHERE t.seq > ? AND t.seq <= ?) WHERE d0 <= d1) GROUP BY day""", list(seqs)).fetchall()
+        return {int(day): set(people) for day, people in rows}
     finally:
         con.unregister("_touch_off")
 
@@ -196,14 +204,25 @@ def monday(day: int) -> int:
 # -- planning -------------------------------------------------------------------------
 
 
-def _runs(weeks: list[int]) -> list[tuple[int, int]]:
-    """Contiguous runs of week Mondays, as (first Monday, last Monday)."""
+def _runs(days: list[int], step: int = 1) -> list[tuple[int, int]]:
+    """Contiguous runs of days (``step`` 7: of week Mondays), as (first, last)."""
     out: list[tuple[int, int]] = []
-    for w in sorted(weeks):
-        if out and w == out[-1][1] + 7:
+    for w in sorted(days):
+        if out and w == out[-1][1] + step:
             out[-1] = (out[-1][0], w)
         else:
             out.append((w, w))
+    return out
+
+
+def _same_people_runs(days: dict[int, set[str]]) -> list[tuple[int, int]]:
+    """Runs of contiguous days that have the same people, as (first day, last day)."""
+    out: list[tuple[int, int]] = []
+    for d in sorted(days):
+        if out and d == out[-1][1] + 1 and days[d] == days[out[-1][1]]:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
     return out
 
 
@@ -212,9 +231,11 @@ def _hull(x: Job, y: Job) -> Job:
     return Job(persons, min(x.d0, y.d0), max(x.d1, y.d1))
 
 
-def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_weeks: dict[int, set[str]],
+def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_days: dict[int, set[str]],
               span: tuple[int, int], n_people: int) -> list[Job]:
-    """Boxes covering every stale person-week: whole people, weeks for everyone, the rest.
+    """Boxes covering every stale person-day: whole people, weeks for everyone, the rest
+    (runs of contiguous days with the same people; when there are more than
+    ``MAX_JOBS`` of those, runs of contiguous days, each for the union of their people).
 
     Boxes are then merged while a merged box costs less than the two apart (each box
     has a fixed cost: building and compiling the graph), or while there are more than
@@ -223,13 +244,18 @@ def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_weeks: dict
     jobs = []
     if person_all:
         jobs.append(Job(sorted(person_all), span[0], span[1]))
-    for a, b in _runs(list(everyone_weeks)):
+    everyone_days: set[int] = set()
+    for a, b in _runs(list(everyone_weeks), 7):
         jobs.append(Job(None, a, b + 6))
-    rest = {w: ps - person_all for w, ps in person_weeks.items() if w not in everyone_weeks}
-    rest = {w: ps for w, ps in rest.items() if ps}
-    for a, b in _runs(list(rest)):
-        persons = set().union(*(rest[w] for w in range(a, b + 1, 7) if w in rest))
-        jobs.append(Job(sorted(persons), a, b + 6))
+        everyone_days.update(range(a, b + 7))
+    rest = {d: ps - person_all for d, ps in person_days.items() if d not in everyone_days}
+    rest = {d: ps for d, ps in rest.items() if ps}
+    runs = _same_people_runs(rest)
+    if len(runs) > MAX_JOBS:  # many different days: contiguous days as one box each
+        runs = _runs(list(rest))
+    for a, b in runs:
+        persons = set().union(*(rest[d] for d in range(a, b + 1) if d in rest))
+        jobs.append(Job(sorted(persons), a, b))
     while len(jobs) > 1:
         best = None
         for i in range(len(jobs)):

@@ -107,7 +107,9 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     mt, msg, out = _in_window(mt, msg, out, utc_window)
     rcp = _only(rcp, "person_id", person_ids)
 
-    facts = _shared_table(engine, shared, "meeting_facts", lambda: meetings.meeting_facts(mt, at),
+    # in a window, count the invitees of its meetings only (not of every meeting stored)
+    at_facts = at if utc_window is None else at.semi_join(mt.select("meeting_key"), "meeting_key")
+    facts = _shared_table(engine, shared, "meeting_facts", lambda: meetings.meeting_facts(mt, at_facts),
                           person_ids is not None)
     att = engine.cache(_keyed(meetings.attendance(facts, _only(at, "person_id", person_ids), config), keys))
     q = engine.cache(meetings.qualifying(att, config))

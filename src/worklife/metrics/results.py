@@ -41,7 +41,7 @@ from worklife.metrics.incremental import (
     plan_jobs,
     run_job,
     settings_fingerprint,
-    touched_weeks,
+    touched_days,
     universe,
 )
 from worklife.metrics.localtime import day_date, iso_week_label
@@ -145,14 +145,12 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     if stored_span != span:
         old = stored_span or (0, -1)
         everyone = {w for w in range(span[0], span[1] + 1, 7) if not (old[0] <= w <= old[1])}
-    per_week: dict[int, set[str]] = {}
-    rows = touched_weeks(con, frame, eng.tz_offsets(), config, (int(state.get("watermark", 0)), mark), span)
-    for pid, w in rows:
-        if pid not in person_all:
-            per_week.setdefault(int(w), set()).add(pid)
-    p.jobs = plan_jobs(everyone, person_all, per_week, span, len(fps))
+    per_day = touched_days(con, frame, eng.tz_offsets(), config, (int(state.get("watermark", 0)), mark), span)
+    n_touched = sum(len(ps) for ps in per_day.values())
+    per_day = {d: ps - person_all for d, ps in per_day.items()}
+    p.jobs = plan_jobs(everyone, person_all, per_day, span, len(fps))
     p.reasons = [f"{len(person_all)} people with a new or changed schedule",
-                 f"{len(everyone)} new weeks", f"{len(rows)} person-weeks touched by ingest",
+                 f"{len(everyone)} new weeks", f"{n_touched} person-days touched by ingest",
                  f"{len(p.drop_people)} people no longer measured"]
     whole = Job(None, *span).cost(len(fps))
     if sum(j.cost(len(fps)) for j in p.jobs) > incremental.FULL_SHARE * whole:
@@ -174,7 +172,6 @@ def _delete_box(con: duckdb.DuckDBPyConnection, job: Job) -> None:
         con.register("_box_people", pd.DataFrame({"person_id": pd.Series(job.persons, dtype=object)}))
         who = "person_id IN (SELECT person_id FROM _box_people)"
     con.execute(f"DELETE FROM metric_days WHERE day BETWEEN ? AND ? AND {who}", [job.d0, job.d1])
-    con.execute(f"DELETE FROM metric_weeks WHERE week_day BETWEEN ? AND ? AND {who}", [job.d0, job.d1])
 
 
 def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataFrame, p: Plan) -> None:
@@ -192,12 +189,15 @@ def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataF
 
 
 def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> int:
-    """``metric_weeks`` of a box from its ``metric_days`` (a box is whole weeks); the box's day rows."""
+    """``metric_weeks`` of the weeks a box's days fall in, summed again from ``metric_days``
+    (the box's new day rows and the stored ones of the same weeks); the box's day rows."""
     who = "TRUE" if job.persons is None else "person_id IN (SELECT person_id FROM _box_people)"
+    w0, w1 = incremental.monday(job.d0), incremental.monday(job.d1)
+    con.execute(f"DELETE FROM metric_weeks WHERE week_day BETWEEN ? AND ? AND {who}", [w0, w1])
     sums = ", ".join(f"CAST(sum({n}) AS BIGINT)" for n in LONG_NAMES)
     con.execute(f"INSERT INTO metric_weeks SELECT person_id, CAST(day - (day + 3) % 7 AS INTEGER), {sums}, ?, ? "
                 f"FROM metric_days WHERE day BETWEEN ? AND ? AND {who} GROUP BY person_id, day - (day + 3) % 7",
-                [p.settings_fp, p.watermark, job.d0, job.d1])
+                [p.settings_fp, p.watermark, w0, w1 + 6])
     return int(con.execute(f"SELECT count(*) FROM metric_days WHERE day BETWEEN ? AND ? AND {who}",
                            [job.d0, job.d1]).fetchall()[0][0])
 
