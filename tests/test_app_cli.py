@@ -95,3 +95,11 @@ def test_demo_accounts_one_per_role_and_printed_once(env, capsys):
     employee, manager = accounts[0], accounts[1]
     assert data.person(employee.person_id)["manager_id"] == manager.person_id
     assert data.team_sizes()[data.managed_teams(manager.person_id)[0]] >= 10
+
+
+@pytest.mark.parametrize("command", ["remove", "set-role"])
+def test_an_unknown_account_is_named_literally(env, command):
+    """What the user typed comes back as typed: no markup escapes ("\\[") in the message."""
+    extra = ["analyst"] if command == "set-role" else []
+    r = run("users", command, "ghost[1]@example.com", *extra, "--db", str(env.store_path))
+    assert r.exit_code == 1 and "no account ghost[1]@example.com" in r.output and "\\[" not in r.output

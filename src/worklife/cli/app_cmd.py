@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from worklife.cli._app import app, console, fail, is_interactive
@@ -26,10 +27,16 @@ def _store(db: Path) -> Path:
     return db
 
 
-def _appdb(db: Path, config: Config):
+@contextmanager
+def _accounts(db: Path, config: Config) -> Iterator:
+    """The app database beside store ``db`` (``app.users_db``), closed after use."""
     from worklife.app.users import AppDb, users_db_path
 
-    return AppDb(users_db_path(db, config))
+    appdb = AppDb(users_db_path(db, config))
+    try:
+        yield appdb
+    finally:
+        appdb.close()
 
 
 @app.command()
@@ -86,13 +93,11 @@ def users_add(
     if role == "manager" and not team and person_id is None:
         fail("a manager needs --person (whose reports' teams they see) or --team", 2)
     password = _password(password_stdin, generate)
-    appdb = _appdb(db, cfg)
-    try:
-        appdb.add_user(email, role, password, person_id, tuple(team))
-    except ConfigError as exc:
-        fail(str(exc), 1)
-    finally:
-        appdb.close()
+    with _accounts(db, cfg) as appdb:
+        try:
+            appdb.add_user(email, role, password, person_id, tuple(team))
+        except ConfigError as exc:
+            fail(str(exc), 1)
     console.print(f"added {email.strip().lower()} as {role}" + (f" (person {person_id})" if person_id else ""),
                   highlight=False, markup=False)
     if generate:
@@ -120,17 +125,13 @@ def users_list(
     config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
 ) -> None:
     """List accounts: e-mail, role, person, teams."""
-    cfg = load_config(config)
-    appdb = _appdb(_store(db), cfg)
-    try:
+    with _accounts(_store(db), load_config(config)) as appdb:
         users = appdb.users()
-    finally:
-        appdb.close()
     table = Table(title=f"accounts ({len(users)})")
     for col in ("email", "role", "person", "teams"):
         table.add_column(col)
     for u in users:
-        table.add_row(escape(u.email), u.role, escape(u.person_id or ""), escape(", ".join(u.teams)))
+        table.add_row(u.email, u.role, u.person_id or "", ", ".join(u.teams))  # consoles print text literally
     console.print(table)
 
 
@@ -141,14 +142,10 @@ def users_remove(
     config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
 ) -> None:
     """Remove an account and end its sessions."""
-    cfg = load_config(config)
-    appdb = _appdb(_store(db), cfg)
-    try:
+    with _accounts(_store(db), load_config(config)) as appdb:
         gone = appdb.remove_user(email)
-    finally:
-        appdb.close()
     if not gone:
-        fail(f"no account {escape(email)}", 1)
+        fail(f"no account {email}", 1)
     console.print(f"removed {email.strip().lower()}", highlight=False, markup=False)
 
 
@@ -160,14 +157,11 @@ def users_set_role(
     config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
 ) -> None:
     """Change an account's role (its sessions end)."""
-    cfg = load_config(config)
-    appdb = _appdb(_store(db), cfg)
-    try:
-        changed = appdb.set_role(email, role)
-    except ConfigError as exc:
-        fail(str(exc), 2)
-    finally:
-        appdb.close()
+    with _accounts(_store(db), load_config(config)) as appdb:
+        try:
+            changed = appdb.set_role(email, role)
+        except ConfigError as exc:
+            fail(str(exc), 2)
     if not changed:
-        fail(f"no account {escape(email)}", 1)
+        fail(f"no account {email}", 1)
     console.print(f"{email.strip().lower()} is now {role}", highlight=False, markup=False)
