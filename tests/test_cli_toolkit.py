@@ -8,22 +8,12 @@ import pandas as pd
 import pytest
 
 from worklife.cli import main
-from worklife.store import connect
-from test_policy_support import Org, at
-
-LIS = "Europe/Lisbon"
-
+from test_policy_support import boss_and_worker_store
 
 @pytest.fixture
 def db(tmp_path):
     path = tmp_path / "wl.duckdb"
-    store = connect(path)
-    org = Org(store)
-    boss, worker = org.person(1), org.person(2, manager=1)
-    org.message(boss, worker, at("2025-03-04 22:00", LIS))
-    org.message(boss, worker, at("2025-03-05 10:00", LIS))
-    org.done()
-    store.close()
+    boss_and_worker_store(path)
     return path
 
 

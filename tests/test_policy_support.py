@@ -98,6 +98,19 @@ class Org:
         return self
 
 
+def boss_and_worker_store(path) -> None:
+    """A store file at ``path``: person 1 manages person 2 and mails them at 22:00 and 10:00 Lisbon time."""
+    from worklife.store import connect
+
+    store = connect(path)
+    org = Org(store)
+    boss, worker = org.person(1), org.person(2, manager=1)
+    org.message(boss, worker, at("2025-03-04 22:00", "Europe/Lisbon"))
+    org.message(boss, worker, at("2025-03-05 10:00", "Europe/Lisbon"))
+    org.done()
+    store.close()
+
+
 def test_org_builder_stores_utc_instants(store):
     org = Org(store)
     a = org.person(1)
