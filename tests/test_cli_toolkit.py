@@ -10,6 +10,7 @@ import pytest
 from worklife.cli import main
 from test_policy_support import boss_and_worker_store
 
+
 @pytest.fixture
 def db(tmp_path):
     path = tmp_path / "wl.duckdb"

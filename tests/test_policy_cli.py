@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from worklife.cli import app
 from test_policy_support import boss_and_worker_store
 
+
 @pytest.fixture
 def db(tmp_path):
     path = tmp_path / "wl.duckdb"
