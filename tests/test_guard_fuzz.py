@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_guard_addresses import nested
-from test_guard_support import PEOPLE_CSV, SENDER, SENDER_TOKEN, TOKENS_TOML, LoopThread, utc
+from test_guard_support import PEOPLE_CSV, SENDER, SENDER_TOKEN, TOKENS_TOML, smtp_front, utc
 
 from worklife.config import Config
 from worklife.guard.auth import Tokens, parse_networks
@@ -28,7 +28,6 @@ from worklife.guard.directory import Directory
 from worklife.guard.intake import GuardPolicy
 from worklife.guard.queue import Queue
 from worklife.guard.service import GuardService
-from worklife.guard.smtp import start_smtp
 
 ATEXT = set(string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-")
 LDH = set(string.ascii_letters + string.digits + "-")
@@ -62,17 +61,8 @@ def guard(tmp_path_factory):
     async def no_wait(seconds: float) -> None:
         return None
 
-    svc.throttle.sleep = no_wait
-    lt = LoopThread()
-    server = lt.run(start_smtp(svc, "127.0.0.1", 0, allow_plain_auth=True))
-    svc.port = server.sockets[0].getsockname()[1]
-    yield svc
-
-    async def close() -> None:
-        server.close()
-
-    lt.run(close())
-    lt.stop()
+    with smtp_front(svc, no_wait):
+        yield svc
     queue.close()
 
 

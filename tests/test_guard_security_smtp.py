@@ -16,6 +16,7 @@ from test_guard_support import (  # noqa: F401 (fixtures)
     LoopThread,
     people_csv,
     sink,
+    smtp_front,
     tokens_file,
     utc,
 )
@@ -28,7 +29,7 @@ from worklife.guard.directory import Directory
 from worklife.guard.intake import GuardPolicy
 from worklife.guard.queue import Queue
 from worklife.guard.service import GuardService
-from worklife.guard.smtp import queued_reply, start_smtp
+from worklife.guard.smtp import queued_reply
 
 
 @pytest.fixture
@@ -45,18 +46,9 @@ def guard(tmp_path, people_csv, tokens_file):  # noqa: F811
     async def record(seconds: float) -> None:
         delays.append(seconds)
 
-    svc.throttle.sleep = record
     svc.delays = delays
-    lt = LoopThread()
-    server = lt.run(start_smtp(svc, "127.0.0.1", 0, allow_plain_auth=True))
-    svc.port = server.sockets[0].getsockname()[1]
-    yield svc
-
-    async def close() -> None:
-        server.close()
-
-    lt.run(close())
-    lt.stop()
+    with smtp_front(svc, record):
+        yield svc
     queue.close()
 
 

@@ -12,6 +12,7 @@ import email
 import socket
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -127,3 +128,22 @@ class LoopThread:
     def stop(self):
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+
+
+@contextmanager
+def smtp_front(svc, sleep):
+    """``svc``'s SMTP front on 127.0.0.1 (port in ``svc.port``), AUTH delays going to ``sleep``."""
+    from worklife.guard.smtp import start_smtp
+
+    svc.throttle.sleep = sleep
+    lt = LoopThread()
+    server = lt.run(start_smtp(svc, "127.0.0.1", 0, allow_plain_auth=True))
+    svc.port = server.sockets[0].getsockname()[1]
+    try:
+        yield svc
+    finally:
+        async def close() -> None:
+            server.close()
+
+        lt.run(close())
+        lt.stop()
