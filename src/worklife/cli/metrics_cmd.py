@@ -64,28 +64,9 @@ def _person_id(store, text: str) -> str:
 
 def _why_empty(store, df: pd.DataFrame) -> str:
     """Why the metrics would be empty before any filter ('' when there are rows)."""
-    if len(df):
-        return ""
-    measured = store.con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'people' "
-                                 "AND column_name = 'is_measured'").fetchall()[0][0]
-    who = "coalesce(is_internal, TRUE)" + (" AND coalesce(is_measured, TRUE)" if measured else "")
-    people = store.con.execute(f"SELECT count(*) FROM people WHERE {who}").fetchall()[0][0]
-    activity = sum(store.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-                   for t in ("meetings", "messages"))
-    outcomes = store.con.execute("SELECT count(*) FROM outcomes").fetchall()[0][0]
-    if not activity and outcomes:
-        return (f"{store.path} holds only outcomes ({outcomes:,} commits, pull requests or tasks), no meetings or "
-                "messages: metrics need a calendar, mailbox or chat export; `worklife digest` reports outcomes")
-    if not people and not activity:
-        return f"{store.path} is empty: ingest a mailbox, calendar or chat export first (`worklife ingest SOURCE --db {store.path}`)"
-    if not people:
-        return (f"{store.path} has activity but no measured person: give --owner at ingest or a people file "
-                "(`worklife ingest people.csv --db ...`)")
-    if not activity:
-        return f"{store.path} has {people:,} people but no meetings or messages: ingest their activity"
-    return (f"{store.path}: none of the {people:,} measured people has activity that counts (mail or chat they "
-            "received or sent, meetings with at least metrics.meeting_min_people people they did not decline; "
-            "events without attendees are appointments, not meetings)")
+    from worklife.metrics.empty import why_no_person_weeks
+
+    return "" if len(df) else why_no_person_weeks(store, str(store.path))
 
 
 def _select(df: pd.DataFrame, pid: str | None, span: tuple, period: str, why: str) -> pd.DataFrame:

@@ -65,16 +65,10 @@ def _prepare(store: Store, config: Config, person_weeks: Any) -> pd.DataFrame:
 
 
 def why_no_person_weeks(store: Store) -> str:
-    """Why a store yields no person-weeks, in words, with what to do."""
-    people = store.con.execute("SELECT count(*) FROM people WHERE coalesce(is_internal, TRUE)").fetchall()[0][0]
-    events = sum(store.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("meetings", "messages"))
-    if not events:
-        return ("This store holds no meetings or messages yet: ingest a mailbox, calendar or chat export "
-                "(worklife ingest SOURCE --db ...).")
-    if not people:
-        return ("This store holds activity but no measured person: give --owner EMAIL at ingest or a "
-                "people file (worklife ingest people.csv --db ...).")
-    return f"None of the {people:,} measured people has any activity of their own in this store."
+    """Why a store yields no person-weeks, in words, with what to do (``worklife.metrics.empty``)."""
+    from worklife.metrics.empty import why_no_person_weeks as why
+
+    return why(store, "This store")
 
 
 # -- header -----------------------------------------------------------------------------
