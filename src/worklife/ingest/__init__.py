@@ -5,7 +5,8 @@
 Each adapter module (one per source kind) yields ``Batch`` objects; ``write_batch``
 upserts their rows on natural keys, so re-ingesting the same data changes nothing, and
 records unreadable records in ``quarantine`` with their location and reason.
-Adapters are registered in ``ADAPTERS`` in detection order.
+Adapters are listed in ``ADAPTERS`` in detection order (``worklife.ingest.registry``: each
+one says what it reads).
 """
 
 from __future__ import annotations
@@ -27,18 +28,20 @@ from worklife.ingest import folders, people_infer
 from worklife.ingest.base import CANONICAL, Batch, IngestContext
 from worklife.ingest.limits import DEFAULT as DEFAULT_LIMITS
 from worklife.ingest.limits import Limits
+from worklife.ingest.registry import BUILTIN, Adapter, unknown_kind, unrecognised
 from worklife.ingest.sanity import guard_batch
 from worklife.store import TABLES, Store
 
 log = logging.getLogger(__name__)
 
-ADAPTERS: dict[str, object] = {}  # KIND -> adapter module, filled by register()
+ADAPTERS: dict[str, Adapter] = {a.kind: a for a in BUILTIN}  # KIND -> adapter, in detection order
 
 
-def register(module: object) -> object:
-    """Add an adapter module (with KIND, detect, read) to the registry."""
-    ADAPTERS[getattr(module, "KIND")] = module
-    return module
+def register(module: object) -> Adapter:
+    """Add an adapter (a module with KIND, READS, SUFFIXES, detect, read) after the built-in ones."""
+    adapter = module if isinstance(module, Adapter) else Adapter.of(module)
+    ADAPTERS[adapter.kind] = adapter
+    return adapter
 
 
 @dataclass
@@ -225,16 +228,13 @@ def detect_kind(path: Path) -> str:
     if not path.exists():
         raise IngestError("no such file or folder", source=str(path))
     _regular(path)
-    for kind, module in ADAPTERS.items():
-        if module.detect(path):  # type: ignore[attr-defined]
+    for kind, adapter in ADAPTERS.items():
+        if adapter.detect(path):
             return kind
     if _broken_zip(path):
         raise IngestError("a damaged or truncated zip file (its table of contents is missing); "
                           "download or export it again", source=str(path))
-    raise IngestError(
-        f"cannot tell what kind of export this is; pass --kind ({'|'.join(ADAPTERS) or 'none registered'})",
-        source=str(path),
-    )
+    raise unrecognised(path, ADAPTERS.values())
 
 
 def _regular(path: Path) -> None:
@@ -277,6 +277,8 @@ def run(
     A folder of mixed exports is split into its parts (``folders.plan``). ``notes``, when
     given, receives the run's facts about people: who is measured, defaults in use.
     """
+    if kind != "auto" and kind not in ADAPTERS:
+        raise unknown_kind(kind, ADAPTERS.values())
     run_id = uuid.uuid4().hex[:12]
     todo: list[tuple[Path, str]] = []
     if people is not None:
@@ -354,11 +356,11 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
         k = detect_kind(path) if kind == "auto" else kind
         summary.kind = k
         if k not in ADAPTERS:
-            raise IngestError(f"unknown kind {k!r}; expected one of {', '.join(ADAPTERS)}", source=str(path))
+            raise unknown_kind(k, ADAPTERS.values(), source=str(path))
         if not path.exists():
             raise IngestError("no such file or folder", source=str(path))
         _regular(path)
-        module = ADAPTERS[k]
+        adapter = ADAPTERS[k]
         ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store),
                             data_span=_data_span(store))
         _settle_owner(store, path, k, ctx, summary)
@@ -366,7 +368,7 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
             "SELECT person_id, tz FROM people WHERE tz IS NOT NULL").fetchall())
         limits = Limits.from_config(config)
         # Each batch is written as it comes: what was read before a fatal error is kept.
-        for batch in module.read(path, ctx):  # type: ignore[attr-defined]
+        for batch in adapter.read(path, ctx):
             write_batch(store, batch, str(path), summary, limits, config)
             if k == "csv":  # a people file changes who is who for the next rows
                 ctx.aliases = load_aliases(store)
@@ -393,27 +395,3 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
     }])
     log.info("ingested %s (%s): %s", path, summary.kind, summary)
     return summary
-
-
-# Built-in adapters, in detection order (most specific first). A module that does not
-# exist yet is skipped; any other import error surfaces.
-BUILTIN_ADAPTERS = (
-    "github", "jira", "graph", "slack", "ics", "git", "maildir", "mbox", "eml", "outcomes_csv", "csvfiles",
-)
-
-
-def _register_builtin() -> None:
-    import importlib
-
-    for name in BUILTIN_ADAPTERS:
-        full = f"worklife.ingest.{name}"
-        try:
-            module = importlib.import_module(full)
-        except ModuleNotFoundError as exc:
-            if exc.name == full:
-                continue
-            raise
-        register(module)
-
-
-_register_builtin()

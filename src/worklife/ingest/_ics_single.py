@@ -23,7 +23,7 @@ from icalendar.prop import vDDDTypes, vText
 from recurring_ical_events.util import make_comparable
 
 from worklife.ingest._ics_rows import Job, Result, emit, fields
-from worklife.ingest._ics_zones import _fix
+from worklife.ingest._ics_zones import fix_time
 from worklife.ingest.base import IngestContext, stable_hash
 
 TIMES = ("DTSTART", "DTEND", "DURATION")
@@ -90,7 +90,7 @@ def read_singles(job: Job, res: Result, ctx: IngestContext, owner_zone: ZoneInfo
                     value, tzid = values[name]
                     if xwr_zone is not None and not tzid and isinstance(value, datetime) and value.tzinfo is None:
                         value = value.replace(tzinfo=xwr_zone)
-                    times[name] = _fix(value, tzid, owner_zone, job.owner_tz, notes)
+                    times[name] = fix_time(value, tzid, owner_zone, job.owner_tz, notes)
             start = times["DTSTART"]
             end = times.get("DTEND")
             if end is None:

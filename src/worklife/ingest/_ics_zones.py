@@ -35,9 +35,10 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _fix(value: Any, tzid: Any, owner_zone: ZoneInfo, owner_tz: str, notes: set[str]) -> Any:
+def fix_time(value: Any, tzid: Any, owner_zone: ZoneInfo, owner_tz: str, notes: set[str]) -> Any:
+    """A DTSTART/DTEND/RDATE value in its zone: TZID resolved, else the owner's zone (said in ``notes``)."""
     if isinstance(value, tuple):  # an RDATE period (start, end|duration)
-        return tuple(_fix(v, tzid, owner_zone, owner_tz, notes) for v in value)
+        return tuple(fix_time(v, tzid, owner_zone, owner_tz, notes) for v in value)
     if not isinstance(value, datetime):
         return value
     if tzid:
@@ -64,7 +65,7 @@ def settle(ev: Any, owner_zone: ZoneInfo, owner_tz: str) -> set[str]:
         prop = ev.get(name)
         if prop is None:
             continue
-        new = _fix(prop.dt, prop.params.get("TZID"), owner_zone, owner_tz, notes)
+        new = fix_time(prop.dt, prop.params.get("TZID"), owner_zone, owner_tz, notes)
         if new is not prop.dt:
             replaced = vDDDTypes(new)
             replaced.params = prop.params
@@ -77,7 +78,7 @@ def settle(ev: Any, owner_zone: ZoneInfo, owner_tz: str) -> set[str]:
         out, changed = [], False
         for lst in lists:
             tzid = lst.params.get("TZID")
-            dts = [_fix(d.dt, tzid, owner_zone, owner_tz, notes) for d in lst.dts]
+            dts = [fix_time(d.dt, tzid, owner_zone, owner_tz, notes) for d in lst.dts]
             if any(new is not old.dt for new, old in zip(dts, lst.dts)):
                 replaced = vDDDLists(dts)
                 replaced.params = lst.params

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 KIND = "csv"
 SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson")
+READS = "a people (HR) file or generic activity table (.csv, .tsv, .json, .jsonl)"
 
 PEOPLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "person_id": ("person_id", "id", "employee_id", "employee_number", "user_id", "pseudonym"),

@@ -14,6 +14,8 @@ from worklife.ingest.base import Batch, IngestContext
 from worklife.ingest.mail import MailRows, parse_files, parse_options, starts_like
 
 KIND = "eml"
+SUFFIXES = (".eml",)
+READS = "one e-mail message file (.eml)"
 _HEADER_LINE = re.compile(rb"^[A-Za-z0-9-]{2,40}:[ \t]")
 
 

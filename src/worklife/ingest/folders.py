@@ -104,19 +104,19 @@ def unread_files(path: Path, kind: str, limit: int = 100_000) -> list[Path]:
     if not path.is_dir() or kind not in ("ics", "maildir"):
         return []
     from worklife.ingest.ics import SUFFIXES
-    from worklife.ingest.maildir import _SKIP_DIRS, _SKIP_FILE
+    from worklife.ingest.maildir import SKIP_DIRS, SKIP_FILE
 
     out = []
     for n, p in enumerate(path.rglob("*")):
         if n > limit:
             break
         rel = p.relative_to(path).parts
-        if not p.is_file() or any(x.startswith(".") for x in rel) or rel[0] in _SKIP_DIRS:
+        if not p.is_file() or any(x.startswith(".") for x in rel) or rel[0] in SKIP_DIRS:
             continue
         if kind == "ics":
             unread = p.suffix.lower() not in SUFFIXES
         else:
-            unread = bool(_SKIP_FILE.match(p.name)) and not p.name.lower().startswith(_BOOKKEEPING)
+            unread = bool(SKIP_FILE.match(p.name)) and not p.name.lower().startswith(_BOOKKEEPING)
         if unread:
             out.append(p)
     return out

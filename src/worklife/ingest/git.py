@@ -46,6 +46,8 @@ from worklife.ingest.base import Batch, IngestContext, to_utc
 log = logging.getLogger(__name__)
 
 KIND = "git"
+SUFFIXES: tuple[str, ...] = ()  # a folder: a work tree or a bare repository
+READS = "a git repository (work tree or bare)"
 SEP = "\x1f"
 FORMAT = SEP.join(["%H", "%P", "%aE", "%aN", "%aI", "%s"])
 FIELDS = 6

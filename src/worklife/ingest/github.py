@@ -45,6 +45,8 @@ from worklife.ingest.outcomes_csv import (
 log = logging.getLogger(__name__)
 
 KIND = "github"
+SUFFIXES = (".json",)
+READS = "GitHub issues and pull requests saved from the REST API (.json)"
 
 _HTML = re.compile(r"https?://[^/]+/([^/]+/[^/]+)/(issues|pull)/(\d+)")
 _API = re.compile(r"/repos/([^/]+/[^/]+)")

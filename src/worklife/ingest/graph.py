@@ -38,6 +38,8 @@ from worklife.timezones import resolve_zone
 log = logging.getLogger(__name__)
 
 KIND = "graph"
+SUFFIXES = (".json",)
+READS = "Microsoft Graph calendarView or messages responses (.json file or folder)"
 RESPONSE = {"accepted": "accepted", "tentativelyaccepted": "tentative", "declined": "declined",
             "none": "needs-action", "notresponded": "needs-action", "organizer": "organizer"}
 ROLE = {"required": "req-participant", "optional": "opt-participant"}

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 KIND = "ics"
 SUFFIXES = (".ics", ".ical", ".icalendar")
+READS = "iCalendar files (.ics) or a folder of them"
 
 
 IGNORED = (".md", ".txt", ".json", ".csv")  # readme and index files next to calendar exports
@@ -63,7 +64,7 @@ def detect(path: Path) -> bool:
     return head[:15].upper() == b"BEGIN:VCALENDAR"
 
 
-def _files(path: Path, skipped: Walk | None = None) -> Iterator[Path]:
+def calendar_files(path: Path, skipped: Walk | None = None) -> Iterator[Path]:
     """The calendar files of a source; a folder is walked without leaving it (``limits.walk``)."""
     if path.is_file():
         yield path
@@ -296,7 +297,7 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
     writes); memory holds one batch and the units in flight, never a whole folder.
     """
     skipped = Walk()
-    files = list(_files(path, skipped))
+    files = list(calendar_files(path, skipped))
     workers = _workers(ctx, sum(f.stat().st_size for f in files if f.exists()))
     if workers > 1:
         log.info("calendar ingest: %d files, %d worker processes", len(files), workers)

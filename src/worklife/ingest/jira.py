@@ -56,6 +56,8 @@ from worklife.timezones import resolve_zone
 log = logging.getLogger(__name__)
 
 KIND = "jira"
+SUFFIXES = (".json", ".csv")
+READS = "Jira issues: REST search results (.json) or a CSV export"
 
 CSV_REQUIRED = ("issue key", "summary", "status", "created")
 DONE_STATUSES = {"done", "closed", "resolved"}

@@ -48,7 +48,7 @@ _MSGID = re.compile(r"<([^<>\s]+)>")
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|tr|antw)\s*(\[\d+\])?\s*:|\[[^\]]{1,40}\])\s*",
                              re.IGNORECASE)
 _AUTO_SENDERS = ("mailer-daemon@", "postmaster@")
-_PARSER = BytesHeaderParser(policy=compat32)
+HEADER_PARSER = BytesHeaderParser(policy=compat32)
 # one header field with its continuation lines; names as the stdlib's feedparser accepts them
 _FIELD = re.compile(r"([\x21-\x39\x3b-\x7e]+):([^\r\n]*(?:(?:\r\n|\r|\n)[ \t][^\r\n]*)*)(?:\r\n|\r|\n|\Z)")
 
@@ -206,7 +206,7 @@ def _parse_addresses(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _addresses(values: list[str] | None) -> tuple[tuple[str, str], ...]:
+def header_addresses(values: list[str] | None) -> tuple[tuple[str, str], ...]:
     """(lower-cased address, decoded display name) of each address in the header values."""
     if not values:
         return ()
@@ -283,7 +283,7 @@ def parse_header_block(
     fields = split_header_fields(data)
     if fields is None:  # anything unusual: the stdlib parser decides
         try:
-            fields = list(_PARSER.parsebytes(data).raw_items())
+            fields = list(HEADER_PARSER.parsebytes(data).raw_items())
         except Exception as exc:  # the stdlib parser is lenient; this is a last resort
             return Rejected(location, f"unreadable header: {exc}", excerpt)
     h: dict[str, list[str]] = {}
@@ -294,7 +294,7 @@ def parse_header_block(
     sent, why, offset = _date(_first(h, "date"), min_year, max_year)
     if sent is None:
         return Rejected(location, why, excerpt)
-    frm = _addresses(h.get("from"))
+    frm = header_addresses(h.get("from"))
     sender, sender_name = frm[0] if frm else (None, "")
     mid = normalise_msgid(_first(h, "message-id"))
     if mid and ignore_ids is not None and ignore_ids.search(mid):
@@ -303,7 +303,8 @@ def parse_header_block(
     irt = normalise_msgid(_first(h, "in-reply-to"))
     root = normalise_msgid(refs) if refs else None
     (to, cc, bcc), notes = _cut_recipients(
-        (_addresses(h.get("to")), _addresses(h.get("cc")), _addresses(h.get("bcc"))), max_recipients)
+        (header_addresses(h.get("to")), header_addresses(h.get("cc")), header_addresses(h.get("bcc"))),
+        max_recipients)
     return ParsedMail(
         location, folder, mid, sent, sender, sender_name, to, cc, bcc,
         _text(_first(h, "subject")), irt, root or irt, _is_auto(h, sender), notes,

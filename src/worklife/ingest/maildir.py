@@ -32,9 +32,11 @@ from worklife.ingest.mail import (
 log = logging.getLogger(__name__)
 
 KIND = "maildir"
+SUFFIXES: tuple[str, ...] = ()  # a folder
+READS = "a Maildir (cur/new, nested folders) or a folder of message files"
 CHUNK = 256  # files per pool task
-_SKIP_DIRS = {"tmp", ".git", "__pycache__"}
-_SKIP_FILE = re.compile(r"^(\.|dovecot|maildirfolder$|maildirsize$|subscriptions$|courier|"
+SKIP_DIRS = {"tmp", ".git", "__pycache__"}
+SKIP_FILE = re.compile(r"^(\.|dovecot|maildirfolder$|maildirsize$|subscriptions$|courier|"
                         r".*\.(json|csv|ics|txt|md|py|db|sqlite|parquet|zip|gz)$)", re.IGNORECASE)
 _HEADER_LINE = re.compile(rb"^(From |[A-Za-z0-9-]{2,40}:[ \t])")
 
@@ -52,7 +54,7 @@ def detect(path: Path) -> bool:
     if (path / "cur").is_dir() or (path / "new").is_dir():
         return True
     seen = 0
-    for f in _files(str(path)):
+    for f in message_files(str(path)):
         seen += 1
         if _looks_like_mail(Path(f[0])):
             return True
@@ -68,7 +70,7 @@ def folder_of(root: str, directory: str) -> str:
     return "/".join(parts)
 
 
-def _files(root: str, skipped: Walk | None = None) -> Iterator[tuple[str, str]]:
+def message_files(root: str, skipped: Walk | None = None) -> Iterator[tuple[str, str]]:
     """(path, folder) of every candidate message file, depth first, sorted, streaming.
 
     Never leaves ``root``: folder symlinks are not followed, file symlinks only when they
@@ -87,9 +89,9 @@ def _files(root: str, skipped: Walk | None = None) -> Iterator[tuple[str, str]]:
         subdirs = []
         for e in entries:
             if e.is_dir(follow_symlinks=False):
-                if e.name not in _SKIP_DIRS:
+                if e.name not in SKIP_DIRS:
                     subdirs.append(e.path)
-            elif not _SKIP_FILE.match(e.name) and regular_file(root, e.path, state):
+            elif not SKIP_FILE.match(e.name) and regular_file(root, e.path, state):
                 yield e.path, folder
         stack.extend(reversed(subdirs))
 
@@ -107,14 +109,14 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
     owner = ctx.owner
     if owner is None:
         sample = [p for p in parse_files(
-            [f for _, f in zip(range(200), (f for f in _files(root) if _is_sent(f[1])))], *opts)
+            [f for _, f in zip(range(200), (f for f in message_files(root) if _is_sent(f[1])))], *opts)
             if isinstance(p, ParsedMail)]
         owner = infer_owner(sample)
         if owner:
             log.info("%s: mailbox owner inferred from sent folders: %s", root, owner)
     rows = MailRows(ctx, str(path), owner)
     skipped = Walk()
-    chunks = chunked(_files(root, skipped), CHUNK)
+    chunks = chunked(message_files(root, skipped), CHUNK)
     yield from batches_of(rows, parallel_map(parse_files, chunks, opts, worker_count(ctx.config)),
                           ctx.batch_size)
     if skipped.skipped:

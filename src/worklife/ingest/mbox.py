@@ -26,6 +26,8 @@ from worklife.ingest.mail import (
 log = logging.getLogger(__name__)
 
 KIND = "mbox"
+SUFFIXES = (".mbox",)
+READS = "an mbox file (.mbox or a file starting with a From line)"
 BLOCK = 8 * 1024 * 1024
 CHUNK = 512  # header blocks per pool task
 _FROM_LINE = re.compile(rb"From \S+")

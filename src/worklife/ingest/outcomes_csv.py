@@ -20,6 +20,7 @@ place. Outcome rows are authoritative: a newer export updates ``state``.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -33,6 +34,8 @@ from worklife.ingest.base import Batch, IngestContext, to_utc
 log = logging.getLogger(__name__)
 
 KIND = "outcomes_csv"
+SUFFIXES = (".csv",)
+READS = "an outcomes or aliases CSV (person, at, kind, ref, title, state / alias, person_id)"
 
 OUTCOME_COLUMNS = ("at", "kind", "ref", "title", "state")
 PERSON_COLUMNS = ("person", "email")
@@ -123,7 +126,7 @@ def iter_json_items(path: Path, keys: tuple[str, ...] = (), chunk_chars: int = 1
     a top-level object (``{"issues": [...]}``, ``{"items": [...]}``). Other top-level
     values are decoded and skipped. Raises IngestError for malformed JSON.
     """
-    dec = __import__("json").JSONDecoder()
+    dec = json.JSONDecoder()
     f = path.open("r", encoding="utf-8-sig")
     buf, pos, eof = "", 0, False
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from worklife.ingest.base import IngestContext
-from worklife.ingest.mail import SENT_FOLDER, _addresses, read_header_file, split_header_fields
+from worklife.ingest.mail import SENT_FOLDER, header_addresses, read_header_file, split_header_fields
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,12 @@ Headers = dict[str, list[str]]
 
 def _fields(data: bytes) -> Headers:
     """The few headers owner inference reads, lower-cased names."""
-    from worklife.ingest.mail import _PARSER
+    from worklife.ingest.mail import HEADER_PARSER
 
     fields = split_header_fields(data)
     if fields is None:
         try:
-            fields = list(_PARSER.parsebytes(data).raw_items())
+            fields = list(HEADER_PARSER.parsebytes(data).raw_items())
         except Exception:  # noqa: BLE001 - a header the stdlib cannot read is no evidence
             return {}
     out: Headers = {}
@@ -90,11 +90,11 @@ def _maildir_samples(path: Path) -> tuple[list[Headers], list[Headers]]:
 
     The inbox is a folder named inbox, or the Maildir's own cur/new (Maildir++).
     """
-    from worklife.ingest.maildir import _files
+    from worklife.ingest.maildir import message_files
 
     inbox: list[Headers] = []
     sent: list[Headers] = []
-    for file, folder in _files(str(path)):
+    for file, folder in message_files(str(path)):
         name = folder.rstrip("/")
         target = sent if SENT_FOLDER.search(name) else inbox if (not name or _INBOX.search(name)) else None
         if target is None or len(target) >= SAMPLE:
@@ -162,14 +162,14 @@ def _mailbox_owner(inbox: list[Headers], sent: list[Headers]) -> Owner | None:
     for h in inbox:
         delivered = h.get("delivered-to", []) + h.get("x-original-to", [])
         values = delivered or (h.get("to", []) + h.get("cc", []) + h.get("bcc", []))
-        counts.update({a for a, _ in _addresses(values)} - lists)
+        counts.update({a for a, _ in header_addresses(values)} - lists)
     top = counts.most_common(2)
     if top and top[0][1] >= INBOX_MIN_SHARE * len(inbox) and (len(top) == 1 or top[0][1] > top[1][1]):
         return Owner(top[0][0], f"the address most inbox messages are delivered to "
                                 f"({top[0][1]:,} of {len(inbox):,} read)")
     senders: Counter[str] = Counter()
     for h in sent:
-        frm = _addresses(h.get("from"))
+        frm = header_addresses(h.get("from"))
         if frm:
             senders[frm[0][0]] += 1
     if senders:
@@ -262,9 +262,9 @@ def calendar_scan(path: Path) -> CalendarScan:
 
 def calendar_files(path: Path) -> list[Path]:
     """The .ics files of a file or folder, sorted (as the ics adapter reads them)."""
-    from worklife.ingest.ics import _files
+    from worklife.ingest.ics import calendar_files as ics_files
 
-    return list(_files(path))
+    return list(ics_files(path))
 
 
 # -- before a source is read ---------------------------------------------------------------

@@ -37,6 +37,8 @@ from worklife.ingest.limits import Limits, Walk, load_json, walk
 log = logging.getLogger(__name__)
 
 KIND = "slack"
+SUFFIXES = (".zip",)
+READS = "a Slack export (folder or .zip with users.json or channels.json)"
 META = ("users.json", "channels.json", "groups.json", "dms.json", "mpims.json")
 MESSAGE_SUBTYPES = {None, "", "thread_broadcast", "reply_broadcast", "bot_message", "me_message",
                     "file_share", "file_comment", "huddle_thread"}
