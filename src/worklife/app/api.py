@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from worklife.app import access
-from worklife.app.pages_group import findings_frame
-from worklife.app.server import Ctx
+from worklife.app.context import Ctx
+from worklife.app.findings import findings_frame
 from worklife.app.web import check_csrf, signed_in
 
 router = APIRouter(prefix="/api", tags=["api"])

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from worklife.app import access
+from worklife.app.context import Ctx
 from worklife.app.render import table
-from worklife.app.server import Ctx
 from worklife.app.users import ROLES
 from worklife.app.web import check_csrf, page, signed_in
 from worklife.errors import ConfigError

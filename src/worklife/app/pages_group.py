@@ -15,11 +15,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from worklife.app import access
+from worklife.app.context import Ctx
 from worklife.app.data import TREND
+from worklife.app.findings import findings_frame
 from worklife.app.render import bar_chart, line_chart, table
-from worklife.app.server import Ctx
 from worklife.app.web import page, signed_in
-from worklife.privacy import pseudonym
 
 router = APIRouter(include_in_schema=False)
 GROUP_COLS = {"week": "Week", "people": "People", **{m: f"{label} (h/person)" for m, label in TREND.items()},
@@ -124,26 +124,6 @@ def _validation_tables(v: dict[str, list[dict]]) -> list:
             out.append(table(f"val-{name}", title, df, {c: c.replace("_", " ") for c in df.columns},
                              empty="Nothing flagged."))
     return out
-
-
-def findings_frame(ctx: Ctx) -> pd.DataFrame:
-    """Findings as rows, people pseudonymised unless ``app.identify_findings`` (cached)."""
-    identify = bool(ctx.data.config["app.identify_findings"])
-    return ctx.data.cached_small(("findings_frame", identify), lambda: _findings_frame(ctx, identify))
-
-
-def _findings_frame(ctx: Ctx, identify: bool) -> pd.DataFrame:
-    key = ctx.db.secret("pseudonym_key")
-    rows = []
-    for f in ctx.data.findings():
-        who, other = f.person_id, f.counterpart_id
-        if not identify:
-            who, other = pseudonym(who, key) if who else None, pseudonym(other, key) if other else None
-        rows.append({"severity": f.severity, "rule": f.rule, "jurisdiction": f.jurisdiction, "week": f.week,
-                     "person": who or "(organisation)", "counterpart": other or "", "count": f.count,
-                     "message": f.message, "source": f.source})
-    return pd.DataFrame(rows, columns=["severity", "rule", "jurisdiction", "week", "person", "counterpart",
-                                       "count", "message", "source"])
 
 
 FINDINGS_SHOWN = 300  # rows on the page; the CSV export and the API carry every finding

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from worklife.app import access
+from worklife.app.context import Ctx
 from worklife.app.data import TREND
 from worklife.app.render import bar_chart, line_chart, table
-from worklife.app.server import Ctx
 from worklife.app.users import CORRECTION_FIELDS
 from worklife.app.web import check_csrf, page, signed_in
 from worklife.metrics import METRIC_COLUMNS

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from worklife.app import access
 from worklife.app.auth import LOGIN_COOKIE, same_token
-from worklife.app.server import Ctx
+from worklife.app.context import Ctx
 from worklife.app.web import check_csrf, page, signed_in
 
 router = APIRouter(include_in_schema=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,10 +19,11 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from worklife.app import access
+from worklife.app import access, api, pages_admin, pages_group, pages_me, pages_session
 from worklife.app.auth import Auth
+from worklife.app.context import Ctx, NeedLogin
 from worklife.app.data import AppData
-from worklife.app.users import AppDb, Session, User, users_db_path
+from worklife.app.users import AppDb, users_db_path
 from worklife.config import Config
 from worklife.errors import StoreError, WorklifeError
 
@@ -32,21 +32,6 @@ HERE = Path(__file__).parent
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-
-
-class NeedLogin(Exception):
-    """Raised by page dependencies when nobody is signed in (redirects to /login)."""
-
-
-@dataclass
-class Ctx:
-    """What a signed-in request carries."""
-
-    user: User
-    session: Session
-    data: AppData
-    auth: Auth
-    db: AppDb
 
 
 def create_app(store_path: str | Path, config: Config | None = None, app_db: AppDb | None = None) -> FastAPI:
@@ -68,8 +53,6 @@ def create_app(store_path: str | Path, config: Config | None = None, app_db: App
     def plotly_js() -> FileResponse:
         return FileResponse(PLOTLY_JS, media_type="text/javascript",
                             headers={"Cache-Control": "public, max-age=86400"})
-
-    from worklife.app import api, pages_admin, pages_group, pages_me, pages_session
 
     for module in (pages_session, pages_me, pages_group, pages_admin, api):
         app.include_router(module.router)

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from worklife.app import access
 from worklife.app.auth import same_token
-from worklife.app.server import Ctx, NeedLogin
+from worklife.app.context import Ctx, NeedLogin
 
 
 def signed_in(request: Request) -> Ctx:

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 KIND = "csv"
 SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson")
-READS = "a people (HR) file or generic activity table (.csv, .tsv, .json, .jsonl)"
+READS = "people or activity .csv/.tsv/.json/.jsonl"  # in words, for error messages
 
 PEOPLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "person_id": ("person_id", "id", "employee_id", "employee_number", "user_id", "pseudonym"),

@@ -15,7 +15,7 @@ from worklife.ingest.mail import MailRows, parse_files, parse_options, starts_li
 
 KIND = "eml"
 SUFFIXES = (".eml",)
-READS = "one e-mail message file (.eml)"
+READS = "one .eml message"  # in words, for error messages
 _HEADER_LINE = re.compile(rb"^[A-Za-z0-9-]{2,40}:[ \t]")
 
 

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 KIND = "git"
 SUFFIXES: tuple[str, ...] = ()  # a folder: a work tree or a bare repository
-READS = "a git repository (work tree or bare)"
+READS = "git repository"  # in words, for error messages
 SEP = "\x1f"
 FORMAT = SEP.join(["%H", "%P", "%aE", "%aN", "%aI", "%s"])
 FIELDS = 6

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 KIND = "github"
 SUFFIXES = (".json",)
-READS = "GitHub issues and pull requests saved from the REST API (.json)"
+READS = "GitHub issues/pulls .json"  # in words, for error messages
 
 _HTML = re.compile(r"https?://[^/]+/([^/]+/[^/]+)/(issues|pull)/(\d+)")
 _API = re.compile(r"/repos/([^/]+/[^/]+)")

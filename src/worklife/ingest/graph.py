@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 KIND = "graph"
 SUFFIXES = (".json",)
-READS = "Microsoft Graph calendarView or messages responses (.json file or folder)"
+READS = "Microsoft Graph events/messages .json"  # in words, for error messages
 RESPONSE = {"accepted": "accepted", "tentativelyaccepted": "tentative", "declined": "declined",
             "none": "needs-action", "notresponded": "needs-action", "organizer": "organizer"}
 ROLE = {"required": "req-participant", "optional": "opt-participant"}

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 KIND = "ics"
 SUFFIXES = (".ics", ".ical", ".icalendar")
-READS = "iCalendar files (.ics) or a folder of them"
+READS = "iCalendar .ics files or a folder of them"  # in words, for error messages
 
 
 IGNORED = (".md", ".txt", ".json", ".csv")  # readme and index files next to calendar exports

@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 KIND = "jira"
 SUFFIXES = (".json", ".csv")
-READS = "Jira issues: REST search results (.json) or a CSV export"
+READS = "Jira issues .json or .csv"  # in words, for error messages
 
 CSV_REQUIRED = ("issue key", "summary", "status", "created")
 DONE_STATUSES = {"done", "closed", "resolved"}

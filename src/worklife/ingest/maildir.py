@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 KIND = "maildir"
 SUFFIXES: tuple[str, ...] = ()  # a folder
-READS = "a Maildir (cur/new, nested folders) or a folder of message files"
+READS = "Maildir or a folder of message files"  # in words, for error messages
 CHUNK = 256  # files per pool task
 SKIP_DIRS = {"tmp", ".git", "__pycache__"}
 SKIP_FILE = re.compile(r"^(\.|dovecot|maildirfolder$|maildirsize$|subscriptions$|courier|"

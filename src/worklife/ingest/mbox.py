@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 KIND = "mbox"
 SUFFIXES = (".mbox",)
-READS = "an mbox file (.mbox or a file starting with a From line)"
+READS = "mbox file"  # in words, for error messages
 BLOCK = 8 * 1024 * 1024
 CHUNK = 512  # header blocks per pool task
 _FROM_LINE = re.compile(rb"From \S+")

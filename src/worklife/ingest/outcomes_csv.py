@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 KIND = "outcomes_csv"
 SUFFIXES = (".csv",)
-READS = "an outcomes or aliases CSV (person, at, kind, ref, title, state / alias, person_id)"
+READS = "outcomes or aliases .csv"  # in words, for error messages
 
 OUTCOME_COLUMNS = ("at", "kind", "ref", "title", "state")
 PERSON_COLUMNS = ("person", "email")

@@ -18,7 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from worklife.errors import IngestError
-from worklife.ingest import csvfiles, eml, git, github, graph, ics, jira, maildir, mbox, outcomes_csv, slack
+from worklife.ingest import (
+    csvfiles,
+    eml,
+    git,
+    github,
+    graph,
+    ics,
+    jira,
+    maildir,
+    mbox,
+    outcomes_csv,
+    slack,
+)
 from worklife.ingest.base import Batch, IngestContext
 
 

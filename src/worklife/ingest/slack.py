@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 KIND = "slack"
 SUFFIXES = (".zip",)
-READS = "a Slack export (folder or .zip with users.json or channels.json)"
+READS = "Slack export folder or .zip"  # in words, for error messages
 META = ("users.json", "channels.json", "groups.json", "dms.json", "mpims.json")
 MESSAGE_SUBTYPES = {None, "", "thread_broadcast", "reply_broadcast", "bot_message", "me_message",
                     "file_share", "file_comment", "huddle_thread"}
