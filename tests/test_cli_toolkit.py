@@ -82,3 +82,49 @@ def test_every_format_writes_the_same_rows(db, tmp_path, capsys, fmt):
 def test_parquet_needs_a_file(db, capsys):
     code, _, err = run(["boundaries", "--db", str(db), "--format", "parquet"], capsys)
     assert code == 2 and "--format parquet needs --out FILE" in err
+
+
+def test_export_goes_through_the_same_writer(db, tmp_path, capsys):
+    """``export`` streams from DuckDB, but its checks and announcement are every command's."""
+    for fmt in ("csv", "json", "parquet"):
+        out = tmp_path / f"messages.{fmt}"
+        code, _, err = run(["export", "messages", "--db", str(db), "--format", fmt, "--out", str(out)], capsys)
+        n = {"csv": lambda: len(pd.read_csv(out)), "json": lambda: len(json.loads(out.read_text())),
+             "parquet": lambda: len(pd.read_parquet(out))}[fmt]()
+        assert code == 0 and n > 0 and err.strip() == f"wrote {n} rows to {out}", fmt
+    code, _, err = run(["export", "messages", "--db", str(db), "--format", "parquet"], capsys)
+    assert (code, err.strip()) == (2, "error: --format parquet needs --out FILE")
+
+
+def cli_options() -> dict[tuple[str, ...], dict[str, str]]:
+    """Every command's --db, --config, --out and --format help texts."""
+    import typer.main
+
+    from worklife.cli import app
+
+    def walk(cmd, path=()):
+        if hasattr(cmd, "commands"):
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, (*path, name))
+        else:
+            yield path, cmd
+
+    return {path: {o: p.help for p in cmd.params for o in getattr(p, "opts", [])
+                   if o in ("--db", "--config", "--out", "--format")}
+            for path, cmd in walk(typer.main.get_command(app))}
+
+
+def test_shared_options_are_defined_once():
+    """--config everywhere, and --db wherever it is a store to read, come from ``cli.toolkit``."""
+    from typing import get_args
+
+    from worklife.cli.toolkit import ConfigOpt, DbOpt
+
+    config_help, db_help = get_args(ConfigOpt)[1].help, get_args(DbOpt)[1].help
+    options = cli_options()
+    own_config = {("guard", "serve"), ("guard", "next-window")}  # names the guard.* settings it reads
+    assert {p: o["--config"] for p, o in options.items() if "--config" in o and p not in own_config} == \
+        {p: config_help for p, o in options.items() if "--config" in o and p not in own_config}
+    readers = [("digest",), ("export",), ("metrics",), ("explain",), ("export-viva",), ("report",)]
+    assert {p: options[p]["--db"] for p in readers} == {p: db_help for p in readers}
+    assert len([p for p, o in options.items() if o.get("--config") == config_help]) >= 12

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from worklife.cli._app import app, console, fail, is_interactive
+from worklife.cli.toolkit import ConfigOpt
 from worklife.config import Config, load_config
 from worklife.errors import ConfigError
 
@@ -44,7 +45,7 @@ def serve(
     db: Path = typer.Option(..., "--db", help="The store to serve (opened read-only)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port to listen on."),
-    config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
+    config: ConfigOpt = None,
 ) -> None:
     """Serve the web app: pages and JSON API, each role seeing only what it may."""
     from worklife.app import serve as run
@@ -70,7 +71,7 @@ def users_add(
     generate: bool = typer.Option(False, "--generate-password", help="Generate a password and print it once."),
     person: str | None = typer.Option(None, "--person", help="Person in the store (id, e-mail or alias); default: EMAIL."),
     team: list[str] = typer.Option([], "--team", help="Managers: a team they may see (repeatable); default: their reports' teams."),
-    config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
+    config: ConfigOpt = None,
 ) -> None:
     """Add an account. Employees must be a person in the store (by e-mail or alias)."""
     from worklife.app.data import AppData
@@ -122,7 +123,7 @@ def _password(from_stdin: bool, generate: bool) -> str:
 @users_app.command("list")
 def users_list(
     db: Path = typer.Option(..., "--db", help=DB_HELP),
-    config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
+    config: ConfigOpt = None,
 ) -> None:
     """List accounts: e-mail, role, person, teams."""
     with _accounts(_store(db), load_config(config)) as appdb:
@@ -139,7 +140,7 @@ def users_list(
 def users_remove(
     email: str = typer.Argument(...),
     db: Path = typer.Option(..., "--db", help=DB_HELP),
-    config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
+    config: ConfigOpt = None,
 ) -> None:
     """Remove an account and end its sessions."""
     with _accounts(_store(db), load_config(config)) as appdb:
@@ -154,7 +155,7 @@ def users_set_role(
     email: str = typer.Argument(...),
     role: str = typer.Argument(..., help="employee | manager | analyst | admin"),
     db: Path = typer.Option(..., "--db", help=DB_HELP),
-    config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
+    config: ConfigOpt = None,
 ) -> None:
     """Change an account's role (its sessions end)."""
     with _accounts(_store(db), load_config(config)) as appdb:

@@ -10,12 +10,13 @@ import typer
 from rich.table import Table
 
 from worklife.cli._app import config_app, console
+from worklife.cli.toolkit import ConfigOpt
 from worklife.config import load_config
 
 
 @config_app.command("show")
 def show(
-    config: Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")] = None,
+    config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Print every setting: name, value in force, unit, meaning."""

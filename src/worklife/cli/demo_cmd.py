@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from worklife.cli._app import app, console, err_console, fail, styled
+from worklife.cli.toolkit import ConfigOpt
 from worklife.config import load_config
 
 
@@ -19,7 +20,7 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same organisation)."),
     out: Path = typer.Option(Path("out"), "--out", help="Directory for raw files, store and report."),
     start: str = typer.Option("2025-03-03", "--start", help="First Monday, YYYY-MM-DD."),
-    config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
+    config: ConfigOpt = None,
 ) -> None:
     """Synthetic organisation -> raw files -> ingest -> metrics -> report; prints the report path."""
     from worklife.demo import run_demo

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from worklife.cli._app import app, err_console, fail
-from worklife.cli.toolkit import parse_instant
+from worklife.cli.toolkit import ConfigOpt, DbOpt, OutOpt, parse_instant
 from worklife.config import load_config
 from worklife.digest.build import personal_digests, team_people
 from worklife.errors import ConfigError, WorklifeError
@@ -23,11 +23,11 @@ def _now(text: str | None) -> datetime:
 
 @app.command()
 def digest(
-    db: Annotated[Path, typer.Option("--db", help="The worklife store (DuckDB file).")],
+    db: DbOpt,
     team: Annotated[str, typer.Option("--team", help="Team name, as in people.team.")],
     week: Annotated[str, typer.Option("--week", help="ISO week YYYY-Www, in each person's own zone.")],
     fmt: Annotated[str, typer.Option("--format", help="md, html or eml.")] = "md",
-    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+    out: OutOpt = None,
     send: Annotated[bool, typer.Option("--send", help="Hand the digest to the guard (needs --guard and --token).")] = False,
     guard: Annotated[str | None, typer.Option("--guard", help="Guard HTTP API base URL, e.g. http://127.0.0.1:8025.")] = None,
     token: Annotated[str | None, typer.Option("--token", envvar="WORKLIFE_GUARD_TOKEN",
@@ -44,7 +44,7 @@ def digest(
     webhook_kind: Annotated[str, typer.Option("--webhook-kind", help="slack, mattermost, teams (Adaptive Card) or teams-messagecard.")] = "slack",
     wait: Annotated[bool, typer.Option("--wait", help="With --webhook: wait for the team's agreed time instead of only saying when it is.")] = False,
     each_person: Annotated[bool, typer.Option("--each-person", help="With --send/--guard-queue: mail each member their own digest instead of the team digest.")] = False,
-    config: Annotated[Path | None, typer.Option("--config", help="worklife.toml to read.")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Per person and team: shipped, moved, blocked and stale items, with meeting load and after-hours share."""
     from worklife.digest import FORMATS, build_digest, render

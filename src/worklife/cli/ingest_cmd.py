@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from worklife.cli._app import app, console, err_console, error_line, fail, is_interactive, styled
+from worklife.cli.toolkit import ConfigOpt
 from worklife.config import Config, load_config
 from worklife.errors import WorklifeError
 from worklife.ingest import ADAPTERS, IngestSummary
@@ -40,7 +41,7 @@ def ingest(
     owner: str | None = typer.Option(None, "--owner", help="Whose mailbox/calendar this is (e-mail)."),
     from_: str | None = typer.Option(None, "--from", help="Recurrence window start (YYYY-MM-DD)."),
     to: str | None = typer.Option(None, "--to", help="Recurrence window end (YYYY-MM-DD)."),
-    config: Path | None = typer.Option(None, "--config", help="worklife.toml"),
+    config: ConfigOpt = None,
     people_template: bool = typer.Option(False, "--people-template",
                                          help="Print a people-file template (CSV) to fill in, and exit."),
 ) -> None:

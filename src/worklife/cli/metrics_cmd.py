@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from worklife.cli._app import app, console, err_console, fail, styled, warn
-from worklife.cli.toolkit import emit, frame_table
+from worklife.cli.toolkit import ConfigOpt, DbOpt, FormatOpt, OutOpt, emit, frame_table, write_text
 from worklife.config import load_config
 from worklife.store import connect
 
@@ -22,8 +22,6 @@ HEADLINE = ("collaboration_hours", "meeting_hours", "after_hours_collaboration_h
 KEY_COLUMNS = ("person_id", "team", "org", "week", "date", "people", "suppressed")
 TABLE_COLUMNS = HEADLINE + ("over_40h",)
 
-DbOpt = Annotated[Path, typer.Option("--db", help="The worklife store (DuckDB file).")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")]
 
 
 def _open(db: Path):
@@ -106,8 +104,8 @@ def metrics(
     db: DbOpt,
     by: Annotated[str, typer.Option("--by", help="person | team | org")] = "person",
     period: Annotated[str, typer.Option("--period", help="week | day")] = "week",
-    fmt: Annotated[str, typer.Option("--format", help="table | csv | json | parquet")] = "table",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+    fmt: FormatOpt = "table",
+    out: OutOpt = None,
     config: ConfigOpt = None,
     validate: Annotated[bool, typer.Option("--validate", help="Print the validation report instead.")] = False,
     pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace person ids by keyed pseudonyms.")] = False,
@@ -173,7 +171,7 @@ def metrics(
                 text = json.dumps(report.as_dict(), default=str, indent=1)
             else:
                 text = format_report(report)
-            out.write_text(text) if out else typer.echo(text)
+            write_text(text, out)
             return
         pid = _person_id(store, person) if person is not None else None
         if pid is not None and engine == "duckdb":  # one person: compute nobody else

@@ -13,7 +13,15 @@ import typer
 from rich.table import Table
 
 from worklife.cli._app import app, console, fail
-from worklife.cli.toolkit import emit, frame_table, parse_instant, write_table, write_text
+from worklife.cli.toolkit import (
+    ConfigOpt,
+    OutOpt,
+    emit,
+    frame_table,
+    parse_instant,
+    write_table,
+    write_text,
+)
 from worklife.config import load_config
 
 
@@ -49,8 +57,6 @@ EngineOpt = Annotated[str, typer.Option(
     "--engine", help="duckdb | spark (the same SQL, transpiled; docs/scale-out.md).")]
 MasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master URL for --engine spark "
                                         "(local[*], spark://host:7077, yarn).")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="worklife.toml to read.")]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")]
 
 
 UNCHECKED = {

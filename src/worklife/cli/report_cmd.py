@@ -9,17 +9,16 @@ from typing import Annotated, Optional
 import typer
 
 from worklife.cli._app import app, console, fail, warn
+from worklife.cli.toolkit import ConfigOpt, DbOpt
 from worklife.config import load_config
 from worklife.store import connect
 
 
 @app.command()
 def report(
-    db: Annotated[Path, typer.Option("--db", help="The worklife store (DuckDB file).")],
+    db: DbOpt,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
-    config_path: Annotated[
-        Path | None, typer.Option("--config", help="worklife.toml with settings.")
-    ] = None,
+    config_path: ConfigOpt = None,
     title: Annotated[Optional[str], typer.Option("--title", help="Heading of the report.")] = None,
     person: Annotated[Optional[str], typer.Option(
         "--person", help="A personal report of this person (id, e-mail or alias): their own numbers, "
