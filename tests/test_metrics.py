@@ -212,6 +212,20 @@ def test_chat_sessions_merge_gaps_up_to_15_minutes(weeks):
     assert round(r.collaboration_hours * 3600) == 360 + 1560
 
 
+def test_weekend_collaboration_hours_is_the_local_saturday_and_sunday_part(weeks):
+    """Fixed Saturday and Sunday in the person's zone (as Viva's), whatever their workdays."""
+    # A (Paris): Sunday 23:30 -> Monday 01:30 local: the Sunday half hour in W03, none of W04's Monday
+    assert round(row(weeks, "user01@example.com", "2025-W03").weekend_collaboration_hours * 3600) == 1800
+    assert row(weeks, "user01@example.com", "2025-W04").weekend_collaboration_hours == 0
+    assert row(weeks, "user01@example.com", "2025-W04").collaboration_hours == 1.5
+    # B (Paris, works every day): Sunday 30 March 01:30 CET -> 04:00 CEST is 1.5 h, on a workday of B's
+    b = row(weeks, "user02@example.com", "2025-W13")
+    assert (b.weekend_collaboration_hours, b.weekend_days_active) == (1.5, 0)
+    # the UTC partner: Sunday 19 January 22:30-24:00 of a week with 20.5 h of collaboration
+    p = row(weeks, P, "2025-W03")
+    assert (p.weekend_collaboration_hours, p.collaboration_hours) == (1.5, 20.5)
+
+
 def test_span_clamp_over_40h_and_quiet_days(weeks):
     r = row(weeks, "user11@example.com", "2025-W03")
     assert r.workweek_span == 16 * 3 + 4
