@@ -6,7 +6,9 @@
 Modules: ``data`` (every read of the store, cached per store file state), ``access``
 (the role rules), ``users`` (accounts, sessions, the app database), ``auth`` (sign-in,
 cookies, CSRF, throttle, trusted header), ``server`` (the FastAPI app), ``pages_*`` and
-``api`` (routes), ``render`` (tables and charts), ``demo`` (demo accounts).
+``api`` (routes), ``context`` (``Ctx``), ``web`` (what page handlers share), ``findings``
+(findings as shown), ``render`` (tables and charts), ``demo`` (demo accounts). The server
+imports the routers; the routers import only the shared modules (docs/architecture.md).
 See docs/app.md.
 """
 

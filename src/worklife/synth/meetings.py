@@ -231,7 +231,7 @@ class Calendar:
 
     def team_events(self) -> None:
         """Sprint planning (large, long: the team plus two managers), offsites (all-day), a hackathon (> 8 h)."""
-        r, rng = self.r, self.rng
+        r = self.r
         for t in range(len(r.team_size)):
             s, n = r.team_start[t], r.team_size[t]
             members = np.arange(s, s + n)
