@@ -128,3 +128,29 @@ def test_bare_clone_without_refs_folder_is_read_as_git(tmp_path):
         (s,) = ingest.run([bare], store, Config())
         assert s.error is None and s.inserted == 2
     assert not (bare / "refs").exists()  # nothing written to the source
+
+
+def test_a_folder_around_one_export_is_read_one_level_down(synth_dir, tmp_path):
+    """``exports/slack/<workspace export>``: the wrapper is no export itself, so the export
+    inside it is read (it used to be skipped as "a folder with no export")."""
+    import shutil
+
+    wrapper = tmp_path / "slack"
+    shutil.copytree(synth_dir / "slack", wrapper / "workspace-export")
+    assert [(p.path.name, p.kind) for p in plan(wrapper, ingest._quiet_kind)] == [("workspace-export", "slack")]
+    from worklife.store import connect
+
+    with connect(":memory:") as store:
+        (s,) = ingest.run([wrapper], store, Config())
+        assert s.kind == "slack" and s.error is None and s.inserted > 0
+
+
+def test_a_folder_holding_a_bare_git_repository_is_not_a_maildir(tmp_path):
+    """``exports/git/repo.git``: the files of a bare repository (packed refs, hooks, the
+    description) are never read as mail messages."""
+    repo = tmp_path / "git" / "repo.git"
+    (repo / "objects").mkdir(parents=True)
+    (repo / "HEAD").write_text("ref: refs/heads/main\n")
+    (repo / "packed-refs").write_text("# pack-refs with: peeled fully-peeled sorted\n")
+    (repo / "description").write_text("From: not a mail\nSubject: still not\n\nbody\n")
+    assert ingest._quiet_kind(tmp_path / "git") is None

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from worklife.ingest.maildir import is_git_repository
+
 FAMILY = {"maildir": "mail", "eml": "mail", "mbox": "mail", "outcomes_csv": "csv"}
 SINGLE_EXPORT_MARKERS = ("users.json", ".git", "cur", "new")  # a folder with one of these is one export
 MAX_DEPTH = 4
@@ -37,23 +39,21 @@ def _family(kind: str) -> str:
     return FAMILY.get(kind, kind)
 
 
-def _is_bare_git(path: Path) -> bool:
-    return (path / "HEAD").is_file() and (path / "objects").is_dir()
-
-
 def plan(path: Path, detect: Callable[[Path], str | None], depth: int = 0) -> list[Part] | None:
     """The parts of a mixed folder, or None when ``path`` is one export (or not a folder).
 
-    ``detect`` gives an entry's adapter kind, or None when no adapter reads it.
+    ``detect`` gives an entry's adapter kind, or None when no adapter reads it. A folder
+    that is no export itself but holds exports (``slack/`` around one Slack export) is
+    split too, so the export one level down is read.
     """
-    if not path.is_dir() or depth > MAX_DEPTH or _is_bare_git(path):
+    if not path.is_dir() or depth > MAX_DEPTH or is_git_repository(path):
         return None
     if any((path / m).exists() for m in SINGLE_EXPORT_MARKERS):
         return None
     entries = sorted(e for e in path.iterdir() if not e.name.startswith("."))
     kinds = {e: detect(e) for e in entries}
     families = {_family(k) for k in kinds.values() if k}
-    if len(families) < 2:
+    if len(families) < 2 and (not families or detect(path) is not None):
         subs = [e for e in entries if e.is_dir() and kinds[e] not in ("git", "slack")]
         if not any(plan(e, detect, depth + 1) for e in subs):
             return None  # one kind of export (with sub-folders its adapter reads), or none

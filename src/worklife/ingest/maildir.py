@@ -49,8 +49,8 @@ def detect(path: Path) -> bool:
     """A folder with cur/new, Maildir++ folders, or message files in its first folders."""
     if not path.is_dir() or (path / ".git").exists() or (path / "users.json").exists():
         return False
-    if (path / "HEAD").is_file() and (path / "objects").is_dir():
-        return False  # a bare git repository
+    if is_git_repository(path):
+        return False
     if (path / "cur").is_dir() or (path / "new").is_dir():
         return True
     seen = 0
@@ -68,6 +68,11 @@ def folder_of(root: str, directory: str) -> str:
     rel = os.path.relpath(directory, root)
     parts = [p for p in rel.replace("\\", "/").split("/") if p not in (".", "cur", "new")]
     return "/".join(parts)
+
+
+def is_git_repository(path: Path) -> bool:
+    """A bare git repository (``HEAD`` file and ``objects/``): never a mail folder."""
+    return (path / "HEAD").is_file() and (path / "objects").is_dir()
 
 
 def message_files(root: str, skipped: Walk | None = None) -> Iterator[tuple[str, str]]:
@@ -89,7 +94,7 @@ def message_files(root: str, skipped: Walk | None = None) -> Iterator[tuple[str,
         subdirs = []
         for e in entries:
             if e.is_dir(follow_symlinks=False):
-                if e.name not in SKIP_DIRS:
+                if e.name not in SKIP_DIRS and not is_git_repository(Path(e.path)):
                     subdirs.append(e.path)
             elif not SKIP_FILE.match(e.name) and regular_file(root, e.path, state):
                 yield e.path, folder
