@@ -19,7 +19,7 @@ import logging
 import math
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -52,6 +52,10 @@ class UrgentIn(BaseModel):
 
     reason: Literal["emergency", "force_majeure", "on_call"]
     text: str = Field(min_length=1, max_length=2000)
+
+
+#: A delivery id in a URL: a positive SQLite integer (anything else is 422, never a 500).
+MessageId = Path(ge=1, le=2**63 - 1)
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
@@ -170,17 +174,17 @@ def create_app(service: GuardService) -> FastAPI:
         return JSONResponse(body, status_code=200 if replayed else 202)
 
     @app.get("/messages/{message_id}")
-    async def get_message(message_id: int, who: str | None = Depends(caller)) -> dict[str, Any]:
+    async def get_message(message_id: int = MessageId, who: str | None = Depends(caller)) -> dict[str, Any]:
         """State and planned delivery (UTC and recipient-local) of one delivery."""
         return {"ok": True, **service.owned(message_id, who)}
 
     @app.delete("/messages/{message_id}")
-    async def recall_message(message_id: int, who: str | None = Depends(caller)) -> dict[str, Any]:
+    async def recall_message(message_id: int = MessageId, who: str | None = Depends(caller)) -> dict[str, Any]:
         """Recall a held message (409 once it is being sent or sent)."""
         return {"ok": True, **service.recall(message_id, who)}
 
     @app.post("/messages/{message_id}/urgent")
-    async def urgent(message_id: int, req: UrgentIn, who: str | None = Depends(caller)) -> dict[str, Any]:
+    async def urgent(req: UrgentIn, message_id: int = MessageId, who: str | None = Depends(caller)) -> dict[str, Any]:
         """Release a held message now, with a logged reason; 429 past the daily allowance."""
         return {"ok": True, **service.urgent(message_id, who, req.reason, req.text)}
 

@@ -10,6 +10,12 @@
 - ``author_addresses(msg)``: the addr-specs of every ``From:`` and ``Sender:`` field,
   parsed with the ``policy.default`` address parser; GuardError(422) when one cannot be
   parsed (a field the guard cannot read is a field it cannot vouch for);
+- ``display_name_addresses(msg)``: addresses written inside those fields' display names
+  (RFC 2047 decoded): ``"ceo@example.com" <bob@example.com>`` shows as the CEO in most
+  mail clients, so the guard treats such a name as an author too;
+- ``crlf(raw)``: every line ending made CRLF. A bare CR or LF is what SMTP smuggling needs
+  (an upstream that ends lines on a bare CR reads ``<CR>.<CRLF>`` as the end of DATA and
+  what follows as new commands, whose From: nobody checked), so none is stored or relayed;
 - ``mime_depth(msg)``: how deep multiparts nest, computed without recursion.
 """
 
@@ -26,6 +32,8 @@ from worklife.guard.addresses import has_control
 _UNSTRUCTURED = HeaderRegistry(use_default_map=False)
 _FIELD_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII but ':' (RFC 5322 ftext)
 _SPLIT = re.compile(rb"\r?\n\r?\n")
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_NAME_ADDRESS = re.compile(r"[^\s<>\"'()\[\],;:@]+@[^\s<>\"'()\[\],;:@]+")
 
 
 def header_line(name: str, value: str, linesep: str = "\r\n", width: int = 78) -> bytes:
@@ -103,6 +111,27 @@ def author_addresses(msg: Message) -> list[str]:
                 raise GuardError(f"{name}: header cannot be parsed as a mailbox list: {text[:200]!r}", 422)
             out.extend(a.addr_spec.lower() for a in field.addresses)  # type: ignore[attr-defined]
     return out
+
+
+def display_name_addresses(msg: Message) -> list[str]:
+    """Lower-cased address-like words in the display names of From:/Sender: (RFC 2047 decoded).
+
+    Call after ``author_addresses`` (which refuses fields that cannot be parsed)."""
+    out: list[str] = []
+    for name in ("From", "Sender"):
+        for value in msg.get_all(name) or []:
+            field = email_policy.default.header_factory(name, " ".join(str(value).split()))
+            for mailbox in field.addresses:  # type: ignore[attr-defined]
+                out.extend(w.lower().rstrip(".") for w in _NAME_ADDRESS.findall(mailbox.display_name or ""))
+    return out
+
+
+def crlf(raw: bytes) -> bytes:
+    """``raw`` with every line ending (CRLF, bare CR, bare LF) written as CRLF."""
+    crlfs = raw.count(b"\r\n")
+    if raw.count(b"\r") == crlfs == raw.count(b"\n"):  # already so (the usual case): no copy
+        return raw
+    return _LINE_END.sub(b"\r\n", raw)
 
 
 def mime_depth(msg: Message) -> int:
