@@ -2,7 +2,8 @@
 
 - Session: a random token in an HTTP-only, SameSite=Strict cookie (``Secure`` unless
   ``app.cookie_secure`` is off; then the name loses its ``__Host-`` prefix); the app
-  database keeps its SHA-256 only. Sign-out deletes it.
+  database keeps its SHA-256 only. Sign-out deletes it; a new sign-in ends the session
+  the browser had before (a fresh token every time, never one the client brought).
 - CSRF: every form carries the session's random token (synchronizer pattern); the
   sign-in form, before any session, a token matched against a short-lived cookie
   (double submit). The JSON API accepts only ``application/json`` bodies, which a
@@ -110,8 +111,17 @@ class Auth:
         response.set_cookie(self.cookie_name, token, max_age=int(float(self.config["app.session_hours"]) * 3600),
                             path="/", secure=self.secure, httponly=True, samesite="strict")
 
-    def start_session(self, response: Response, user: User) -> Session:
-        token, session = self.open_session(user)
+    def rotate_session(self, request: Request, user: User) -> tuple[str, Session]:
+        """A fresh session for ``user``; the session the request came with, if any, ends
+        (signing in again on a shared browser leaves nothing alive behind the new cookie)."""
+        old = request.cookies.get(self.cookie_name)
+        if old and len(old) <= 200:
+            self.db.end_session(old)
+        return self.open_session(user)
+
+    def start_session(self, request: Request, response: Response, user: User) -> Session:
+        """``rotate_session``, its token set in ``response``'s cookie."""
+        token, session = self.rotate_session(request, user)
         self.set_session_cookie(response, token)
         return session
 

@@ -59,7 +59,7 @@ def login(request: Request, email: str = Form(..., max_length=254), password: st
     if user is None:
         return _login_again(request, token, next, "Wrong e-mail or password.", 401)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    auth.start_session(response, user)
+    auth.start_session(request, response, user)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 

@@ -1,0 +1,129 @@
+"""The web app as an outsider and as a signed-in user acting against others would use it
+(in process, Starlette TestClient): where sign-in may send you, session rotation, headers
+on every answer including crashes, CSRF on every state-changing route, odd inputs that
+must not leak paths or tracebacks."""
+
+from __future__ import annotations
+
+import warnings
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from tests._app_env import EMPLOYEE, PASSWORD, build_env
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from worklife.app import create_app
+
+BASE = "https://testserver"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    pytest.importorskip("worklife.synth")
+    return build_env(tmp_path_factory.mktemp("appsec"))
+
+
+@pytest.fixture(scope="module")
+def app(env):
+    return create_app(env.store_path, env.config)
+
+
+def client(app) -> TestClient:
+    return TestClient(app, base_url=BASE, raise_server_exceptions=False)
+
+
+def login_form(c: TestClient, email: str = EMPLOYEE, next: str = "/"):
+    c.get("/login")
+    return c.post("/login", data={"email": email, "password": PASSWORD, "csrf": c.cookies.get("wl_login"),
+                                  "next": next}, follow_redirects=False)
+
+
+@pytest.mark.parametrize("target", [
+    "/\t/evil.example.com", "/\n/evil.example.com", "\\\\evil.example.com", "/%5Cevil.example.com",
+    "/%2F%2Fevil.example.com", "%2F%2Fevil.example.com", "/..//evil.example.com", "/.//evil.example.com",
+    "https:evil.example.com", "javascript:alert(1)", "/\u2028/evil.example.com", "/@evil.example.com",
+    "///evil.example.com", "/\\/evil.example.com", " //evil.example.com", "\t//evil.example.com"])
+def test_sign_in_sends_you_only_to_this_site(app, target):
+    r = login_form(client(app), next=target)
+    assert r.status_code == 303
+    where = urlsplit(urljoin(BASE + "/", r.headers["location"]))
+    assert (where.scheme, where.netloc) == ("https", "testserver"), r.headers["location"]
+
+
+@pytest.mark.parametrize("how", ["form", "api"])
+def test_signing_in_again_ends_the_earlier_session(app, how):
+    """Someone signing in on a browser where another account was signed in must not leave that
+    account's session alive behind the new cookie (shared computers, fixation)."""
+    c = client(app)
+    assert c.post("/api/login", json={"email": "user001@example.com", "password": PASSWORD}).status_code == 200
+    first = c.cookies.get("__Host-worklife")
+    if how == "form":  # a sign-in form opened earlier in this browser, posted now
+        c.cookies.set("wl_login", "form-token")
+        r = c.post("/login", data={"email": EMPLOYEE, "password": PASSWORD, "csrf": "form-token", "next": "/"},
+                   follow_redirects=False)
+        assert r.status_code == 303
+    else:
+        assert c.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD}).status_code == 200
+    second = c.cookies.get("__Host-worklife")
+    assert second and second != first
+    old = client(app)
+    old.cookies.set("__Host-worklife", first)
+    assert old.get("/api/me/weeks").status_code == 401
+    new = client(app)
+    new.cookies.set("__Host-worklife", second)
+    assert new.get("/api/me/weeks").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/me/week", "/api/me/weeks"])
+def test_a_crash_answers_with_the_same_headers_and_no_details(app, url, monkeypatch):
+    c = client(app)
+    c.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD})
+
+    def crash(person_id):
+        raise RuntimeError("boom in /srv/secret/worklife.duckdb")
+
+    monkeypatch.setattr(app.state.data, "person_rows", crash)
+    r = c.get(url)
+    assert r.status_code == 500
+    assert r.headers.get("cache-control") == "no-store"
+    assert "script-src 'self'" in r.headers.get("content-security-policy", "")
+    assert r.headers.get("x-content-type-options") == "nosniff" and r.headers.get("x-frame-options") == "DENY"
+    assert "secret" not in r.text and "Traceback" not in r.text and "RuntimeError" not in r.text
+
+
+@pytest.mark.parametrize("url", [
+    "/me/explain?week=%00", "/me/week?week=" + "x" * 11, "/api/people/%00/weeks", "/api/people/" + "a" * 5000 + "/weeks",
+    "/team/%00", "/digest/..%2F..%2Fetc", "/export/..%2Fx.csv", "/static/%2e%2e/%2e%2e/etc/passwd",
+    "/api/teams/%FF/weeks", "/me/explain?week=2026-W01&metric=" + "m" * 61, "/nope"])
+def test_odd_urls_answer_4xx_without_paths_or_tracebacks(app, env, url):
+    c = client(app)
+    c.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD})
+    r = c.get(url)
+    assert 400 <= r.status_code < 500
+    assert str(env.store_path.parent) not in r.text and "Traceback" not in r.text
+    if not url.startswith("/static"):
+        assert r.headers.get("cache-control") == "no-store"
+
+
+def test_every_state_changing_route_is_csrf_checked(app):
+    """Every non-GET route is a sign-in (its own pre-session token or a JSON body) or is in the
+    CSRF matrix of test_app_access (which posts each without and with a forged token)."""
+    from tests.test_app_access import POSTS
+
+    checked = {url for url, _, _ in POSTS} | {"/login", "/api/login", "/logout", "/api/logout"}
+    for route in app.routes:
+        methods = set(getattr(route, "methods", None) or ()) - {"GET", "HEAD"}
+        if methods:
+            assert route.path in checked, f"{sorted(methods)} {route.path} has no CSRF test"
+
+
+def test_cross_site_forms_cannot_sign_in_through_the_api(app):
+    """A cross-site page can post a form (urlencoded or text/plain) but not application/json."""
+    for kind, body in [("application/x-www-form-urlencoded", f"email={EMPLOYEE}&password={PASSWORD}"),
+                       ("text/plain", f'{{"email": "{EMPLOYEE}", "password": "{PASSWORD}"}}')]:
+        r = client(app).post("/api/login", content=body, headers={"content-type": kind})
+        assert r.status_code in (415, 422) and "set-cookie" not in r.headers
