@@ -127,3 +127,33 @@ def test_cross_site_forms_cannot_sign_in_through_the_api(app):
                        ("text/plain", f'{{"email": "{EMPLOYEE}", "password": "{PASSWORD}"}}')]:
         r = client(app).post("/api/login", content=body, headers={"content-type": kind})
         assert r.status_code in (415, 422) and "set-cookie" not in r.headers
+
+
+def test_the_guard_page_shows_a_recipient_only_what_reached_them(env, tmp_path):
+    """A sender's held, recalled or dead message never reached its recipient: the recipient's
+    Guard page must not reveal it (a recall is meant to leave no trace at the recipient);
+    their own messages they see in every state."""
+    import sqlite3
+
+    from worklife.config import Config
+    from worklife.guard.queue import NewDelivery, Queue
+
+    colleague = "user003@example.com"
+    path = tmp_path / "guard.sqlite"
+    q = Queue(path)
+    rows = {}
+    for state in ("held", "recalled", "dead", "delivered"):
+        ids, _ = q.add(colleague, b"Subject: s\r\n\r\nx\r\n", [NewDelivery(EMPLOYEE, "UTC", "hold", 0, 0)],
+                       0).result()
+        rows[ids[0]] = state
+    mine, _ = q.add(EMPLOYEE, b"Subject: s\r\n\r\nx\r\n", [NewDelivery(colleague, "UTC", "hold", 0, 0)], 0).result()
+    q.close()
+    with sqlite3.connect(path) as con:
+        con.executemany("UPDATE deliveries SET state=? WHERE id=?", [(s, i) for i, s in rows.items()])
+        con.execute("UPDATE deliveries SET state='recalled' WHERE id=?", (mine[0],))
+    c = TestClient(create_app(env.store_path, Config({"app.guard_queue": str(path)})), base_url=BASE)
+    c.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD})
+    html = c.get("/me/guard").text
+    shown = {i for i in [*rows, mine[0]] if f'data-sort="{i}"' in html}
+    delivered = next(i for i, s in rows.items() if s == "delivered")
+    assert shown == {delivered, mine[0]}
