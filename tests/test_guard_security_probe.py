@@ -18,7 +18,7 @@ from test_guard_support import (  # noqa: F401 (fixtures)
 
 from worklife.config import Config
 from worklife.guard.api import create_app
-from worklife.guard.auth import Tokens
+from worklife.guard.auth import Tokens, parse_networks
 from worklife.guard.clock import ManualClock
 from worklife.guard.delivery import Deliverer
 from worklife.guard.directory import Directory
@@ -43,7 +43,8 @@ def guard(tmp_path, people_csv, tokens_file):  # noqa: F811
     config = Config()
     queue = Queue(tmp_path / "queue.sqlite")
     svc = GuardService(queue, Directory.from_sources(config, people=people_csv), GuardPolicy.from_config(config),
-                       ManualClock(utc(2026, 3, 4, 10)), Tokens.load(tokens_file))
+                       ManualClock(utc(2026, 3, 4, 10)), Tokens.load(tokens_file),
+                       parse_networks(config["guard.smtp_networks"]))
     yield svc
     queue.close()
 
@@ -156,3 +157,37 @@ async def test_duplicate_recipients_cost_one_delivery(guard):
         r = await c.post("/messages", json=msg(recipients=["user02@example.com", "USER02@example.com",
                                                            "<user02@example.com>"] * 300), headers=S1)
     assert r.status_code == 202 and len(r.json()["ids"]) == 1
+
+
+async def test_another_senders_idempotency_key_gives_nothing_of_theirs(guard):
+    async with client(guard) as c:
+        first = await c.post("/messages", json=msg(idempotency_key="weekly-1"), headers=S1)
+        other = await c.post("/messages", json=msg(sender="sender02@example.com", idempotency_key="weekly-1"),
+                             headers=S2)
+    assert first.status_code == other.status_code == 202  # a new message, not a replay of sender01's
+    assert set(first.json()["ids"]).isdisjoint(other.json()["ids"])
+    assert "sender01" not in other.text
+
+
+@pytest.mark.parametrize("variant", ["sender01+urgent@example.com", "sender.01@example.com", "sender01@EXAMPLE.com."])
+async def test_plus_or_dot_variants_are_not_another_sender(guard, variant):
+    async with client(guard) as c:
+        r = await c.post("/messages", json=msg(sender=variant), headers=S1)
+    assert r.status_code in (403, 422)
+
+
+def test_bare_cr_through_the_smtp_front_is_stored_as_crlf(guard):
+    import smtplib
+
+    from test_guard_support import SENDER, SENDER_TOKEN, smtp_front
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    data = (b"From: sender01@example.com\r\nSubject: s\r\n\r\nhello\r.\r\nMAIL FROM:<ceo@example.com>\r\n"
+            b"RCPT TO:<always@example.com>\r\n")
+    with smtp_front(guard, no_wait), smtplib.SMTP("127.0.0.1", guard.port, timeout=10) as s:
+        s.login(SENDER, SENDER_TOKEN)
+        s.sendmail(SENDER, ["always@example.com"], data)
+    stored = guard.queue.read("SELECT raw FROM submissions")[0][0]
+    assert BARE.search(stored) is None and b"hello\r\n.\r\nMAIL FROM" in stored  # relayed dot-stuffed
