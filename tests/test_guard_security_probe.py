@@ -191,3 +191,16 @@ def test_bare_cr_through_the_smtp_front_is_stored_as_crlf(guard):
         s.sendmail(SENDER, ["always@example.com"], data)
     stored = guard.queue.read("SELECT raw FROM submissions")[0][0]
     assert BARE.search(stored) is None and b"hello\r\n.\r\nMAIL FROM" in stored  # relayed dot-stuffed
+
+
+async def test_thousands_of_spellings_of_one_recipient_are_refused_not_validated_one_by_one(guard):
+    import itertools
+
+    address = "always@example.com"
+    spellings = ["".join(p) for p in itertools.product(*[(ch, ch.upper()) if ch.isalpha() else (ch,)
+                                                           for ch in address])]  # 8,192
+    async with client(guard) as c:
+        r = await c.post("/messages", json=msg(recipients=spellings), headers=S1)
+        few = await c.post("/messages", json=msg(recipients=spellings[:1000] * 5), headers=S1)
+    assert r.status_code == 422 and "1000 different addresses listed" in r.json()["error"]
+    assert few.status_code == 202 and len(few.json()["ids"]) == 1  # 1,000 spellings, 5,000 entries: one copy

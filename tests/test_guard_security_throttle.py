@@ -218,3 +218,31 @@ def test_smtp_auth_from_a_locked_client_is_refused_unchecked(guard):
             assert again.login(SENDER, SENDER_TOKEN)[0] == 235
     if isinstance(info.value, smtplib.SMTPAuthenticationError):
         assert info.value.smtp_code == 421
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token"])
+async def test_a_body_is_not_read_before_the_token_is_valid(guard, token):
+    """Without a valid token the guard reads no body: an outsider cannot make it parse 20 MB of
+    JSON per request (the body limit is 2 x guard.max_message_bytes)."""
+    sent = 0
+
+    async def body():
+        nonlocal sent
+        for _ in range(160):  # 10 MB
+            sent += 65536
+            yield b" " * 65536
+
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    async with client(guard) as c:
+        r = await c.post("/messages", content=body(), headers=headers)
+    assert r.status_code == 401 and r.json()["ok"] is False
+    assert sent <= 65536
+
+
+async def test_a_valid_token_is_checked_once_and_still_works(guard, caplog):
+    async with client(guard) as c:
+        r = await c.post("/messages", headers=GOOD, json={
+            "sender": "sender01@example.com", "recipients": ["user02@example.com"], "subject": "s", "body": "b"})
+        bad = await c.get("/messages/1", headers=bearer("wrong"))
+    assert r.status_code == 202
+    assert bad.status_code == 401 and guard.throttle.failures("ip:192.0.2.10") == 1  # counted once, not twice

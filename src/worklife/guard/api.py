@@ -29,7 +29,7 @@ from worklife.errors import GuardError
 from worklife.guard.addresses import valid_address
 from worklife.guard.audit import audit
 from worklife.guard.auth import sha256_hex
-from worklife.guard.limits import BodyLimit, client_key
+from worklife.guard.limits import BodyLimit, client_key, send_error
 from worklife.guard.service import GuardService
 
 log = logging.getLogger(__name__)
@@ -106,11 +106,48 @@ def bearer_user(service: GuardService, request: Request, token: str) -> tuple[bo
     return False, None
 
 
+def needs_token(path: str) -> bool:
+    """The routes that need a bearer token (everything else is public or unknown: 404)."""
+    return path in ("/messages", "/queue") or path.startswith("/messages/")
+
+
+class AuthFirst:
+    """ASGI middleware: the bearer token is checked (and throttled) before anything reads the
+    body, so a client without a valid token cannot make the guard read and parse up to
+    ``max_request_bytes`` of JSON. The outcome is kept in ``scope["state"]["guard_caller"]``
+    for the ``caller`` dependency (one check, one failure counted per request)."""
+
+    def __init__(self, app: Any, service: GuardService):
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not needs_token(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        token = bearer_token(request)
+        if token is None:
+            await send_error(send, 401, "missing bearer token (Authorization: Bearer <token>)")
+            return
+        try:
+            valid, sender = bearer_user(self.service, request, token)
+        except Throttled as exc:
+            await send_error(send, 429, str(exc), {"Retry-After": str(exc.retry_after)})
+            return
+        if not valid:
+            await send_error(send, 401, "invalid token")
+            return
+        scope.setdefault("state", {})["guard_caller"] = (sender,)
+        await self.app(scope, receive, send)
+
+
 def create_app(service: GuardService) -> FastAPI:
     """The FastAPI application over one GuardService."""
     app = FastAPI(title="worklife guard", version="1",
                   description="Holds messages until the recipient's working window.")
     app.add_middleware(BodyLimit, limit=service.policy.max_request_bytes)
+    app.add_middleware(AuthFirst, service=service)  # outermost: no body is read before a valid token
 
     @app.exception_handler(GuardError)
     async def _guard_error(request: Request, exc: GuardError) -> JSONResponse:
@@ -136,7 +173,10 @@ def create_app(service: GuardService) -> FastAPI:
         return JSONResponse(error_body(500, "internal error; see the guard log"), status_code=500)
 
     async def caller(request: Request) -> str | None:
-        """The sender the bearer token belongs to; None for the operator."""
+        """The sender the bearer token belongs to; None for the operator (checked by AuthFirst)."""
+        checked = getattr(request.state, "guard_caller", None)
+        if checked is not None:
+            return checked[0]
         token = bearer_token(request)
         if token is None:
             raise GuardError("missing bearer token (Authorization: Bearer <token>)", 401)

@@ -189,7 +189,11 @@ def plan(directory: Directory, policy: GuardPolicy, recipients: list[str], now: 
     now_ms = to_ms(now)
     rows: list[NewDelivery] = []
     seen: set[str] = set()
-    for text in recipients:
+    listed = list(dict.fromkeys(recipients))  # exact repeats cost nothing
+    if len(listed) > 10 * policy.max_recipients:  # spellings of one address are each validated
+        raise GuardError(f"more than {10 * policy.max_recipients} different addresses listed "
+                         f"(10 x guard.max_recipients={policy.max_recipients})", 422)
+    for text in listed:
         rcpt = valid_address(text, "recipient")
         key = rcpt.lower()
         if key in seen:

@@ -58,11 +58,17 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
     async def _refuse(self, send: Any) -> None:
-        body = json.dumps({"ok": False, "error": _too_large(self.limit), "status": 413}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, _too_large(self.limit), {"connection": "close"})
+
+
+async def send_error(send: Any, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    """Answer an ASGI request with the guard's error shape, from middleware (nothing read)."""
+    body = json.dumps({"ok": False, "error": message, "status": status}).encode()
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *extra]})
+    await send({"type": "http.response.body", "body": body})
 
 
 # -- failed authentication: one rule for SMTP AUTH and HTTP bearer tokens ---------------------
