@@ -157,3 +157,19 @@ def test_the_guard_page_shows_a_recipient_only_what_reached_them(env, tmp_path):
     shown = {i for i in [*rows, mine[0]] if f'data-sort="{i}"' in html}
     delivered = next(i for i, s in rows.items() if s == "delivered")
     assert shown == {delivered, mine[0]}
+
+
+def test_the_sign_in_throttle_counts_an_ipv6_64_as_one_client(env):
+    """Password spraying (a different e-mail each time) from rotating addresses of one /64 is
+    one client: after 4 x app.login_max_failures failures it waits like any other."""
+    from worklife.config import Config
+
+    app = create_app(env.store_path, Config({"app.login_max_failures": 2}))
+    codes = []
+    for i in range(10):
+        c = TestClient(app, base_url=BASE, client=(f"2001:db8:5:6::{i + 1:x}", 4000))
+        codes.append(c.post("/api/login", json={"email": f"user{i + 10:03d}@example.com",
+                                                "password": "wrong-password"}).status_code)
+    assert codes == [401] * 8 + [429, 429]
+    other = TestClient(app, base_url=BASE, client=("2001:db8:5:7::1", 4000))
+    assert other.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD}).status_code == 200

@@ -9,7 +9,8 @@
   (double submit). The JSON API accepts only ``application/json`` bodies, which a
   cross-site form cannot send.
 - Throttle: after ``app.login_max_failures`` failures within ``app.login_window_minutes``
-  for an e-mail or a client address, sign-in answers 429 without checking the password.
+  for an e-mail, or four times that for a client address (an IPv6 address counted by its
+  /64, as the guard does), sign-in answers 429 without checking the password.
 - Trusted header (off by default): with ``app.trusted_header`` set, a request from an
   address in ``app.trusted_proxies`` naming an existing account in that header is
   signed in as that account.
@@ -27,6 +28,7 @@ from starlette.responses import Response
 from worklife.app.users import AppDb, Session, User
 from worklife.config import Config
 from worklife.errors import ConfigError
+from worklife.guard.limits import client_key  # one rule for a client address: IPv6 by its /64
 
 LOGIN_COOKIE = "wl_login"
 
@@ -89,7 +91,7 @@ class Auth:
     # -- signing in and out -----------------------------------------------------------------
     def throttled(self, email: str, client: str) -> bool:
         return (self.db.failures(f"email:{email.strip().lower()}", self.window_ms) >= self.max_failures
-                or self.db.failures(f"ip:{client}", self.window_ms) >= self.max_failures * 4)
+                or self.db.failures(client_key(client), self.window_ms) >= self.max_failures * 4)
 
     def sign_in(self, email: str, password: str, client: str) -> User | None:
         """The account if the password is right; records a failure otherwise."""
@@ -99,7 +101,7 @@ class Auth:
         except ConfigError:
             user = None
         if user is None:
-            self.db.record_failure(key, f"ip:{client}")
+            self.db.record_failure(key, client_key(client))
             return None
         self.db.clear_failures(key)
         return user
