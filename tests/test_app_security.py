@@ -38,7 +38,7 @@ def client(app) -> TestClient:
 
 def login_form(c: TestClient, email: str = EMPLOYEE, next: str = "/"):
     c.get("/login")
-    return c.post("/login", data={"email": email, "password": PASSWORD, "csrf": c.cookies.get("wl_login"),
+    return c.post("/login", data={"email": email, "password": PASSWORD, "csrf": c.cookies.get("__Host-wl_login"),
                                   "next": next}, follow_redirects=False)
 
 
@@ -62,7 +62,7 @@ def test_signing_in_again_ends_the_earlier_session(app, how):
     assert c.post("/api/login", json={"email": "user001@example.com", "password": PASSWORD}).status_code == 200
     first = c.cookies.get("__Host-worklife")
     if how == "form":  # a sign-in form opened earlier in this browser, posted now
-        c.cookies.set("wl_login", "form-token")
+        c.cookies.set("__Host-wl_login", "form-token")
         r = c.post("/login", data={"email": EMPLOYEE, "password": PASSWORD, "csrf": "form-token", "next": "/"},
                    follow_redirects=False)
         assert r.status_code == 303
@@ -173,3 +173,15 @@ def test_the_sign_in_throttle_counts_an_ipv6_64_as_one_client(env):
     assert codes == [401] * 8 + [429, 429]
     other = TestClient(app, base_url=BASE, client=("2001:db8:5:7::1", 4000))
     assert other.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD}).status_code == 200
+
+
+def test_the_sign_in_form_cookie_cannot_be_planted_by_a_sibling_host(app):
+    """A host under the same site (evil.example.com) is same-site: SameSite does not stop it
+    from setting a cookie for the parent domain. The sign-in form's token cookie is a
+    ``__Host-`` cookie (Secure, Path=/, no Domain), which browsers let only this host set —
+    else a planted token would let that host sign a victim in to the attacker's account."""
+    r = client(app).get("/login")
+    cookie = next(h for h in r.headers.get_list("set-cookie") if "wl_login" in h)
+    assert cookie.startswith("__Host-wl_login=")
+    low = cookie.lower()
+    assert "secure" in low and "path=/" in low and "domain=" not in low and "httponly" in low

@@ -30,7 +30,7 @@ from worklife.config import Config
 from worklife.errors import ConfigError
 from worklife.guard.limits import client_key  # one rule for a client address: IPv6 by its /64
 
-LOGIN_COOKIE = "wl_login"
+LOGIN_COOKIE = "wl_login"  # the sign-in form's token cookie (``__Host-wl_login`` when Secure)
 
 
 @dataclass
@@ -43,6 +43,12 @@ class Auth:
     @property
     def cookie_name(self) -> str:
         return "__Host-worklife" if self.secure else "worklife_session"
+
+    @property
+    def login_cookie(self) -> str:
+        """The sign-in form's token cookie: a ``__Host-`` cookie when Secure, so a sibling host
+        of the same site cannot plant a known token (login CSRF)."""
+        return f"__Host-{LOGIN_COOKIE}" if self.secure else LOGIN_COOKIE
 
     @property
     def secure(self) -> bool:
@@ -136,10 +142,10 @@ class Auth:
     # -- CSRF -------------------------------------------------------------------------------
     def login_token(self, request: Request) -> str:
         """The pre-session CSRF token of the sign-in form (reused while its cookie lives)."""
-        return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+        return request.cookies.get(self.login_cookie) or secrets.token_urlsafe(24)
 
     def set_login_cookie(self, response: Response, token: str) -> None:
-        response.set_cookie(LOGIN_COOKIE, token, max_age=3600, path="/", secure=self.secure,
+        response.set_cookie(self.login_cookie, token, max_age=3600, path="/", secure=self.secure,
                             httponly=True, samesite="strict")
 
 
