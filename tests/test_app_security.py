@@ -185,3 +185,25 @@ def test_the_sign_in_form_cookie_cannot_be_planted_by_a_sibling_host(app):
     assert cookie.startswith("__Host-wl_login=")
     low = cookie.lower()
     assert "secure" in low and "path=/" in low and "domain=" not in low and "httponly" in low
+
+
+def test_a_pseudonym_is_not_tied_to_a_jurisdiction_of_fewer_than_the_minimum(app):
+    """The synthetic org has one person in India, one in Nepal and two in California: a
+    pseudonymised finding that names its jurisdiction names the person to anyone who knows
+    who works there, and so links the pseudonym everywhere else it appears."""
+    c = client(app)
+    c.post("/api/login", json={"email": "analyst@example.com", "password": PASSWORD})
+    findings = c.get("/api/findings").json()["findings"]
+    people = app.state.data.people()
+    codes = people.jurisdiction.fillna("").str.upper()
+    small = {j for j in set(codes) if j and (codes == j).sum() < app.state.data.min_group}
+    assert {"IN", "NP", "US-CA"} <= small
+    personal = [f for f in findings if f["person"] != "(organisation)"]
+    assert personal
+    for f in personal:
+        assert f["jurisdiction"] not in small, f
+        assert not any(f"'{j}'" in f["message"] for j in small), f
+    withheld = [f for f in personal if f["person"] == "(withheld)"]
+    assert len(withheld) >= 4 and all(f["jurisdiction"] == "" for f in withheld)
+    csv = c.get("/export/findings.csv").text
+    assert "'IN'" not in csv and ",IN," not in csv and ",NP," not in csv
