@@ -10,9 +10,10 @@
 - ``author_addresses(msg)``: the addr-specs of every ``From:`` and ``Sender:`` field,
   parsed with the ``policy.default`` address parser; GuardError(422) when one cannot be
   parsed (a field the guard cannot read is a field it cannot vouch for);
-- ``display_name_addresses(msg)``: addresses written inside those fields' display names
-  (RFC 2047 decoded): ``"ceo@example.com" <bob@example.com>`` shows as the CEO in most
-  mail clients, so the guard treats such a name as an author too;
+- ``display_name_addresses(msg)``: addresses written anywhere in those fields (display
+  names, comments, RFC 2047 encoded words, after NFKC): ``"ceo@example.com"
+  <bob@example.com>`` shows as the CEO in most mail clients, so the guard treats such a
+  name as an author too;
 - ``crlf(raw)``: every line ending made CRLF. A bare CR or LF is what SMTP smuggling needs
   (an upstream that ends lines on a bare CR reads ``<CR>.<CRLF>`` as the end of DATA and
   what follows as new commands, whose From: nobody checked), so none is stored or relayed;
@@ -22,7 +23,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from email import policy as email_policy
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.headerregistry import HeaderRegistry
 from email.message import Message
 
@@ -114,15 +118,20 @@ def author_addresses(msg: Message) -> list[str]:
 
 
 def display_name_addresses(msg: Message) -> list[str]:
-    """Lower-cased address-like words in the display names of From:/Sender: (RFC 2047 decoded).
-
-    Call after ``author_addresses`` (which refuses fields that cannot be parsed)."""
+    """Lower-cased address-like words anywhere in From:/Sender: — display names, comments,
+    RFC 2047 encoded words — after NFKC (a full-width ``＠`` is an ``@``). The mailboxes'
+    own addresses are among them; call after ``author_addresses`` (which refuses a field
+    that cannot be parsed)."""
     out: list[str] = []
     for name in ("From", "Sender"):
         for value in msg.get_all(name) or []:
-            field = email_policy.default.header_factory(name, " ".join(str(value).split()))
-            for mailbox in field.addresses:  # type: ignore[attr-defined]
-                out.extend(w.lower().rstrip(".") for w in _NAME_ADDRESS.findall(mailbox.display_name or ""))
+            text = " ".join(str(value).split())
+            try:
+                text = str(make_header(decode_header(text)))
+            except (HeaderParseError, LookupError, UnicodeError, ValueError):
+                pass  # undecodable words stay as written (and are searched as such)
+            text = unicodedata.normalize("NFKC", text)
+            out.extend(w.lower().rstrip(".") for w in _NAME_ADDRESS.findall(text))
     return out
 
 

@@ -213,14 +213,14 @@ def plan(directory: Directory, policy: GuardPolicy, recipients: list[str], now: 
 
 def check_authors(msg: Message, may_author: Callable[[str], bool]) -> None:
     """GuardError(403) unless every From:/Sender: mailbox, and every address written in
-    their display names, passes ``may_author``."""
+    their display names or comments, passes ``may_author``."""
     for addr in author_addresses(msg):
         if not may_author(addr):
             raise GuardError(f"From: <{addr}> is not the authenticated sender or one of its aliases", 403)
     for addr in display_name_addresses(msg):
         if not may_author(addr):
-            raise GuardError(f"From: the display name names {addr}, not the authenticated sender or one of "
-                             "its aliases", 403)
+            raise GuardError(f"From:/Sender: a display name or comment names {addr}, not the authenticated "
+                             "sender or one of its aliases", 403)
 
 
 def prepare(directory: Directory, policy: GuardPolicy, sender: str, recipients: list[str], now: datetime, *,
