@@ -8,7 +8,6 @@ findings name people only by keyed pseudonyms unless ``app.identify_findings``.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -20,6 +19,7 @@ from worklife.app.data import TREND
 from worklife.app.render import bar_chart, line_chart, table
 from worklife.app.server import Ctx
 from worklife.app.web import page, signed_in
+from worklife.app.withhold import withhold_small_jurisdictions
 from worklife.privacy import pseudonym
 
 router = APIRouter(include_in_schema=False)
@@ -133,43 +133,19 @@ def findings_frame(ctx: Ctx) -> pd.DataFrame:
     return ctx.data.cached_small(("findings_frame", identify), lambda: _findings_frame(ctx, identify))
 
 
-def small_jurisdiction(people: pd.DataFrame, min_group: int) -> Callable[[str], bool]:
-    """``small(code)``: True when fewer than ``min_group`` internal people have jurisdiction
-    ``code`` or one under it (``US`` covers ``US-CA``)."""
-    codes = people["jurisdiction"].fillna("").astype(str).str.strip().str.upper()
-    sizes: dict[str, bool] = {}
-
-    def small(code: str) -> bool:
-        c = (code or "").strip().upper()
-        if c not in sizes:
-            sizes[c] = int(((codes == c) | codes.str.startswith(c + "-")).sum()) < min_group
-        return sizes[c]
-    return small
-
-
-WITHHELD = "(withheld)"
-
-
 def _findings_frame(ctx: Ctx, identify: bool) -> pd.DataFrame:
-    """Pseudonymised (not ``identify``): a person's finding under a jurisdiction of fewer than
-    ``privacy.min_group_size`` people is withheld — person, jurisdiction, message and source
-    blanked — since naming the jurisdiction would name the person and link their pseudonym."""
     key = ctx.db.secret("pseudonym_key")
-    small = small_jurisdiction(ctx.data.people(), ctx.data.min_group)
     rows = []
     for f in ctx.data.findings():
         who, other = f.person_id, f.counterpart_id
-        row = {"severity": f.severity, "rule": f.rule, "jurisdiction": f.jurisdiction, "week": f.week,
-               "count": f.count, "message": f.message, "source": f.source}
         if not identify:
             who, other = pseudonym(who, key) if who else None, pseudonym(other, key) if other else None
-            if who and small(f.jurisdiction):
-                who = WITHHELD
-                row.update(jurisdiction="", source="", message=f"withheld: its jurisdiction covers fewer than "
-                           f"{ctx.data.min_group} people (privacy.min_group_size; app.identify_findings shows it)")
-        rows.append({**row, "person": who or "(organisation)", "counterpart": other or ""})
-    return pd.DataFrame(rows, columns=["severity", "rule", "jurisdiction", "week", "person", "counterpart",
-                                       "count", "message", "source"])
+        rows.append({"severity": f.severity, "rule": f.rule, "jurisdiction": f.jurisdiction, "week": f.week,
+                     "person": who or "(organisation)", "counterpart": other or "", "count": f.count,
+                     "message": f.message, "source": f.source})
+    df = pd.DataFrame(rows, columns=["severity", "rule", "jurisdiction", "week", "person", "counterpart",
+                                     "count", "message", "source"])
+    return df if identify else withhold_small_jurisdictions(df, ctx.data.people(), ctx.data.min_group)
 
 
 FINDINGS_SHOWN = 300  # rows on the page; the CSV export and the API carry every finding

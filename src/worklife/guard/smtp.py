@@ -113,7 +113,7 @@ def envelope_path(arg: str, keyword: str) -> str | None:
     """The text between ``<`` and its closing ``>`` after ``FROM:``/``TO:`` (quotes respected), or
     None when there is no such path. ``FROM:< a@b >`` gives `` a@b `` (refused later: RFC 5321
     has no spaces in a path, though aiosmtpd's parser would skip them)."""
-    if not arg[:len(keyword)].upper() == keyword:
+    if arg[:len(keyword)].upper() != keyword:
         return None
     rest = arg[len(keyword):].lstrip(" ")
     if not rest.startswith("<"):
