@@ -39,7 +39,7 @@ def client(app, **kw) -> TestClient:
 
 def login_form(c: TestClient, email: str, password: str, next: str = "/"):
     c.get("/login")
-    token = c.cookies.get("wl_login")
+    token = c.cookies.get("__Host-wl_login")
     return c.post("/login", data={"email": email, "password": password, "csrf": token, "next": next},
                   follow_redirects=False)
 

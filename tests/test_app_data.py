@@ -62,8 +62,14 @@ def test_guard_page_lists_only_my_messages(env, tmp_path):
     c = TestClient(app, base_url="https://testserver")
     c.post("/api/login", json={"email": EMPLOYEE, "password": PASSWORD})
     html = c.get("/me/guard").text
-    assert "user005@example.com" in html and "user007@example.com" in html
+    assert "user005@example.com" in html  # sent by me, held
+    assert "user007@example.com" not in html  # held for me: not mine to see until it reaches me
     assert "user008@example.com" not in html and "user009@example.com" not in html
+    import sqlite3
+
+    with sqlite3.connect(queue) as con:
+        con.execute("UPDATE deliveries SET state='delivered' WHERE sender='user007@example.com'")
+    assert "user007@example.com" in c.get("/me/guard").text  # delivered to me (by my alias)
 
 
 def test_guard_page_says_when_no_queue_is_configured(env):

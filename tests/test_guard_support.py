@@ -130,12 +130,33 @@ class LoopThread:
         self.thread.join(timeout=10)
 
 
+class StubMonotonic:
+    """A stand-in for the throttle's monotonic clock, moved by hand (``t`` seconds)."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
 @contextmanager
 def smtp_front(svc, sleep):
-    """``svc``'s SMTP front on 127.0.0.1 (port in ``svc.port``), AUTH delays going to ``sleep``."""
+    """``svc``'s SMTP front on 127.0.0.1 (port in ``svc.port``), AUTH delays going to ``sleep``.
+
+    The throttle's clock is a ``StubMonotonic`` that each delay moves on, as if the server had
+    really waited: a client that takes its answers one at a time never meets the lock."""
     from worklife.guard.smtp import start_smtp
 
-    svc.throttle.sleep = sleep
+    if not isinstance(svc.throttle.clock, StubMonotonic):
+        svc.throttle.clock = StubMonotonic()
+    clock = svc.throttle.clock
+
+    async def waited(seconds: float) -> None:
+        clock.t += seconds
+        await sleep(seconds)
+
+    svc.throttle.sleep = waited
     lt = LoopThread()
     server = lt.run(start_smtp(svc, "127.0.0.1", 0, allow_plain_auth=True))
     svc.port = server.sockets[0].getsockname()[1]

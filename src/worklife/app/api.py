@@ -83,7 +83,7 @@ def api_login(body: LoginBody, request: Request) -> Response:
     user = auth.sign_in(body.email, body.password, client)
     if user is None:
         raise HTTPException(401, "wrong e-mail or password")
-    token, session = auth.open_session(user)
+    token, session = auth.rotate_session(request, user)
     response = JSONResponse({"ok": True, "email": user.email, "role": user.role,
                              "person_id": user.person_id, "csrf": session.csrf})
     auth.set_session_cookie(response, token)

@@ -357,7 +357,9 @@ class AppData:
         return self.cached("quarantine", load)
 
     def guard_messages(self, addresses: set[str], limit: int = 200) -> pd.DataFrame | None:
-        """Guard deliveries sent by or to these addresses, newest first; None without a queue."""
+        """Guard deliveries sent by these addresses (any state), or delivered to them, newest first;
+        None without a queue. A copy still held, recalled or dead never reached its recipient,
+        so the recipient is not shown it (a recall must leave no trace on their side)."""
         path = str(self.config["app.guard_queue"]).strip()
         if not path or not Path(path).exists():
             return None
@@ -366,7 +368,8 @@ class AppData:
         with sqlite3.connect(uri, uri=True) as con:
             rows = con.execute(
                 f"""SELECT id, sender, recipient, state, mode, due_ms, delivered_ms, urgent_reason
-                    FROM deliveries WHERE lower(sender) IN ({marks}) OR lower(recipient) IN ({marks})
+                    FROM deliveries WHERE lower(sender) IN ({marks})
+                       OR (lower(recipient) IN ({marks}) AND state = 'delivered')
                     ORDER BY id DESC LIMIT ?""", (*addresses, *addresses, limit)).fetchall()
         df = pd.DataFrame(rows, columns=["id", "sender", "recipient", "state", "mode", "due_ms",
                                          "delivered_ms", "urgent_reason"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from worklife.app.context import Ctx
+from worklife.app.withhold import withhold_small_jurisdictions
 from worklife.privacy import pseudonym
 
 COLUMNS = ["severity", "rule", "jurisdiction", "week", "person", "counterpart", "count", "message", "source"]
@@ -26,4 +27,5 @@ def _findings_frame(ctx: Ctx, identify: bool) -> pd.DataFrame:
         rows.append({"severity": f.severity, "rule": f.rule, "jurisdiction": f.jurisdiction, "week": f.week,
                      "person": who or "(organisation)", "counterpart": other or "", "count": f.count,
                      "message": f.message, "source": f.source})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    return df if identify else withhold_small_jurisdictions(df, ctx.data.people(), ctx.data.min_group)

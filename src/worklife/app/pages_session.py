@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from worklife.app import access
-from worklife.app.auth import LOGIN_COOKIE, same_token
+from worklife.app.auth import same_token
 from worklife.app.context import Ctx
 from worklife.app.web import check_csrf, page, signed_in
 
@@ -50,7 +50,7 @@ def login(request: Request, email: str = Form(..., max_length=254), password: st
           csrf: str = Form(""), next: str = Form("/")) -> Response:
     auth = request.app.state.auth
     token = auth.login_token(request)
-    if not same_token(csrf, request.cookies.get(LOGIN_COOKIE)):
+    if not same_token(csrf, request.cookies.get(auth.login_cookie)):
         return _login_again(request, token, next, "The form expired; please sign in again.", 403)
     client = request.client.host if request.client else "?"
     if auth.throttled(email, client):
@@ -59,8 +59,8 @@ def login(request: Request, email: str = Form(..., max_length=254), password: st
     if user is None:
         return _login_again(request, token, next, "Wrong e-mail or password.", 401)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    auth.start_session(response, user)
-    response.delete_cookie(LOGIN_COOKIE, path="/")
+    auth.start_session(request, response, user)
+    response.delete_cookie(auth.login_cookie, path="/", secure=auth.secure, httponly=True, samesite="strict")
     return response
 
 

@@ -85,13 +85,20 @@ def _middleware(app: FastAPI, auth: Auth, db: AppDb) -> None:
         response = await call_next(request)
         if fresh is not None and found is not None:
             auth.set_session_cookie(response, found[2])
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if not request.url.path.startswith(("/static", "/static-vendor")):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return secure_headers(request, response)
+
+
+def secure_headers(request: Request, response: Response) -> Response:
+    """The headers every answer carries: CSP, no sniffing or framing, no referrer, and
+    ``Cache-Control: no-store`` on everything but the static assets. Also called by the
+    crash handler, whose answer is made outside the middleware."""
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if not request.url.path.startswith(("/static/", "/static-vendor/")):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def _errors(app: FastAPI) -> None:
@@ -139,8 +146,8 @@ def _errors(app: FastAPI) -> None:
     async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("request %s crashed", request.url.path)
         if request.url.path.startswith("/api/"):
-            return _json_error(500, "internal error (see the server log)")
-        return error_page(request, 500, "internal error (see the server log)")
+            return secure_headers(request, _json_error(500, "internal error (see the server log)"))
+        return secure_headers(request, error_page(request, 500, "internal error (see the server log)"))
 
     from starlette.exceptions import HTTPException as StarletteHTTPException
 

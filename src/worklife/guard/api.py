@@ -2,6 +2,9 @@
 
 Every request but /healthz carries ``Authorization: Bearer <token>``: a sender's token
 (acts on that sender's messages) or the operator token (acts on all, and GET /queue).
+A wrong token counts against the client address and against that token (``bearer_user``,
+``worklife.guard.limits.AuthThrottle``): after ``guard.auth_max_failures`` failures the
+client is answered 429 with ``Retry-After`` and its tokens are not checked until then.
 Every error answers ``{"ok": false, "error": "<message>", "status": <code>}``.
 Bodies over ``GuardPolicy.max_request_bytes`` are refused while they are read
 (``worklife.guard.limits.BodyLimit``); ``/healthz`` says only ``ok`` unless the
@@ -13,9 +16,10 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -23,7 +27,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from worklife.errors import GuardError
 from worklife.guard.addresses import valid_address
-from worklife.guard.limits import BodyLimit
+from worklife.guard.audit import audit
+from worklife.guard.auth import sha256_hex
+from worklife.guard.limits import BodyLimit, client_key, send_error
 from worklife.guard.service import GuardService
 
 log = logging.getLogger(__name__)
@@ -48,8 +54,92 @@ class UrgentIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
 
 
+#: A delivery id in a URL: a positive SQLite integer (anything else is 422, never a 500).
+MessageId = Path(ge=1, le=2**63 - 1)
+
+
 def error_body(status: int, message: str) -> dict[str, Any]:
     return {"ok": False, "error": message, "status": status}
+
+
+class Throttled(GuardError):
+    """429: the client (or the token it sends) is locked after too many wrong tokens."""
+
+    def __init__(self, seconds: float, max_failures: int):
+        self.retry_after = max(1, math.ceil(seconds))
+        super().__init__(f"too many wrong tokens (guard.auth_max_failures={max_failures}); "
+                         f"retry after {self.retry_after} s", 429)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, or None when there is none."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def bearer_user(service: GuardService, request: Request, token: str) -> tuple[bool, str | None]:
+    """(valid, sender) for a presented token: sender None with valid True is the operator.
+
+    Throttled first: a locked client or token gets Throttled(429) before the token is looked
+    at. A wrong token is a failure of the client address and of the token's digest (so one
+    leaked-and-revoked token replayed from many addresses is locked too), audited without
+    the token itself.
+    """
+    throttle = service.throttle
+    keys = (client_key(request.client.host if request.client else "unknown"), "token:" + sha256_hex(token)[:32])
+    wait = max(throttle.retry_after(k) for k in keys)
+    if wait > 0:
+        log.debug("bearer token from %s refused unchecked: locked for %.0f s", keys[0], wait)
+        raise Throttled(wait, throttle.max_failures)
+    if service.tokens.is_operator(token):
+        return True, None
+    sender = service.tokens.sender_for(token)
+    if sender is not None:
+        return True, sender
+    for key in keys:
+        throttle.fail(key)
+    n = throttle.failures(keys[0])
+    locked = max(throttle.retry_after(k) for k in keys)
+    audit("auth_failed", channel="http", client=keys[0], failures=n, locked_s=math.ceil(locked),
+          path=request.url.path[:200])
+    return False, None
+
+
+def needs_token(path: str) -> bool:
+    """The routes that need a bearer token (everything else is public or unknown: 404)."""
+    return path in ("/messages", "/queue") or path.startswith("/messages/")
+
+
+class AuthFirst:
+    """ASGI middleware: the bearer token is checked (and throttled) before anything reads the
+    body, so a client without a valid token cannot make the guard read and parse up to
+    ``max_request_bytes`` of JSON. The outcome is kept in ``scope["state"]["guard_caller"]``
+    for the ``caller`` dependency (one check, one failure counted per request)."""
+
+    def __init__(self, app: Any, service: GuardService):
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not needs_token(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        token = bearer_token(request)
+        if token is None:
+            await send_error(send, 401, "missing bearer token (Authorization: Bearer <token>)")
+            return
+        try:
+            valid, sender = bearer_user(self.service, request, token)
+        except Throttled as exc:
+            await send_error(send, 429, str(exc), {"Retry-After": str(exc.retry_after)})
+            return
+        if not valid:
+            await send_error(send, 401, "invalid token")
+            return
+        scope.setdefault("state", {})["guard_caller"] = (sender,)
+        await self.app(scope, receive, send)
 
 
 def create_app(service: GuardService) -> FastAPI:
@@ -57,10 +147,12 @@ def create_app(service: GuardService) -> FastAPI:
     app = FastAPI(title="worklife guard", version="1",
                   description="Holds messages until the recipient's working window.")
     app.add_middleware(BodyLimit, limit=service.policy.max_request_bytes)
+    app.add_middleware(AuthFirst, service=service)  # outermost: no body is read before a valid token
 
     @app.exception_handler(GuardError)
     async def _guard_error(request: Request, exc: GuardError) -> JSONResponse:
-        return JSONResponse(error_body(exc.status, str(exc)), status_code=exc.status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
+        return JSONResponse(error_body(exc.status, str(exc)), status_code=exc.status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -81,24 +173,23 @@ def create_app(service: GuardService) -> FastAPI:
         return JSONResponse(error_body(500, "internal error; see the guard log"), status_code=500)
 
     async def caller(request: Request) -> str | None:
-        """The sender the bearer token belongs to; None for the operator."""
-        auth = request.headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        """The sender the bearer token belongs to; None for the operator (checked by AuthFirst)."""
+        checked = getattr(request.state, "guard_caller", None)
+        if checked is not None:
+            return checked[0]
+        token = bearer_token(request)
+        if token is None:
             raise GuardError("missing bearer token (Authorization: Bearer <token>)", 401)
-        token = token.strip()
-        if service.tokens.is_operator(token):
-            return None
-        sender = service.tokens.sender_for(token)
-        if sender is None:
+        valid, sender = bearer_user(service, request, token)
+        if not valid:
             raise GuardError("invalid token", 401)
         return sender
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict[str, Any]:
         """Liveness: ``{"ok": true}``; with the operator token also the counts per state."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token.strip() and service.tokens.is_operator(token.strip()):
+        token = bearer_token(request)
+        if token is not None and bearer_user(service, request, token) == (True, None):
             return {"ok": True, "counts": service.queue.counts()}
         return {"ok": True}
 
@@ -123,17 +214,17 @@ def create_app(service: GuardService) -> FastAPI:
         return JSONResponse(body, status_code=200 if replayed else 202)
 
     @app.get("/messages/{message_id}")
-    async def get_message(message_id: int, who: str | None = Depends(caller)) -> dict[str, Any]:
+    async def get_message(message_id: int = MessageId, who: str | None = Depends(caller)) -> dict[str, Any]:
         """State and planned delivery (UTC and recipient-local) of one delivery."""
         return {"ok": True, **service.owned(message_id, who)}
 
     @app.delete("/messages/{message_id}")
-    async def recall_message(message_id: int, who: str | None = Depends(caller)) -> dict[str, Any]:
+    async def recall_message(message_id: int = MessageId, who: str | None = Depends(caller)) -> dict[str, Any]:
         """Recall a held message (409 once it is being sent or sent)."""
         return {"ok": True, **service.recall(message_id, who)}
 
     @app.post("/messages/{message_id}/urgent")
-    async def urgent(message_id: int, req: UrgentIn, who: str | None = Depends(caller)) -> dict[str, Any]:
+    async def urgent(req: UrgentIn, message_id: int = MessageId, who: str | None = Depends(caller)) -> dict[str, Any]:
         """Release a held message now, with a logged reason; 429 past the daily allowance."""
         return {"ok": True, **service.urgent(message_id, who, req.reason, req.text)}
 

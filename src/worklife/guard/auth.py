@@ -12,24 +12,26 @@ SMTP AUTH password (the user name is the sender address). Tokens are compared as
 SHA-256 digests in constant time; storing only ``sha256`` keeps secrets off disk.
 ``aliases`` are other addresses the sender may write in ``From:`` and MAIL FROM.
 
-``AuthThrottle`` slows down guessing: each failed SMTP AUTH from a client address waits
-``delay * 2**(failures-1)`` seconds (capped at 60 s) before its 535, counted over the
-last hour across connections; the connection is dropped after ``max_failures``.
+Failed attempts on either front are throttled by ``worklife.guard.limits.AuthThrottle``
+(re-exported here): a growing delay per failure, then a lock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import ipaddress
-import time
 import tomllib
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from worklife.errors import ConfigError
+from worklife.guard.limits import AuthThrottle, client_key
+
+__all__ = ["AuthThrottle", "Tokens", "client_key", "parse_networks", "peer_allowed", "sha256_hex"]
+
+
+_NO_DIGEST = "0" * 64  # compared against when a user name has no token
 
 
 def sha256_hex(token: str) -> str:
@@ -92,8 +94,11 @@ class Tokens:
 
     def check_login(self, user: str, password: str) -> bool:
         """SMTP AUTH: user name = sender address, password = that sender's token."""
+        # An unknown user costs the same hash and comparison as a known one: no timing oracle
+        # for which sender addresses hold a token.
         want = self.senders.get(user.lower())
-        return want is not None and hmac.compare_digest(want, sha256_hex(password))
+        same = hmac.compare_digest(want or _NO_DIGEST, sha256_hex(password))
+        return want is not None and same
 
     def is_operator(self, token: str) -> bool:
         return self.operator is not None and hmac.compare_digest(self.operator, sha256_hex(token))
@@ -116,38 +121,3 @@ def peer_allowed(peer: object, networks: list) -> bool:
     if ip.version == 6 and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return any(ip in n for n in networks if n.version == ip.version)
-
-
-class AuthThrottle:
-    """Failed SMTP AUTH attempts per client address over the last hour (bounded memory)."""
-
-    WINDOW_S, MAX_DELAY_S, MAX_PEERS = 3600.0, 60.0, 10_000
-
-    def __init__(self, delay_s: float = 1.0, max_failures: int = 3):
-        self.delay_s = delay_s
-        self.max_failures = max_failures
-        self.sleep = asyncio.sleep  # how the delay is waited (tests record it instead)
-        self._failures: OrderedDict[str, list[float]] = OrderedDict()
-
-    def _recent(self, peer: str, now: float) -> list[float]:
-        kept = [t for t in self._failures.get(peer, []) if now - t < self.WINDOW_S]
-        if kept:
-            self._failures[peer] = kept
-            self._failures.move_to_end(peer)
-        else:
-            self._failures.pop(peer, None)
-        return kept
-
-    def fail(self, peer: object) -> float:
-        """Record a failure of ``peer``; the delay (seconds) before answering it."""
-        key = _peer_host(peer)
-        now = time.monotonic()
-        n = len(self._recent(key, now)) + 1
-        self._failures[key] = [*self._failures.get(key, []), now]
-        while len(self._failures) > self.MAX_PEERS:
-            self._failures.popitem(last=False)
-        return min(self.delay_s * 2 ** (n - 1), self.MAX_DELAY_S)
-
-
-def _peer_host(peer: object) -> str:
-    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)

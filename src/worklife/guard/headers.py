@@ -10,13 +10,23 @@
 - ``author_addresses(msg)``: the addr-specs of every ``From:`` and ``Sender:`` field,
   parsed with the ``policy.default`` address parser; GuardError(422) when one cannot be
   parsed (a field the guard cannot read is a field it cannot vouch for);
+- ``display_name_addresses(msg)``: addresses written anywhere in those fields (display
+  names, comments, RFC 2047 encoded words, after NFKC): ``"ceo@example.com"
+  <bob@example.com>`` shows as the CEO in most mail clients, so the guard treats such a
+  name as an author too;
+- ``crlf(raw)``: every line ending made CRLF. A bare CR or LF is what SMTP smuggling needs
+  (an upstream that ends lines on a bare CR reads ``<CR>.<CRLF>`` as the end of DATA and
+  what follows as new commands, whose From: nobody checked), so none is stored or relayed;
 - ``mime_depth(msg)``: how deep multiparts nest, computed without recursion.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from email import policy as email_policy
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.headerregistry import HeaderRegistry
 from email.message import Message
 
@@ -26,6 +36,8 @@ from worklife.guard.addresses import has_control
 _UNSTRUCTURED = HeaderRegistry(use_default_map=False)
 _FIELD_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII but ':' (RFC 5322 ftext)
 _SPLIT = re.compile(rb"\r?\n\r?\n")
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_NAME_ADDRESS = re.compile(r"[^\s<>\"'()\[\],;:@]+@[^\s<>\"'()\[\],;:@]+")
 
 
 def header_line(name: str, value: str, linesep: str = "\r\n", width: int = 78) -> bytes:
@@ -103,6 +115,32 @@ def author_addresses(msg: Message) -> list[str]:
                 raise GuardError(f"{name}: header cannot be parsed as a mailbox list: {text[:200]!r}", 422)
             out.extend(a.addr_spec.lower() for a in field.addresses)  # type: ignore[attr-defined]
     return out
+
+
+def display_name_addresses(msg: Message) -> list[str]:
+    """Lower-cased address-like words anywhere in From:/Sender: — display names, comments,
+    RFC 2047 encoded words — after NFKC (a full-width ``＠`` is an ``@``). The mailboxes'
+    own addresses are among them; call after ``author_addresses`` (which refuses a field
+    that cannot be parsed)."""
+    out: list[str] = []
+    for name in ("From", "Sender"):
+        for value in msg.get_all(name) or []:
+            text = " ".join(str(value).split())
+            try:
+                text = str(make_header(decode_header(text)))
+            except (HeaderParseError, LookupError, UnicodeError, ValueError):
+                pass  # undecodable words stay as written (and are searched as such)
+            text = unicodedata.normalize("NFKC", text)
+            out.extend(w.lower().rstrip(".") for w in _NAME_ADDRESS.findall(text))
+    return out
+
+
+def crlf(raw: bytes) -> bytes:
+    """``raw`` with every line ending (CRLF, bare CR, bare LF) written as CRLF."""
+    crlfs = raw.count(b"\r\n")
+    if raw.count(b"\r") == crlfs == raw.count(b"\n"):  # already so (the usual case): no copy
+        return raw
+    return _LINE_END.sub(b"\r\n", raw)
 
 
 def mime_depth(msg: Message) -> int:

@@ -29,7 +29,15 @@ from worklife.errors import GuardError
 from worklife.guard.addresses import valid_address
 from worklife.guard.clock import require_aware, to_ms
 from worklife.guard.directory import Directory
-from worklife.guard.headers import author_addresses, drop_fields, header_line, mime_depth, prepend_headers
+from worklife.guard.headers import (
+    author_addresses,
+    crlf,
+    display_name_addresses,
+    drop_fields,
+    header_line,
+    mime_depth,
+    prepend_headers,
+)
 from worklife.guard.queue import NewDelivery, Queue
 from worklife.guard.schedule import next_window
 from worklife.workcal import split_jurisdiction
@@ -160,7 +168,7 @@ def build_message(sender: str, recipients: list[str], subject: str, body: str, n
     validated addr-specs, the subject has its line breaks turned into spaces.
     Built as bytes: a full ``EmailMessage`` costs ~1 ms per message in header objects.
     """
-    text = body.replace("\r\n", "\n").replace("\n", "\r\n")
+    text = crlf(body.encode("utf-8", "surrogatepass")).decode("utf-8", "surrogatepass")  # no bare CR or LF
     if not text.endswith("\r\n"):
         text += "\r\n"
     if text.isascii() and all(len(line) <= 998 for line in text.split("\r\n")):
@@ -181,7 +189,11 @@ def plan(directory: Directory, policy: GuardPolicy, recipients: list[str], now: 
     now_ms = to_ms(now)
     rows: list[NewDelivery] = []
     seen: set[str] = set()
-    for text in recipients:
+    listed = list(dict.fromkeys(recipients))  # exact repeats cost nothing
+    if len(listed) > 10 * policy.max_recipients:  # spellings of one address are each validated
+        raise GuardError(f"more than {10 * policy.max_recipients} different addresses listed "
+                         f"(10 x guard.max_recipients={policy.max_recipients})", 422)
+    for text in listed:
         rcpt = valid_address(text, "recipient")
         key = rcpt.lower()
         if key in seen:
@@ -200,10 +212,15 @@ def plan(directory: Directory, policy: GuardPolicy, recipients: list[str], now: 
 
 
 def check_authors(msg: Message, may_author: Callable[[str], bool]) -> None:
-    """GuardError(403) unless every From:/Sender: mailbox passes ``may_author``."""
+    """GuardError(403) unless every From:/Sender: mailbox, and every address written in
+    their display names or comments, passes ``may_author``."""
     for addr in author_addresses(msg):
         if not may_author(addr):
             raise GuardError(f"From: <{addr}> is not the authenticated sender or one of its aliases", 403)
+    for addr in display_name_addresses(msg):
+        if not may_author(addr):
+            raise GuardError(f"From:/Sender: a display name or comment names {addr}, not the authenticated "
+                             "sender or one of its aliases", 403)
 
 
 def prepare(directory: Directory, policy: GuardPolicy, sender: str, recipients: list[str], now: datetime, *,
@@ -227,6 +244,7 @@ def prepare(directory: Directory, policy: GuardPolicy, sender: str, recipients: 
             parse_mime(raw, policy.max_message_bytes)  # raises the 413
         message_id, has_date = "", True
     else:
+        raw = crlf(raw)  # no bare CR or LF reaches the upstream (SMTP smuggling)
         msg = parse_mime(raw, policy.max_message_bytes, policy.max_mime_depth)
         if may_author is not None:
             check_authors(msg, may_author)

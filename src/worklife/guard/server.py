@@ -90,6 +90,16 @@ def build_service(opts: ServeOptions, clock: Clock | None = None) -> tuple[Guard
     return service, deliverer
 
 
+def http_config(app: object, opts: ServeOptions) -> uvicorn.Config:
+    """uvicorn's settings for the HTTP API. ``proxy_headers`` is off: uvicorn's default trusts
+    ``X-Forwarded-For`` from 127.0.0.1, where every local client of a loopback guard comes from,
+    so any of them could name a fresh address per request and escape the failed-token throttle."""
+    return uvicorn.Config(app, host=opts.host, port=opts.http_port, log_level="warning", access_log=False,
+                          lifespan="off", proxy_headers=False, server_header=False,
+                          ssl_certfile=str(opts.tls_cert) if opts.tls_cert else None,
+                          ssl_keyfile=str(opts.tls_key) if opts.tls_key else None)
+
+
 async def _run(opts: ServeOptions, service: GuardService, deliverer: Deliverer,
                ready: threading.Event | None = None) -> None:
     tls = None
@@ -102,11 +112,7 @@ async def _run(opts: ServeOptions, service: GuardService, deliverer: Deliverer,
     except OSError as exc:
         service.queue.close()
         raise GuardError(f"cannot listen for SMTP on {opts.host}:{opts.smtp_port}: {exc.strerror or exc}", 500) from exc
-    config = uvicorn.Config(create_app(service), host=opts.host, port=opts.http_port, log_level="warning",
-                            access_log=False, lifespan="off",
-                            ssl_certfile=str(opts.tls_cert) if opts.tls_cert else None,
-                            ssl_keyfile=str(opts.tls_key) if opts.tls_key else None)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(http_config(create_app(service), opts))
     stop = threading.Event()
     worker = threading.Thread(target=deliverer.run_forever, args=(stop,), name="guard-delivery", daemon=True)
     worker.start()

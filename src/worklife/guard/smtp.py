@@ -7,7 +7,8 @@ themselves or an alias, in MAIL FROM and in From:/Sender:. Replies:
 - 250 after DATA only once the message is committed, one short line naming the delivery
   ids as a range (``queued as 17-316 (300 recipients)``), far under RFC 5321's 512 octets;
 - 535 bad credentials, each answered after a growing delay (``AuthThrottle``); after
-  ``guard.auth_max_failures`` failures 421 and the connection is closed;
+  ``guard.auth_max_failures`` failures 421 and the connection is closed; AUTH from a client
+  still locked by earlier failures: 421 without checking the credentials;
 - 501 5.1.3 an address that is not a valid addr-spec (control characters, too long, ...);
 - 550 5.1.1 unknown recipient; 550 5.7.1 a domain that is not relayed (at RCPT TO);
 - 452 4.5.3 past ``guard.max_recipients`` (the client sends the rest in another message);
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
 import warnings
 from typing import Any
@@ -32,7 +34,9 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from worklife.errors import GuardError
 from worklife.guard.addresses import has_control, valid_address
+from worklife.guard.audit import audit
 from worklife.guard.auth import peer_allowed
+from worklife.guard.limits import client_key
 from worklife.guard.service import GuardService
 
 log = logging.getLogger(__name__)
@@ -53,11 +57,10 @@ class GuardHandler:
         elif isinstance(auth_data, LoginPassword):
             user = auth_data.login.decode("utf-8", "replace")
             ok = self.service.tokens.check_login(user, auth_data.password.decode("utf-8", "replace"))
-            if not ok:
-                log.warning("SMTP AUTH failed for %r from %s", user, session.peer)
         if ok and user is not None:
             return AuthResult(success=True, handled=False, auth_data=user.lower())
         session.guard_auth_failed = True  # type: ignore[attr-defined]
+        session.guard_auth_user = user  # type: ignore[attr-defined]
         return AuthResult(success=False, handled=True)
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -110,7 +113,7 @@ def envelope_path(arg: str, keyword: str) -> str | None:
     """The text between ``<`` and its closing ``>`` after ``FROM:``/``TO:`` (quotes respected), or
     None when there is no such path. ``FROM:< a@b >`` gives `` a@b `` (refused later: RFC 5321
     has no spaces in a path, though aiosmtpd's parser would skip them)."""
-    if not arg[:len(keyword)].upper() == keyword:
+    if arg[:len(keyword)].upper() != keyword:
         return None
     rest = arg[len(keyword):].lstrip(" ")
     if not rest.startswith("<"):
@@ -190,16 +193,27 @@ class GuardSMTP(SMTP):
 
     async def smtp_AUTH(self, arg: str) -> None:
         session = self.session
-        if session is not None:
+        handler: GuardHandler = self.event_handler
+        throttle = handler.service.throttle
+        if session is not None and not session.authenticated:
+            wait = throttle.retry_after(client_key(session.peer))
+            if wait > 0:  # locked by failures on other connections: refused unchecked
+                log.warning("SMTP AUTH from %s refused unchecked: locked for %.0f s", session.peer, wait)
+                await self.push(f"421 4.7.0 Too many failed authentication attempts, try again in {math.ceil(wait)} s")
+                if self.transport is not None:
+                    self.transport.close()
+                return
             session.guard_auth_failed = False  # type: ignore[attr-defined]
         await super().smtp_AUTH(arg)
         if session is None or not getattr(session, "guard_auth_failed", False):
             return
-        handler: GuardHandler = self.event_handler
-        throttle = handler.service.throttle
         failures = getattr(session, "guard_auth_failures", 0) + 1
         session.guard_auth_failures = failures  # type: ignore[attr-defined]
-        await throttle.sleep(throttle.fail(session.peer))
+        key = client_key(session.peer)
+        cost = throttle.fail(key)
+        audit("auth_failed", channel="smtp", client=key, user=getattr(session, "guard_auth_user", None),
+              failures=throttle.failures(key), locked_s=math.ceil(throttle.retry_after(key)))
+        await throttle.sleep(cost)
         if failures >= throttle.max_failures:
             log.warning("SMTP AUTH: %d failures from %s, closing the connection", failures, session.peer)
             await self.push("421 4.7.0 Too many failed authentication attempts, closing connection")
