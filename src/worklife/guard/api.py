@@ -1,4 +1,4 @@
-"""The HTTP API (FastAPI). OpenAPI docs at /docs, schema at /openapi.json.
+"""The HTTP API (FastAPI). Schema at /openapi.json (no /docs page: Swagger UI would load a CDN script into this origin).
 
 Every request but /healthz carries ``Authorization: Bearer <token>``: a sender's token
 (acts on that sender's messages) or the operator token (acts on all, and GET /queue).
@@ -144,7 +144,7 @@ class AuthFirst:
 
 def create_app(service: GuardService) -> FastAPI:
     """The FastAPI application over one GuardService."""
-    app = FastAPI(title="worklife guard", version="1",
+    app = FastAPI(title="worklife guard", version="1", docs_url=None, redoc_url=None,
                   description="Holds messages until the recipient's working window.")
     app.add_middleware(BodyLimit, limit=service.policy.max_request_bytes)
     app.add_middleware(AuthFirst, service=service)  # outermost: no body is read before a valid token

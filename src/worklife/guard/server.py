@@ -139,6 +139,6 @@ def serve(opts: ServeOptions, clock: Clock | None = None) -> None:
                          "(SMTP AUTH and bearer tokens must not travel in clear)", 400)
     service, deliverer = build_service(opts, clock)
     print(f"worklife guard: SMTP {opts.host}:{opts.smtp_port}  HTTP http://{opts.host}:{opts.http_port} "
-          f"(docs at /docs)  queue {opts.db}  upstream {deliverer.upstream[0]}:{deliverer.upstream[1]}",
+          f"(schema at /openapi.json)  queue {opts.db}  upstream {deliverer.upstream[0]}:{deliverer.upstream[1]}",
           flush=True)
     asyncio.run(_run(opts, service, deliverer))
