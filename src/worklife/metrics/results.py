@@ -349,10 +349,17 @@ def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: 
     if update and not read_only(con):
         refresh(con, config)
     elif not _has_tables(con) or not plan(con, config).fresh:
-        log.warning("stored metric results are missing or stale; computing in memory "
-                    "(run `worklife metrics --db FILE` to store them)")
+        from worklife.metrics.stored import in_memory_note, results_state
+
+        log.warning(in_memory_note(results_state(con, config), _label(store)))
         return _in_memory(con, config, persons, weeks, period)
     return _read(con, config, persons, weeks, period)
+
+
+def _label(store: Store | duckdb.DuckDBPyConnection) -> str:
+    """The store's path for messages ('this store' for a bare connection or in memory)."""
+    path = getattr(store, "path", None)
+    return str(path) if path and str(path) != ":memory:" else "this store"
 
 
 def _in_memory(con: duckdb.DuckDBPyConnection, config: Config, persons: Sequence[str] | None,
