@@ -253,7 +253,7 @@ def explain(
     for m in shown:
         v = ex.values[m]
         console.print(f"  {m} = {v:.4f}" if isinstance(v, float) else f"  {m} = {v}", highlight=False)
-    console.print(f"  (from {ex.source})", highlight=False, soft_wrap=True)
+    console.print(f"  source: {ex.source}", highlight=False, soft_wrap=True)
     for line in ex.differences:
         warn(line)
     console.print(Text("\n") + styled("Meetings") + " in the local week (status: counted or the exclusion reason)")

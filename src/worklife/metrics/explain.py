@@ -311,9 +311,10 @@ def stored_values(store: Any, con: Any, config: Config, person_id: str, week: st
         for m in METRIC_COLUMNS if not _same(stored[m], evidence[m])]
     source = state.describe()
     if differences:
-        fix = ("`worklife metrics --db FILE` updates them" if state.state != FRESH else
-               "a bug: please report it with this output")
-        differences.append(f"the stored values differ from their evidence: {source}; {fix}")
+        path = getattr(store, "path", store if isinstance(store, (str, Path)) else "FILE")
+        fix = (f"`worklife metrics --db {path}` updates them" if state.state != FRESH else
+               "they should agree: please report this output as a bug")
+        differences.insert(0, f"{len(differences)} stored value(s) differ from the events below: {source}; {fix}")
     return stored, source, differences
 
 

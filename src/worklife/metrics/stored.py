@@ -106,10 +106,11 @@ def in_memory_note(state: ResultsState, label: str = "this store") -> str:
     """The one line said when a read-only store's numbers are computed in memory."""
     what = "has no stored metric results" if state.state == ABSENT else \
         f"has stale stored metric results ({'; '.join(state.reasons)})"
+    cmd = f"`worklife metrics --db {'FILE' if label == 'this store' else label}`"
     if not state.read_only:  # a reader asked not to update (``person_weeks(update=False)``)
-        return f"{label} {what}: computing the metrics in memory (`worklife metrics --db FILE` stores them)"
+        return f"{label} {what}: computing the metrics in memory ({cmd} stores them)"
     return (f"{label} {what} and is open read-only: computing the metrics in memory, not storing them "
-            "(`worklife metrics --db FILE`, run by a user who can write the store, stores them)")
+            f"({cmd}, run by a user who can write the store, stores them)")
 
 
 def stored_row(store: Store | duckdb.DuckDBPyConnection, config: Config, person_id: str,
