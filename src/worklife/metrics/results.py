@@ -19,6 +19,7 @@ see ``worklife.metrics.incremental``), then reads them. Tables (created on first
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -97,11 +98,20 @@ def _state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT key, value FROM metric_state").fetchall())
 
 
-def people_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """Cheap fingerprint of the whole people table (a change → compare schedules person by person)."""
+#: Settings that fill a person's missing schedule fields (``workcal``): part of ``people_hash``
+DEFAULT_SETTINGS = ("defaults.tz", "defaults.work_start", "defaults.work_end", "defaults.workdays",
+                    "defaults.jurisdiction")
+
+
+def people_hash(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> str:
+    """Cheap fingerprint of the whole people table and, with ``config``, of the org defaults
+    that fill its missing fields (a change → compare schedules person by person)."""
     row = con.execute("SELECT md5(coalesce(string_agg(md5(CAST(p AS VARCHAR)), ',' ORDER BY person_id), '')) "
                       "FROM people p").fetchall()[0][0]
-    return str(row)
+    if config is None:
+        return str(row)
+    defaults = "|".join(f"{k}={config[k]}" for k in DEFAULT_SETTINGS)
+    return hashlib.md5(f"{row}|{defaults}".encode()).hexdigest()
 
 
 def _watermark(con: duckdb.DuckDBPyConnection) -> int:
@@ -118,7 +128,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     eng = open_backend(con)
     state = _state(con)
     span = universe(eng.span_dates()) or (0, -1)
-    settings_fp, p_hash, mark = settings_fingerprint(config), people_hash(con), _watermark(con)
+    settings_fp, p_hash, mark = settings_fingerprint(config), people_hash(con, config), _watermark(con)
     stored_span = (int(state["first_day"]), int(state["last_day"])) if state.get("first_day") else None
     quick = (state and not full and state.get("settings_fp") == settings_fp
              and state.get("people_hash") == p_hash and stored_span == span
