@@ -167,7 +167,7 @@ def metrics(
             df = pseudo(df, ["person_id"], key or "")
         _write(df, fmt, out, f"worklife metrics by {by} and {period}")
         return
-    if engine == "duckdb" and not validate:
+    if engine == "duckdb":  # validation reads the stored results too
         _refresh(db, cfg, full, refresh_only)
         if refresh_only:
             return
