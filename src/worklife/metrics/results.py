@@ -35,6 +35,7 @@ from worklife import touched
 from worklife.config import Config
 from worklife.metrics import finalize_frame, incremental
 from worklife.metrics.engine import open_backend
+from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.incremental import (
     Job,
     Plan,
@@ -51,7 +52,7 @@ from worklife.store import Store, connect
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Refreshed", "person_weeks", "plan", "refresh"]
+__all__ = ["Refreshed", "person_weeks", "plan", "refresh", "results_state", "stored_row"]
 
 _LONG_DDL = ", ".join(f"{n} BIGINT NOT NULL" for n in LONG_NAMES)
 _DDL = (
@@ -359,11 +360,37 @@ def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: 
     if update and not read_only(con):
         refresh(con, config)
     elif not _has_tables(con) or not plan(con, config).fresh:
-        from worklife.metrics.stored import in_memory_note, results_state
-
         log.warning(in_memory_note(results_state(con, config), _label(store)))
         return _in_memory(con, config, persons, weeks, period)
     return _read(con, config, persons, weeks, period)
+
+
+def results_state(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None) -> ResultsState:
+    """Fresh, stale (and why) or absent: the stored results for ``config`` (nothing is written)."""
+    config = config or Config()
+    con = _con(store)
+    ro = read_only(con)
+    state = _state(con)
+    if not state:
+        return ResultsState(ABSENT, ["`worklife metrics` has not been run on this store"], None, ro)
+    p = plan(con, config)
+    if p.fresh:
+        return ResultsState(FRESH, [], state.get("refreshed_utc"), ro)
+    reasons = [r for r in p.reasons if not r.startswith("0 ")] or ["the data or the people changed since"]
+    return ResultsState(STALE, reasons, state.get("refreshed_utc"), ro)
+
+
+def stored_row(store: Store | duckdb.DuckDBPyConnection, config: Config, person_id: str,
+               week: str) -> dict[str, Any] | None:
+    """One person-week's metrics as stored (hours), fresh or stale, never recomputed; None
+    when nothing is stored for it (no stored results, or the week outside their range)."""
+    from worklife.metrics import METRIC_COLUMNS
+
+    con = _con(store)
+    if not _state(con):
+        return None
+    df = _read(con, config, [person_id], [week], "week")
+    return None if df.empty else df.iloc[0][METRIC_COLUMNS].to_dict()
 
 
 def _label(store: Store | duckdb.DuckDBPyConnection) -> str:
