@@ -194,6 +194,20 @@ def test_explain_refreshes_a_writable_store_first(db):
 # -- a store this user cannot write ---------------------------------------------------------
 
 
+def test_cli_explain_on_a_stale_store_the_user_cannot_write_says_where_the_number_came_from(db, monkeypatch):
+    config = Config()
+    with connect(db) as s:
+        refresh(s, config)
+        person(s, A, "Asia/Tokyo")
+    monkeypatch.setattr(stored_mod, "writable", lambda db: False)
+    result = CliRunner().invoke(app, ["explain", "--db", str(db), "--person", A, "--week", WEEK])
+    assert result.exit_code == 0, result.output
+    assert "source: stored results, stale (1 people with a new or changed schedule" in result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note: ")]
+    assert "stored value(s) differ from the events below" in notes[0]
+    assert any(line.startswith("note: stored focus_hours = ") for line in notes)
+
+
 def _not_writable(monkeypatch):
     monkeypatch.setattr(stored_mod, "writable", lambda db: False)
 

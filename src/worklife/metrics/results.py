@@ -376,7 +376,8 @@ def results_state(store: Store | duckdb.DuckDBPyConnection, config: Config | Non
     p = plan(con, config)
     if p.fresh:
         return ResultsState(FRESH, [], state.get("refreshed_utc"), ro)
-    reasons = [r for r in p.reasons if not r.startswith("0 ")] or ["the data or the people changed since"]
+    reasons = [r for r in p.reasons if not r.startswith(("0 ", "the stale part"))]  # what changed, not how
+    reasons = reasons or ["the data or the people changed since"]
     return ResultsState(STALE, reasons, state.get("refreshed_utc"), ro)
 
 
