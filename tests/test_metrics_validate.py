@@ -69,8 +69,8 @@ def test_exclusions_are_counted_by_reason(report):
     assert ex[("meeting attendance", "declined")] == 1
 
 
-def test_non_knowledge_workers_use_the_threshold(report):
-    assert "user02@example.com" in set(report.non_knowledge_workers.person_id)
+def test_little_recorded_activity_uses_the_threshold(report):
+    assert "user02@example.com" in set(report.little_recorded_activity.person_id)
 
 
 def test_report_text_and_cli(db, report):

@@ -302,7 +302,7 @@ def _fake_validate() -> object:
     findings = SimpleNamespace(
         holiday_weeks=pd.DataFrame({"week": ["2025-W12"], "mean_collaboration_hours": [3.21], "z": [-1.5]}),
         inactive_person_weeks=pd.DataFrame({"person_id": ["user01@example.com"] * 2, "week": ["2025-W10", "2025-W11"]}),
-        non_knowledge_workers=pd.DataFrame({"person_id": ["user02@example.com"], "mean_collaboration_hours": [1.0]}),
+        little_recorded_activity=pd.DataFrame({"person_id": ["user02@example.com"], "mean_collaboration_hours": [1.0]}),
         tz_skew=pd.DataFrame({"source": ["exports/calendars"], "best_shift_hours": [-6], "flagged": [True]}),
         fallbacks=pd.DataFrame({"person_id": ["user01@example.com"], "defaults_used": ["tz"]}),
         exclusions=pd.DataFrame({"what": ["message"], "reason": ["auto message"], "n": [4]}),
@@ -317,7 +317,8 @@ def test_validation_section_reports_counts_and_names_no_one(org, monkeypatch):
     assert [s.title for s in got] == ["Validation"]
     html = got[0].html
     assert "2 person-weeks of 1 people look inactive" in html
-    assert "1 people average under 5 collaboration hours" in html
+    assert "1 people average under 5 collaboration hours a week: little recorded activity" in html
+    assert "knowledge" not in html  # a neutral label: nothing is implied about anyone's role
     assert "<td>2025-W12</td>" in html and "<td>exports/calendars</td>" in html and "auto message" in html
     assert "@example.com" not in html
 

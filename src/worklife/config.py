@@ -76,7 +76,7 @@ SETTINGS: list[Setting] = [
     Setting("metrics.hourly_cost", 75.0, "currency/person-hour", "Cost of one person-hour of meeting time (Viva default)."),
     Setting("metrics.inactive_week_z", -2.0, "z-score", "Person-week flagged inactive at or below this z against the person's own mean."),
     Setting("metrics.holiday_week_z", -1.0, "z-score", "Week flagged as a holiday week below this org-mean z."),
-    Setting("metrics.min_mean_collaboration_hours", 5.0, "hours/week", "People below this mean are flagged as non-knowledge workers."),
+    Setting("metrics.min_mean_collaboration_hours", 5.0, "hours/week", "Validation: people whose mean weekly collaboration is below this are listed as having little recorded activity."),
     Setting("metrics.tz_skew_min_gain", 0.2, "share", "Validation: flag a source when a whole-hour shift puts at least this much more activity inside working hours."),
     # Privacy.
     Setting("privacy.min_group_size", 10, "people", "Group aggregates over fewer people are suppressed everywhere."),

@@ -113,7 +113,7 @@ def org_page(request: Request, ctx: Ctx = Depends(signed_in)) -> Response:
 def _validation_tables(v: dict[str, list[dict]]) -> list:
     """Validation lists as tables; person-level lists are counted, not listed (analysts see groups)."""
     out = []
-    personal = {"inactive_person_weeks", "non_knowledge_workers", "tz_skew"}
+    personal = {"inactive_person_weeks", "little_recorded_activity", "tz_skew"}
     for name, rows in v.items():
         title = name.replace("_", " ").capitalize()
         df = pd.DataFrame(rows)

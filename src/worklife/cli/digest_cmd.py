@@ -72,7 +72,7 @@ def digest(
     cfg = load_config(config)
     from_addr = sender or cfg["digest.sender"]
     try:
-        with connect(db, read_only=True, create=False) as store:
+        with _reading(db, cfg, numbers) as store:
             d = build_digest(store, cfg, team, week, at, numbers=numbers, person=person)
             schedules = [s for _, s in team_people(store, cfg, team)]
     except ConfigError as exc:
@@ -98,6 +98,19 @@ def digest(
         digests = personal_digests(d) if each_person else [d]
         for one in digests:
             _send_mail(one, db, cfg, from_addr, guard, token, guard_queue, fmt in ("html", "eml"), at, limit, full)
+
+def _reading(db: Path, cfg, numbers: str):
+    """The store, read-only; with the metric engine's numbers, its stored results updated
+    first when this user can write it (worklife.metrics.stored.open_for_reading)."""
+    from worklife.digest.build import metrics_available
+    from worklife.store import connect
+
+    if numbers in ("auto", "metrics") and metrics_available():
+        from worklife.metrics.stored import open_for_reading
+
+        return open_for_reading(db, cfg)
+    return connect(db, read_only=True, create=False)
+
 
 def _post_webhook(d, cfg, schedules, url: str, kind: str, at: datetime, wait: bool, limit: int, full: bool) -> None:
     """Post now if the team's agreed time has come (and it is day for most of the team); else say when."""

@@ -28,6 +28,13 @@ def _open(db: Path):
     return connect(db, read_only=True, create=False)
 
 
+def _reading(db: Path, cfg):
+    """The store for a command showing metric values: results updated first when writable."""
+    from worklife.metrics.stored import open_for_reading
+
+    return open_for_reading(db, cfg)
+
+
 def _write(df: pd.DataFrame, fmt: str, out: Optional[Path], title: str) -> None:
     emit(df, fmt, out, table=lambda d: _headline_table(d, title))
 
@@ -158,7 +165,7 @@ def metrics(
             df = pseudo(df, ["person_id"], key or "")
         _write(df, fmt, out, f"worklife metrics by {by} and {period}")
         return
-    if engine == "duckdb" and not validate:
+    if engine == "duckdb":  # validation reads the stored results too
         _refresh(db, cfg, full, refresh_only)
         if refresh_only:
             return
@@ -192,8 +199,14 @@ def _refresh(db: Path, cfg, full: bool, refresh_only: bool) -> None:
     from worklife.metrics.results import refresh
     from worklife.runlock import store_lock
 
+    from worklife.metrics.stored import writable
+
     if not db.exists():
         fail(f"{db}: no such store; run `worklife ingest ... --db {db}` first", 1)
+    if not writable(db):  # another user's store: read it as it is (stale results computed in memory)
+        if refresh_only or full:
+            fail(f"{db}: cannot store metric results: this user cannot write the store (or its folder)", 1)
+        return
     with store_lock(db), connect(db, create=False) as store:
         done = refresh(store, cfg, full=full)
     if refresh_only or full:
@@ -222,7 +235,7 @@ def explain(
     from worklife.privacy.pseudonyms import resolve_pseudonym, scrubber_for
 
     cfg = load_config(config)
-    with _open(db) as store:
+    with _reading(db, cfg) as store:
         subject = resolve_pseudonym(store, db, cfg, person.strip().lower())
         ex = run_explain(store, subject or person.strip(), week, metric, cfg)
         # the others as pseudonyms; the subject as given (a pseudonym stays one)
@@ -238,6 +251,9 @@ def explain(
     for m in shown:
         v = ex.values[m]
         console.print(f"  {m} = {v:.4f}" if isinstance(v, float) else f"  {m} = {v}", highlight=False)
+    console.print(f"  source: {ex.source}", highlight=False, soft_wrap=True)
+    for line in ex.differences:
+        warn(line)
     console.print(Text("\n") + styled("Meetings") + " in the local week (status: counted or the exclusion reason)")
     console.print(ex.meetings.to_string(index=False) if len(ex.meetings) else "  none", highlight=False)
     console.print(Text("\n") + styled("Messages") + " in the local week")
@@ -276,7 +292,7 @@ def export_viva(
     cfg = load_config(config)
     if not identified and not key:
         key = load_key(db, cfg)
-    with _open(db) as store:
+    with _reading(db, cfg) as store:
         n, steps = run_export(store, out, cfg, None if identified else key,
                               None if identified else int(cfg["privacy.min_group_size"]))
     for step in steps:

@@ -11,7 +11,6 @@ import typer
 from worklife.cli._app import app, console, fail, warn
 from worklife.cli.toolkit import ConfigOpt, DbOpt
 from worklife.config import load_config
-from worklife.store import connect
 
 
 @app.command()
@@ -32,8 +31,10 @@ def report(
     from worklife.report.defaults import default_counts, default_notes
     from worklife.report.providers import standard_providers
 
+    from worklife.metrics.stored import open_for_reading
+
     config = load_config(config_path)
-    with connect(db, create=False) as store:
+    with open_for_reading(db, config) as store:  # results updated first when writable
         pid = _person(store, person) if person is not None else None
         if pid is not None:
             _personal(store, config, out, pid, None, title)

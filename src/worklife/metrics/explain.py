@@ -11,7 +11,17 @@ same expression graph as ``compute`` restricted to one person and returns:
 - ``messages``: e-mail and chat of the person, with exclusions (auto message, bcc);
 - ``pieces``: for interval metrics, the union pieces per local date with working and
   after-hours seconds, whose sum is the metric (``total_hours``);
-- ``days``: per local date, the contribution of each metric (sums to the week value).
+- ``days``: per local date, the contribution of each metric (sums to the week value);
+- ``evidence``: the metric row the events above give (the ``days`` rows summed, in hours);
+- ``source``: where ``values`` came from (stored results, fresh or stale, or computed now);
+- ``differences``: one line per metric whose stored value differs from its evidence
+  (stored results stale on a read-only store); empty when they agree, as they must when fresh.
+
+``values`` are the person-week's **stored** result (``worklife.metrics.results``: a
+writable store is brought up to date first, as for every reader) — the number that
+``metrics``, the report and the exports show; without stored results for that week, the
+evidence's own row. The evidence is always recomputed from the events (that is what
+explain shows), for this person only, and checked against the stored value.
 """
 
 from __future__ import annotations
@@ -27,10 +37,10 @@ import pandas as pd
 
 from worklife.config import Config
 from worklife.errors import ConfigError
-from worklife.metrics import METRIC_COLUMNS, finalize, prepare
+from worklife.metrics import METRIC_COLUMNS, finalize_frame, prepare
 from worklife.metrics.engine import open_backend
 from worklife.metrics.localtime import DAY_S, day_date
-from worklife.metrics import summed_rows
+from worklife.metrics.pipeline import LONG_NAMES
 from worklife.store import Store
 
 #: metric -> (pieces kind, seconds column) for interval metrics
@@ -66,6 +76,9 @@ class Explanation:
     pieces: pd.DataFrame
     days: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    differences: list[str] = field(default_factory=list)
 
     @property
     def total_hours(self) -> float | None:
@@ -185,13 +198,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
         "tz_source": tz_source(eng.duck, person_id),
     }
     wk_lo, wk_hi = _week_bounds_utc(d0, d1, ws.tz)  # the local week, as UTC instants
-    raw = summed_rows(run, "week")
     pk = int(cal.people_frame.set_index("person_id").loc[person_id, "pk"])
-    fin = finalize(raw, run, "week") if len(raw) else pd.DataFrame()
-    row = fin[(fin.person_id == person_id) & (fin.week == week)] if len(fin) else fin
-    values = row.iloc[0][METRIC_COLUMNS].to_dict() if len(row) else {m: 0 for m in METRIC_COLUMNS}
-    if not len(row):
-        values["quiet_days"] = 7
 
     lo_s, hi_s = (d0 - 2) * DAY_S, (d1 + 3) * DAY_S
     att = run.parts.attendance
@@ -250,6 +257,8 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
                          "after_s", "is_workday"]]
     lg = run.parts.long
     dl = eng.execute(lg.filter((lg.person_id == pk) & (lg.day >= d0) & (lg.day <= d1)))
+    evidence = week_row(dl, person_id, d0, week, config)
+    values, source, differences = stored_values(store, eng.duck, config, person_id, week, evidence)
     daytab = dl.pivot_table(index="day", columns="name", values="value", aggfunc="sum").fillna(0)
     daytab.index = [day_date(d) for d in daytab.index]
     if metric in DAY_NAMES:
@@ -262,4 +271,52 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
         "overlapping meetings count once (union); conflicting hours count only the overlap",
     ]
     return Explanation(person_id, week, metric, schedule, values, meetings, msgs, pieces,
-                       daytab.astype("int64"), notes)
+                       daytab.astype("int64"), notes, evidence, source, differences)
+
+
+def week_row(long: pd.DataFrame, person_id: str, d0: int, week: str, config: Config) -> dict[str, Any]:
+    """The week's metric row (hours) from the person's long rows of its local dates
+    (day, name, value), summed and converted exactly as stored results are read."""
+    sums = long.groupby("name")["value"].sum() if len(long) else pd.Series(dtype="int64")
+    raw = pd.DataFrame([{"person_id": person_id, "day": d0, **{n: int(sums.get(n, 0)) for n in LONG_NAMES}}])
+    periods = pd.DataFrame({"day": [d0], "week": [week], "week_start": [day_date(d0)]})
+    return finalize_frame(raw, [person_id], periods, config, "week").iloc[0][METRIC_COLUMNS].to_dict()
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Exactly equal (both are int sums of seconds or counts, converted the same way)."""
+    return float(a) == float(b)
+
+
+def stored_values(store: Any, con: Any, config: Config, person_id: str, week: str,
+                  evidence: dict[str, Any]) -> tuple[dict[str, Any], str, list[str]]:
+    """(values shown, where they came from, differences from the evidence).
+
+    ``store``: what ``explain`` was given (a writable Store or connection is brought up to
+    date first, like every reader); ``con``: the connection the evidence was read from.
+    """
+    from worklife.metrics.results import person_weeks, read_only
+    from worklife.metrics.stored import FRESH, results_state, stored_row
+
+    writable = not isinstance(store, (str, Path)) and not read_only(con)
+    if writable:
+        person_weeks(store, config, persons=[person_id], weeks=[week])  # refresh, like any reader
+    state = results_state(con, config)
+    stored = stored_row(con, config, person_id, week)
+    if stored is None:
+        why = state.describe() if state.state != FRESH else "no stored row for this week (outside the stored range)"
+        return dict(evidence), f"computed now from the events below: {why}", []
+    differences = [
+        f"stored {m} = {_fmt(stored[m])}, but the events below give {_fmt(evidence[m])}"
+        for m in METRIC_COLUMNS if not _same(stored[m], evidence[m])]
+    source = state.describe()
+    if differences:
+        path = getattr(store, "path", store if isinstance(store, (str, Path)) else "FILE")
+        fix = (f"`worklife metrics --db {path}` updates them" if state.state != FRESH else
+               "they should agree: please report this output as a bug")
+        differences.insert(0, f"{len(differences)} stored value(s) differ from the events below: {source}; {fix}")
+    return stored, source, differences
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)

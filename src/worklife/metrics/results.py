@@ -19,6 +19,7 @@ see ``worklife.metrics.incremental``), then reads them. Tables (created on first
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from worklife import touched
 from worklife.config import Config
 from worklife.metrics import finalize_frame, incremental
 from worklife.metrics.engine import open_backend
+from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.incremental import (
     Job,
     Plan,
@@ -50,7 +52,7 @@ from worklife.store import Store, connect
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Refreshed", "person_weeks", "plan", "refresh"]
+__all__ = ["Refreshed", "person_weeks", "plan", "refresh", "results_state", "stored_row"]
 
 _LONG_DDL = ", ".join(f"{n} BIGINT NOT NULL" for n in LONG_NAMES)
 _DDL = (
@@ -97,11 +99,20 @@ def _state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT key, value FROM metric_state").fetchall())
 
 
-def people_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """Cheap fingerprint of the whole people table (a change → compare schedules person by person)."""
+#: Settings that fill a person's missing schedule fields (``workcal``): part of ``people_hash``
+DEFAULT_SETTINGS = ("defaults.tz", "defaults.work_start", "defaults.work_end", "defaults.workdays",
+                    "defaults.jurisdiction")
+
+
+def people_hash(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> str:
+    """Cheap fingerprint of the whole people table and, with ``config``, of the org defaults
+    that fill its missing fields (a change → compare schedules person by person)."""
     row = con.execute("SELECT md5(coalesce(string_agg(md5(CAST(p AS VARCHAR)), ',' ORDER BY person_id), '')) "
                       "FROM people p").fetchall()[0][0]
-    return str(row)
+    if config is None:
+        return str(row)
+    defaults = "|".join(f"{k}={config[k]}" for k in DEFAULT_SETTINGS)
+    return hashlib.md5(f"{row}|{defaults}".encode()).hexdigest()
 
 
 def _watermark(con: duckdb.DuckDBPyConnection) -> int:
@@ -118,7 +129,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     eng = open_backend(con)
     state = _state(con)
     span = universe(eng.span_dates()) or (0, -1)
-    settings_fp, p_hash, mark = settings_fingerprint(config), people_hash(con), _watermark(con)
+    settings_fp, p_hash, mark = settings_fingerprint(config), people_hash(con, config), _watermark(con)
     stored_span = (int(state["first_day"]), int(state["last_day"])) if state.get("first_day") else None
     quick = (state and not full and state.get("settings_fp") == settings_fp
              and state.get("people_hash") == p_hash and stored_span == span
@@ -349,10 +360,44 @@ def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: 
     if update and not read_only(con):
         refresh(con, config)
     elif not _has_tables(con) or not plan(con, config).fresh:
-        log.warning("stored metric results are missing or stale; computing in memory "
-                    "(run `worklife metrics --db FILE` to store them)")
+        log.warning(in_memory_note(results_state(con, config), _label(store)))
         return _in_memory(con, config, persons, weeks, period)
     return _read(con, config, persons, weeks, period)
+
+
+def results_state(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None) -> ResultsState:
+    """Fresh, stale (and why) or absent: the stored results for ``config`` (nothing is written)."""
+    config = config or Config()
+    con = _con(store)
+    ro = read_only(con)
+    state = _state(con)
+    if not state:
+        return ResultsState(ABSENT, ["`worklife metrics` has not been run on this store"], None, ro)
+    p = plan(con, config)
+    if p.fresh:
+        return ResultsState(FRESH, [], state.get("refreshed_utc"), ro)
+    reasons = [r for r in p.reasons if not r.startswith(("0 ", "the stale part"))]  # what changed, not how
+    reasons = reasons or ["the data or the people changed since"]
+    return ResultsState(STALE, reasons, state.get("refreshed_utc"), ro)
+
+
+def stored_row(store: Store | duckdb.DuckDBPyConnection, config: Config, person_id: str,
+               week: str) -> dict[str, Any] | None:
+    """One person-week's metrics as stored (hours), fresh or stale, never recomputed; None
+    when nothing is stored for it (no stored results, or the week outside their range)."""
+    from worklife.metrics import METRIC_COLUMNS
+
+    con = _con(store)
+    if not _state(con):
+        return None
+    df = _read(con, config, [person_id], [week], "week")
+    return None if df.empty else df.iloc[0][METRIC_COLUMNS].to_dict()
+
+
+def _label(store: Store | duckdb.DuckDBPyConnection) -> str:
+    """The store's path for messages ('this store' for a bare connection or in memory)."""
+    path = getattr(store, "path", None)
+    return str(path) if path and str(path) != ":memory:" else "this store"
 
 
 def _in_memory(con: duckdb.DuckDBPyConnection, config: Config, persons: Sequence[str] | None,

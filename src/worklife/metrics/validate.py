@@ -5,7 +5,9 @@
 - ``holiday_weeks``: weeks whose org-mean collaboration hours have z < ``holiday_week_z``;
 - ``inactive_person_weeks``: person-weeks with z <= ``inactive_week_z`` against the
   person's own mean collaboration hours (people whose hours vary);
-- ``non_knowledge_workers``: people with mean collaboration < ``min_mean_collaboration_hours``;
+- ``little_recorded_activity``: people with mean weekly collaboration hours <
+  ``min_mean_collaboration_hours`` (little of their work shows in the sources ingested:
+  other channels, part-time, away; nothing is implied about their role);
 - ``tz_skew``: per source, the whole-hour shift (-12..12) that would put the most
   activity (sent messages, organised meeting starts) inside working hours (the centre
   of a plateau of equally good shifts; 0 if 0 is among them); flagged when it is not 0
@@ -35,7 +37,7 @@ from worklife.store import Store
 class Validation:
     holiday_weeks: pd.DataFrame
     inactive_person_weeks: pd.DataFrame
-    non_knowledge_workers: pd.DataFrame
+    little_recorded_activity: pd.DataFrame
     tz_skew: pd.DataFrame
     fallbacks: pd.DataFrame
     exclusions: pd.DataFrame
@@ -115,12 +117,12 @@ def validate(store_or_con: Store | str | Path, config: Config | None = None,
     pw = df[["person_id", "week", c]].merge(own, on="person_id")
     pw["z"] = _z(pw[c], pw["mean"], pw["std"])
     inactive = pw[pw.z <= float(config["metrics.inactive_week_z"])][["person_id", "week", c, "z"]]
-    nkw = own[own["mean"] < float(config["metrics.min_mean_collaboration_hours"])]
-    nkw = nkw.rename(columns={"mean": "mean_collaboration_hours"})[["person_id", "mean_collaboration_hours"]]
+    little = own[own["mean"] < float(config["metrics.min_mean_collaboration_hours"])]
+    little = little.rename(columns={"mean": "mean_collaboration_hours"})[["person_id", "mean_collaboration_hours"]]
     pf = run.cal.people_frame
     fb = pf[pf.defaults_used != ""][["person_id", "defaults_used", "tz", "work_start_s", "work_end_s",
                                      "workmask", "jurisdiction"]].reset_index(drop=True)
-    return Validation(holiday, inactive.reset_index(drop=True), nkw.reset_index(drop=True),
+    return Validation(holiday, inactive.reset_index(drop=True), little.reset_index(drop=True),
                       _tz_skew(run, config), fb, _exclusions(run))
 
 
@@ -130,7 +132,7 @@ def format_report(v: Validation) -> str:
     sections = [
         ("Holiday weeks (org mean collaboration z below threshold)", v.holiday_weeks),
         ("Inactive person-weeks (z against the person's own mean)", v.inactive_person_weeks),
-        ("Non-knowledge workers (mean collaboration below threshold)", v.non_knowledge_workers),
+        ("Little recorded activity (mean weekly collaboration below threshold)", v.little_recorded_activity),
         ("Time-zone skew per source (whole-hour shift maximising activity in working hours)", v.tz_skew),
         ("People using org defaults (field fell back)", v.fallbacks),
         ("Exclusions by reason", v.exclusions),

@@ -13,6 +13,7 @@ activity heat-map and the kinds of sources ingested.
 from __future__ import annotations
 
 import html
+import logging
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -35,6 +36,8 @@ from worklife.report.output import write_atomically
 from worklife.report.sections import Section, figure_html, frame_table, note, section
 from worklife.store import Store
 
+log = logging.getLogger(__name__)
+
 FIGURE_ID = "fig-personal-weeks"
 LINES = {
     "collaboration_hours": ("Collaboration", "#d1495b"),
@@ -51,9 +54,20 @@ WEEK_TABLE = {
 
 
 def own_person_weeks(store: Store, config: Config, person_id: str, period: str = "week") -> pd.DataFrame:
-    """``compute`` rows of one person only, computing nothing for anyone else (people are independent)."""
-    from worklife.metrics import person_metrics, prepare
+    """``compute`` rows of one person, from their first to their last active week (or date).
 
+    Read from the stored results (``worklife.metrics.results.person_weeks``; a writable
+    store is updated first). On a read-only store whose results are stale or absent, the
+    person alone is computed in memory (people are independent), with one line saying so.
+    """
+    from worklife.metrics import person_metrics, prepare
+    from worklife.metrics.results import person_weeks
+    from worklife.metrics.stored import in_memory_note, own_range, results_state
+
+    state = results_state(store, config)
+    if state.usable:
+        return own_range(person_weeks(store, config, persons=[person_id], period=period), period)
+    log.warning(in_memory_note(state, str(getattr(store, "path", "this store"))))
     run = prepare(store, config, person_ids=[person_id])
     df = person_metrics(run, period)
     return df[df["person_id"] == person_id].reset_index(drop=True)

@@ -4,7 +4,7 @@ A section provider (see ``worklife.report.sections.collect_sections``): it calls
 ``worklife.metrics.validate.validate(store, config, metrics=person_weeks)`` and turns
 its findings into HTML. Findings are reported,
 never applied. No person is named: findings about individuals (inactive person-weeks,
-non-knowledge workers, calendar fallbacks) are shown as counts.
+people with little recorded activity, calendar fallbacks) are shown as counts.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def validation_html(v: Any, config: Config, people: int) -> str:
     min_group = int(config["privacy.min_group_size"])
     holiday = _frame(v, "holiday_weeks")
     inactive = _frame(v, "inactive_person_weeks")
-    nkw = _frame(v, "non_knowledge_workers")
+    little = _frame(v, "little_recorded_activity")
     skew = _frame(v, "tz_skew")
     fallbacks = _frame(v, "fallbacks")
     exclusions = _frame(v, "exclusions")
@@ -53,8 +53,9 @@ def validation_html(v: Any, config: Config, people: int) -> str:
     rows = [
         (f"<li>{len(inactive):,} person-weeks of {_count(inactive, 'person_id'):,} people look inactive "
         f"(collaboration z ≤ {config['metrics.inactive_week_z']:g} against the person's own mean).</li>"),
-        (f"<li>{len(nkw):,} people average under {config['metrics.min_mean_collaboration_hours']:g} "
-        "collaboration hours a week (possibly not knowledge workers).</li>"),
+        (f"<li>{len(little):,} people average under {config['metrics.min_mean_collaboration_hours']:g} "
+        "collaboration hours a week: little recorded activity (their work may happen outside the "
+        "sources ingested, or they were away).</li>"),
         (f"<li>{_count(fallbacks, 'person_id'):,} people had calendar fields fall back to the org "
         "defaults.</li>"),
     ]

@@ -1,0 +1,85 @@
+"""Reading stored metric results from any consumer: their state, where a number came from,
+and a store opened for reading them (docs/metrics.md "Stored results").
+
+    >>> from worklife.metrics.stored import results_state, open_for_reading
+    >>> results_state(store, config).describe()
+    'stored results, fresh (computed 2026-12-06T13:10:00 UTC)'
+    >>> with open_for_reading("w.duckdb", config) as store:   # refreshed first when writable
+    ...     df = worklife.metrics.compute(store, config)
+
+``worklife.metrics.results.person_weeks`` is the reader; this module gathers what
+explain, the personal report and the CLI commands ask around it:
+
+- ``results_state`` (from ``results``): are the stored results fresh, stale (and why)
+  or absent; is the store open read-only (then stale results are computed in memory,
+  never stored);
+- ``stored_row`` (from ``results``): one person-week as stored, fresh or not (explain
+  compares its evidence with it);
+- ``in_memory_note`` (from ``freshness``): the one line said when numbers are computed
+  in memory;
+- ``own_range``: one person's rows kept to their own active weeks;
+- ``open_for_reading``: open a store for a command that shows metric values: a store
+  this user can write has its results brought up to date under the run lock first; one
+  they cannot write (another user's) is opened read-only as it is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from worklife.config import Config
+from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
+from worklife.metrics.results import refresh as refresh_results
+from worklife.metrics.results import results_state, stored_row
+from worklife.store import Store, connect
+
+__all__ = ["ABSENT", "FRESH", "STALE", "ResultsState", "in_memory_note", "open_for_reading", "own_range",
+           "results_state", "stored_row", "writable"]
+
+
+def own_range(df: pd.DataFrame, period: str = "week") -> pd.DataFrame:
+    """One person's rows from their first to their last active period (collaboration or
+    active connected hours > 0); none when they were never active.
+
+    The organisation's stored rows are zero-filled over the whole store's range; a
+    person's own view (``report --person``, ``metrics --person``) keeps to their own.
+    """
+    key = "week" if period == "week" else "date"
+    active = df[(df["collaboration_hours"] > 0) | (df["active_connected_hours"] > 0)]
+    if active.empty:
+        return df.iloc[0:0].reset_index(drop=True)
+    lo, hi = active[key].min(), active[key].max()
+    return df[(df[key] >= lo) & (df[key] <= hi)].reset_index(drop=True)
+
+
+def writable(db: str | Path) -> bool:
+    """True when this process may write the store file and create its run lock beside it."""
+    p = Path(db)
+    return os.access(p, os.W_OK) and os.access(p.parent if str(p.parent) else Path("."), os.W_OK)
+
+
+@contextmanager
+def open_for_reading(db: str | Path, config: Config, refresh: bool = True) -> Iterator[Store]:
+    """The store opened read-only for a command that shows metric values.
+
+    ``refresh`` and a store this user can write: its stored results are brought up to
+    date first (only what is stale; under the run lock, ``LockHeld`` when another run
+    writes the store). A store they cannot write (another user's) is opened read-only as
+    it is: readers compute stale or absent results in memory (correct, slower, not
+    stored), each saying so in one line (``in_memory_note``).
+    """
+    if refresh:
+        with connect(db, read_only=True, create=False) as store:  # a worklife store? results fresh?
+            fresh = results_state(store, config).state == FRESH
+        if not fresh and writable(db):
+            from worklife.runlock import store_lock
+
+            with store_lock(db), connect(db, create=False) as store:
+                refresh_results(store, config)
+    with connect(db, read_only=True, create=False) as store:
+        yield store
