@@ -302,17 +302,30 @@ class Store:
     @contextmanager
     def registered(self, name: str, data: Any) -> Iterator[str]:
         """``data`` (Arrow table or DataFrame) readable as view ``name`` inside the block."""
-        self.con.execute("SELECT 1").fetchall()  # finish any pending result: register() refuses one
+        self.settle()
         self.con.register(name, data)
         try:
             yield name
         finally:
             self.con.unregister(name)
 
+    def settle(self) -> None:
+        """Run a result an earlier ``execute()`` left unfetched to its end (DuckDB then refuses register())."""
+        self.con.complete()
+
     def columns(self, table: str) -> set[str]:
         """Column names of ``table`` (empty when absent: older stores lack some columns)."""
         return {r[0] for r in self.rows(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
+
+    def find_person(self, text: str) -> str | None:
+        """The person_id of a person id, e-mail or alias (``person_aliases``), case-insensitive; None if unknown."""
+        key = {"k": text.strip().lower()}
+        pid = self.scalar("SELECT person_id FROM people WHERE lower(person_id) = $k OR lower(email) = $k LIMIT 1",
+                          key)
+        if pid is None and self.columns("person_aliases"):
+            pid = self.scalar("SELECT person_id FROM person_aliases WHERE lower(alias) = $k LIMIT 1", key)
+        return pid
 
     def borrow(self) -> Store:
         """Another handle on the same connection and staged views whose ``close`` does nothing."""
@@ -362,3 +375,8 @@ def check_schema_read_only(store: Store) -> None:
     if found is not None and found > SCHEMA_VERSION:
         raise StoreError(f"{store.path}: store has schema version {found}, this worklife expects "
                          f"{SCHEMA_VERSION}; upgrade worklife to read it")
+
+
+def as_store(store: Store | duckdb.DuckDBPyConnection) -> Store:
+    """``store`` itself, or a Store over a bare DuckDB connection (internal callers of old)."""
+    return store if isinstance(store, Store) else Store(store, "<connection>")
