@@ -292,8 +292,8 @@ class Store:
         return self.con.execute(sql, params).df()
 
     def arrow(self, sql: str, params: Any = None) -> pa.Table:
-        """A query's result as an Arrow table."""
-        return self.con.execute(sql, params).to_arrow_table()
+        """A query's result as an Arrow table (a relation: DuckDB copies a DB-API result once more)."""
+        return self.con.sql(sql, params=params).to_arrow_table()
 
     def run(self, sql: str, params: Any = None) -> None:
         """A statement without a result worth reading (DDL, UPDATE, COPY, temp tables)."""
