@@ -293,6 +293,7 @@ class Store:
 
     def arrow(self, sql: str, params: Any = None) -> pa.Table:
         """A query's result as an Arrow table (a relation: DuckDB copies a DB-API result once more)."""
+        self.settle()  # a relation refuses to run while an execute() result is unfinished
         return self.con.sql(sql, params=params).to_arrow_table()
 
     def run(self, sql: str, params: Any = None) -> None:
