@@ -64,8 +64,8 @@ def test_check_engine_errors_are_one_line(tmp_path, capsys, args, code, text):
 
 def test_without_pyspark_or_java_check_says_so_in_one_line(file_store, capsys, monkeypatch):
     """spark_session raises ConfigError when pyspark is missing or the JVM cannot start."""
-    from worklife.cli import main
     from worklife import storage
+    from worklife.cli import main
 
     def no_spark(*args, **kwargs):
         raise ConfigError("--engine spark needs pyspark: pip install 'worklife[spark]'")
