@@ -111,7 +111,7 @@ def test_a_file_that_is_no_store_is_refused_by_every_engine(tmp_path):
             opener()
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    with pytest.raises(StoreError, match="notes.txt"):
+    with pytest.raises(StoreError, match="notes.txt: cannot open store: not a worklife store"):
         open_store(text)
 
 

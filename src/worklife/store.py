@@ -348,6 +348,8 @@ def connect(path: str | Path = ":memory:", read_only: bool = False, create: bool
     try:
         con = duckdb.connect(p, read_only=read_only)
     except duckdb.IOException as exc:
+        if "not a valid DuckDB database" in str(exc):
+            raise StoreError(f"{p}: cannot open store: not a worklife store (not a DuckDB database file)") from exc
         raise StoreError(f"{p}: cannot open store: {exc}") from exc
     except duckdb.Error as exc:
         raise StoreError(f"{p}: not a worklife store: {exc}") from exc
