@@ -64,13 +64,13 @@ def test_check_engine_errors_are_one_line(tmp_path, capsys, args, code, text):
 
 def test_without_pyspark_or_java_check_says_so_in_one_line(file_store, capsys, monkeypatch):
     """spark_session raises ConfigError when pyspark is missing or the JVM cannot start."""
+    from worklife import storage
     from worklife.cli import main
-    from worklife.metrics import spark
 
     def no_spark(*args, **kwargs):
         raise ConfigError("--engine spark needs pyspark: pip install 'worklife[spark]'")
 
-    monkeypatch.setattr(spark, "spark_session", no_spark)
+    monkeypatch.setattr(storage, "spark_session", no_spark)
     file_store.close()
     with pytest.raises(SystemExit) as exc:
         main(["check", "--db", file_store.path, "--policy", "auto", "--engine", "spark"])

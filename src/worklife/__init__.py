@@ -16,6 +16,9 @@ thin layer on top. The names below are the public facade for library users::
                               sections=worklife.collect_sections(
                                   store, config, weeks, worklife.standard_providers()))
 
+``worklife.open_store(path_or_store, engine="duckdb"|"spark")`` opens a store (or a folder
+of exported Parquet tables) read-only with its schema checked, as every stage does.
+
 The stage functions are imported on first use, so ``import worklife`` stays light.
 """
 
@@ -30,6 +33,7 @@ from worklife.errors import (
     StoreError,
     WorklifeError,
 )
+from worklife.storage import open_store
 from worklife.store import Store, connect
 
 __version__ = "0.1.0"
@@ -58,6 +62,7 @@ __all__ = [
     "ingest_sources",
     "load_config",
     "load_policy",
+    "open_store",
     "standard_providers",
 ]
 

@@ -40,9 +40,9 @@ TIME_SOURCES = {
 
 def tables(store: Store) -> list[str]:
     """Tables present in the store (the canonical ones and any other stage's)."""
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()
+        "AND table_type = 'BASE TABLE' ORDER BY table_name")
     return [r[0] for r in rows]
 
 
@@ -63,7 +63,7 @@ def export_table(store: Store, table: str, fmt: str = "csv", out: Path | None = 
         raise StoreError(f"no table {table!r} in {store.path}; tables: {', '.join(known)}")
     if fmt not in FORMATS:
         raise StoreError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    count = store.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    count = store.scalar(f'SELECT count(*) FROM "{table}"')
     if partition_by_week:
         if fmt != "parquet" or out is None:
             raise StoreError("--partition-by-week writes Parquet into a folder: use --format parquet --out DIR")
@@ -71,7 +71,7 @@ def export_table(store: Store, table: str, fmt: str = "csv", out: Path | None = 
             raise StoreError(f"table {table!r} has no time column to partition by week")
         out.mkdir(parents=True, exist_ok=True)
         sql = (f"SELECT * EXCLUDE (_t), strftime(_t, '%G-W%V') AS week FROM ({TIME_SOURCES[table]})")
-        store.con.execute(f"COPY ({sql}) TO '{_quote(out)}' "
+        store.run(f"COPY ({sql}) TO '{_quote(out)}' "
                           f"(FORMAT parquet, PARTITION_BY (week), OVERWRITE_OR_IGNORE true)")
         return count
     order = f" ORDER BY {', '.join(TABLES[table][1])}" if table in TABLES else ""
@@ -81,14 +81,14 @@ def export_table(store: Store, table: str, fmt: str = "csv", out: Path | None = 
             raise StoreError("Parquet is binary: give --out FILE")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"{table}.{fmt}"
-            store.con.execute(f"COPY ({select}) TO '{_quote(path)}' ({_copy_options(fmt)})")
+            store.run(f"COPY ({select}) TO '{_quote(path)}' ({_copy_options(fmt)})")
             target = stdout or sys.stdout.buffer
             with open(path, "rb") as fh:
                 shutil.copyfileobj(fh, target)
             target.flush()
         return count
     out.parent.mkdir(parents=True, exist_ok=True)
-    store.con.execute(f"COPY ({select}) TO '{_quote(out)}' ({_copy_options(fmt)})")
+    store.run(f"COPY ({select}) TO '{_quote(out)}' ({_copy_options(fmt)})")
     return count
 
 

@@ -12,7 +12,8 @@ every row on its natural key so that re-ingesting the same data changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -108,9 +109,12 @@ def _ddl(table: str) -> str:
 class Store:
     """An open worklife store. Use ``connect(path)``; close it or use it as a context manager."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, parquet_dir: Path | None = None):
         self.con = con
         self.path = path
+        self.parquet_dir = parquet_dir  # set when the tables are views over exported Parquet
+        self._owned = True  # False for a borrowed handle (``borrow``): close() leaves it open
+        self._shared: dict[str, Any] = {}  # engine views staged once, shared with borrowed handles
 
     def __enter__(self) -> Store:
         return self
@@ -119,7 +123,8 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        if self._owned:
+            self.con.close()
 
     # -- schema ---------------------------------------------------------------------------
     def ensure_schema(self) -> None:
@@ -173,6 +178,7 @@ class Store:
         """
         if table not in TABLES:
             raise StoreError(f"unknown table {table!r}")
+        self._shared.pop("spark", None)  # a staged copy of the tables (worklife.storage) is stale now
         data = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(list(rows))
         if data.num_rows == 0:
             return 0, 0
@@ -219,6 +225,7 @@ class Store:
         """
         if table not in TABLES:
             raise StoreError(f"unknown table {table!r}")
+        self._shared.pop("spark", None)  # a staged copy of the tables (worklife.storage) is stale now
         if rows.num_rows == 0:
             return 0
         cols = ", ".join(rows.column_names)
@@ -264,6 +271,70 @@ class Store:
             return None
         return row[0], row[1]
 
+    # -- the seam: named queries of the stages run through these (tests/test_store_seam.py) --
+    # Every read fetches its whole result, so a later ``register`` never meets an unfinished one.
+    def rows(self, sql: str, params: Any = None) -> list[tuple]:
+        """All rows of a query as tuples (naive UTC datetimes for instants)."""
+        return self.con.execute(sql, params).fetchall()
+
+    def row(self, sql: str, params: Any = None) -> tuple | None:
+        """The first row of a query, or None."""
+        rows = self.rows(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        """The first value of the first row (None for no row)."""
+        row = self.row(sql, params)
+        return None if row is None else row[0]
+
+    def frame(self, sql: str, params: Any = None) -> Any:
+        """A query's result as a pandas DataFrame."""
+        return self.con.execute(sql, params).df()
+
+    def arrow(self, sql: str, params: Any = None) -> pa.Table:
+        """A query's result as an Arrow table (a relation: DuckDB copies a DB-API result once more)."""
+        self.settle()  # a relation refuses to run while an execute() result is unfinished
+        return self.con.sql(sql, params=params).to_arrow_table()
+
+    def run(self, sql: str, params: Any = None) -> None:
+        """A statement without a result worth reading (DDL, UPDATE, COPY, temp tables)."""
+        self.con.execute(sql, params).fetchall()
+
+    @contextmanager
+    def registered(self, name: str, data: Any) -> Iterator[str]:
+        """``data`` (Arrow table or DataFrame) readable as view ``name`` inside the block."""
+        self.settle()
+        self.con.register(name, data)
+        try:
+            yield name
+        finally:
+            self.con.unregister(name)
+
+    def settle(self) -> None:
+        """Run a result an earlier ``execute()`` left unfetched to its end (DuckDB then refuses register())."""
+        self.con.complete()
+
+    def columns(self, table: str) -> set[str]:
+        """Column names of ``table`` (empty when absent: older stores lack some columns)."""
+        return {r[0] for r in self.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
+
+    def find_person(self, text: str) -> str | None:
+        """The person_id of a person id, e-mail or alias (``person_aliases``), case-insensitive; None if unknown."""
+        key = {"k": text.strip().lower()}
+        pid = self.scalar("SELECT person_id FROM people WHERE lower(person_id) = $k OR lower(email) = $k LIMIT 1",
+                          key)
+        if pid is None and self.columns("person_aliases"):
+            pid = self.scalar("SELECT person_id FROM person_aliases WHERE lower(alias) = $k LIMIT 1", key)
+        return pid
+
+    def borrow(self) -> Store:
+        """Another handle on the same connection and staged views whose ``close`` does nothing."""
+        other = Store.__new__(Store)
+        other.__dict__.update(self.__dict__)
+        other._owned = False
+        return other
+
 
 def connect(path: str | Path = ":memory:", read_only: bool = False, create: bool = True) -> Store:
     """Open (and by default create) the store at ``path``; ``":memory:"`` for tests.
@@ -277,16 +348,38 @@ def connect(path: str | Path = ":memory:", read_only: bool = False, create: bool
     try:
         con = duckdb.connect(p, read_only=read_only)
     except duckdb.IOException as exc:
+        if "not a valid DuckDB database" in str(exc):
+            raise StoreError(f"{p}: cannot open store: not a worklife store (not a DuckDB database file)") from exc
         raise StoreError(f"{p}: cannot open store: {exc}") from exc
     except duckdb.Error as exc:
         raise StoreError(f"{p}: not a worklife store: {exc}") from exc
     con.execute("SET enable_progress_bar = false")  # DuckDB would draw it into stdout (CSV output)
     store = Store(con, p)
-    if read_only:
-        if con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchone()[0] == 0:
-            raise StoreError(f"{p}: not a worklife store (no schema_version table)")
-    else:
-        store.ensure_schema()
+    try:
+        if read_only:
+            check_schema_read_only(store)
+        else:
+            store.ensure_schema()
+    except Exception:
+        con.close()
+        raise
     return store
+
+
+def check_schema_read_only(store: Store) -> None:
+    """Refuse a file that is no worklife store or was written by a newer worklife.
+
+    An older version is read as it is (it cannot be migrated read-only; readers
+    tolerate the columns it lacks) and upgraded at the next write.
+    """
+    if not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"):
+        raise StoreError(f"{store.path}: not a worklife store (no schema_version table)")
+    found = store.scalar("SELECT max(version) FROM schema_version")
+    if found is not None and found > SCHEMA_VERSION:
+        raise StoreError(f"{store.path}: store has schema version {found}, this worklife expects "
+                         f"{SCHEMA_VERSION}; upgrade worklife to read it")
+
+
+def as_store(store: Store | duckdb.DuckDBPyConnection) -> Store:
+    """``store`` itself, or a Store over a bare DuckDB connection (internal callers of old)."""
+    return store if isinstance(store, Store) else Store(store, "<connection>")

@@ -153,8 +153,8 @@ def refresh_tz_offsets(store, default_tz: str = "UTC", pad_days: int = 400) -> i
 
     Returns the number of rows written. Called after ingest and before metrics.
     """
-    zones = {r[0] for r in store.con.execute(
-        "SELECT DISTINCT tz FROM people WHERE tz IS NOT NULL").fetchall()}
+    zones = {r[0] for r in store.rows(
+        "SELECT DISTINCT tz FROM people WHERE tz IS NOT NULL")}
     zones = {z for z in zones if is_known_zone(z)} | {default_tz}
     span = store.data_span_utc()
     if span is None:

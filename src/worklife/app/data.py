@@ -138,7 +138,7 @@ class AppData:
     def store(self) -> Store:
         """A read-only connection to the store (close it after use); no progress bars in the server log."""
         store = connect(self.path, read_only=True, create=False)
-        store.con.execute("SET enable_progress_bar = false")
+        store.run("SET enable_progress_bar = false")
         return store
 
     def warm(self) -> None:
@@ -151,17 +151,17 @@ class AppData:
         """Internal people: person_id, email, display_name, team, manager_id, tz, hours, workdays."""
         def load() -> pd.DataFrame:
             with self.store() as s:
-                df = s.con.execute(
+                df = s.frame(
                     """SELECT person_id, email, display_name, coalesce(nullif(trim(team), ''), ?) AS team,
                               manager_id, tz, work_start, work_end, workdays, jurisdiction
-                       FROM people WHERE coalesce(is_internal, TRUE) ORDER BY person_id""", [NO_TEAM]).df()
+                       FROM people WHERE coalesce(is_internal, TRUE) ORDER BY person_id""", [NO_TEAM])
             return df
         return self.cached("people", load)
 
     def aliases(self) -> pd.DataFrame:
         def load() -> pd.DataFrame:
             with self.store() as s:
-                return s.con.execute("SELECT lower(alias) AS alias, person_id FROM person_aliases").df()
+                return s.frame("SELECT lower(alias) AS alias, person_id FROM person_aliases")
         return self.cached("aliases", load)
 
     def resolve_person(self, address: str) -> str | None:
@@ -344,16 +344,16 @@ class AppData:
     def ingest_runs(self, limit: int = 200) -> pd.DataFrame:
         def load() -> pd.DataFrame:
             with self.store() as s:
-                return s.con.execute(
+                return s.frame(
                     """SELECT source, kind, read, inserted, duplicate, quarantined, started_utc, finished_utc
-                       FROM ingest_log ORDER BY finished_utc DESC NULLS LAST, source LIMIT ?""", [limit]).df()
+                       FROM ingest_log ORDER BY finished_utc DESC NULLS LAST, source LIMIT ?""", [limit])
         return self.cached("ingest_runs", load)
 
     def quarantine_counts(self) -> pd.DataFrame:
         def load() -> pd.DataFrame:
             with self.store() as s:
-                return s.con.execute("""SELECT source, reason, count(*) AS records FROM quarantine
-                                        GROUP BY ALL ORDER BY records DESC, source, reason""").df()
+                return s.frame("""SELECT source, reason, count(*) AS records FROM quarantine
+                                        GROUP BY ALL ORDER BY records DESC, source, reason""")
         return self.cached("quarantine", load)
 
     def guard_messages(self, addresses: set[str], limit: int = 200) -> pd.DataFrame | None:

@@ -46,8 +46,6 @@ def ingest(
                                          help="Print a people-file template (CSV) to fill in, and exit."),
 ) -> None:
     """Read raw exports into the store: streaming, idempotent, bad records quarantined."""
-    from worklife import ingest as lib
-
     if people_template:
         from worklife.ingest.templates import PEOPLE_TEMPLATE
 

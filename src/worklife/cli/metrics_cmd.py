@@ -60,7 +60,7 @@ def _person_id(store, text: str) -> str:
     """The person_id of an id, e-mail or alias; exit 1 naming the person when unknown."""
     from worklife.metrics.explain import resolve_person
 
-    pid = resolve_person(store.con, text)
+    pid = resolve_person(store, text)
     if pid is None:
         fail(f"no person {text.strip()!r} in {store.path} (give a person_id, e-mail or alias; "
              f"`worklife export people --db {store.path}` lists them)", 1)
@@ -102,7 +102,7 @@ def _say_defaults(store, cfg, person_ids: list[str] | None) -> None:
     """Loud defaults on stderr: people on the default zone, hours or jurisdiction."""
     from worklife.report.defaults import default_counts, default_notes
 
-    for line in default_notes(default_counts(store.con, person_ids), cfg):
+    for line in default_notes(default_counts(store, person_ids), cfg):
         warn(line)
 
 

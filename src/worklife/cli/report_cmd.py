@@ -56,7 +56,7 @@ def report(
                                 title=title or "worklife report", generated_at=datetime.now(UTC))
         for line in summary_lines(store, person_weeks, config):
             console.print(line, highlight=False, soft_wrap=True)
-        for line in default_notes(default_counts(store.con), config):
+        for line in default_notes(default_counts(store), config):
             warn(line)
     console.print(f"report: {path}", highlight=False, soft_wrap=True)
 
@@ -64,7 +64,7 @@ def report(
 def _person(store, text: str) -> str:
     from worklife.metrics.explain import resolve_person
 
-    pid = resolve_person(store.con, text)
+    pid = resolve_person(store, text)
     if pid is None:
         fail(f"no person {text.strip()!r} in {store.path} (give a person_id, e-mail or alias)", 1)
     return pid
@@ -76,6 +76,6 @@ def _personal(store, config, out: Path, pid: str, person_weeks, title: str | Non
 
     with console.status(f"computing and writing the personal report of {pid}…"):
         path = build_personal(store, config, out, pid, person_weeks, title, datetime.now(UTC))
-    for line in default_notes(default_counts(store.con, [pid]), config):
+    for line in default_notes(default_counts(store, [pid]), config):
         warn(line)
     console.print(f"personal report of {pid}: {path}", highlight=False, soft_wrap=True)

@@ -153,12 +153,10 @@ RESOLVED_OUTCOMES = """
 
 def team_people(store: Store, config: Config, team: str) -> list[tuple[dict, WorkSchedule]]:
     """The internal people of ``team`` with their resolved calendars; WorklifeError if none."""
-    cur = store.con.execute("SELECT * FROM people WHERE team = ? AND is_internal ORDER BY person_id", [team])
-    cols = [d[0] for d in cur.description]
-    rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+    rows = store.arrow("SELECT * FROM people WHERE team = ? AND is_internal ORDER BY person_id", [team]).to_pylist()
     if not rows:
-        teams = [r[0] for r in store.con.execute(
-            "SELECT DISTINCT team FROM people WHERE team IS NOT NULL ORDER BY 1").fetchall()]
+        teams = [r[0] for r in store.rows(
+            "SELECT DISTINCT team FROM people WHERE team IS NOT NULL ORDER BY 1")]
         raise WorklifeError(
             f"no people in team {team!r}; teams in the store: {', '.join(teams) or 'none (ingest a people file)'}")
     return [(r, resolve_person(r, config)) for r in rows]
@@ -205,15 +203,12 @@ def build_digest(store: Store, config: Config, team: str, week: str, now: dateti
         windows[row["person_id"]] = (monday, start, min(end, now))
     if all(start >= end for _, start, end in windows.values()):
         raise WorklifeError(f"week {week} has not started at {now.isoformat()} for anyone in {team!r}")
-    store.con.register("_dw", pa.table({
+    with store.registered("_dw", pa.table({
         "person_id": list(windows),
         "w0": [_naive(w[1]) for w in windows.values()],
         "w1": [_naive(w[2]) for w in windows.values()],
-    }))
-    try:
+    })):
         events, open_items = _week_rows(store)
-    finally:
-        store.con.unregister("_dw")
     work = collect(events, open_items, store, shipped_kinds, stale_days, min(w[1] for w in windows.values()),
                    max(w[2] for w in windows.values()))
     previous = _previous_counts(store, config, team, year, wk, now, numbers) if compare else None
@@ -289,14 +284,14 @@ def _previous_counts(store: Store, config: Config, team: str, year: int, wk: int
 
 def _week_rows(store: Store) -> tuple[list[tuple], list[tuple]]:
     """The team's events in their week windows (``_dw``) and the open items they own."""
-    events = store.con.execute(f"""
+    events = store.rows(f"""
             WITH r AS ({RESOLVED_OUTCOMES})
             SELECT w.person_id, r.kind, coalesce(r.ref, r.outcome_key), r.title, r.url, r.at_utc,
                    r.state, r.project
             FROM _dw w JOIN r ON r.pid = w.person_id AND r.at_utc >= w.w0 AND r.at_utc < w.w1
             ORDER BY w.person_id, r.at_utc, r.kind LIKE '%\\_updated' ESCAPE '\\' DESC, r.kind, r.ref
-            """).fetchall()
-    open_items = store.con.execute(f"""
+            """)
+    open_items = store.rows(f"""
             WITH r AS (SELECT * FROM ({RESOLVED_OUTCOMES}) WHERE ref IS NOT NULL AND kind <> '{COMMIT}'),
             items AS (
                 SELECT ref, arg_max(state, at_utc) AS state, max(at_utc) AS last_at,
@@ -313,7 +308,7 @@ def _week_rows(store: Store) -> tuple[list[tuple], list[tuple]]:
             JOIN r ON r.ref = i.ref AND r.at_utc < w.w1
             WHERE i.state IN ('open', 'blocked')
             GROUP BY w.person_id, i.kind, i.ref, i.title, i.url, i.state, i.project, w.w1
-            ORDER BY 1, seen, 3""").fetchall()
+            ORDER BY 1, seen, 3""")
     return events, open_items
 
 

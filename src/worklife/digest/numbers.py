@@ -25,6 +25,7 @@ Two sources, chosen by ``build_digest(..., numbers=)``:
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -120,21 +121,21 @@ def quick_numbers(
     d0, d1 = (lo - timedelta(days=2)).date(), (hi + timedelta(days=2)).date()
     sched = {s.person_id: s for s in schedules if s.person_id in windows}
     hol = [(s.person_id, day) for s in sched.values() for (_, day, _) in holiday_rows([s.jurisdiction], d0, d1)]
-    con = store.con
-    con.register("_nw", pa.table({"person_id": list(naive), "w0": [w[0] for w in naive.values()],
-                                  "w1": [w[1] for w in naive.values()]}))
-    con.register("_ns", pa.table({
+    inputs = ExitStack()  # the small driver-side tables, readable as views during the queries
+    inputs.enter_context(store.registered("_nw", pa.table({
+        "person_id": list(naive), "w0": [w[0] for w in naive.values()], "w1": [w[1] for w in naive.values()]})))
+    inputs.enter_context(store.registered("_ns", pa.table({
         "person_id": list(sched), "tz": [s.tz for s in sched.values()],
         "start_s": [s.work_start_s for s in sched.values()], "end_s": [s.work_end_s for s in sched.values()],
         "mask": [workday_mask(s.workdays) for s in sched.values()],
-    }))
-    con.register("_nh", pa.table({"person_id": pa.array([h[0] for h in hol], pa.string()),
-                                  "day": pa.array([h[1] for h in hol], pa.date32())}))
-    con.register("_nz", tz_offsets_table({s.tz for s in sched.values()}, d0, d1))
+    })))
+    inputs.enter_context(store.registered("_nh", pa.table({
+        "person_id": pa.array([h[0] for h in hol], pa.string()), "day": pa.array([h[1] for h in hol], pa.date32())})))
+    inputs.enter_context(store.registered("_nz", tz_offsets_table({s.tz for s in sched.values()}, d0, d1)))
     status_re = "|".join(f"(?:{p})" for p in config["metrics.status_title_patterns"]) or "(?!)"
     try:
         rule = meeting_rule(config)
-        con.execute(f"""
+        store.run(f"""
             CREATE OR REPLACE TEMP TABLE _pm AS
             WITH q AS (
                 SELECT meeting_key, start_utc, end_utc,
@@ -145,7 +146,7 @@ def quick_numbers(
             FROM q JOIN meeting_attendees a ON a.meeting_key = q.meeting_key AND {rule.attendee_sql('a')}
             JOIN _nw w ON w.person_id = a.person_id AND q.start_utc < w.w1 AND q.end_utc > w.w0""",
             [status_re, hi, lo])
-        rows = con.execute(f"""
+        rows = store.rows(f"""
             WITH mh AS ({_union_hours('_pm')}),
             sh AS ({_union_hours('_pm', 'is_status')}),
             mc AS (SELECT p.person_id, count(DISTINCT p.meeting_key) AS n FROM _pm p JOIN _nw w USING (person_id)
@@ -173,9 +174,8 @@ def quick_numbers(
             SELECT w.person_id, coalesce(mh.hours, 0), coalesce(sh.hours, 0), coalesce(mc.n, 0),
                    coalesce(ah.n, 0), coalesce(ah.ah, 0)
             FROM _nw w LEFT JOIN mh USING (person_id) LEFT JOIN sh USING (person_id)
-            LEFT JOIN mc USING (person_id) LEFT JOIN ah USING (person_id)""").fetchall()
+            LEFT JOIN mc USING (person_id) LEFT JOIN ah USING (person_id)""")
     finally:
-        for name in ("_nw", "_ns", "_nh", "_nz"):
-            con.unregister(name)
-        con.execute("DROP TABLE IF EXISTS _pm")
+        inputs.close()
+        store.run("DROP TABLE IF EXISTS _pm")
     return {r[0]: Numbers(round(r[1], 2), round(r[2], 2), int(r[3]), int(r[5]), int(r[4]), ACTIVITY) for r in rows}

@@ -55,7 +55,7 @@ class TeamSavings:
 
 
 def _span_days(store: Store) -> tuple[float, datetime | None, datetime | None]:
-    row = store.con.execute("SELECT min(start_utc), max(end_utc) FROM meetings").fetchall()[0]
+    row = store.row("SELECT min(start_utc), max(end_utc) FROM meetings")
     if not row or row[0] is None:
         return 7.0, None, None
     return max((row[1] - row[0]).total_seconds() / 86400, 7.0), row[0], row[1]
@@ -70,7 +70,7 @@ def estimate_savings(store: Store, config: Config, team: str | None = None) -> l
     days, t0, t1 = _span_days(store)
     months = days / DAYS_PER_MONTH
     rule = meeting_rule(config)
-    rows = store.con.execute(f"""
+    rows = store.rows(f"""
         WITH q AS (
             SELECT meeting_key, coalesce(series_id, uid) AS series, title,
                    (epoch(end_utc) - epoch(start_utc)) / 3600.0 AS hours
@@ -80,19 +80,19 @@ def estimate_savings(store: Store, config: Config, team: str | None = None) -> l
         FROM q JOIN meeting_attendees a ON a.meeting_key = q.meeting_key AND {rule.attendee_sql('a')}
         JOIN people p ON p.person_id = a.person_id AND p.is_internal AND p.team IS NOT NULL
         WHERE ? IS NULL OR p.team = ?
-        GROUP BY 1, 2 ORDER BY 1, 6 DESC, 2""", [status_re, team, team]).fetchall()
+        GROUP BY 1, 2 ORDER BY 1, 6 DESC, 2""", [status_re, team, team])
     shipped = [str(k) for k in config["digest.shipped_kinds"]] + [COMMIT]
     # Items as the digest lists them: a shipped item once, a commit only when it is in no pull request.
-    volume = dict(store.con.execute(f"""
+    volume = dict(store.rows(f"""
         WITH r AS ({RESOLVED_OUTCOMES}),
         linked AS (SELECT DISTINCT source_ref AS sha FROM outcomes WHERE kind = '{PR_LINK}')
         SELECT p.team, count(DISTINCT r.kind || ':' || coalesce(r.ref, r.outcome_key))
         FROM r JOIN people p ON p.person_id = r.pid
         WHERE list_contains(?, r.kind) AND (? IS NULL OR (r.at_utc >= ? AND r.at_utc < ?))
           AND NOT (r.kind = '{COMMIT}' AND r.ref IN (SELECT sha FROM linked))
-        GROUP BY 1""", [shipped, t0, t0, t1]).fetchall())
-    sizes = dict(store.con.execute(
-        "SELECT team, count(*) FROM people WHERE is_internal AND team IS NOT NULL GROUP BY 1").fetchall())
+        GROUP BY 1""", [shipped, t0, t0, t1]))
+    sizes = dict(store.rows(
+        "SELECT team, count(*) FROM people WHERE is_internal AND team IS NOT NULL GROUP BY 1"))
     keep = bool(config["privacy.keep_titles"])
     regex = re.compile(status_re, re.IGNORECASE)
     rate = float(config["metrics.hourly_cost"])

@@ -174,9 +174,9 @@ def _links(store: Store, shas: list[str]) -> dict[str, str]:
     """Commit hash -> the pull request it belongs to (``pr_commit`` rows)."""
     if not shas:
         return {}
-    rows = store.con.execute(
+    rows = store.rows(
         f"SELECT source_ref, min(ref) FROM outcomes WHERE kind = '{PR_LINK}' AND list_contains(?, source_ref) GROUP BY 1",
-        [shas]).fetchall()
+        [shas])
     return dict(rows)
 
 
@@ -188,13 +188,13 @@ def _pr_facts(store: Store, refs: list[str], now: datetime) -> dict[str, dict]:
     """
     if not refs:
         return {}
-    rows = store.con.execute(f"""
+    rows = store.rows(f"""
         SELECT ref, arg_max(title, at_utc) FILTER (WHERE title IS NOT NULL),
                arg_max(url, at_utc) FILTER (WHERE url IS NOT NULL),
                arg_max(state, at_utc) FILTER (WHERE kind <> '{PR_LINK}' AND state IS NOT NULL AND at_utc <= $now),
                any_value(project), max(at_utc) FILTER (WHERE kind = 'pr_merged' AND at_utc <= $now)
         FROM outcomes WHERE list_contains($refs, ref) GROUP BY ref""",
-        {"now": now.astimezone(UTC).replace(tzinfo=None), "refs": refs}).fetchall()
+        {"now": now.astimezone(UTC).replace(tzinfo=None), "refs": refs})
     return {r[0]: {"title": r[1], "url": r[2], "state": r[3], "project": r[4], "merged_at": r[5]} for r in rows}
 
 
@@ -203,9 +203,9 @@ def _reopened(store: Store, items: dict[str, Item]) -> None:
     open_refs = [r for r, it in items.items() if it.state in ("open", "blocked") and it.change in ("moved", "started")]
     if not open_refs:
         return
-    closes = dict(store.con.execute(
+    closes = dict(store.rows(
         "SELECT ref, max(at_utc) FROM outcomes WHERE list_contains(?, ref) AND list_contains(?, kind) GROUP BY ref",
-        [open_refs, list(CLOSE_KINDS)]).fetchall())
+        [open_refs, list(CLOSE_KINDS)]))
     for ref, closed_at in closes.items():
         if _aware(closed_at) < items[ref].at_utc:
             items[ref].change = "reopened"
@@ -215,8 +215,8 @@ def _carried(store: Store, items: dict[str, Item], week_start: datetime) -> None
     refs = [r for r, it in items.items() if it.kind != "commit"]
     if not refs:
         return
-    first = dict(store.con.execute(
-        "SELECT ref, min(at_utc) FROM outcomes WHERE list_contains(?, ref) GROUP BY ref", [refs]).fetchall())
+    first = dict(store.rows(
+        "SELECT ref, min(at_utc) FROM outcomes WHERE list_contains(?, ref) GROUP BY ref", [refs]))
     for ref, at in first.items():
         if at is not None and _aware(at) < week_start:
             items[ref].carried = True

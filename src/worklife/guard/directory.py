@@ -96,8 +96,8 @@ def read_store(path: str | Path, config: Config) -> dict[str, RecipientSchedule]
 
     with connect(path, read_only=True, create=False) as store:
         cols = ", ".join(PEOPLE_FIELDS)
-        rows = [dict(zip(PEOPLE_FIELDS, r)) for r in store.con.execute(f"SELECT {cols} FROM people").fetchall()]
-        aliases = store.con.execute("SELECT alias, person_id FROM person_aliases").fetchall()
+        rows = [dict(zip(PEOPLE_FIELDS, r)) for r in store.rows(f"SELECT {cols} FROM people")]
+        aliases = store.rows("SELECT alias, person_id FROM person_aliases")
     return schedules_from_rows(rows, config, aliases)
 
 

@@ -136,16 +136,13 @@ def _fill_people(store: Store, data: pa.Table) -> None:
     cols = [c for c in data.column_names if c not in ("person_id", "is_internal", "source")]
     if not cols:
         return
-    store.con.register("_fill", data)
-    try:
+    with store.registered("_fill", data):
         sets = ", ".join(f"{c} = coalesce(people.{c}, f.{c})" for c in cols)
         cond = " OR ".join(f"(people.{c} IS NULL AND f.{c} IS NOT NULL)" for c in cols)
-        store.con.execute(
+        store.run(
             f"UPDATE people SET {sets} FROM (SELECT person_id, "  # any_value: the first non-null
             f"{', '.join(f'any_value({c}) AS {c}' for c in cols)} FROM _fill GROUP BY person_id) f "
             f"WHERE people.person_id = f.person_id AND ({cond})")
-    finally:
-        store.con.unregister("_fill")
 
 
 def resolve_threads(store: Store, max_rounds: int = 10) -> None:
@@ -155,12 +152,12 @@ def resolve_threads(store: Store, max_rounds: int = 10) -> None:
     links keep the last thread reached).
     """
     for _ in range(max_rounds):
-        changed = store.con.execute(
+        changed = store.row(
             """UPDATE messages SET thread_id = p.thread_id FROM messages p
                WHERE messages.channel = 'email' AND p.channel = 'email'
                  AND messages.thread_id = p.message_id AND p.thread_id <> messages.thread_id
                  AND p.message_key <> messages.message_key"""
-        ).fetchone()
+        )
         if not changed or not changed[0]:
             return
 
@@ -180,31 +177,30 @@ def relink_people(store: Store) -> int:
     another person (``E02``) is replaced by that person everywhere, and its provisional
     people row is dropped. Returns the number of addresses relinked. Runs in the engine.
     """
-    con = store.con
-    con.execute("""CREATE OR REPLACE TEMP TABLE _relink AS
+    store.run("""CREATE OR REPLACE TEMP TABLE _relink AS
                    SELECT a.alias AS old, a.person_id AS new FROM person_aliases a
                    JOIN people p ON p.person_id = a.alias WHERE a.alias <> a.person_id""")
-    n = con.execute("SELECT count(*) FROM _relink").fetchone()[0]
+    n = store.scalar("SELECT count(*) FROM _relink")
     if n:
-        touched.record_relink(con, "_relink")  # for incremental metrics
+        touched.record_relink(store.con, "_relink")  # for incremental metrics
         for table, col, key in _PERSON_REFS:
             if key is None:
-                con.execute(f"UPDATE {table} SET {col} = r.new FROM _relink r WHERE {table}.{col} = r.old")
+                store.run(f"UPDATE {table} SET {col} = r.new FROM _relink r WHERE {table}.{col} = r.old")
                 continue
             cols = [c for c in _columns(table)]
             select = ", ".join(f"r.new AS {c}" if c == col else f"t.{c}" for c in cols)
-            con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t "
+            store.run(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t "
                         f"JOIN _relink r ON t.{col} = r.old ON CONFLICT DO NOTHING")
-            con.execute(f"DELETE FROM {table} WHERE {col} IN (SELECT old FROM _relink)")
-        con.execute("DELETE FROM people WHERE person_id IN (SELECT old FROM _relink)")
+            store.run(f"DELETE FROM {table} WHERE {col} IN (SELECT old FROM _relink)")
+        store.run("DELETE FROM people WHERE person_id IN (SELECT old FROM _relink)")
         log.info("relinked %d addresses to their people", n)
-    con.execute("DROP TABLE _relink")
+    store.run("DROP TABLE _relink")
     return n
 
 
 def resolve_managers(store: Store) -> None:
     """Managers given by e-mail or alias point at that person's person_id."""
-    store.con.execute(
+    store.run(
         """UPDATE people SET manager_id = a.person_id FROM person_aliases a
            WHERE lower(people.manager_id) = a.alias AND people.manager_id <> a.person_id""")
 
@@ -213,12 +209,12 @@ def load_aliases(store: Store) -> dict[str, str]:
     """Every known address (people e-mails and person_aliases), lower-cased -> person_id."""
     aliases = {
         str(a).lower(): p
-        for a, p in store.con.execute(
-            "SELECT email, person_id FROM people WHERE email IS NOT NULL").fetchall()
+        for a, p in store.rows(
+            "SELECT email, person_id FROM people WHERE email IS NOT NULL")
     }
     aliases.update(
-        {str(a).lower(): p for a, p in store.con.execute(
-            "SELECT alias, person_id FROM person_aliases").fetchall()}
+        {str(a).lower(): p for a, p in store.rows(
+            "SELECT alias, person_id FROM person_aliases")}
     )
     return aliases
 
@@ -341,9 +337,9 @@ def _quiet_kind(path: Path) -> str | None:
 
 def _data_span(store: Store) -> tuple[date, date] | None:
     """UTC dates of the messages and outcomes stored so far (what a calendar is expanded against)."""
-    span = store.con.execute(
+    span = store.row(
         "SELECT min(t0), max(t1) FROM (SELECT min(sent_utc) t0, max(sent_utc) t1 FROM messages "
-        "UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)").fetchone()
+        "UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)")
     return (span[0].date(), span[1].date()) if span and span[0] is not None else None
 
 
@@ -364,8 +360,8 @@ def _ingest_one(store: Store, config: Config, path: Path, kind: str, owner: str 
         ctx = IngestContext(config=config, owner=owner, window=window, aliases=load_aliases(store),
                             data_span=_data_span(store))
         _settle_owner(store, path, k, ctx, summary)
-        ctx.people_tz = dict(store.con.execute(
-            "SELECT person_id, tz FROM people WHERE tz IS NOT NULL").fetchall())
+        ctx.people_tz = dict(store.rows(
+            "SELECT person_id, tz FROM people WHERE tz IS NOT NULL"))
         limits = Limits.from_config(config)
         # Each batch is written as it comes: what was read before a fatal error is kept.
         for batch in adapter.read(path, ctx):

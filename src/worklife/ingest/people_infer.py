@@ -79,17 +79,14 @@ def set_zones(store: Store, zones: list[tuple[str, str, str]]) -> None:
         return
     data = pa.table({"pid": [z[0] for z in zones], "tz": [z[1] for z in zones], "src": [z[2] for z in zones]})
     order = "[" + ", ".join(f"'{x}'" for x in TZ_SOURCES) + "]"
-    store.con.register("_zones", data)
-    try:
-        store.con.execute(f"""
+    with store.registered("_zones", data):
+        store.run(f"""
             UPDATE people SET tz = z.tz, tz_source = z.src
             FROM (SELECT DISTINCT ON (pid) * FROM _zones) z
             WHERE people.person_id = z.pid AND (
               people.tz IS NULL OR z.src = 'people-file'
               OR (people.tz_source IS NOT NULL
                   AND coalesce(list_position({order}, people.tz_source), 99) >= list_position({order}, z.src)))""")
-    finally:
-        store.con.unregister("_zones")
 
 
 def upgrade_zones(store: Store, data: pa.Table) -> None:
@@ -141,16 +138,16 @@ def normalised_sources(store: Store, sources: list[str] | None = None) -> dict[s
 
     ``sources`` limits the check to those (the sources of a run); None checks all.
     """
-    rows = store.con.execute(
+    rows = store.rows(
         f"SELECT source FROM messages WHERE {_OFFSET_MAIL} GROUP BY source "
-        f"HAVING count(DISTINCT sender_id) >= ?", [NORMALISED_MIN_SENDERS]).fetchall()
+        f"HAVING count(DISTINCT sender_id) >= ?", [NORMALISED_MIN_SENDERS])
     out = {}
     for (source,) in rows:
         if sources is not None and source not in sources:
             continue
-        pairs = Counter({(h, int(off)): n for h, off, n in store.con.execute(
+        pairs = Counter({(h, int(off)): n for h, off, n in store.rows(
             f"SELECT date_trunc('hour', sent_utc), sent_offset_s, count(*) FROM messages "
-            f"WHERE {_OFFSET_MAIL} AND source = ? GROUP BY ALL", [source]).fetchall()})
+            f"WHERE {_OFFSET_MAIL} AND source = ? GROUP BY ALL", [source])})
         fit = fit_zone(pairs, NORMALISED_FIT)
         if fit is not None:
             out[source] = fit[0]
@@ -164,16 +161,13 @@ def zones_from_mail(store: Store, run_sources: list[str] | None = None) -> list[
     notes = [f"{src}: every sender's Date offsets match {zone}: the exporter normalised the dates, "
              f"so they say nothing about where people are; set zones in a people file"
              for src, zone in sorted(skip.items()) if run_sources is None or src in run_sources]
-    store.con.register("_skip", pa.table({"source": pa.array(list(skip), pa.string())}))
-    try:
-        rows = store.con.execute(
+    with store.registered("_skip", pa.table({"source": pa.array(list(skip), pa.string())})):
+        rows = store.rows(
             f"""SELECT sender_id, date_trunc('hour', sent_utc), sent_offset_s, count(*) FROM messages
                 WHERE {_OFFSET_MAIL} AND source NOT IN (SELECT source FROM _skip)
                   AND sender_id IN (SELECT person_id FROM people
                                     WHERE tz IS NULL OR tz_source IN ('mail-offsets', 'default'))
-                GROUP BY ALL ORDER BY 1""").fetchall()
-    finally:
-        store.con.unregister("_skip")
+                GROUP BY ALL ORDER BY 1""")
     per_sender: dict[str, Counter] = {}
     for sender, hour, off, n in rows:
         per_sender.setdefault(sender, Counter())[(hour, int(off))] += n
@@ -208,9 +202,8 @@ def classify(store: Store, config: Config) -> None:
     mode = str(config.get("ingest.measure", "active") or "active")
     if mode not in MEASURE_MODES:
         raise ConfigError(f"ingest.measure must be one of {', '.join(MEASURE_MODES)}, not {mode!r}")
-    con = store.con
-    has_file = con.execute("SELECT count(*) FROM people WHERE measured_why = 'people-file'").fetchall()[0][0] > 0
-    any_internal = con.execute("SELECT count(*) FROM people WHERE is_internal").fetchall()[0][0] > 0
+    has_file = store.scalar("SELECT count(*) FROM people WHERE measured_why = 'people-file'") > 0
+    any_internal = store.scalar("SELECT count(*) FROM people WHERE is_internal") > 0
     widen = {"active": "FALSE", "internal": "coalesce(p.is_internal, TRUE)", "all": "TRUE"}[mode]
     internal_ok = "coalesce(p.is_internal, TRUE)" if any_internal else "TRUE"
     sticky = "WHEN p.measured_why IN ('people-file', 'owner') THEN p.measured_why"
@@ -221,7 +214,7 @@ def classify(store: Store, config: Config) -> None:
         measured = f"p.measured_why = 'owner' OR (a.active IS NOT NULL AND {internal_ok}) OR {widen}"
         why = (f"CASE {sticky} WHEN a.active IS NOT NULL AND {internal_ok} THEN a.active "
                f"WHEN {widen} THEN 'setting' ELSE 'contact' END")
-    con.execute(f"""UPDATE people SET is_measured = x.m, measured_why = x.w FROM (
+    store.run(f"""UPDATE people SET is_measured = x.m, measured_why = x.w FROM (
           WITH act AS (SELECT sender_id AS pid, 'sent' AS active FROM messages
                        WHERE NOT is_auto AND sender_id IS NOT NULL
                        UNION ALL SELECT organizer_id, 'organised' FROM meetings WHERE organizer_id IS NOT NULL),
@@ -240,18 +233,15 @@ def changed_rows(store: Store, table: str, data: pa.Table) -> int:
     cols = [c for c in data.column_names if c not in key and c not in derived]
     if not cols or data.num_rows == 0:
         return 0
-    store.con.register("_changed", data)
-    try:
+    with store.registered("_changed", data):
         on = " AND ".join(f"t.{k} = d.{k}" for k in key)
         # an empty zone in the file does not undo a zone found from evidence (kept_zones)
         diff = " OR ".join(
             f"((d.tz IS NOT NULL OR t.tz_source = 'people-file') AND t.tz IS DISTINCT FROM d.tz)"
             if c == "tz" and table == "people" else f"t.{c} IS DISTINCT FROM d.{c}" for c in cols)
-        return store.con.execute(
+        return store.scalar(
             f"SELECT count(*) FROM (SELECT DISTINCT ON ({', '.join(key)}) * FROM _changed) d "
-            f"JOIN {table} t ON {on} WHERE {diff}").fetchall()[0][0]
-    finally:
-        store.con.unregister("_changed")
+            f"JOIN {table} t ON {on} WHERE {diff}")
 
 
 def kept_zones(store: Store, data: pa.Table) -> list[tuple[str, str, str]]:
@@ -261,13 +251,10 @@ def kept_zones(store: Store, data: pa.Table) -> list[tuple[str, str, str]]:
     empty = [p for p, tz in zip(data.column("person_id").to_pylist(), data.column("tz").to_pylist()) if not tz]
     if not empty:
         return []
-    store.con.register("_empty", pa.table({"pid": pa.array(empty, pa.string())}))
-    try:
-        return [tuple(r) for r in store.con.execute(  # type: ignore[misc]
+    with store.registered("_empty", pa.table({"pid": pa.array(empty, pa.string())})):
+        return [tuple(r) for r in store.rows(  # type: ignore[misc]
             "SELECT person_id, tz, tz_source FROM people WHERE person_id IN (SELECT pid FROM _empty) "
-            "AND tz IS NOT NULL AND tz_source IN ('slack', 'calendar', 'mail-offsets')").fetchall()]
-    finally:
-        store.con.unregister("_empty")
+            "AND tz IS NOT NULL AND tz_source IN ('slack', 'calendar', 'mail-offsets')")]
 
 
 def mark_people_file_rows(rows: list[dict]) -> None:
@@ -281,7 +268,7 @@ def mark_people_file_rows(rows: list[dict]) -> None:
 
 def record_owner(store: Store, person_id: str, email: str | None, source: str, internal: bool = True) -> None:
     """The owner of a mailbox or calendar is a person: a people row, ``measured_why = 'owner'``."""
-    store.con.execute(
+    store.run(
         """INSERT INTO people (person_id, email, is_internal, source, measured_why, is_measured)
            VALUES (?, ?, ?, ?, 'owner', TRUE)
            ON CONFLICT (person_id) DO UPDATE SET
@@ -293,7 +280,7 @@ def record_owner(store: Store, person_id: str, email: str | None, source: str, i
 
 def ensure_person(store: Store, person_id: str, email: str | None, source: str, internal: bool) -> None:
     """A people row for an address seen only in a calendar (an organiser), if it has none."""
-    store.con.execute(
+    store.run(
         "INSERT INTO people (person_id, email, is_internal, source) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [person_id, email if email and "@" in email else None, internal, source])
 
@@ -302,8 +289,8 @@ def finish(store: Store, config: Config, run_sources: list[str] | None = None) -
     """After an ingest run: zones from mail, ``default`` for the rest, who is measured; notes
     about the run's sources (``run_sources``)."""
     notes = zones_from_mail(store, run_sources)
-    store.con.execute("UPDATE people SET tz_source = 'default' WHERE tz IS NULL")
-    store.con.execute("UPDATE people SET tz_source = 'people-file' WHERE tz IS NOT NULL AND tz_source IS NULL "
+    store.run("UPDATE people SET tz_source = 'default' WHERE tz IS NULL")
+    store.run("UPDATE people SET tz_source = 'people-file' WHERE tz IS NOT NULL AND tz_source IS NULL "
                       "AND measured_why = 'people-file'")
     classify(store, config)
     return notes
@@ -315,20 +302,20 @@ def finish(store: Store, config: Config, run_sources: list[str] | None = None) -
 def describe(store: Store, config: Config) -> list[str]:
     """Lines for the ingest summary: who is measured, and how many use a default zone, hours
     or jurisdiction, with how to set them."""
-    rows = store.con.execute(
+    rows = store.row(
         """SELECT count(*), count(*) FILTER (WHERE NOT coalesce(is_measured, TRUE)),
                   count(*) FILTER (WHERE coalesce(is_measured, TRUE) AND tz IS NULL),
                   count(*) FILTER (WHERE coalesce(is_measured, TRUE) AND (work_start IS NULL OR work_end IS NULL
                                     OR workdays IS NULL)),
                   count(*) FILTER (WHERE coalesce(is_measured, TRUE) AND jurisdiction IS NULL)
-           FROM people""").fetchall()[0]
+           FROM people""")
     total, contacts, no_tz, no_hours, no_jur = rows
     measured = total - contacts
     if not total:
         return []
-    by_source = dict(store.con.execute(
+    by_source = dict(store.rows(
         "SELECT coalesce(tz_source, 'unknown'), count(*) FROM people WHERE coalesce(is_measured, TRUE) "
-        "GROUP BY 1").fetchall())
+        "GROUP BY 1"))
     zones = ", ".join(f"{k} {by_source[k]:,}" for k in (*TZ_SOURCES, "unknown") if by_source.get(k))
     lines = [f"people: {measured:,} measured, {contacts:,} contacts (not measured: receive-only addresses, "
              f"external authors, people outside the people file)" + (f"; zones from {zones}" if zones else "")]

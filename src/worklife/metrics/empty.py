@@ -6,7 +6,7 @@ from worklife.store import Store
 
 
 def _count(store: Store, sql: str) -> int:
-    return int(store.con.execute(sql).fetchall()[0][0])
+    return int(store.scalar(sql))
 
 
 def measured_people(store: Store) -> int:

@@ -6,7 +6,6 @@ the canonical tables as Ibis tables and a way to read small tables into Python.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,12 +16,9 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from worklife.errors import ConfigError, StoreError
+from worklife.errors import StoreError
+from worklife.storage import ENGINES, open_store  # noqa: F401 (ENGINES re-exported)
 from worklife.store import Store
-
-log = logging.getLogger(__name__)
-
-ENGINES = ("duckdb", "spark")
 
 
 @dataclass
@@ -30,8 +26,9 @@ class Engine:
     """An Ibis backend over the canonical tables."""
 
     backend: Any
-    duck: duckdb.DuckDBPyConnection
+    duck: duckdb.DuckDBPyConnection  # the store's connection (small reads); prefer ``store``
     name: str = "duckdb"
+    store: Store | None = None  # the opened store (``open_store``): its query API serves small reads
 
     def cache(self, expr: Any) -> Any:
         """Materialise an intermediate table (DuckDB temp table, Spark local checkpoint)."""
@@ -48,12 +45,16 @@ class Engine:
         return self.backend.execute(expr)
 
     def arrow(self, sql: str) -> pa.Table:
-        return self.duck.sql(sql).to_arrow_table()
+        return self._store.arrow(sql)
+
+    @property
+    def _store(self) -> Store:
+        return self.store if self.store is not None else Store(self.duck, "<connection>")
 
     def people(self) -> pd.DataFrame:
         """Measured people (raw rows) as pandas: ``is_measured`` where ingest decided it
         (docs/ingest.md, "Who is measured"), else internal people (stores loaded directly)."""
-        df = self.duck.execute("SELECT * FROM people ORDER BY person_id").df()
+        df = self._store.frame("SELECT * FROM people ORDER BY person_id")
         keep = df["is_internal"].astype("boolean").fillna(True)
         if "is_measured" in df.columns:  # absent in a read-only store of schema version 1
             keep = df["is_measured"].astype("boolean").fillna(keep)
@@ -61,14 +62,10 @@ class Engine:
 
     def span_dates(self) -> tuple[date, date] | None:
         """UTC dates of the first and last activity instant in the store."""
-        row = self.duck.execute(
-            """SELECT min(t0), max(t1) FROM (
-                 SELECT min(start_utc) t0, max(end_utc) t1 FROM meetings
-                 UNION ALL SELECT min(sent_utc), max(sent_utc) FROM messages
-                 UNION ALL SELECT min(at_utc), max(at_utc) FROM outcomes)""").fetchall()[0]
-        if row[0] is None:
+        span = self._store.data_span_utc()
+        if span is None:
             return None
-        return row[0].date(), row[1].date()
+        return span[0].date(), span[1].date()
 
     def tz_offsets(self) -> pa.Table | None:
         t = self.arrow("SELECT * FROM tz_offsets")
@@ -77,45 +74,25 @@ class Engine:
 
 def open_backend(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path,
                  engine: str = "duckdb", spark_master: str = "local[*]") -> Engine:
-    """Wrap a Store, a DuckDB connection, a store path or a directory of Parquet tables.
+    """Wrap a Store, a store path or a directory of Parquet tables (``worklife.storage.open_store``).
 
-    ``engine="spark"`` runs the expressions on PySpark (``worklife.metrics.spark``): a
-    store is staged to Parquet in a temporary folder; a directory is read as exported
-    Parquet tables (DuckDB reads only the small tables from it). A directory needs
-    ``engine="spark"``.
+    The store is opened (and its schema checked) by ``open_store``; ``engine="spark"``
+    runs the expressions on PySpark over the tables it staged once (a store is staged to
+    Parquet in a temporary folder; a directory is read as exported Parquet tables, and
+    DuckDB reads only the small tables from it). A directory needs ``engine="spark"``.
+    A bare DuckDB connection (internal callers of old) is wrapped as a Store as it is.
     """
-    if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    parquet_dir = None
-    if isinstance(store_or_con, Store):
-        con = store_or_con.con
-    elif isinstance(store_or_con, duckdb.DuckDBPyConnection):
-        con = store_or_con
-    else:
-        p = Path(store_or_con)
-        if not p.exists():
-            raise StoreError(f"{p}: no such store; run `worklife ingest ... --db {p}` first")
-        if p.is_dir():
-            if engine != "spark":
-                raise ConfigError(f"{p} is a directory of Parquet tables: use --engine spark")
-            from worklife.metrics import spark
-
-            parquet_dir, con = p, spark.duck_over_parquet(p)
-        else:
-            con = duckdb.connect(str(p), read_only=True)
+    if isinstance(store_or_con, duckdb.DuckDBPyConnection):
+        store_or_con = Store(store_or_con, "<connection>")
+    store = open_store(store_or_con, engine=engine, spark_master=spark_master)
+    con = store.con
     try:
-        con.execute("SET enable_progress_bar = false")  # it would be drawn into stdout
-        con.execute("SELECT count(*) FROM people").fetchall()
+        store.run("SET enable_progress_bar = false")  # it would be drawn into stdout
+        store.rows("SELECT count(*) FROM people")
     except duckdb.Error as exc:
-        raise StoreError(f"not a worklife store: {exc}") from exc
+        raise StoreError(f"{store.path}: not a worklife store: {exc}") from exc
     if engine == "spark":
-        from worklife.metrics import spark
+        from worklife.metrics.spark import spark_backend_for
 
-        session = spark.spark_session(spark_master, "worklife-metrics")
-        if parquet_dir is None:
-            if not session.sparkContext.master.startswith("local"):
-                log.warning("staging the store as Parquet in a local temp folder: cluster executors "
-                            "cannot read it; export Parquet to shared storage and pass that folder")
-            parquet_dir = spark.write_parquet(con, spark.staging_dir())
-        return Engine(backend=spark.spark_backend(session, parquet_dir), duck=con, name="spark")
-    return Engine(backend=ibis.duckdb.from_connection(con), duck=con, name="duckdb")
+        return Engine(backend=spark_backend_for(store, spark_master), duck=con, name="spark", store=store)
+    return Engine(backend=ibis.duckdb.from_connection(con), duck=con, name="duckdb", store=store)

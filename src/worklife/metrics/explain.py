@@ -41,7 +41,7 @@ from worklife.metrics import METRIC_COLUMNS, finalize_frame, prepare
 from worklife.metrics.engine import open_backend
 from worklife.metrics.localtime import DAY_S, day_date
 from worklife.metrics.pipeline import LONG_NAMES
-from worklife.store import Store
+from worklife.store import Store, as_store
 
 #: metric -> (pieces kind, seconds column) for interval metrics
 INTERVAL_METRICS = {
@@ -108,31 +108,22 @@ def check_week(week: str) -> str:
     return f"{year}-W{num:02d}"
 
 
-def resolve_person(con: Any, text: str) -> str | None:
-    """The person_id of a person id, e-mail or alias (``person_aliases``), case-insensitive; None if unknown."""
-    key = text.strip().lower()
-    row = con.execute(
-        "SELECT person_id FROM people WHERE lower(person_id) = $k OR lower(email) = $k LIMIT 1",
-        {"k": key}).fetchall()
-    if not row and table_columns(con, "person_aliases"):
-        row = con.execute("SELECT person_id FROM person_aliases WHERE lower(alias) = $k LIMIT 1",
-                          {"k": key}).fetchall()
-    return row[0][0] if row else None
+def resolve_person(store: Store | Any, text: str) -> str | None:
+    """The person_id of a person id, e-mail or alias, case-insensitive; None if unknown (``Store.find_person``)."""
+    return as_store(store).find_person(text)
 
 
-def table_columns(con: Any, table: str) -> set[str]:
+def table_columns(store: Store | Any, table: str) -> set[str]:
     """Column names of ``table`` in the store (empty when the table is absent)."""
-    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-                       [table]).fetchall()
-    return {r[0] for r in rows}
+    return as_store(store).columns(table)
 
 
-def tz_source(con: Any, person_id: str) -> str | None:
+def tz_source(store: Store | Any, person_id: str) -> str | None:
     """``people.tz_source`` of the person (where the zone came from), None when the store lacks it."""
-    if "tz_source" not in table_columns(con, "people"):
+    store = as_store(store)
+    if "tz_source" not in store.columns("people"):
         return None
-    row = con.execute("SELECT tz_source FROM people WHERE person_id = ?", [person_id]).fetchall()
-    return row[0][0] if row and row[0][0] else None
+    return store.scalar("SELECT tz_source FROM people WHERE person_id = ?", [person_id]) or None
 
 
 def _week_bounds_utc(d0: int, d1: int, tz: str) -> tuple[datetime, datetime]:
@@ -177,7 +168,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
     week = check_week(week)
     backend = open_backend(store)
     known = backend.people()
-    person_id = resolve_person(backend.duck, person_id) or person_id.strip().lower()
+    person_id = resolve_person(backend.store, person_id) or person_id.strip().lower()
     if person_id not in set(known["person_id"]):
         raise ConfigError(f"no internal person {person_id!r} in this store "
                           "(give a person_id, e-mail or alias; `worklife export people` lists them)")
@@ -195,7 +186,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
         "work_end": f"{ws.work_end_s // 3600:02d}:{ws.work_end_s % 3600 // 60:02d}",
         "workdays": ",".join(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i] for i in sorted(ws.workdays)),
         "jurisdiction": ws.jurisdiction or "(none)", "defaults_used": ", ".join(ws.defaults_used) or "none",
-        "tz_source": tz_source(eng.duck, person_id),
+        "tz_source": tz_source(eng.store, person_id),
     }
     wk_lo, wk_hi = _week_bounds_utc(d0, d1, ws.tz)  # the local week, as UTC instants
     pk = int(cal.people_frame.set_index("person_id").loc[person_id, "pk"])
@@ -218,7 +209,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
     m["hours"] = (m.end_s - m.start_s) / 3600
     meetings = m[["meeting_key", "title", "start_local", "hours", "response", "invitees", "status", "overlap"]]
 
-    msgs = eng.duck.execute(
+    msgs = eng.store.frame(
         """SELECT m.message_key, m.channel, m.sent_utc, m.subject_or_channel AS subject,
                   CASE WHEN m.sender_id = $p THEN 'sent' ELSE r.kind END AS role,
                   CASE WHEN m.is_auto THEN 'auto message'
@@ -233,7 +224,7 @@ def explain(store: Store | str | Path, person_id: str, week: str, metric: str | 
              ON r.message_key = m.message_key AND r.person_id = $p
            WHERE (m.sender_id = $p OR r.person_id IS NOT NULL) AND m.sent_utc >= $lo AND m.sent_utc < $hi
            ORDER BY m.sent_utc, m.message_key""",
-        {"p": person_id, "lo": wk_lo, "hi": wk_hi}).df()
+        {"p": person_id, "lo": wk_lo, "hi": wk_hi})
     msgs = msgs.drop_duplicates(["message_key", "role"])
     if len(msgs):
         msgs.insert(3, "sent_local", _local(msgs.sent_utc, ws.tz))

@@ -92,10 +92,9 @@ def _exclusions(run) -> pd.DataFrame:
     att = run.parts.attendance
     a = eng.execute(att.group_by(reason=att.reason.fill_null("counted")).agg(n=_.meeting_key.count()))
     a.insert(0, "what", "meeting attendance")
-    msg = eng.duck.execute(
+    msg = eng.store.frame(
         """SELECT 'message' AS what, 'auto message' AS reason, count(*) AS n FROM messages WHERE is_auto
-           UNION ALL SELECT 'message recipient', 'bcc', count(*) FROM message_recipients WHERE kind = 'bcc'"""
-    ).df()
+           UNION ALL SELECT 'message recipient', 'bcc', count(*) FROM message_recipients WHERE kind = 'bcc'""")
     return pd.concat([a, msg], ignore_index=True)
 
 

@@ -59,15 +59,14 @@ def check(store: Store | PolicyDb | str | Path, config: Config, policy: Policy |
 
 def people_teams(store: Store | PolicyDb) -> tuple[dict[str, str | None], dict[str, int]]:
     """(person_id -> team, team -> internal people) for ``team_summary``; no team reads '(no team)'."""
-    con = (store.store if isinstance(store, PolicyDb) else store).con
-    teams = dict(con.execute("SELECT person_id, team FROM people").fetchall())
-    sizes = dict(con.execute(
-        "SELECT coalesce(team, '(no team)'), count(*) FROM people WHERE is_internal GROUP BY 1").fetchall())
+    db = store.store if isinstance(store, PolicyDb) else store
+    teams = dict(db.rows("SELECT person_id, team FROM people"))
+    sizes = dict(db.rows("SELECT coalesce(team, '(no team)'), count(*) FROM people WHERE is_internal GROUP BY 1"))
     return teams, sizes
 
 
 def last_message_utc(store: Store | PolicyDb) -> datetime | None:
     """The latest ``messages.sent_utc`` (aware, UTC), or None for a store without messages."""
-    con = (store.store if isinstance(store, PolicyDb) else store).con
-    last = con.execute("SELECT max(sent_utc) FROM messages").fetchone()[0]
+    db = store.store if isinstance(store, PolicyDb) else store
+    last = db.scalar("SELECT max(sent_utc) FROM messages")
     return None if last is None else last.replace(tzinfo=timezone.utc)

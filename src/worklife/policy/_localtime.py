@@ -39,15 +39,12 @@ def prepare(store: Store | PolicyDb, config: Config) -> int:
     people and zone lists are read on the driver (``db.store``), the tables go to the engine.
     """
     db = as_db(store)
-    has_measured = db.store.con.execute(
-        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'people' AND column_name = 'is_measured'"
-    ).fetchall()[0][0]
-    cur = db.store.con.execute(
+    has_measured = "is_measured" in db.store.columns("people")
+    people = db.store.arrow(
         "SELECT person_id, tz, work_start, work_end, workdays, jurisdiction, team, level, manager_id, is_internal, "
         + ("coalesce(is_measured, TRUE)" if has_measured else "TRUE") + " AS is_measured FROM people"
     )
-    names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    rows = people.to_pylist()
     cols: dict[str, list] = {k: [] for k in (
         "person_id", "tz", "work_start_s", "work_end_s", "mask", "jurisdiction", "team", "level",
         "manager_id", "is_internal", "is_measured", "defaults_used")}
@@ -81,7 +78,7 @@ def prepare(store: Store | PolicyDb, config: Config) -> int:
                          "day": pa.array([h[1] for h in hol], pa.date32())})
     db.load("pol_holidays", holidays, "DISTINCT jurisdiction, day")
 
-    have = {r[0] for r in db.store.con.execute("SELECT DISTINCT tz FROM tz_offsets").fetchall()}
+    have = {r[0] for r in db.store.rows("SELECT DISTINCT tz FROM tz_offsets")}
     missing = sorted(set(cols["tz"]) - have)
     tz_sql = "SELECT tz, valid_from_utc, valid_to_utc, utc_offset_s FROM tz_offsets"
     if missing:

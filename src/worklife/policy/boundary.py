@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from worklife.config import Config
@@ -310,15 +309,11 @@ class SenderView:
 def resolve_person_id(store: Store | PolicyDb, address: str) -> str:
     """person_id of an e-mail or alias (people.email, person_aliases), else the address lower-cased."""
     a = address.strip().lower()
-    con = as_db(store).store.con
-    row = con.execute("SELECT person_id FROM people WHERE lower(email) = ? OR person_id = ? LIMIT 1",
-                      [a, a]).fetchone()
-    if row is None:  # a folder of exported Parquet tables has no person_aliases
-        try:
-            row = con.execute("SELECT person_id FROM person_aliases WHERE lower(alias) = ? LIMIT 1", [a]).fetchone()
-        except duckdb.CatalogException:
-            row = None
-    return row[0] if row else a
+    db = as_db(store).store
+    pid = db.scalar("SELECT person_id FROM people WHERE lower(email) = ? OR person_id = ? LIMIT 1", [a, a])
+    if pid is None and db.columns("person_aliases"):  # a folder of exported Parquet tables has none
+        pid = db.scalar("SELECT person_id FROM person_aliases WHERE lower(alias) = ? LIMIT 1", [a])
+    return pid or a
 
 
 def sender_view(store: Store | PolicyDb | str | Path, config: Config, sender: str, *,

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
-import shutil
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,15 +33,14 @@ import sqlglot
 from sqlglot import exp
 
 from worklife.errors import ConfigError, StoreError
-from worklife.store import Store, connect
+from worklife.storage import ENGINES, open_store, stage_spark
+from worklife.store import Store
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("duckdb", "spark")
-
 
 class PolicyDb:
-    """The store's DuckDB connection: queries, temp tables and small reads."""
+    """The policy queries on the store's DuckDB: queries, temp tables and small reads."""
 
     engine = "duckdb"
 
@@ -53,7 +50,7 @@ class PolicyDb:
         # Inputs of the temp tables built last (shared with borrowed copies): a PolicyDb is a
         # snapshot of the data for its lifetime, so equal inputs need not be rebuilt.
         self.built: dict[str, Any] = {}
-        store.con.execute("SET enable_progress_bar = false")  # a library never draws on the terminal
+        store.run("SET enable_progress_bar = false")  # a library never draws on the terminal
 
     def __enter__(self) -> PolicyDb:
         return self
@@ -67,10 +64,10 @@ class PolicyDb:
             self.store.close()
 
     def rows(self, sql: str) -> list[tuple]:
-        return self.store.con.execute(sql).fetchall()
+        return self.store.rows(sql)
 
     def df(self, sql: str) -> pd.DataFrame:
-        return self.store.con.execute(sql).df()
+        return self.store.frame(sql)
 
     def temp(self, name: str, sql: str, reuse: bool = True) -> None:
         """(Re)create temp table ``name`` as the result of ``sql``.
@@ -78,19 +75,13 @@ class PolicyDb:
         ``reuse=False`` hints that the table is small or read once or twice: Spark then keeps
         it as a plain view (recomputed when read) instead of computing it in a job of its own.
         """
-        self.store.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self.store.run(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
     def load(self, name: str, table: pa.Table, select: str = "*") -> None:
         """Create temp table ``name`` as ``SELECT {select}`` from an Arrow table."""
-        con = self.store.con
         # Explicit registration (another stage's Ibis backend may switch off replacement scans).
-        # DuckDB refuses register() while an earlier execute() has rows left: finish one first.
-        con.execute("SELECT 1").fetchall()
-        con.register("_pol_arrow", table)
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} FROM _pol_arrow")
-        finally:
-            con.unregister("_pol_arrow")
+        with self.store.registered("_pol_arrow", table):
+            self.store.run(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} FROM _pol_arrow")
 
 
 class SparkPolicyDb(PolicyDb):
@@ -143,10 +134,11 @@ def open_db(store: Store | PolicyDb | str | Path, engine: str = "duckdb",
             spark_master: str = "local[*]") -> PolicyDb:
     """Where to run the policy queries: ``engine`` over a Store, a store file or a Parquet folder.
 
-    A folder (``worklife export … --format parquet`` tables, as for ``worklife metrics``)
-    needs ``engine="spark"``. With Spark and a store, the canonical tables are staged as
-    Parquet in a temporary folder (removed at exit). Close the result when done (it closes
-    only what it opened).
+    The store is opened (schema checked) and, for Spark, staged once by
+    ``worklife.storage.open_store``, the same seam metrics uses: a folder
+    (``worklife export … --format parquet`` tables) needs ``engine="spark"``; a store is
+    staged as Parquet in a temporary folder (removed at exit). Close the result when done
+    (it closes only what it opened).
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
@@ -154,41 +146,10 @@ def open_db(store: Store | PolicyDb | str | Path, engine: str = "duckdb",
         borrowed = copy.copy(store)
         borrowed._owned = False
         return borrowed
-    owned, parquet_dir = False, None
-    if not isinstance(store, Store):
-        p = Path(store)
-        if not p.exists():
-            raise StoreError(f"{p}: no such store; run `worklife ingest ... --db {p}` first")
-        if p.is_dir():
-            if engine != "spark":
-                raise ConfigError(f"{p} is a directory of Parquet tables: use --engine spark")
-            from worklife.metrics.spark import duck_over_parquet
-
-            parquet_dir, store = p, Store(duck_over_parquet(p), str(p))
-        else:
-            store = connect(p, read_only=True, create=False)
-        owned = True
+    opened = open_store(store, engine=engine, spark_master=spark_master)  # a Store comes back borrowed
     if engine == "duckdb":
-        return PolicyDb(store, owned)
-    from worklife.metrics import spark
-
-    try:
-        if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-            raise ConfigError("--engine spark needs Java 17: no `java` on PATH and no JAVA_HOME")
-        session = spark.spark_session(spark_master, "worklife-policy")
-        if parquet_dir is None:
-            if not session.sparkContext.master.startswith("local"):
-                log.warning("staging the store as Parquet in a local temp folder: cluster executors "
-                            "cannot read it; export Parquet to shared storage and pass that folder")
-            parquet_dir = spark.write_parquet(store.con, spark.staging_dir())
-        spark.load_parquet(session, parquet_dir)
-    except Exception:
-        if owned:
-            store.close()
-        raise
-    if session.conf.get("spark.sql.session.timeZone") != "UTC":
-        raise ConfigError("the Spark session time zone is not UTC; worklife needs UTC")
-    return SparkPolicyDb(store, session, owned)
+        return PolicyDb(opened, owned=True)
+    return SparkPolicyDb(opened, stage_spark(opened, spark_master).session, owned=True)
 
 
 # -- DuckDB SQL -> Spark SQL ----------------------------------------------------------------

@@ -85,12 +85,12 @@ class Scrubber:
     def for_store(cls, store: Any, key: str, keep: Iterable[str] = ()) -> Scrubber:
         """Identities from the store's ``people`` and ``person_aliases`` tables."""
         ids: dict[str, str] = {}
-        for pid, email, name in store.con.execute(
-                "SELECT person_id, email, display_name FROM people").fetchall():
+        for pid, email, name in store.rows(
+                "SELECT person_id, email, display_name FROM people"):
             for ident in (pid, email, name):
                 if ident:
                     ids[str(ident)] = str(pid)
-        for alias, pid in store.con.execute("SELECT alias, person_id FROM person_aliases").fetchall():
+        for alias, pid in store.rows("SELECT alias, person_id FROM person_aliases"):
             if alias:
                 ids.setdefault(str(alias), str(pid))
         return cls(key, ids, keep)
@@ -138,7 +138,7 @@ def resolve_pseudonym(store: Any, store_path: str | Path | None, config: Config,
     if not PSEUDONYM.fullmatch(value.strip()):
         return None
     key = load_key(store_path, config, create=False)
-    for (pid,) in store.con.execute("SELECT person_id FROM people").fetchall():
+    for (pid,) in store.rows("SELECT person_id FROM people"):
         if pseudonym(pid, key) == value.strip():
             return str(pid)
     return None

@@ -61,7 +61,7 @@ def check_columns(df: pd.DataFrame) -> None:
 
 def finish_pending(store: Store) -> None:
     """Complete a result an earlier ``execute()`` left unfetched (DuckDB then refuses register())."""
-    store.con.complete()
+    store.settle()
 
 
 @contextmanager
@@ -69,19 +69,17 @@ def registered(store: Store, person_weeks: pd.DataFrame) -> Iterator[str]:
     """Register ``person_weeks`` + team as the temp view ``_report_pw``; drop it on exit."""
     raw = f"_report_pw_raw_{uuid.uuid4().hex[:8]}"
     frame = person_weeks.drop(columns=[c for c in ("team",) if c in person_weeks.columns])
-    finish_pending(store)
-    store.con.register(raw, frame)
-    try:
-        store.con.execute(
-            f"""CREATE OR REPLACE TEMP VIEW {VIEW} AS
-                SELECT pw.*, coalesce(nullif(trim(p.team), ''), '{NO_TEAM}') AS team
-                FROM {raw} pw LEFT JOIN people p ON p.person_id = pw.person_id"""
-        )
-        yield VIEW
-    finally:
-        finish_pending(store)
-        store.con.execute(f"DROP VIEW IF EXISTS {VIEW}")
-        store.con.unregister(raw)
+    with store.registered(raw, frame):
+        try:
+            store.run(
+                f"""CREATE OR REPLACE TEMP VIEW {VIEW} AS
+                    SELECT pw.*, coalesce(nullif(trim(p.team), ''), '{NO_TEAM}') AS team
+                    FROM {raw} pw LEFT JOIN people p ON p.person_id = pw.person_id"""
+            )
+            yield VIEW
+        finally:
+            finish_pending(store)
+            store.run(f"DROP VIEW IF EXISTS {VIEW}")
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,7 @@ class TeamSizes:
 
 
 def team_sizes(store: Store, min_group: int) -> TeamSizes:
-    rows = store.con.execute(f"SELECT DISTINCT team, week, person_id FROM {VIEW}").df()
+    rows = store.frame(f"SELECT DISTINCT team, week, person_id FROM {VIEW}")
     grid = protect_grid(rows, "team", "week", min_group)
     teams = {t: grid.people[(t, ALL)] for t in grid.groups(ALL) + grid.groups(ALL, hidden=True)}
     shown = {t: n for t, n in sorted(teams.items()) if grid.shows(t)}
@@ -128,13 +126,13 @@ def team_stats(store: Store, sizes: TeamSizes, metric: str) -> pd.DataFrame:
     Sorted by mean, highest first. Suppressed teams are not queried at all.
     """
     where, params = _shown_filter(sizes)
-    return store.con.execute(
+    return store.frame(
         f"""SELECT team, count(DISTINCT person_id) AS people, count(*) AS person_weeks,
                    avg({metric}) AS mean, quantile_cont({metric}, 0.5) AS median,
                    quantile_cont({metric}, 0.9) AS p90
             FROM {VIEW} WHERE {where} GROUP BY team ORDER BY mean DESC, team""",
         params,
-    ).df()
+    )
 
 
 TREND_METRICS = {
@@ -150,10 +148,10 @@ def weekly_org(store: Store, min_group: int, sizes: TeamSizes | None = None) -> 
     Returns (frame[week, week_start, people, <metrics>], number of weeks dropped).
     """
     means = ", ".join(f"avg({m}) AS {m}" for m in TREND_METRICS)
-    df = store.con.execute(
+    df = store.frame(
         f"""SELECT week, min(week_start) AS week_start, count(DISTINCT person_id) AS people, {means}
             FROM {VIEW} GROUP BY week ORDER BY week"""
-    ).df()
+    )
     keep = df["people"] >= min_group
     if sizes is not None:
         keep &= pd.Series([sizes.shows(ORG, str(w)) for w in df["week"]], index=df.index, dtype=bool)
@@ -164,12 +162,12 @@ def weekly_team(store: Store, sizes: TeamSizes) -> pd.DataFrame:
     """Team mean of the trend metrics per week: shown teams, team-weeks the suppression pattern allows."""
     where, params = _shown_filter(sizes)
     means = ", ".join(f"avg({m}) AS {m}" for m in TREND_METRICS)
-    df = store.con.execute(
+    df = store.frame(
         f"""SELECT team, week, min(week_start) AS week_start, count(DISTINCT person_id) AS people, {means}
             FROM {VIEW} WHERE {where} GROUP BY team, week
             HAVING count(DISTINCT person_id) >= ? ORDER BY team, week""",
         [*params, sizes.min_group],
-    ).df()
+    )
     if sizes.grid is None or df.empty:
         return df
     keep = [sizes.shows(str(t), str(w)) for t, w in zip(df["team"], df["week"])]
@@ -179,38 +177,38 @@ def weekly_team(store: Store, sizes: TeamSizes) -> pd.DataFrame:
 def over_40h_by_team(store: Store, sizes: TeamSizes) -> pd.DataFrame:
     """Per shown team: person-weeks with workweek_span over the threshold, share (%), mean span."""
     where, params = _shown_filter(sizes)
-    return store.con.execute(
+    return store.frame(
         f"""SELECT team, count(DISTINCT person_id) AS people, count(*) AS person_weeks,
                    count(*) FILTER (WHERE over_40h) AS weeks_over_40h,
                    100.0 * count(*) FILTER (WHERE over_40h) / count(*) AS share_pct,
                    avg(workweek_span) AS mean_span
             FROM {VIEW} WHERE {where} GROUP BY team ORDER BY share_pct DESC, team""",
         params,
-    ).df()
+    )
 
 
 def status_meetings_by_team(store: Store, sizes: TeamSizes) -> pd.DataFrame:
     """Per shown team: mean status-meeting and meeting hours per person-week, status share (%)."""
     where, params = _shown_filter(sizes)
-    return store.con.execute(
+    return store.frame(
         f"""SELECT team, count(DISTINCT person_id) AS people,
                    avg(status_meeting_hours) AS status_hours, avg(meeting_hours) AS meeting_hours,
                    CASE WHEN sum(meeting_hours) > 0
                         THEN 100.0 * sum(status_meeting_hours) / sum(meeting_hours) END AS share_pct
             FROM {VIEW} WHERE {where} GROUP BY team ORDER BY status_hours DESC, team""",
         params,
-    ).df()
+    )
 
 
 def quarantine_reasons(store: Store) -> pd.DataFrame:
     """Quarantined records by source kind and reason: count and number of sources."""
-    return store.con.execute(
+    return store.frame(
         """WITH kinds AS (SELECT source, any_value(kind) AS kind FROM ingest_log GROUP BY source)
            SELECT coalesce(k.kind, '?') AS kind, q.reason, count(*) AS records,
                   count(DISTINCT q.source) AS sources
            FROM quarantine q LEFT JOIN kinds k ON k.source = q.source
            GROUP BY ALL ORDER BY records DESC, kind, reason"""
-    ).df()
+    )
 
 
 def defaults_used(store: Store) -> pd.DataFrame:
@@ -218,24 +216,24 @@ def defaults_used(store: Store) -> pd.DataFrame:
 
     The column may hold a comma-separated or JSON list of field names; both are read.
     """
-    return store.con.execute(
+    return store.frame(
         """SELECT field, count(DISTINCT person_id) AS people
            FROM (SELECT person_id, unnest(regexp_extract_all(defaults_used, '[a-z_]+')) AS field
                  FROM people WHERE coalesce(is_internal, TRUE) AND defaults_used IS NOT NULL)
            GROUP BY field ORDER BY people DESC, field"""
-    ).df()
+    )
 
 
 def ingest_by_kind(store: Store) -> pd.DataFrame:
     """Per source kind: sources, records read and quarantined (latest run of each source)."""
-    return store.con.execute(
+    return store.frame(
         """WITH latest AS (
                SELECT * FROM ingest_log
                QUALIFY row_number() OVER (PARTITION BY source ORDER BY finished_utc DESC NULLS LAST) = 1)
            SELECT kind, count(*) AS sources, sum(read) AS records_read,
                   sum(quarantined) AS quarantined
            FROM latest GROUP BY kind ORDER BY records_read DESC, kind"""
-    ).df()
+    )
 
 
 @dataclass(frozen=True)
@@ -254,11 +252,11 @@ class OrgSummary:
 
 
 def org_summary(store: Store, sizes: TeamSizes) -> OrgSummary:
-    row = store.con.execute(
+    row = store.row(
         f"""SELECT count(DISTINCT person_id), count(DISTINCT week), min(week), max(week),
                    CAST(min(week_start) AS DATE), CAST(max(week_start) AS DATE) + 6
             FROM {VIEW}"""
-    ).fetchone()
+    )
     assert row is not None  # an aggregate without GROUP BY always returns one row
     people, weeks, w0, w1, d0, d1 = row
     return OrgSummary(

@@ -122,7 +122,7 @@ def _header(title: str, s: agg.OrgSummary, generated_at: datetime | None, notes:
 
 def _header_notes(store: Store, config: Config, pw: pd.DataFrame) -> str:
     """Warnings under the header cards: loud defaults, people without activity of their own."""
-    parts = [note(line, "warn") for line in default_notes(default_counts(store.con), config)]
+    parts = [note(line, "warn") for line in default_notes(default_counts(store), config)]
     quiet = inactive_people(pw)
     if quiet:
         parts.append(note(f"{quiet:,} of the people measured have no activity of their own in any week "

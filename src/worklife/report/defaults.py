@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from worklife.config import Config
+from worklife.store import Store, as_store
 
 HOW_TO_SET = ("set them per person in a people file (`worklife ingest people.csv --db ...`; columns "
               "person_id, tz, work_start, work_end, workdays, jurisdiction; docs/ingest.md) or for "
@@ -30,15 +31,10 @@ class DefaultCounts:
     jurisdiction: int
 
 
-def _columns(con: Any) -> set[str]:
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'people'").fetchall()
-    return {r[0] for r in rows}
-
-
-def default_counts(con: Any, person_ids: list[str] | None = None) -> DefaultCounts:
+def default_counts(store: Store | Any, person_ids: list[str] | None = None) -> DefaultCounts:
     """Count internal people (or only ``person_ids``) whose zone, hours or jurisdiction is a default."""
-    cols = _columns(con)
+    store = as_store(store)
+    cols = store.columns("people")
     if not cols:
         return DefaultCounts(0, 0, 0, 0)
     blank = "nullif(trim({c}), '') IS NULL"
@@ -52,10 +48,10 @@ def default_counts(con: Any, person_ids: list[str] | None = None) -> DefaultCoun
     if person_ids is not None:
         where += " AND list_contains(?, person_id)"
         params.append(list(person_ids))
-    row = con.execute(
+    row = store.row(
         f"""SELECT count(*), count(*) FILTER (WHERE {tz_default}), count(*) FILTER (WHERE {hours}),
                    count(*) FILTER (WHERE {blank.format(c='jurisdiction')})
-            FROM people WHERE {where}""", params).fetchall()[0]
+            FROM people WHERE {where}""", params)
     return DefaultCounts(*(int(v) for v in row))
 
 

@@ -120,7 +120,7 @@ def activity_heatmap(store: Store, config: Config, person_id: str | None = None)
         "default_tz": str(config["defaults.tz"]),
     }
     sql = _SQL.replace("$qualifying", meeting_rule(config).qualifying_attendance_sql())
-    df = store.con.execute(sql, params).df()
+    df = store.frame(sql, params)
     log.debug("heat-map: %d messages, %.1f meeting hours", df.messages_sent.sum(), df.meeting_hours.sum())
     return df
 

@@ -75,12 +75,11 @@ def own_person_weeks(store: Store, config: Config, person_id: str, period: str =
 
 def _schedule(store: Store, config: Config, person_id: str) -> dict[str, str]:
     """The person's zone (and where it came from), hours, workdays and jurisdiction."""
-    cols = {r[0] for r in store.con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'people'").fetchall()}
+    cols = store.columns("people")
     extra = ", tz_source" if "tz_source" in cols else ", NULL"
-    row = store.con.execute(
+    row = store.rows(
         f"SELECT tz, work_start, work_end, workdays, jurisdiction{extra} FROM people WHERE person_id = ?",
-        [person_id]).fetchall()
+        [person_id])
     tz, ws, we, days, jur, src = row[0] if row else (None,) * 6
 
     def pick(value: Any, key: str) -> str:
@@ -154,9 +153,9 @@ def render_personal(store: Store, config: Config | None, person_id: str, person_
     first, last = pd.to_datetime(pw["week_start"]).min().date(), pd.to_datetime(pw["week_start"]).max().date()
     title = title or f"worklife: {person_id}"
     when = f" Generated {generated_at:%Y-%m-%d %H:%M %Z}." if generated_at else ""
-    notes = "".join(note(n, "warn") for n in default_notes(default_counts(store.con, [person_id]), config))
-    kinds = ", ".join(r[0] for r in store.con.execute(
-        "SELECT DISTINCT kind FROM ingest_log ORDER BY 1").fetchall()) or "none logged"
+    notes = "".join(note(n, "warn") for n in default_notes(default_counts(store, [person_id]), config))
+    kinds = ", ".join(r[0] for r in store.rows(
+        "SELECT DISTINCT kind FROM ingest_log ORDER BY 1")) or "none logged"
     header = (
         f"<h1>{html.escape(title)}</h1>\n"
         f'<p class="subtitle">Your own work pattern over {len(pw):,} week{"s" if len(pw) != 1 else ""}, '

@@ -92,7 +92,7 @@ def section_body(store: Store, config: Config, findings: list[Finding], *,
                  include_plotlyjs: bool | str = False) -> str:
     """The section's content without its ``<section>``/heading (for ``worklife.report``)."""
     mgs = int(config["privacy.min_group_size"])
-    org_people = store.con.execute("SELECT count(*) FROM people WHERE is_internal").fetchone()[0]
+    org_people = store.scalar("SELECT count(*) FROM people WHERE is_internal")
     parts = [f"<p>Policy checked: {html.escape(str(config['policy.report_policy']))}. Contact is judged in "
              "the recipient's hours, zone and holidays.</p>"]
     js = include_plotlyjs

@@ -69,6 +69,6 @@ def savings_section(store: Store, config: Config) -> str:
 
 def savings_sections(store: Store, config: Config, person_weeks: object = None) -> list[Section] | None:
     """The report's section provider: the savings; None when the store holds no meetings at all."""
-    if store.con.execute("SELECT count(*) FROM meetings").fetchall()[0][0] == 0:
+    if store.scalar("SELECT count(*) FROM meetings") == 0:
         return None
     return [section(SECTION_TITLE, savings_html(store, config), anchor="digest-savings")]

@@ -156,7 +156,7 @@ def collect_sections(store: Any, config: Any, person_weeks: Any, providers: Sequ
     out: list[Section] = []
     for provider in providers:
         got = provider(store, config, person_weeks)
-        store.con.complete()  # a provider may leave a result unfetched; the next one must not fail
+        store.settle()  # a provider may leave a result unfetched; the next one must not fail
         if got is None:
             continue
         if isinstance(got, Section):
