@@ -120,6 +120,7 @@ def main() -> None:
     ap.add_argument("--weeks", type=int, default=52)
     ap.add_argument("--keep", type=Path, help="build the store here and keep it")
     ap.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit while loading")
+    ap.add_argument("--build-only", action="store_true", help="with --keep: build the store, measure nothing")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="wl-incr-")
     path = args.keep or Path(tmp.name) / "store.duckdb"
@@ -147,6 +148,8 @@ def main() -> None:
             held.mkdir(exist_ok=True)
             for t, data in late.items():
                 pq.write_table(data, held / f"{t}.parquet")
+    if args.build_only:
+        return
     config = Config()
     with connect(path) as store:
         rows = sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
