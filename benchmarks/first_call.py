@@ -7,7 +7,7 @@ Each measurement runs in a fresh process: it drops the store's stored results
 (``metric_*`` tables), then times ``person_weeks(store, config)`` — nothing stored, so a
 full run that writes ``metric_days``/``metric_weeks`` and reads them back — and reports
 wall and CPU seconds (all threads), the load average and the process's peak RSS.
-``--compare DIR`` alternates with the ``src/`` of another checkout (e.g. the previous
+``--set NAME=VALUE`` sets a setting for this checkout's runs. ``--compare DIR`` alternates with the ``src/`` of another checkout (e.g. the previous
 commit, ``git worktree add /tmp/base HEAD~1``) on the same store, and prints the ratios
 of the medians, so both sides see the same machine load. Build a store with
 ``benchmarks/incremental.py --people 10000 --weeks 52 --keep FILE --build-only``.
@@ -38,8 +38,9 @@ def cpu():
     return r.ru_utime + r.ru_stime
 
 config = Config()
-if sys.argv[3]:
-    config.set("metrics.memory_limit", sys.argv[3])
+for kv in json.loads(sys.argv[3]):
+    name, value = kv.split("=", 1)
+    config.set(name, type(config[name])(value))
 with connect(sys.argv[2]) as store:
     for t in ("metric_days", "metric_weeks", "metric_people", "metric_state", "metric_touched"):
         store.con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -56,9 +57,9 @@ print(json.dumps({"wall": wall, "cpu": used, "peak_mb": peak, "rows": len(df), "
 """
 
 
-def measure(src: Path, db: Path, memory_limit: str) -> dict:
+def measure(src: Path, db: Path, settings: list[str]) -> dict:
     """One first call in a fresh process running the code of ``src``."""
-    out = subprocess.run([sys.executable, "-c", CHILD, str(src), str(db), memory_limit],
+    out = subprocess.run([sys.executable, "-c", CHILD, str(src), str(db), json.dumps(settings)],
                          capture_output=True, text=True, check=False)
     if out.returncode:
         sys.exit(f"first call failed ({src}):\n{out.stderr[-2000:]}")
@@ -70,7 +71,8 @@ def main() -> None:
     ap.add_argument("--db", type=Path, required=True, help="a kept store (its stored results are dropped)")
     ap.add_argument("--compare", type=Path, help="another checkout whose src/ is measured alternately")
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--memory-limit", default="", help="metrics.memory_limit for this code (default: its default)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a setting for this checkout's runs, e.g. metrics.memory_limit=6GB (repeatable)")
     args = ap.parse_args()
     sides = {"this": ROOT / "src"}
     if args.compare:
@@ -80,7 +82,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {k: [] for k in sides}
     for i in range(args.repeat):
         for name, src in sides.items():
-            r = measure(src, args.db, args.memory_limit if name == "this" else "")
+            r = measure(src, args.db, args.set if name == "this" else [])
             runs[name].append(r)
             print(f"{name:<8} run {i + 1}: {r['wall']:7.1f} s wall {r['cpu']:7.1f} s CPU  peak {r['peak_mb']:,} MB  "
                   f"load {r['load'][0]:.1f}->{r['load'][1]:.1f}  {r['rows']:,} person-weeks", flush=True)
