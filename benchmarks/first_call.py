@@ -38,10 +38,16 @@ def cpu():
     return r.ru_utime + r.ru_stime
 
 config = Config()
+duck_limit = ""
 for kv in json.loads(sys.argv[3]):
     name, value = kv.split("=", 1)
-    config.set(name, type(config[name])(value))
+    if name == "duckdb.memory_limit":  # on the connection (code without metrics.memory_limit)
+        duck_limit = value
+    else:
+        config.set(name, type(config[name])(value))
 with connect(sys.argv[2]) as store:
+    if duck_limit:
+        store.con.execute(f"SET memory_limit = '{duck_limit}'")
     for t in ("metric_days", "metric_weeks", "metric_people", "metric_state", "metric_touched"):
         store.con.execute(f"DROP TABLE IF EXISTS {t}")
     store.con.execute("CHECKPOINT")
@@ -71,6 +77,9 @@ def main() -> None:
     ap.add_argument("--db", type=Path, required=True, help="a kept store (its stored results are dropped)")
     ap.add_argument("--compare", type=Path, help="another checkout whose src/ is measured alternately")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--compare-memory-limit", default="",
+                    help="DuckDB memory limit set on the connection for the --compare runs (e.g. 8GB: "
+                         "code before metrics.memory_limit peaks near 80%% of RAM at 10,000 x 52)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="a setting for this checkout's runs, e.g. metrics.memory_limit=6GB (repeatable)")
     args = ap.parse_args()
@@ -82,7 +91,8 @@ def main() -> None:
     runs: dict[str, list[dict]] = {k: [] for k in sides}
     for i in range(args.repeat):
         for name, src in sides.items():
-            r = measure(src, args.db, args.set if name == "this" else [])
+            cmp = [f"duckdb.memory_limit={args.compare_memory_limit}"] if args.compare_memory_limit else []
+            r = measure(src, args.db, args.set if name == "this" else cmp)
             runs[name].append(r)
             print(f"{name:<8} run {i + 1}: {r['wall']:7.1f} s wall {r['cpu']:7.1f} s CPU  peak {r['peak_mb']:,} MB  "
                   f"load {r['load'][0]:.1f}->{r['load'][1]:.1f}  {r['rows']:,} person-weeks", flush=True)

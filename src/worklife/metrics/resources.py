@@ -71,7 +71,16 @@ def _memory_limited(con: duckdb.DuckDBPyConnection, want: int | None) -> Iterato
     try:
         yield
     finally:
-        con.execute("RESET memory_limit" if default else f"SET memory_limit = '{before}'")
+        con.execute("RESET memory_limit" if default else f"SET memory_limit = '{_unrounded(before)}'")
+
+
+def _unrounded(shown: str) -> str:
+    """A shown limit ("7.4 GiB", truncated to 0.1) as a value that shows the same again:
+    set as it is, it would come back 0.1 lower ("7.3 GiB") and drift down run by run."""
+    m = _SIZE.match(shown)
+    if not m or "." not in m.group(1):
+        return shown
+    return f"{float(m.group(1)) + 0.05:.2f}{m.group(2)}"
 
 
 def _current(con: duckdb.DuckDBPyConnection, name: str) -> object:
