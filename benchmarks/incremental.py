@@ -3,6 +3,7 @@
     python benchmarks/incremental.py                       # 2,000 people x 52 weeks (+1)
     python benchmarks/incremental.py --people 10000 --weeks 52 --keep /data/s10k.duckdb
     python benchmarks/incremental.py --keep /data/s10k.duckdb  # again: reuses the kept store
+    python benchmarks/incremental.py --people 10000 --keep /data/s10k.duckdb --build-only  # build, no timing
 
 Generates the synthetic organisation (``worklife.synth``) over ``weeks + 1`` weeks into a
 temporary DuckDB store, holding the last week back, then measures in one process, one
