@@ -3,6 +3,7 @@
     python benchmarks/incremental.py                       # 2,000 people x 52 weeks (+1)
     python benchmarks/incremental.py --people 10000 --weeks 52 --keep /data/s10k.duckdb
     python benchmarks/incremental.py --keep /data/s10k.duckdb  # again: reuses the kept store
+    python benchmarks/incremental.py --people 10000 --keep /data/s10k.duckdb --build-only  # build, no timing
 
 Generates the synthetic organisation (``worklife.synth``) over ``weeks + 1`` weeks into a
 temporary DuckDB store, holding the last week back, then measures in one process, one
@@ -120,6 +121,7 @@ def main() -> None:
     ap.add_argument("--weeks", type=int, default=52)
     ap.add_argument("--keep", type=Path, help="build the store here and keep it")
     ap.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit while loading")
+    ap.add_argument("--build-only", action="store_true", help="with --keep: build the store, measure nothing")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="wl-incr-")
     path = args.keep or Path(tmp.name) / "store.duckdb"
@@ -147,6 +149,8 @@ def main() -> None:
             held.mkdir(exist_ok=True)
             for t, data in late.items():
                 pq.write_table(data, held / f"{t}.parquet")
+    if args.build_only:
+        return
     config = Config()
     with connect(path) as store:
         rows = sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))

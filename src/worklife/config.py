@@ -73,6 +73,7 @@ SETTINGS: list[Setting] = [
     Setting("metrics.status_title_patterns", STATUS_TITLE_PATTERNS, "regex list", "Recurring meetings whose title matches any (case-insensitive) are status meetings."),
     Setting("metrics.work_about_work_categories", WORK_ABOUT_WORK_CATEGORIES, "regex lists", "Hierarchical title/channel/subject categories; first match wins, in order."),
     Setting("metrics.batch_people", 2000, "people", "DuckDB engine: measure people in batches of this size (bounds memory; 0 = all at once)."),
+    Setting("metrics.memory_limit", "4GB", "DuckDB size", "DuckDB engine: memory limit while metric results are computed and stored (beyond it DuckDB spills to disk; never raises a lower limit; empty: DuckDB's default, 80% of RAM)."),
     Setting("metrics.hourly_cost", 75.0, "currency/person-hour", "Cost of one person-hour of meeting time (Viva default)."),
     Setting("metrics.inactive_week_z", -2.0, "z-score", "Person-week flagged inactive at or below this z against the person's own mean."),
     Setting("metrics.holiday_week_z", -1.0, "z-score", "Week flagged as a holiday week below this org-mean z."),

@@ -25,8 +25,9 @@ def focus_rows(windows: ir.Table, meeting_pieces: ir.Table, collab_pieces: ir.Ta
     unint_s = int(round(float(config["metrics.uninterrupted_block_hours"]) * 3600))
     mp = meeting_pieces.select(*keys, "start_s", "end_s")
     cp = collab_pieces.select(*keys, "start_s", "end_s")
-    f = gaps_in_windows(windows, mp, keys, focus_s)
-    u = gaps_in_windows(windows, cp, keys, unint_s)
+    # meeting and collaboration pieces are union parts cut at local midnights: disjoint
+    f = gaps_in_windows(windows, mp, keys, focus_s, disjoint=True)
+    u = gaps_in_windows(windows, cp, keys, unint_s, disjoint=True)
     f = f.select(*keys, name=ibis.literal("focus_s"), value=f.free_s.cast("int64"))
     u = u.select(*keys, name=ibis.literal("uninterrupted_s"), value=u.free_s.cast("int64"))
     return union_all(f, u)

@@ -59,11 +59,14 @@ def disjoint_parts(t: ir.Table, keys: list[str], start: str = "start_s", end: st
     return union_parts(sweep(t, keys, start, end), keys)
 
 
-def gaps_in_windows(windows: ir.Table, pieces: ir.Table, keys: list[str], min_gap_s: int) -> ir.Table:
+def gaps_in_windows(windows: ir.Table, pieces: ir.Table, keys: list[str], min_gap_s: int,
+                    disjoint: bool = False) -> ir.Table:
     """Sum, per window, of free gaps of at least ``min_gap_s`` seconds.
 
     ``windows`` has keys + win_start_s, win_end_s (one window per key); ``pieces`` has
-    keys + start_s, end_s (covered time, possibly overlapping). Returns keys + free_s.
+    keys + start_s, end_s (covered time, possibly overlapping; ``disjoint=True`` when
+    they cannot overlap, e.g. union parts: then a cheaper ``lag`` window replaces the
+    running maximum). Returns keys + free_s.
     """
     w = windows
     p = pieces.join(w, keys)
@@ -71,10 +74,16 @@ def gaps_in_windows(windows: ir.Table, pieces: ir.Table, keys: list[str], min_ga
                  _b=ibis.least(p.end_s, p.win_end_s)).filter(_._b > _._a)
     allp = union_all(p, w.select(*keys, _a=w.win_start_s, _b=w.win_start_s),
                      w.select(*keys, _a=w.win_end_s, _b=w.win_end_s))
-    # Start order alone suffices: of rows starting together, whichever comes second sees
-    # the first's end at or past its start, so the gaps are the same in either order.
-    w_prev = ibis.window(group_by=keys, order_by="_a", rows=(None, -1))
-    allp = allp.mutate(_prev=_._b.max().over(w_prev))
+    if disjoint:
+        # Disjoint pieces in (start, end) order have non-decreasing ends, and so do the
+        # empty window edges (the start edge sorts before a piece starting with the
+        # window: its end is smaller), so the running maximum is the previous row's end.
+        allp = allp.mutate(_prev=_._b.lag().over(ibis.window(group_by=keys, order_by=["_a", "_b"])))
+    else:
+        # Start order alone suffices: of rows starting together, whichever comes second
+        # sees the first's end at or past its start, so the gaps are the same in either order.
+        w_prev = ibis.window(group_by=keys, order_by="_a", rows=(None, -1))
+        allp = allp.mutate(_prev=_._b.max().over(w_prev))
     allp = allp.mutate(_gap=ibis.ifelse(_._prev.notnull() & (_._a > _._prev), _._a - _._prev, 0))
     allp = allp.mutate(_free=ibis.ifelse(_._gap >= min_gap_s, _._gap, 0).cast("int64"))
     return allp.group_by(keys).agg(free_s=_._free.sum())
