@@ -28,6 +28,7 @@ import pandas as pd
 
 from worklife.config import Config
 from worklife.errors import StoreError
+from worklife.privacy.suppression import min_group_size
 from worklife.store import Store, connect
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class AppData:
     def __init__(self, store_path: str | Path, config: Config):
         self.path = Path(store_path)
         self.config = config
-        self.min_group = int(config["privacy.min_group_size"])
+        self.min_group = min_group_size(config)
         self._lock = threading.RLock()
         self._state: tuple | None = None
         self._cache: dict[str, Any] = {}
@@ -210,9 +211,9 @@ class AppData:
 
     def team_shown(self, team: str, week: str | None = None) -> bool:
         """True if ``team``'s aggregates (``week``: that week's) may be published."""
-        from worklife.privacy.suppression import ALL
+        from worklife.privacy.suppression import ALL, too_small
 
-        if self.team_sizes().get(team, 0) < self.min_group:
+        if too_small(self.team_sizes().get(team, 0), self.min_group):
             return False
         return self.grid().shows(team, ALL if week is None else week)
 
@@ -265,10 +266,10 @@ class AppData:
                 week_start=("week_start", "min"), people=("person_id", "nunique"),
                 over_40h_pct=("over_40h", "mean"), **{c: (c, "mean") for c in cols})
             g["over_40h_pct"] = g["over_40h_pct"].astype(float) * 100
-            from worklife.privacy.suppression import ORG
+            from worklife.privacy.suppression import ORG, too_small
 
             grid = self.grid()
-            ok = [n >= self.min_group and grid.shows(ORG if team is None else team, str(w))
+            ok = [not too_small(n, self.min_group) and grid.shows(ORG if team is None else team, str(w))
                   for w, n in zip(g.week, g.people)]
             return g[ok].reset_index(drop=True)
         return self.cached_small(("group_weeks", team), load)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from worklife.privacy.suppression import too_small
+
 WITHHELD = "(withheld)"
 ORGANISATION = "(organisation)"
 
@@ -28,7 +30,7 @@ def small_jurisdiction(people: pd.DataFrame, min_group: int) -> Callable[[str], 
     def small(code: str) -> bool:
         c = (code or "").strip().upper()
         if c not in sizes:
-            sizes[c] = int(((codes == c) | codes.str.startswith(c + "-")).sum()) < min_group
+            sizes[c] = too_small(int(((codes == c) | codes.str.startswith(c + "-")).sum()), min_group)
         return sizes[c]
     return small
 

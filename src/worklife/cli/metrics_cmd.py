@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -15,6 +15,7 @@ from rich.text import Text
 from worklife.cli._app import app, console, err_console, fail, styled, warn
 from worklife.cli.toolkit import ConfigOpt, DbOpt, FormatOpt, OutOpt, emit, frame_table, write_text
 from worklife.config import load_config
+from worklife.privacy.suppression import min_group_size
 from worklife.store import connect
 
 HEADLINE = ("collaboration_hours", "meeting_hours", "after_hours_collaboration_hours", "workweek_span",
@@ -35,7 +36,7 @@ def _reading(db: Path, cfg):
     return open_for_reading(db, cfg)
 
 
-def _write(df: pd.DataFrame, fmt: str, out: Optional[Path], title: str) -> None:
+def _write(df: pd.DataFrame, fmt: str, out: Path | None, title: str) -> None:
     emit(df, fmt, out, table=lambda d: _headline_table(d, title))
 
 
@@ -116,17 +117,17 @@ def metrics(
     config: ConfigOpt = None,
     validate: Annotated[bool, typer.Option("--validate", help="Print the validation report instead.")] = False,
     pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace person ids by keyed pseudonyms.")] = False,
-    key: Annotated[Optional[str], typer.Option("--key", help="Pseudonym key (default: privacy.key_file "
+    key: Annotated[str | None, typer.Option("--key", help="Pseudonym key (default: privacy.key_file "
                                                "or <db>.key, created on first use).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="duckdb | spark")] = "duckdb",
     spark_master: Annotated[str, typer.Option(
         "--spark-master", help="Spark master URL for --engine spark (local[*], spark://host:7077, yarn); "
         "--db may then be a folder of Parquet tables.")] = "local[*]",
-    person: Annotated[Optional[str], typer.Option(
+    person: Annotated[str | None, typer.Option(
         "--person", help="Only this person (person_id, e-mail or alias); with --by person.")] = None,
-    date_from: Annotated[Optional[str], typer.Option(
+    date_from: Annotated[str | None, typer.Option(
         "--from", help="First local date kept (YYYY-MM-DD); weeks overlapping the range are kept.")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", help="Last local date kept (YYYY-MM-DD).")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last local date kept (YYYY-MM-DD).")] = None,
     full: Annotated[bool, typer.Option("--full", help="Recompute every stored result, not only the stale ones.")] = False,
     refresh_only: Annotated[bool, typer.Option(
         "--refresh-only", help="Only bring the stored results up to date (nightly runs); print what was done.")] = False,
@@ -171,7 +172,8 @@ def metrics(
             return
     with _open(db) as store:
         if validate:
-            from worklife.metrics.validate import format_report, validate as run_validate
+            from worklife.metrics.validate import format_report
+            from worklife.metrics.validate import validate as run_validate
 
             report = run_validate(store, cfg)
             if fmt == "json":
@@ -197,9 +199,8 @@ def metrics(
 def _refresh(db: Path, cfg, full: bool, refresh_only: bool) -> None:
     """Update the stored results under the store's run lock (worklife.runlock)."""
     from worklife.metrics.results import refresh
-    from worklife.runlock import store_lock
-
     from worklife.metrics.stored import writable
+    from worklife.runlock import store_lock
 
     if not db.exists():
         fail(f"{db}: no such store; run `worklife ingest ... --db {db}` first", 1)
@@ -221,12 +222,13 @@ def explain(
     db: DbOpt,
     person: Annotated[str, typer.Option("--person", help="person_id (lower-cased e-mail).")],
     week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2025-W13.")],
-    metric: Annotated[Optional[str], typer.Option("--metric", help="One metric column.")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="One metric column.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """The events behind one metric value, with every exclusion and its reason."""
     from worklife.errors import ConfigError
-    from worklife.metrics.explain import check_week, explain as run_explain
+    from worklife.metrics.explain import check_week
+    from worklife.metrics.explain import explain as run_explain
 
     try:
         week = check_week(week)
@@ -280,7 +282,7 @@ def export_viva(
         "and HR columns coarsened to privacy.min_group_size).")] = False,
     pseudonymise: Annotated[bool, typer.Option("--pseudonymise", hidden=True,
                                                help="The default; kept for old scripts.")] = False,
-    key: Annotated[Optional[str], typer.Option("--key", help="Pseudonym key (default: privacy.key_file "
+    key: Annotated[str | None, typer.Option("--key", help="Pseudonym key (default: privacy.key_file "
                                                "or <db>.key, created on first use).")] = None,
 ) -> None:
     """A Viva Insights person query (CSV) for the vivainsights/wpa packages; private by default."""
@@ -294,7 +296,7 @@ def export_viva(
         key = load_key(db, cfg)
     with _reading(db, cfg) as store:
         n, steps = run_export(store, out, cfg, None if identified else key,
-                              None if identified else int(cfg["privacy.min_group_size"]))
+                              None if identified else min_group_size(cfg))
     for step in steps:
         typer.echo(f"export-viva: {step}", err=True)
     kind = "identified" if identified else "pseudonymised"

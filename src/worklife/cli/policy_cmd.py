@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -23,6 +23,7 @@ from worklife.cli.toolkit import (
     write_text,
 )
 from worklife.config import load_config
+from worklife.privacy.suppression import min_group_size
 
 
 class CheckFormat(str, Enum):
@@ -102,11 +103,11 @@ def _footer(meta: dict) -> str:
 
 @app.command()
 def check(
-    db: Annotated[Optional[Path], typer.Option("--db", help="The worklife store (DuckDB file); with --engine "
+    db: Annotated[Path | None, typer.Option("--db", help="The worklife store (DuckDB file); with --engine "
                                                "spark also a folder of exported Parquet tables.")] = None,
-    policy: Annotated[Optional[str], typer.Option("--policy", help="Preset code (FR, PT, CA-ON, EU-WTD, ...), "
+    policy: Annotated[str | None, typer.Option("--policy", help="Preset code (FR, PT, CA-ON, EU-WTD, ...), "
                                                   "'auto' (each person's own jurisdiction) or a policy.toml.")] = None,
-    assume: Annotated[Optional[str], typer.Option("--assume", help="Check everyone against this one preset, "
+    assume: Annotated[str | None, typer.Option("--assume", help="Check everyone against this one preset, "
                                                   "whatever their jurisdiction (with --policy a policy.toml: "
                                                   "its charter too).")] = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", help="table or json.")] = CheckFormat.table,
@@ -154,7 +155,7 @@ def check(
         if by == "team":
             teams, sizes = pol.people_teams(pdb)
     if by == "team":
-        rows = pol.team_summary(result.findings, teams, sizes, int(cfg["privacy.min_group_size"]))
+        rows = pol.team_summary(result.findings, teams, sizes, min_group_size(cfg))
         if fmt is CheckFormat.json:
             write_text(json.dumps({"meta": result.meta, "teams": rows}, indent=2, default=str), out)
             return
@@ -204,10 +205,10 @@ def boundaries(
     db: DbOpt,
     view: Annotated[View, typer.Option("--view", help="Which table: sender, recipient, pair, team, manager, "
                                        "replies, meetings (time-zone burden), organizers.")] = View.sender,
-    me: Annotated[Optional[str], typer.Option("--me", help="Your e-mail: how your messages landed in "
+    me: Annotated[str | None, typer.Option("--me", help="Your e-mail: how your messages landed in "
                                               "other people's hours.")] = None,
-    start: Annotated[Optional[str], typer.Option("--from", help="Start: an ISO instant with its offset (2025-03-01T00:00:00Z).")] = None,
-    end: Annotated[Optional[str], typer.Option("--to", help="End, exclusive: an ISO instant with its offset.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Start: an ISO instant with its offset (2025-03-01T00:00:00Z).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="End, exclusive: an ISO instant with its offset.")] = None,
     fmt: Annotated[ViewFormat, typer.Option("--format", help="table, json, csv or parquet (needs --out).")] = ViewFormat.table,
     out: OutOpt = None,
     config: ConfigOpt = None,

@@ -27,6 +27,7 @@ from worklife.config import Config
 from worklife.digest.numbers import ACTIVITY, COLLABORATION, Numbers, metrics_numbers, quick_numbers
 from worklife.digest.work import ProjectWork, collect, counts
 from worklife.errors import ConfigError, WorklifeError
+from worklife.privacy.suppression import min_group_size as configured_min_group
 from worklife.store import Store
 from worklife.workcal import WorkSchedule, resolve_person
 
@@ -253,7 +254,7 @@ def build_digest(store: Store, config: Config, team: str, week: str, now: dateti
     log.info("digest %s %s: %d people, %d events, %d open items", team, week, len(people), len(events), len(open_items))
     return Digest(team=team, week=f"{year}-W{wk:02d}", now=now, stale_days=stale_days,
                   people=tuple(people), numbers=team_numbers, work=tuple(work), changes=counts(work),
-                  previous=previous, min_group_size=int(config["privacy.min_group_size"]), person=person)
+                  previous=previous, min_group_size=configured_min_group(config), person=person)
 
 
 def personal_digests(d: Digest) -> list[Digest]:

@@ -17,6 +17,7 @@ from worklife.digest.build import Digest, PersonDigest
 from worklife.digest.doc import Block, Line, Span, heading, para
 from worklife.digest.numbers import Numbers
 from worklife.digest.work import CHANGE_TITLE, CHANGES, NO_PROJECT, Item, ProjectWork, person_items
+from worklife.privacy.suppression import too_small
 
 NOUNS = {"pr": ("pull request", "pull requests"), "issue": ("issue", "issues"), "task": ("task", "tasks"),
          "commit": ("commit", "commits")}
@@ -187,7 +188,7 @@ def numbers_text(n: Numbers, who: str) -> str:
 def team_numbers_block(d: Digest) -> Block | None:
     if d.numbers is None:
         return None
-    if len(d.people) < d.min_group_size:
+    if too_small(len(d.people), d.min_group_size):
         return para(f"Team meeting load and after-hours figures are not shown: the team has {len(d.people)} "
                     f"people, fewer than {d.min_group_size} (privacy.min_group_size). Each person's own digest "
                     f"(--person) shows theirs.")

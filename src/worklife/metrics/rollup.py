@@ -16,7 +16,7 @@ import pandas as pd
 
 from worklife.config import Config
 from worklife.privacy import blank_rows
-from worklife.privacy.suppression import ORG, protect_grid
+from worklife.privacy.suppression import ORG, min_group_size, protect_grid
 
 
 def rollup(df: pd.DataFrame, people: pd.DataFrame, by: str, period: str, config: Config) -> pd.DataFrame:
@@ -31,7 +31,7 @@ def rollup(df: pd.DataFrame, people: pd.DataFrame, by: str, period: str, config:
     teams = people[["person_id", "team"]].copy()
     d = df.merge(teams, on="person_id", how="left")
     d["team"] = d["team"].fillna("(no team)")
-    grid = protect_grid(d, "team", key, int(config["privacy.min_group_size"]))
+    grid = protect_grid(d, "team", key, min_group_size(config))
     d["group"] = "org" if by == "org" else d["team"]
     d["over_40h"] = d["over_40h"].astype(float)
     for m in METRIC_COLUMNS:  # an empty person table has object columns, which cannot be averaged

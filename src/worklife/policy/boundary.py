@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +34,8 @@ from worklife.config import Config
 from worklife.policy._localtime import localize, prepare, workday_sql
 from worklife.policy.model import QuietHours
 from worklife.policy.sql import PolicyDb, as_db, open_db
+from worklife.privacy.suppression import min_group_size as configured_min_group
+from worklife.privacy.suppression import too_small_rows
 from worklife.rules.meetings import meeting_rule
 from worklife.rules.worktime import time_of_day_sql
 from worklife.store import Store
@@ -48,7 +50,7 @@ def _utc(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: pass a timezone-aware instant")
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _sql_str(text: str) -> str:
@@ -203,7 +205,7 @@ def _boundary_pressure(db: PolicyDb, config: Config, start: datetime | None, end
                        urgent_patterns: tuple[str, ...], min_group_size: int | None) -> dict[str, pd.DataFrame]:
     build_contacts(db, config, urgent_patterns=urgent_patterns)
     w, wc = _window(start, end, "sent_utc"), _window(start, end, "c.sent_utc")
-    mgs = int(config["privacy.min_group_size"]) if min_group_size is None else min_group_size
+    mgs = configured_min_group(config) if min_group_size is None else min_group_size
     out: dict[str, pd.DataFrame] = {}
     out["by_sender"] = db.df(f"""
       SELECT sender_id, count(DISTINCT message_key) FILTER (WHERE NOT is_auto) AS messages,
@@ -255,7 +257,7 @@ def _boundary_pressure(db: PolicyDb, config: Config, start: datetime | None, end
              ss.people AS sender_team_people, rs.people AS recipient_team_people
       FROM pol_contact c JOIN sizes ss ON ss.team = c.sender_team JOIN sizes rs ON rs.team = c.recipient_team
       WHERE {w} AND c.sender_internal GROUP BY ALL ORDER BY c.sender_team, c.recipient_team""")
-    team["suppressed"] = (team["sender_team_people"] < mgs) | (team["recipient_team_people"] < mgs)
+    team["suppressed"] = too_small_rows(team["sender_team_people"], mgs) | too_small_rows(team["recipient_team_people"], mgs)
     team[["contacts", "off_hours_contacts"]] = team[["contacts", "off_hours_contacts"]].astype("Int64")
     team.loc[team["suppressed"], ["contacts", "off_hours_contacts"]] = pd.NA
     team["off_hours_share"] = (team["off_hours_contacts"] / team["contacts"]).astype("Float64")

@@ -12,8 +12,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rich.text import Text
 from rich.table import Table
+from rich.text import Text
+
+from worklife.privacy.suppression import too_small
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
@@ -103,7 +105,7 @@ def team_summary(findings: Iterable[Finding], teams: dict[str, str | None], team
         row["count"] += f.count
     out = []
     for (team, _, _), row in sorted(acc.items()):
-        small = team in hidden or team_sizes.get(team, 0) < min_group_size
+        small = team in hidden or too_small(team_sizes.get(team, 0), min_group_size)
         out.append({"team": team, "rule": row["rule"], "week": row["week"], "suppressed": small,
                     "people": None if small else len(row["people"]), "count": None if small else row["count"]})
     return out

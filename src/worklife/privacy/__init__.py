@@ -33,9 +33,12 @@ def suppress_small_groups(df: pd.DataFrame, group_cols: Iterable[str], people_co
     columns and ``people_col`` are kept; every other column becomes NaN/None on
     suppressed rows. Adds (or updates) the boolean column ``suppressed``.
     """
+    from worklife.privacy.suppression import min_group_size as configured
+    from worklife.privacy.suppression import too_small_rows
+
     if min_group_size is None:
-        min_group_size = int((config or Config())["privacy.min_group_size"])
-    small = (df[people_col].fillna(0) < min_group_size).to_numpy()
+        min_group_size = configured(config or Config())
+    small = too_small_rows(df[people_col], min_group_size).to_numpy()
     return blank_rows(df, small, [*group_cols, people_col])
 
 

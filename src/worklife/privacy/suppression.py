@@ -277,6 +277,22 @@ def _hide(st: _State, cell: Hashable, known: dict[Hashable, Equation | None], de
             _hide(st, eq.parent, known, depth + 1)
 
 
+def min_group_size(config: Mapping[str, object]) -> int:
+    """``privacy.min_group_size``: the fewest people a published group figure may cover."""
+    return int(config["privacy.min_group_size"])  # type: ignore[call-overload]
+
+
+def too_small(people: float | None, min_size: int) -> bool:
+    """The primary rule, the one place it is written: a figure over fewer than ``min_size``
+    people (None counts as nobody) is never shown."""
+    return (people or 0) < min_size
+
+
+def too_small_rows(people: pd.Series, min_size: int) -> pd.Series:
+    """``too_small`` for a column of people counts (NaN counts as nobody)."""
+    return people.fillna(0) < min_size
+
+
 def hidden_groups(sizes: Mapping[str, int], min_size: int, total: int | None = None) -> frozenset[str]:
     """Groups (people each) to hide when a total over all of them may be published beside them.
 

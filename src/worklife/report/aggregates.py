@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from worklife.errors import WorklifeError
-from worklife.privacy.suppression import ALL, ORG, Grid, protect_grid
+from worklife.privacy.suppression import ALL, ORG, Grid, protect_grid, too_small_rows
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def weekly_org(store: Store, min_group: int, sizes: TeamSizes | None = None) -> 
         f"""SELECT week, min(week_start) AS week_start, count(DISTINCT person_id) AS people, {means}
             FROM {VIEW} GROUP BY week ORDER BY week"""
     )
-    keep = df["people"] >= min_group
+    keep = ~too_small_rows(df["people"], min_group)
     if sizes is not None:
         keep &= pd.Series([sizes.shows(ORG, str(w)) for w in df["week"]], index=df.index, dtype=bool)
     return df[keep].reset_index(drop=True), int((~keep).sum())

@@ -20,6 +20,7 @@ import pandas as pd
 
 import worklife
 from worklife.config import Config
+from worklife.privacy.suppression import min_group_size, too_small
 from worklife.report import aggregates as agg
 from worklife.report import charts
 from worklife.report.activity import all_blank, inactive_people, without_unmeasured_focus
@@ -52,7 +53,9 @@ FIGURE_IDS = {
 
 def load_person_weeks(store: Store, config: Config) -> pd.DataFrame:
     """``worklife.metrics.compute(store, config)`` as a DataFrame."""
-    from worklife.metrics import compute  # the metric engine (Ibis) loads only when the report needs it
+    from worklife.metrics import (
+        compute,  # the metric engine (Ibis) loads only when the report needs it
+    )
 
     return agg.as_frame(compute(store, config))
 
@@ -215,7 +218,7 @@ def _trend_section(store: Store, sizes: agg.TeamSizes) -> Section:
 
 def _heatmap_section(store: Store, config: Config, people: int, min_group: int) -> Section:
     title = "Activity by local hour and weekday"
-    if people < min_group:
+    if too_small(people, min_group):
         return section(title, note(f"Suppressed: fewer than {min_group} people.", "privacy"), "activity-heatmap")
     cells = activity_heatmap(store, config)
     body = (
@@ -298,7 +301,7 @@ def render_report(
 
     config = config or Config()
     pw = _prepare(store, config, person_weeks)
-    min_group = int(config["privacy.min_group_size"])
+    min_group = min_group_size(config)
     with agg.registered(store, pw):
         sizes = agg.team_sizes(store, min_group)
         summary = agg.org_summary(store, sizes)
@@ -357,7 +360,7 @@ def summary_lines(store: Store, person_weeks: Any, config: Config | None = None,
     config = config or Config()
     pw = _prepare(store, config, person_weeks)
     with agg.registered(store, pw):
-        sizes = agg.team_sizes(store, int(config["privacy.min_group_size"]))
+        sizes = agg.team_sizes(store, min_group_size(config))
         s = agg.org_summary(store, sizes)
         stats = agg.team_stats(store, sizes, "after_hours_collaboration_hours")
     if pw.empty:

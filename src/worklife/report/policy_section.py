@@ -20,10 +20,11 @@ from collections import defaultdict
 import plotly.graph_objects as go
 
 from worklife.config import Config
+from worklife.policy import check
 from worklife.policy.boundary import boundary_pressure
 from worklife.policy.engine import DISCLAIMER
-from worklife.policy import check
 from worklife.policy.findings import Finding
+from worklife.privacy.suppression import min_group_size, too_small
 from worklife.report.sections import Section, section
 from worklife.store import Store
 
@@ -91,7 +92,7 @@ def report_section(store: Store, config: Config, findings: list[Finding], *,
 def section_body(store: Store, config: Config, findings: list[Finding], *,
                  include_plotlyjs: bool | str = False) -> str:
     """The section's content without its ``<section>``/heading (for ``worklife.report``)."""
-    mgs = int(config["privacy.min_group_size"])
+    mgs = min_group_size(config)
     org_people = store.scalar("SELECT count(*) FROM people WHERE is_internal")
     parts = [f"<p>Policy checked: {html.escape(str(config['policy.report_policy']))}. Contact is judged in "
              "the recipient's hours, zone and holidays.</p>"]
@@ -108,7 +109,7 @@ def section_body(store: Store, config: Config, findings: list[Finding], *,
     if n_supp:
         parts.append(f"<p class='note'>{n_supp} team pair(s) involving a team of fewer than {mgs} people "
                      "are suppressed.</p>")
-    if org_people < mgs:
+    if too_small(org_people, mgs):
         parts.append(f"<p class='note'>The organisation has fewer than {mgs} people: finding aggregates "
                      "are suppressed.</p>")
     else:
@@ -127,7 +128,7 @@ def section_body(store: Store, config: Config, findings: list[Finding], *,
                          "<th>people</th><th>occurrences</th></tr></thead><tbody>")
             for (rule, jur, sev), people in sorted(rows.items()):
                 n = len(people - {None})
-                shown = str(n) if n == 0 or n >= mgs or rule.startswith(("rtd.no_policy", "scope.")) else f"&lt;{mgs}"
+                shown = str(n) if n == 0 or not too_small(n, mgs) or rule.startswith(("rtd.no_policy", "scope.")) else f"&lt;{mgs}"
                 parts.append(f"<tr><td>{html.escape(rule)}</td><td>{html.escape(jur)}</td><td>{sev}</td>"
                              f"<td>{shown}</td><td>{counts[(rule, jur, sev)]}</td></tr>")
             parts.append("</tbody></table>")

@@ -11,6 +11,7 @@ import html
 
 from worklife.config import Config
 from worklife.digest.savings import TeamSavings, estimate_savings
+from worklife.privacy.suppression import min_group_size, too_small
 from worklife.report.sections import Section, section
 from worklife.store import Store
 
@@ -40,12 +41,12 @@ def savings_html(store: Store, config: Config, teams: list[TeamSavings] | None =
     if not teams:
         parts.append("<p>No recurring status-like meetings found.</p>")
         return "".join(parts)
-    smallest = int(config["privacy.min_group_size"])
-    hidden = [t.team for t in teams if t.team_size < smallest]
+    smallest = min_group_size(config)
+    hidden = [t.team for t in teams if too_small(t.team_size, smallest)]
     if hidden:
         parts.append(f"<p>Not shown: {len(hidden)} team(s) with fewer than {smallest} people "
                      f"(<code>privacy.min_group_size</code>).</p>")
-    for t in (t for t in teams if t.team_size >= smallest):
+    for t in (t for t in teams if not too_small(t.team_size, smallest)):
         rows = "".join(
             f"<tr><td>{h(s.label)}</td><td>{s.occurrences}</td><td>{s.attendees}</td>"
             f"<td>{s.person_hours_per_month:.1f}</td><td>{s.cost_per_month:,.0f} {cur}</td></tr>" for s in t.series)

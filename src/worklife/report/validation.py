@@ -16,6 +16,7 @@ import pandas as pd
 
 from worklife.config import Config
 from worklife.metrics.validate import validate
+from worklife.privacy.suppression import min_group_size, too_small
 from worklife.report.sections import Section, frame_table, note, section
 from worklife.store import Store
 
@@ -33,7 +34,7 @@ def _count(frame: pd.DataFrame, column: str) -> int:
 
 def validation_html(v: Any, config: Config, people: int) -> str:
     """HTML of a ``Validation`` (holiday weeks, inactive weeks, skew, fallbacks, exclusions)."""
-    min_group = int(config["privacy.min_group_size"])
+    min_group = min_group_size(config)
     holiday = _frame(v, "holiday_weeks")
     inactive = _frame(v, "inactive_person_weeks")
     little = _frame(v, "little_recorded_activity")
@@ -44,7 +45,7 @@ def validation_html(v: Any, config: Config, people: int) -> str:
              "applied: no week or person was removed because of them.</p>")]
 
     parts.append(f"<h3>Holiday weeks (org mean collaboration z &lt; {config['metrics.holiday_week_z']:g})</h3>")
-    if people < min_group:
+    if too_small(people, min_group):
         parts.append(note(f"Suppressed: fewer than {min_group} people.", "privacy"))
     else:
         parts.append(frame_table(holiday, digits=2, empty="No holiday week detected."))
