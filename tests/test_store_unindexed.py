@@ -48,6 +48,11 @@ def test_upsert_into_unindexed_tables_twice_changes_nothing(store):
     assert store.upsert("message_recipients", RCPT + [{"message_key": "m1", "person_id": "erin@example.com",
                                                        "kind": "to"}]) == (1, 2)
     assert store.count("messages") == 1 and store.count("message_recipients") == 3
+    # a new message's recipients (no stored row shares the message key: one-column check) ...
+    assert store.upsert("message_recipients", [{**RCPT[0], "message_key": "m2"}]) == (1, 0)
+    # ... and a batch mixing a new message with a stored recipient row (full-key check)
+    assert store.upsert("message_recipients", [RCPT[1], {**RCPT[1], "message_key": "m3"}]) == (1, 1)
+    assert store.count("message_recipients") == 5 and keys_unique(store, "message_recipients")
 
 
 def test_upsert_update_overwrites_a_present_row_of_an_unindexed_table(store):

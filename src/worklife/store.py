@@ -249,18 +249,29 @@ class Store:
         Present keys are found by joining the batch (DuckDB builds the hash table on the
         smaller side: memory follows the batch, the time one scan of the table's key
         columns); ``update`` overwrites their other columns first, then the absent keys
-        are inserted."""
+        are inserted. A composite key whose first column (the message or meeting) has no
+        stored row skips that join: one scan of that column shows every row is new."""
         on = " AND ".join(f"t.{k} = b.{k}" for k in key)
         touched.record(self.con, table, "_batch", update)  # for incremental metrics
+        collist = ", ".join(cols)
+        if len(key) > 1 and not self._shares_first_key_column(table, key[0]):
+            # nothing stored shares even the key's first column (a new message's recipients):
+            # all rows are new, found by scanning one column instead of the whole key
+            return int(self.con.execute(f"INSERT INTO {table} ({collist}) SELECT {collist} FROM _batch"
+                                        ).fetchall()[0][0])
         non_key = [c for c in cols if c not in key]
         if update and non_key:
             self.con.execute(f"UPDATE {table} t SET " + ", ".join(f"{c} = b.{c}" for c in non_key)
                              + f" FROM _batch b WHERE {on}")
-        collist = ", ".join(cols)
         row = self.con.execute(
             f"INSERT INTO {table} ({collist}) SELECT {', '.join('b.' + c for c in cols)} FROM _batch b "
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})").fetchall()
         return int(row[0][0]) if row else 0
+
+    def _shares_first_key_column(self, table: str, column: str) -> bool:
+        """True when a stored row of ``table`` has a ``column`` value found in ``_batch``."""
+        return bool(self.con.execute(
+            f"SELECT 1 FROM {table} WHERE {column} IN (SELECT {column} FROM _batch) LIMIT 1").fetchall())
 
     def insert_missing(self, table: str, select_sql: str) -> int:
         """Insert the rows of ``select_sql`` (a query giving ``table``'s columns by name) whose
