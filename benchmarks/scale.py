@@ -4,6 +4,8 @@
     python benchmarks/scale.py --sizes 1k,10k,50k --engines duckdb
     python benchmarks/scale.py --sizes 200x12,1000x12 --engines duckdb,spark --spark-master 'local[2]'
     python benchmarks/scale.py --sizes 1k,10k:duckdb     # a size may name its own engines
+    python benchmarks/scale.py --sizes 50k --engines duckdb --load-memory-limit 8GB \
+        --memory-limit 8GB --store-dir /work/bench --keep   # 50,000 × 52 within 8 GB
 
 Sizes are PEOPLExWEEKS or the presets 1k, 10k, 50k (people × 52 weeks), optionally
 followed by ``:ENGINE+ENGINE`` to run only those engines at that size. Each size is
@@ -15,7 +17,11 @@ and staging the store as Parquet (reported separately). The growth exponent is
 log(time ratio) / log(input-row ratio) between consecutive sizes of one engine
 (1 = linear). Input rows = meetings + attendees + messages + recipients. CPU seconds
 (python process, all threads, plus the JVM for Spark) are steadier than wall time on a
-shared machine.
+shared machine. ``--store-dir DIR --keep`` keeps each store (``org-PEOPLExWEEKS.duckdb``)
+and reuses it on the next run instead of generating it again; ``--memory-limit`` sets
+DuckDB's memory limit for the metric runs (default: DuckDB's own, 80 % of RAM) and
+``--temp-directory`` where DuckDB spills beyond it. The load prints its wall and CPU
+seconds, peak RSS and the store's size on disk.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ def _cpu_s(pid: int) -> float:
         return float("nan")
 
 
-def worker(engine: str, db: str, master: str) -> None:
+def worker(engine: str, db: str, master: str, memory_limit: str = "", temp_dir: str = "") -> None:
     """Run one engine on one store; print a JSON line of figures."""
     from worklife.config import Config
     from worklife.metrics import compute
@@ -76,6 +82,7 @@ def worker(engine: str, db: str, master: str) -> None:
         session = spark_session(master, "worklife-scale")
         fig["session_s"] = time.perf_counter() - t0
     with connect(Path(db), read_only=True, create=False) as store:
+        _limit(store, memory_limit, temp_dir)
         df = compute(store, Config(), engine=engine, spark_master=master)
     fig["seconds"] = time.perf_counter() - t0
     fig["person_weeks"] = len(df)
@@ -89,25 +96,55 @@ def worker(engine: str, db: str, master: str) -> None:
     print(json.dumps(fig))
 
 
-def build_store(people: int, weeks: int, path: Path, memory_limit: str = "2GB") -> tuple[int, float]:
-    """Generate and load an organisation; return (input rows, seconds).
+def _limit(store, memory_limit: str, temp_dir: str) -> None:
+    """DuckDB's memory limit and spill directory for this connection ('' keeps DuckDB's)."""
+    if memory_limit:
+        store.con.execute(f"SET memory_limit = '{memory_limit}'")
+    if temp_dir:
+        store.con.execute(f"SET temp_directory = '{temp_dir}'")
 
-    DuckDB keeps the primary-key indexes in its buffer pool while inserting, so the
-    limit must hold them: ≈ 2 GB is enough to 10,000 × 52, 50,000 × 52 needs more."""
+
+def _input_rows(store) -> int:
+    return sum(store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+               for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
+
+
+def build_store(people: int, weeks: int, path: Path, memory_limit: str = "2GB",
+                temp_dir: str = "") -> dict:
+    """Generate and load an organisation; return its figures (rows, seconds, cpu_s, peak_mb, disk_gb).
+
+    The event tables have no primary-key index (schema version 3), so DuckDB's memory
+    follows one division's insert, not the store: 2 GB is ample to 10,000 × 52 and
+    8 GB to 50,000 × 52 (docs/performance.md "Loading at scale"). Peak RSS is this
+    process's high-water mark (the build runs before any worker)."""
     from worklife.store import connect
     from worklife.synth import generate_divisions, load_into_store
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     with connect(path) as store:  # streamed division by division: memory bounded by one division
-        store.con.execute(f"SET memory_limit = '{memory_limit}'")  # and DuckDB's buffer pool (this connection only)
-        load_into_store(generate_divisions(people=people, weeks=weeks, seed=0), store)
-        rows = sum(store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                   for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
-    return rows, time.perf_counter() - t0
+        _limit(store, memory_limit, temp_dir)  # DuckDB's buffer pool (this connection only)
+        load_into_store(generate_divisions(people=people, weeks=weeks, seed=0), store,
+                        progress=lambda d: print(f"  division loaded at {time.perf_counter() - t0:.0f} s, "
+                                                 f"peak {_vm_hwm_mb(os.getpid()):,.0f} MB", flush=True))
+        rows = _input_rows(store)
+    wal = path.with_name(path.name + ".wal")
+    disk = path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    return {"rows": rows, "seconds": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0,
+            "peak_mb": _vm_hwm_mb(os.getpid()), "disk_gb": disk / 1e9}
 
 
-def run_engine(engine: str, db: Path, master: str, timeout: float) -> dict:
-    cmd = [sys.executable, __file__, "--worker", engine, str(db), "--spark-master", master]
+def existing_store(path: Path) -> dict:
+    """Figures of a kept store (its input rows; nothing was built)."""
+    from worklife.store import connect
+
+    with connect(path, read_only=True, create=False) as store:
+        return {"rows": _input_rows(store), "reused": True}
+
+
+def run_engine(engine: str, db: Path, master: str, timeout: float, memory_limit: str = "",
+               temp_dir: str = "") -> dict:
+    cmd = [sys.executable, __file__, "--worker", engine, str(db), "--spark-master", master,
+           "--memory-limit", memory_limit, "--temp-directory", temp_dir]
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
@@ -127,26 +164,43 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per engine run")
     ap.add_argument("--load-memory-limit", default="2GB",
                     help="DuckDB memory limit while loading the generated organisation")
+    ap.add_argument("--memory-limit", default="",
+                    help="DuckDB memory limit for the metric runs, e.g. 8GB (default: DuckDB's, 80%% of RAM)")
+    ap.add_argument("--temp-directory", default="", help="where DuckDB spills beyond its memory limit")
+    ap.add_argument("--store-dir", default="", help="directory for the stores (default: a temporary one)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the stores in --store-dir and reuse a kept one instead of building it")
     ap.add_argument("--worker", nargs=2, metavar=("ENGINE", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker[0], args.worker[1], args.spark_master)
+        worker(args.worker[0], args.worker[1], args.spark_master, args.memory_limit, args.temp_directory)
         return
+    if args.keep and not args.store_dir:
+        ap.error("--keep needs --store-dir")
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     results: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="worklife-scale-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="worklife-scale-", dir=args.store_dir or None) as tmp:
         for spec in args.sizes.split(","):
             size, _, only = spec.strip().partition(":")
             people, weeks = parse_size(size)
-            db = Path(tmp) / f"org-{people}x{weeks}.duckdb"
-            rows, gen_s = build_store(people, weeks, db, args.load_memory_limit)
-            print(f"{people}x{weeks}: {rows:,} input rows generated+loaded in {gen_s:.1f} s", flush=True)
+            db = Path(args.store_dir if args.keep else tmp) / f"org-{people}x{weeks}.duckdb"
+            if args.keep and db.exists():
+                built = existing_store(db)
+                print(f"{people}x{weeks}: reusing {db} ({built['rows']:,} input rows)", flush=True)
+            else:
+                built = build_store(people, weeks, db, args.load_memory_limit, args.temp_directory)
+                print(f"{people}x{weeks}: {built['rows']:,} input rows generated+loaded in "
+                      f"{built['seconds']:.1f} s, {built['cpu_s']:.0f} CPU s, peak {built['peak_mb']:,.0f} MB, "
+                      f"{built['disk_gb']:.1f} GB on disk (DuckDB limit {args.load_memory_limit})", flush=True)
+            rows = built["rows"]
             for engine in (only.split("+") if only else engines):
-                r = run_engine(engine, db, args.spark_master, args.timeout)
+                r = run_engine(engine, db, args.spark_master, args.timeout, args.memory_limit,
+                               args.temp_directory)
                 r.update(engine=engine, size=f"{people}x{weeks}", rows=rows)
                 results.append(r)
                 print(f"  {engine}: {r}", flush=True)
-            db.unlink()
+            if not args.keep:
+                db.unlink()
     print()
     print("| size | engine | input rows | wall s | CPU s | rows/s | peak MB (py + jvm) | growth exponent |")
     print("|---|---|---|---|---|---|---|---|")

@@ -7,6 +7,12 @@ The schema is versioned (``SCHEMA_VERSION``); a store of an older version is bro
 up to date by the steps in ``MIGRATIONS`` when opened for writing, a newer one raises
 StoreError instead of guessing. Writes go through ``Store.upsert``, which keys
 every row on its natural key so that re-ingesting the same data changes nothing.
+
+The event tables that grow with people × weeks (``UNINDEXED``: meetings, attendees,
+messages, recipients) have no primary-key index since schema version 3: DuckDB holds a
+primary key's ART index in memory, 60–90 bytes a row here (41 GB for the 463 M recipient
+rows of 50,000 people × a year), so ``Store.upsert`` keeps their keys unique itself (an
+anti-join on the natural key), docs/performance.md "Loading at scale".
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from worklife.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # version -> statements that bring a store of the version before up to it (additive only)
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -36,6 +42,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE people ADD COLUMN IF NOT EXISTS measured_why VARCHAR",
         "ALTER TABLE messages ADD COLUMN IF NOT EXISTS sent_offset_s INTEGER",
     ),
+}
+
+# version -> tables rebuilt without their primary key at that version (see UNINDEXED)
+KEYS_DROPPED: dict[int, tuple[str, ...]] = {
+    3: ("meetings", "meeting_attendees", "messages", "message_recipients"),
 }
 
 # table -> (columns DDL, natural key columns)
@@ -101,9 +112,14 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _ddl(table: str) -> str:
+#: tables whose natural key is kept unique by ``Store.upsert``, not by a primary-key index
+UNINDEXED = frozenset(t for tables in KEYS_DROPPED.values() for t in tables)
+
+
+def _ddl(table: str, name: str | None = None) -> str:
     cols, key = TABLES[table]
-    return f"CREATE TABLE IF NOT EXISTS {table} ({cols}, PRIMARY KEY ({', '.join(key)}))"
+    pk = "" if table in UNINDEXED else f", PRIMARY KEY ({', '.join(key)})"
+    return f"CREATE TABLE IF NOT EXISTS {name or table} ({cols}{pk})"
 
 
 class Store:
@@ -159,6 +175,8 @@ class Store:
             for version in range(found + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS.get(version, ()):
                     self.con.execute(statement)
+                for table in KEYS_DROPPED.get(version, ()):
+                    self._rebuild_without_key(table)
                 self.con.execute("INSERT INTO schema_version VALUES (?, ?)",
                                  [version, datetime.now(timezone.utc).replace(tzinfo=None)])
             self.con.execute("COMMIT")
@@ -168,6 +186,18 @@ class Store:
         log.info("%s: store upgraded from schema version %d to %d", self.path, found, SCHEMA_VERSION)
         for table in TABLES:
             self.con.execute(_ddl(table))
+
+    def _rebuild_without_key(self, table: str) -> None:
+        """Copy ``table`` into a new table of the same columns without its primary key
+        (DuckDB cannot drop a key in place); a table that does not exist yet is skipped."""
+        if not self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+            "AND NOT temporary", [table]).fetchall()[0][0]:
+            return
+        self.con.execute(_ddl(table, f"_rebuild_{table}"))
+        self.con.execute(f"INSERT INTO _rebuild_{table} BY NAME SELECT * FROM {table}")
+        self.con.execute(f"DROP TABLE {table}")
+        self.con.execute(f"ALTER TABLE _rebuild_{table} RENAME TO {table}")
 
     # -- writes ---------------------------------------------------------------------------
     def upsert(self, table: str, rows: pa.Table | Iterable[dict[str, Any]], update: bool = False) -> tuple[int, int]:
@@ -193,6 +223,9 @@ class Store:
                 f"(SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _rn DESC) AS _k "
                 f"FROM (SELECT *, row_number() OVER () AS _rn FROM _incoming)) WHERE _k = 1"
             )
+            if table in UNINDEXED:
+                inserted = self._upsert_unindexed(table, key, cols, update)
+                return inserted, self.con.execute("SELECT count(*) FROM _batch").fetchall()[0][0] - inserted
             on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM b.{k}" for k in key)
             present = self.con.execute(
                 f"SELECT count(*) FROM _batch b WHERE EXISTS (SELECT 1 FROM {table} t WHERE {on})"
@@ -216,12 +249,61 @@ class Store:
             self.con.unregister("_incoming")
         return total - present, present
 
+    def _upsert_unindexed(self, table: str, key: tuple[str, ...], cols: list[str], update: bool) -> int:
+        """Write ``_batch`` (keys unique) into a table without a key index; return rows inserted.
+
+        Present keys are found by joining the batch (DuckDB builds the hash table on the
+        smaller side: memory follows the batch, the time one scan of the table's key
+        columns); ``update`` overwrites their other columns first, then the absent keys
+        are inserted. A composite key whose first column (the message or meeting) has no
+        stored row skips that join: one scan of that column shows every row is new."""
+        on = " AND ".join(f"t.{k} = b.{k}" for k in key)
+        touched.record(self.con, table, "_batch", update)  # for incremental metrics
+        collist = ", ".join(cols)
+        if len(key) > 1 and not self._shares_first_key_column(table, key[0]):
+            # nothing stored shares even the key's first column (a new message's recipients):
+            # all rows are new, found by scanning one column instead of the whole key
+            return int(self.con.execute(f"INSERT INTO {table} ({collist}) SELECT {collist} FROM _batch"
+                                        ).fetchall()[0][0])
+        non_key = [c for c in cols if c not in key]
+        if update and non_key:
+            self.con.execute(f"UPDATE {table} t SET " + ", ".join(f"{c} = b.{c}" for c in non_key)
+                             + f" FROM _batch b WHERE {on}")
+        row = self.con.execute(
+            f"INSERT INTO {table} ({collist}) SELECT {', '.join('b.' + c for c in cols)} FROM _batch b "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})").fetchall()
+        return int(row[0][0]) if row else 0
+
+    def _shares_first_key_column(self, table: str, column: str) -> bool:
+        """True when a stored row of ``table`` has a ``column`` value found in ``_batch``."""
+        return bool(self.con.execute(
+            f"SELECT 1 FROM {table} WHERE {column} IN (SELECT {column} FROM _batch) LIMIT 1").fetchall())
+
+    def insert_missing(self, table: str, select_sql: str) -> int:
+        """Insert the rows of ``select_sql`` (a query giving ``table``'s columns by name) whose
+        natural key is not stored; of rows repeating a key, one is kept. Returns how many.
+
+        For writes made in SQL (ingest's relinking), with or without a key index."""
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        key = TABLES[table][1]
+        keys = ", ".join(key)
+        on = " AND ".join(f"t.{k} = s.{k}" for k in key)
+        row = self.con.execute(
+            f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (_k) FROM ("
+            f"SELECT *, row_number() OVER (PARTITION BY {keys}) AS _k FROM ({select_sql})) s "
+            f"WHERE _k = 1 AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})").fetchall()
+        return int(row[0][0]) if row else 0
+
     def insert(self, table: str, rows: pa.Table) -> int:
         """Append rows whose keys are known to be new (bulk loads); return how many.
 
         One plain INSERT, without upsert's de-duplication and existence count (about 2x
         faster into large tables): the primary key still refuses a key that exists or
-        repeats, raising StoreError, and then nothing of ``rows`` is inserted.
+        repeats, raising StoreError, and then nothing of ``rows`` is inserted. Into an
+        ``UNINDEXED`` table a key repeated within ``rows`` is refused the same way, but a
+        key already stored is not looked for (that would scan the table): the caller
+        guarantees it, as the synthetic loader does (keys carry the division's seed).
         """
         if table not in TABLES:
             raise StoreError(f"unknown table {table!r}")
@@ -231,6 +313,8 @@ class Store:
         cols = ", ".join(rows.column_names)
         self.con.register("_incoming", rows)
         try:
+            if table in UNINDEXED:
+                self._refuse_repeated_keys(table)
             touched.record(self.con, table, "_incoming", update=False, assume_new=True)
             self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
         except duckdb.ConstraintException as exc:
@@ -238,6 +322,14 @@ class Store:
         finally:
             self.con.unregister("_incoming")
         return rows.num_rows
+
+    def _refuse_repeated_keys(self, table: str) -> None:
+        """StoreError when a natural key repeats within ``_incoming``."""
+        keys = ", ".join(TABLES[table][1])
+        repeated = self.con.execute(
+            f"SELECT {keys} FROM _incoming GROUP BY {keys} HAVING count(*) > 1 LIMIT 1").fetchall()
+        if repeated:
+            raise StoreError(f"{table}: a key is already present; use upsert (key {repeated[0]} repeats)")
 
     def replace_table(self, table: str, rows: pa.Table) -> None:
         """Replace all rows of a derived table (such as tz_offsets) in one transaction."""

@@ -189,8 +189,7 @@ def relink_people(store: Store) -> int:
                 continue
             cols = [c for c in _columns(table)]
             select = ", ".join(f"r.new AS {c}" if c == col else f"t.{c}" for c in cols)
-            store.run(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t "
-                        f"JOIN _relink r ON t.{col} = r.old ON CONFLICT DO NOTHING")
+            store.insert_missing(table, f"SELECT {select} FROM {table} t JOIN _relink r ON t.{col} = r.old")
             store.run(f"DELETE FROM {table} WHERE {col} IN (SELECT old FROM _relink)")
         store.run("DELETE FROM people WHERE person_id IN (SELECT old FROM _relink)")
         log.info("relinked %d addresses to their people", n)
