@@ -128,7 +128,8 @@ def _header_notes(store: Store, config: Config, pw: pd.DataFrame) -> str:
     parts = [note(line, "warn") for line in default_notes(default_counts(store), config)]
     quiet = inactive_people(pw)
     if quiet:
-        parts.append(note(f"{quiet:,} of the people measured have no activity of their own in any week "
+        verb = "has" if quiet == 1 else "have"
+        parts.append(note(f"{quiet:,} of the people measured {verb} no activity of their own in any week "
                           "(they only received mail or invitations): their weeks count as zeros and "
                           "their focus time is not drawn.", "warn"))
     meetings = pd.to_numeric(pw["meetings"], errors="coerce").fillna(0) if "meetings" in pw else None
@@ -136,8 +137,14 @@ def _header_notes(store: Store, config: Config, pw: pd.DataFrame) -> str:
                 if meetings is not None and len(pw) else 0)
     if no_focus > 0:
         parts.append(note(f"Focus time is free working time between meetings, so it needs a calendar: "
-                          f"{no_focus:,} people with no meeting in this store have no focus figures.", "note"))
+                          f"{_people(no_focus)} with no meeting in this store "
+                          f"{'has' if no_focus == 1 else 'have'} no focus figures.", "note"))
     return "\n".join(parts) + ("\n" if parts else "")
+
+
+def _people(n: int) -> str:
+    """"1 person", "2 people" (with thousands separators)."""
+    return f"{n:,} person" if n == 1 else f"{n:,} people"
 
 
 def _toc(sections: Sequence[Section]) -> str:
