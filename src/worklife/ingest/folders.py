@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from worklife.ingest.maildir import is_git_repository
+from worklife.ingest.git import is_bare_repository
 
 FAMILY = {"maildir": "mail", "eml": "mail", "mbox": "mail", "outcomes_csv": "csv"}
 SINGLE_EXPORT_MARKERS = ("users.json", ".git", "cur", "new")  # a folder with one of these is one export
@@ -46,7 +46,7 @@ def plan(path: Path, detect: Callable[[Path], str | None], depth: int = 0) -> li
     that is no export itself but holds exports (``slack/`` around one Slack export) is
     split too, so the export one level down is read.
     """
-    if not path.is_dir() or depth > MAX_DEPTH or is_git_repository(path):
+    if not path.is_dir() or depth > MAX_DEPTH or is_bare_repository(path):
         return None
     if any((path / m).exists() for m in SINGLE_EXPORT_MARKERS):
         return None

@@ -57,13 +57,18 @@ MERGE = re.compile(r"^Merge pull request #(?P<n>\d+) from (?P<branch>\S+)")
 _REMOTE = re.compile(r"^(?:https?://|ssh://)?(?:[^@/]+@)?(?P<host>[^/:]+)[:/](?P<path>[^/]+/[^/]+?)(?:\.git)?/?$")
 
 
+def is_bare_repository(path: Path) -> bool:
+    """A bare repository's shape (``HEAD`` file and ``objects/``), with or without ``refs/``:
+    never a mail folder, and read through a shim when ``refs/`` is missing."""
+    return (path / "HEAD").is_file() and (path / "objects").is_dir()
+
+
 def detect(path: Path) -> bool:
     """A work tree (``.git`` inside) or a bare repository (HEAD, objects/, refs/ or packed-refs)."""
     if not path.is_dir():
         return False
     return (path / ".git").exists() or (
-        (path / "HEAD").is_file() and (path / "objects").is_dir()
-        and ((path / "refs").is_dir() or (path / "packed-refs").is_file()))
+        is_bare_repository(path) and ((path / "refs").is_dir() or (path / "packed-refs").is_file()))
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ def read(path: Path, ctx: IngestContext) -> Iterator[Batch]:
         raise IngestError("git is not installed (needed to read repositories)", source=str(path))
     if not path.is_dir():
         raise IngestError("not a folder", source=str(path))
-    shim = _shim(path) if (path / "HEAD").is_file() and (path / "objects").is_dir() else None
+    shim = _shim(path) if is_bare_repository(path) else None
     try:
         repo = _open_repo(path, ctx, shim or path)
         yield from _read(repo, path, ctx)

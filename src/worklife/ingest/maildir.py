@@ -17,6 +17,7 @@ from pathlib import Path
 
 from worklife.errors import IngestError
 from worklife.ingest.base import Batch, IngestContext, chunked, parallel_map, worker_count
+from worklife.ingest.git import is_bare_repository
 from worklife.ingest.limits import Walk, regular_file
 from worklife.ingest.mail import (
     SENT_FOLDER,
@@ -49,7 +50,7 @@ def detect(path: Path) -> bool:
     """A folder with cur/new, Maildir++ folders, or message files in its first folders."""
     if not path.is_dir() or (path / ".git").exists() or (path / "users.json").exists():
         return False
-    if is_git_repository(path):
+    if is_bare_repository(path):
         return False
     if (path / "cur").is_dir() or (path / "new").is_dir():
         return True
@@ -68,11 +69,6 @@ def folder_of(root: str, directory: str) -> str:
     rel = os.path.relpath(directory, root)
     parts = [p for p in rel.replace("\\", "/").split("/") if p not in (".", "cur", "new")]
     return "/".join(parts)
-
-
-def is_git_repository(path: Path) -> bool:
-    """A bare git repository (``HEAD`` file and ``objects/``): never a mail folder."""
-    return (path / "HEAD").is_file() and (path / "objects").is_dir()
 
 
 def message_files(root: str, skipped: Walk | None = None) -> Iterator[tuple[str, str]]:
@@ -94,7 +90,7 @@ def message_files(root: str, skipped: Walk | None = None) -> Iterator[tuple[str,
         subdirs = []
         for e in entries:
             if e.is_dir(follow_symlinks=False):
-                if e.name not in SKIP_DIRS and not is_git_repository(Path(e.path)):
+                if e.name not in SKIP_DIRS and not is_bare_repository(Path(e.path)):
                     subdirs.append(e.path)
             elif not SKIP_FILE.match(e.name) and regular_file(root, e.path, state):
                 yield e.path, folder
