@@ -71,12 +71,13 @@ class MetricRun:
     _parts: Parts | None = None
     _shared: dict = field(default_factory=dict)  # tables every batch reuses (pipeline.build)
     utc_window: tuple[int, int] | None = None  # read only activity in [lo, hi) epoch seconds
+    batches: int = 1  # how many batches the people come in (>1: sources are shared between them)
 
     @property
     def parts(self) -> Parts:
         if self._parts is None:
             self._parts = build(self.engine, self.cal, self.config, self.person_ids, self._shared,
-                                self.utc_window)
+                                self.utc_window, share_sources=self.batches > 1)
         return self._parts
 
 
@@ -184,7 +185,7 @@ def batched_summed_rows(run: MetricRun, period: str) -> pd.DataFrame:
     out = []
     for i, ids in enumerate(groups):
         log.info("metrics: batch %d/%d (%d people)", i + 1, len(groups), len(ids))
-        part = replace(run, person_ids=ids, _parts=None)
+        part = replace(run, person_ids=ids, _parts=None, batches=len(groups))
         out.append(summed_rows(part, period))
         del part
         gc.collect()  # drops the batch's cached DuckDB tables (Ibis releases them on collection)

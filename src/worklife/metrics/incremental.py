@@ -305,7 +305,7 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
         log.info("metrics: box %s..%s, batch %d/%d (%d people)", day_date(job.d0), day_date(job.d1),
                  i + 1, len(groups), len(group))
         batch_ids = None if len(groups) == 1 and job.persons is None else group
-        part = replace(base, person_ids=batch_ids, _parts=None)
+        part = replace(base, person_ids=batch_ids, _parts=None, batches=len(groups))
         long = part.parts.long
         t = long.filter((long.day >= job.d0) & (long.day <= job.d1))
         yield engine.backend._to_duckdb_relation(t), cal.people_frame

@@ -27,22 +27,36 @@ def _human(messages: ir.Table, channel: str) -> ir.Table:
     return m.mutate(at_s=epoch_seconds(m.sent_utc))
 
 
-def email_actions(messages: ir.Table, recipients: ir.Table, config: Config) -> ir.Table:
-    """(person_id, message_key, at_s, action 'sent'|'received', credit_s) before gap capping."""
-    sent_s = int(round(float(config["metrics.email_sent_minutes"]) * 60))
-    recv_s = int(round(float(config["metrics.email_received_minutes"]) * 60))
+def sent_messages(messages: ir.Table) -> ir.Table:
+    """(person_id, message_key, at_s, channel, channel_name) of every sent human message:
+    not ``is_auto``, with a sender; ``channel`` lower-cased (e-mail, chat or any other)."""
+    m = messages.filter(~messages.is_auto.fill_null(False) & messages.sender_id.notnull())
+    return m.select(person_id=m.sender_id, message_key=m.message_key, at_s=epoch_seconds(m.sent_utc),
+                    channel=m.channel.lower(), channel_name=m.subject_or_channel)
+
+
+def email_received(messages: ir.Table, recipients: ir.Table) -> ir.Table:
+    """(person_id, message_key, at_s): human e-mail P is on To/Cc of (not Bcc, not the
+    sender); several listings of P on one message count once."""
     m = _human(messages, "email")
-    sent = m.filter(m.sender_id.notnull()).select(
-        person_id=m.sender_id, message_key=m.message_key, at_s=m.at_s,
-        action=ibis.literal("sent"), credit_s=ibis.literal(sent_s, "int64"))
     r = recipients.filter(recipients.kind.lower().isin(["to", "cc"]))
     r = r.select(rk=r.message_key, rp=r.person_id)
     j = m.join(r, m.message_key == r.rk)
     j = j.filter(j.sender_id.isnull() | (j.rp != j.sender_id))
-    recv = j.select(
-        person_id=j.rp, message_key=j.message_key, at_s=j.at_s,
-        action=ibis.literal("received"), credit_s=ibis.literal(recv_s, "int64")).distinct()
-    return union_all(sent, recv)
+    return j.select(person_id=j.rp, message_key=j.message_key, at_s=j.at_s).distinct()
+
+
+def email_actions(sent: ir.Table, received: ir.Table, config: Config) -> ir.Table:
+    """(person_id, message_key, at_s, action 'sent'|'received', credit_s) before gap capping,
+    from ``sent_messages`` and ``email_received``."""
+    sent_s = int(round(float(config["metrics.email_sent_minutes"]) * 60))
+    recv_s = int(round(float(config["metrics.email_received_minutes"]) * 60))
+    e = sent.filter(sent.channel == "email")
+    out = e.select("person_id", "message_key", "at_s", action=ibis.literal("sent"),
+                   credit_s=ibis.literal(sent_s, "int64"))
+    recv = received.select("person_id", "message_key", "at_s", action=ibis.literal("received"),
+                           credit_s=ibis.literal(recv_s, "int64"))
+    return union_all(out, recv)
 
 
 def activity_parts(actions: ir.Table, chats: ir.Table, config: Config) -> ir.Table:
@@ -75,16 +89,12 @@ def activity_parts(actions: ir.Table, chats: ir.Table, config: Config) -> ir.Tab
     return t.filter(t.end_s > t.start_s)
 
 
-def chat_messages(messages: ir.Table) -> ir.Table:
-    """(person_id, message_key, at_s, channel_name) of sent human chat messages."""
-    m = _human(messages, "chat")
-    m = m.filter(m.sender_id.notnull())
-    return m.select(person_id=m.sender_id, message_key=m.message_key, at_s=m.at_s,
-                    channel_name=m.subject_or_channel)
+def chat_messages(sent: ir.Table) -> ir.Table:
+    """(person_id, message_key, at_s, channel_name) of sent human chat messages (``sent_messages``)."""
+    c = sent.filter(sent.channel == "chat")
+    return c.select("person_id", "message_key", "at_s", "channel_name")
 
 
-def sent_instants(messages: ir.Table) -> ir.Table:
-    """(person_id, at_s, channel) of every sent human message (e-mail and chat)."""
-    m = messages.filter(~messages.is_auto.fill_null(False) & messages.sender_id.notnull())
-    return m.select(person_id=m.sender_id, at_s=epoch_seconds(m.sent_utc),
-                    channel=m.channel.lower())
+def sent_instants(sent: ir.Table) -> ir.Table:
+    """(person_id, at_s, channel) of every sent human message (``sent_messages``)."""
+    return sent.select("person_id", "at_s", "channel")
