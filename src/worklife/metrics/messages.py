@@ -63,11 +63,12 @@ def activity_parts(actions: ir.Table, chats: ir.Table, config: Config) -> ir.Tab
     """E-mail and chat time as parts (person_id, kind 'email'|'chat', start_s, end_s).
 
     One window for both, partitioned by (person, kind). E-mail: each action covers
-    ``[t, t + min(credit, t_next - t))``. Chat: a message followed within the session gap covers up
-    to the next message, otherwise ``[t, t + chat_message_seconds)``; the union of a
-    session's parts is the session ``[first, last + chat_message_seconds)``. Ties in
-    the order (same instant and action) only permute empty and equal intervals, so the
-    unions do not depend on the message key, which is left out of the sort.
+    ``[t, t + min(credit, t_next - t))``. Chat: one part per session, ``[first, last +
+    chat_message_seconds)``, where a session is a run of messages each within the session
+    gap of the one before (the union of the per-message parts "up to the next message,
+    or ``chat_message_seconds`` after the last"; about half as many rows as one per
+    message). Ties in the order (same instant and action) only permute empty and equal
+    intervals, so the unions do not depend on the message key, which is left out of the sort.
     """
     gap_s = int(round(float(config["metrics.chat_session_gap_minutes"]) * 60))
     msg_s = int(config["metrics.chat_message_seconds"])
@@ -77,16 +78,30 @@ def activity_parts(actions: ir.Table, chats: ir.Table, config: Config) -> ir.Tab
                      kind=ibis.literal("chat"), _ord=ibis.literal(0))
     t = union_all(e, c)
     w = ibis.window(group_by=["person_id", "kind"], order_by=["at_s", "_ord"])
-    t = t.mutate(_next=_.at_s.lead().over(w))
-    gap = _._next - _.at_s
-    end = ibis.cases(
-        (_._next.isnull(), _.at_s + _.credit_s),
-        (_.kind == "email", _.at_s + ibis.least(_.credit_s, gap)),
-        (gap <= gap_s, _._next),
-        else_=_.at_s + _.credit_s,
-    )
-    t = t.select("person_id", "kind", start_s=_.at_s, end_s=end)
-    return t.filter(t.end_s > t.start_s)
+    t = t.mutate(_next=_.at_s.lead().over(w), _prev=_.at_s.lag().over(w))
+    mail = t.filter(t.kind == "email")
+    mail = mail.select("person_id", "kind", start_s=_.at_s, end_s=ibis.ifelse(
+        _._next.isnull(), _.at_s + _.credit_s, _.at_s + ibis.least(_.credit_s, _._next - _.at_s)))
+    parts = union_all(mail, chat_sessions(t.filter(t.kind == "chat"), gap_s, msg_s))
+    return parts.filter(parts.end_s > parts.start_s)
+
+
+def chat_sessions(chat: ir.Table, gap_s: int, msg_s: int) -> ir.Table:
+    """(person_id, kind 'chat', start_s, end_s) per session, from chat rows carrying the
+    previous and next message instants of the same person (``_prev``, ``_next``).
+
+    Only a session's first and last messages are kept; a second, small window pairs each
+    first message with its session's last. Messages of one instant belong to one session
+    (sessions are more than the gap apart), and a first message sorts before a last one
+    of the same instant.
+    """
+    first = _._prev.isnull() | (_.at_s - _._prev > gap_s)
+    last = _._next.isnull() | (_._next - _.at_s > gap_s)
+    b = chat.filter(first | last).select("person_id", "at_s", _first=first, _last=last)
+    w = ibis.window(group_by="person_id", order_by=["at_s", ibis.ifelse(b._first, 0, 1)])
+    b = b.mutate(_end=ibis.ifelse(b._last, b.at_s, b.at_s.lead().over(w)))
+    b = b.filter(b._first)
+    return b.select("person_id", kind=ibis.literal("chat"), start_s=b.at_s, end_s=b._end + msg_s)
 
 
 def chat_messages(sent: ir.Table) -> ir.Table:

@@ -28,6 +28,8 @@ from worklife.metrics.engine import Engine
 from worklife.metrics.intervals import overlap_parts, sweep, union_all, union_parts
 from worklife.metrics.localtime import LocalCalendar, epoch_seconds
 
+#: kinds whose pieces several metrics read (the others are only summed)
+SHARED_KINDS = ("meeting", "collab")
 KINDS = ("meeting", "conflict", "email", "chat", "collab", "large", "long", "large_long", "status")
 
 
@@ -155,23 +157,28 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
         overlapping, disjoint = overlapping + [acts.filter(acts.kind == "chat")], [acts.filter(acts.kind == "email")]
     swept = engine.cache(sweep(union_all(*(x.select(*cols) for x in overlapping)), ["person_id", "kind"]))
     conflict = overlap_parts(swept.filter(swept.kind == "meeting"), ["person_id"])
-    united = union_all(union_parts(swept, ["person_id", "kind"]).select(*cols),
-                       conflict.mutate(kind=ibis.literal("conflict")).select(*cols),
-                       *(x.select(*cols) for x in disjoint))
-    # On DuckDB the pieces stay in the final query (a CTE DuckDB materialises in memory
-    # for its several readers): writing ~11 M pieces per 2,000 people x 52 weeks into a
-    # temporary table cost more than computing them. Spark checkpoints them.
-    pieces = cal.split(united)
+    unions = union_parts(swept, ["person_id", "kind"]).select(*cols)
+    # Meeting and collaboration pieces feed several metrics (span, blocks, focus, quiet
+    # days); the other kinds only their sums. Splitting them apart keeps the pieces read
+    # several times (a CTE DuckDB materialises in memory; Spark checkpoints it) to the
+    # half that needs it, and streams the rest straight into its sums.
+    core = cal.split(unions.filter(unions.kind.isin(list(SHARED_KINDS))))
     if engine.name != "duckdb":
-        pieces = engine.cache(pieces)
+        core = engine.cache(core)
+    rest = cal.split(union_all(unions.filter(~unions.kind.isin(list(SHARED_KINDS))),
+                               conflict.mutate(kind=ibis.literal("conflict")).select(*cols),
+                               *(x.select(*cols) for x in disjoint)))
+    pieces = union_all(core, rest)
 
-    sums = pieces.group_by(["person_id", "day", "kind"]).agg(
-        s=_.seconds.sum(), a=_.after_s.sum())
+    def kind_sums(t: ir.Table) -> ir.Table:
+        return t.group_by(["person_id", "day", "kind"]).agg(s=_.seconds.sum(), a=_.after_s.sum())
+
+    sums = union_all(kind_sums(core), kind_sums(rest))
     lng = sums.select("person_id", "day", name=sums.kind.concat("_s"), value=sums.s.cast("int64"))
     lng = union_all(lng, sums.select("person_id", "day", name=sums.kind.concat("_after_s"),
                                      value=sums.a.cast("int64")))
 
-    wk = pieces.filter((pieces.kind == "collab") & (((pieces.day + 3) % 7) >= 5))
+    wk = core.filter((core.kind == "collab") & (((core.day + 3) % 7) >= 5))
     wk = wk.group_by(["person_id", "day"]).agg(value=_.seconds.sum())
     lng = union_all(lng, wk.select("person_id", "day", name=ibis.literal("collab_weekend_s"),
                                    value=wk.value.cast("int64")))
@@ -182,8 +189,8 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     commits = _keyed(_only(commits, "person_id", person_ids), keys)
     located = engine.cache(cal.locate(union_all(messages.sent_instants(sent), commits)))
 
-    mpieces = pieces.filter(pieces.kind == "meeting")
-    cpieces = pieces.filter(pieces.kind == "collab")
+    mpieces = core.filter(core.kind == "meeting")
+    cpieces = core.filter(core.kind == "collab")
     inst = span.activity_instants(mpieces, located)
     parts = [
         lng,
