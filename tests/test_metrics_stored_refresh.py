@@ -10,16 +10,19 @@ explain) exits 75 ("try again later"), not 1 (docs/operations.md).
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from _metrics_store import finish, meeting, message, person
 
 from worklife.cli import main
 from worklife.config import Config
+from worklife.metrics import compute, person_metrics, person_weeks, prepare
 from worklife.metrics import stored as stored_mod
 from worklife.metrics.results import plan
 from worklife.metrics.stored import refresh_if_writable, results_state
@@ -117,3 +120,55 @@ def test_every_command_exits_75_while_another_run_writes_the_store(db, another_r
     assert code.value.code == EXIT_LOCKED, err
     assert "another worklife run holds the lock" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+# -- the library's path calls: compute(path) and person_weeks(path) --------------------------
+
+
+def _oracle(db) -> pd.DataFrame:
+    with connect(db, read_only=True) as s:
+        return person_metrics(prepare(s, Config()))
+
+
+def _in_memory_notes(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "computing the metrics in memory" in r.getMessage()]
+
+
+@pytest.mark.parametrize("read", [compute, person_weeks], ids=["compute", "person_weeks"])
+def test_a_writable_path_is_refreshed_under_the_run_lock_then_read(db, read, caplog):
+    with store_lock(db), pytest.raises(LockHeld):  # stale and another run holds the lock
+        read(db, Config())
+    assert _state(db) == "absent"
+    with caplog.at_level(logging.WARNING):
+        got = read(db, Config())
+        assert _state(db) == "fresh"  # stored, so the next call reads them
+        with store_lock(db):  # fresh: read without waiting for the lock
+            again = read(str(db), Config())
+    assert _in_memory_notes(caplog) == []
+    pd.testing.assert_frame_equal(got, _oracle(db))
+    pd.testing.assert_frame_equal(again, got)
+
+
+@pytest.mark.parametrize("read", [compute, person_weeks], ids=["compute", "person_weeks"])
+def test_a_path_the_user_cannot_write_is_read_as_it_is(db, read, monkeypatch, caplog):
+    monkeypatch.setattr(stored_mod, "writable", lambda path: False)
+    with store_lock(db), caplog.at_level(logging.WARNING):  # no lock is needed either
+        got = read(db, Config())
+    said = _in_memory_notes(caplog)
+    assert len(said) == 1 and str(db) in said[0] and "open read-only" in said[0]
+    assert _state(db) == "absent"  # nothing written
+    pd.testing.assert_frame_equal(got, _oracle(db))
+
+
+def test_person_weeks_of_a_path_without_update_writes_nothing(db, caplog):
+    with caplog.at_level(logging.WARNING):
+        got = person_weeks(db, Config(), update=False)
+    assert len(_in_memory_notes(caplog)) == 1 and _state(db) == "absent"
+    pd.testing.assert_frame_equal(got, _oracle(db))
+
+
+def test_compute_on_an_open_store_takes_no_lock(db):
+    with store_lock(db), connect(db) as s:  # the caller owns the store (and may hold the lock)
+        got = compute(s, Config())
+        assert results_state(s, Config()).state == "fresh"  # updated in place
+    pd.testing.assert_frame_equal(got, _oracle(db))

@@ -38,8 +38,8 @@ from pathlib import Path
 import pandas as pd
 
 from worklife.config import Config
-from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.errors import StoreError
+from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.results import Refreshed, plan, results_state, stored_row
 from worklife.metrics.results import refresh as refresh_results
 from worklife.runlock import store_lock
