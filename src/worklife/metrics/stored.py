@@ -42,7 +42,7 @@ from worklife.errors import StoreError
 from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.results import Refreshed, plan, results_state, stored_row
 from worklife.metrics.results import refresh as refresh_results
-from worklife.runlock import store_lock
+from worklife.runlock import lock_path, store_lock
 from worklife.store import Store, connect
 
 __all__ = ["ABSENT", "FRESH", "STALE", "ResultsState", "in_memory_note", "open_for_reading", "own_range",
@@ -100,8 +100,9 @@ def _up_to_date(db: str | Path, config: Config) -> bool:
         with connect(db, read_only=True, create=False) as store:
             p = plan(store, config)
     except StoreError:
-        with store_lock(db):  # LockHeld when a run of ours holds the file
-            pass
+        if lock_path(db).exists():  # a run holds the lock (and so the file): LockHeld
+            with store_lock(db):
+                pass
         raise
     return p.fresh and p.quick
 
