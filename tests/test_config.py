@@ -58,3 +58,62 @@ def test_missing_config_file_exits_1_with_one_line(tmp_path):
 
 def test_section_strips_prefix():
     assert Config().section("privacy")["min_group_size"] == 10
+
+
+# -- metrics.memory_limit: a DuckDB size, checked where every setting is checked --------------
+
+
+@pytest.mark.parametrize("value", ["lots", "4 parsecs", "-1GB", "0GB", 4, "4GB extra"])
+def test_a_bad_memory_limit_is_refused_naming_the_setting_and_a_valid_value(value):
+    from worklife.errors import SettingError
+
+    with pytest.raises(SettingError, match=r"metrics\.memory_limit must be a size such as 4GB") as info:
+        Config({"metrics.memory_limit": value})
+    assert repr(value) in str(info.value) and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("value", ["4GB", "512 MiB", "18.8GiB", "1000000000", ""])
+def test_good_memory_limits_are_kept(value):
+    assert Config({"metrics.memory_limit": value})["metrics.memory_limit"] == value
+
+
+def _store(tmp_path):
+    from worklife.store import connect
+
+    db = tmp_path / "w.duckdb"
+    connect(db).close()
+    return db
+
+
+@pytest.mark.parametrize("command", [["config", "show"], ["metrics", "--db", "{db}"],
+                                     ["report", "--db", "{db}", "--out", "{tmp}/r.html"],
+                                     ["ingest", "--db", "{db}", "{tmp}/none"],
+                                     ["check", "--db", "{db}", "--policy", "auto"],
+                                     ["digest", "--db", "{db}", "--team", "Team A", "--week", "2025-W10"],
+                                     ["users", "list", "--db", "{db}"]])
+def test_every_command_exits_2_on_a_bad_setting_in_the_config_file(tmp_path, capsys, command):
+    from worklife.cli import main
+
+    db = _store(tmp_path)
+    cfg = tmp_path / "worklife.toml"
+    cfg.write_text('[metrics]\nmemory_limit = "lots"\n')
+    argv = [a.replace("{db}", str(db)).replace("{tmp}", str(tmp_path)) for a in command]
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--config", str(cfg)])
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2, err
+    assert err == (f"error: {cfg}: metrics.memory_limit must be a size such as 4GB or 512MB "
+                   "(empty: DuckDB's default), not 'lots'")
+
+
+@pytest.mark.parametrize("text", ["[metrics]\nno_such_thing = 1\n", "[metrics]\nemail_sent_minutes = 'five'\n",
+                                  "[metrics\n"], ids=["unknown-key", "wrong-type", "bad-toml"])
+def test_any_bad_setting_is_bad_usage_exit_2(tmp_path, capsys, text):
+    from worklife.cli import main
+
+    cfg = tmp_path / "worklife.toml"
+    cfg.write_text(text)
+    with pytest.raises(SystemExit) as info:
+        main(["config", "show", "--config", str(cfg)])
+    assert info.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

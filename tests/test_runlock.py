@@ -64,3 +64,13 @@ def test_metrics_on_a_missing_store_is_one_line_exit_1(tmp_path):
     result = CliRunner().invoke(app, ["metrics", "--db", str(tmp_path / "none.duckdb"), "--refresh-only"])
     assert result.exit_code == 1 and "no such store" in result.output
     assert not (tmp_path / "none.duckdb.lock").exists()
+
+
+def test_ingest_refused_with_exit_75_while_another_run_writes(db, tmp_path, capsys):
+    source = tmp_path / "mail"
+    source.mkdir()
+    with store_lock(db), pytest.raises(SystemExit) as code:
+        main(["ingest", "--db", str(db), str(source)])
+    assert code.value.code == 75
+    err = capsys.readouterr().err
+    assert "another worklife run holds the lock" in err and "Traceback" not in err

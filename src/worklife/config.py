@@ -8,12 +8,14 @@ the same registry, so the documentation cannot drift from the code.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from worklife.errors import ConfigError
+from worklife.errors import ConfigError, SettingError
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,37 @@ SETTINGS: list[Setting] = [
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
+#: Units of a DuckDB size (``metrics.memory_limit``), in bytes.
+SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+              "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes of a DuckDB size such as ``"4GB"``, ``"18.8 GiB"`` or ``"500 MB"``; ValueError otherwise."""
+    m = SIZE_RE.match(str(text))
+    unit = m.group(2).lower() if m else ""
+    if not m or unit not in SIZE_UNITS:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(m.group(1)) * SIZE_UNITS[unit])
+
+
+def _memory_size(name: str, value: Any) -> None:
+    """A DuckDB size above zero, or empty (DuckDB's own default)."""
+    if isinstance(value, str) and not value.strip():
+        return
+    try:
+        ok = isinstance(value, str) and parse_size(value) > 0
+    except ValueError:
+        ok = False
+    if not ok:
+        raise SettingError(f"{name} must be a size such as 4GB or 512MB (empty: DuckDB's default), "
+                           f"not {value!r}")
+
+
+#: Checks of a setting's value beyond its type (run by ``Config.set``; raise SettingError).
+_VALUE_CHECKS: dict[str, Callable[[str, Any], None]] = {"metrics.memory_limit": _memory_size}
+
 
 class Config:
     """Values in force: registry defaults, overridden by a toml file, then by flags."""
@@ -186,18 +219,21 @@ class Config:
             self.set(name, value)
 
     def set(self, name: str, value: Any) -> None:
-        """Set one value, checking the name and the type against the registry."""
+        """Set one value, checking the name, the type and (for some) the value against the
+        registry; SettingError (exit 2 in the CLI) names the setting and what is expected."""
         if name not in _BY_NAME:
-            raise ConfigError(f"unknown setting {name!r}; see `worklife config show`")
+            raise SettingError(f"unknown setting {name!r}; see `worklife config show`")
+        if name in _VALUE_CHECKS:
+            _VALUE_CHECKS[name](name, value)
         default = _BY_NAME[name].default
         if isinstance(default, bool) and not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false, not {value!r}")
+            raise SettingError(f"{name} must be true or false, not {value!r}")
         if isinstance(default, (int, float)) and not isinstance(default, bool):
             if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise ConfigError(f"{name} must be a number, not {value!r}")
+                raise SettingError(f"{name} must be a number, not {value!r}")
             value = type(default)(value) if isinstance(default, float) else value
         if isinstance(default, str) and not isinstance(value, str):
-            raise ConfigError(f"{name} must be a string, not {value!r}")
+            raise SettingError(f"{name} must be a string, not {value!r}")
         self._values[name] = value
 
     def __getitem__(self, name: str) -> Any:
@@ -230,7 +266,8 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def load_config(path: str | Path | None = None) -> Config:
     """Read ``path`` (a worklife.toml); ``None`` gives the defaults.
 
-    Raises ConfigError naming the file for a missing file, bad TOML or unknown key.
+    Raises ConfigError naming the file for a missing file; SettingError (exit 2 in the
+    CLI) naming the file for invalid TOML or a bad setting (unknown, wrong type or value).
     """
     if path is None:
         return Config()
@@ -240,8 +277,8 @@ def load_config(path: str | Path | None = None) -> Config:
     except FileNotFoundError:
         raise ConfigError(f"{p}: config file not found") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: invalid TOML: {exc}") from exc
+        raise SettingError(f"{p}: invalid TOML: {exc}") from exc
     try:
         return Config(_flatten(data), source=str(p))
     except ConfigError as exc:
-        raise ConfigError(f"{p}: {exc}") from exc
+        raise type(exc)(f"{p}: {exc}") from exc

@@ -20,7 +20,9 @@ registry in src/worklife/config.py. Do not edit by hand: change the registry and
 
 Every constant worklife uses, with its default, unit and meaning. Put overrides in
 `worklife.toml`, one TOML table per section (`[metrics]` then `meeting_min_people = 3`), and
-pass it with `--config`; `worklife config show` prints the values in force.
+pass it with `--config`; `worklife config show` prints the values in force. An unknown
+setting, a value of the wrong type or an invalid one (`metrics.memory_limit = "lots"`) is
+refused by every command with one line naming the file and the setting, exit code 2.
 """
 
 

@@ -2,12 +2,14 @@
 
     WorklifeError            base of everything worklife raises on purpose
     ├── ConfigError          a worklife.toml or flag value is invalid
+    │   └── SettingError     a setting is unknown, of the wrong type or value, or the TOML is invalid (exit 2)
     ├── IngestError          a source could not be read at all (file, line)
     ├── StoreError           the DuckDB store is missing, locked or of another schema
     ├── PolicyError          a policy preset or policy.toml is invalid
     └── GuardError           the delivery guard refused a request
 
-The CLI turns each into one clear line on stderr and exit code 1; the HTTP API
+The CLI turns each into one clear line on stderr and exit code 1 (``exit_code`` where an
+error sets one: 2 for a bad setting, 75 for a held run lock); the HTTP API
 answers ``{"ok": false, "error": ..., "status": ...}``.
 """
 
@@ -20,6 +22,13 @@ class WorklifeError(Exception):
 
 class ConfigError(WorklifeError):
     """A configuration value is invalid."""
+
+
+class SettingError(ConfigError):
+    """A setting (worklife.toml or a flag) is unknown, of the wrong type or an invalid value:
+    bad usage, so the CLI exits with ``exit_code`` 2."""
+
+    exit_code = 2
 
 
 class IngestError(WorklifeError):

@@ -65,8 +65,8 @@ def ingest(
     notes: list[str] = []
     try:
         summaries = _run(sources, db, people, kind.value, owner, window, load_config(config), notes)
-    except WorklifeError as exc:
-        fail(str(exc), 1)
+    except WorklifeError as exc:  # 2: a bad setting; 75: another run holds the store's lock
+        fail(str(exc), getattr(exc, "exit_code", 1))
     _report(summaries, db, notes)
 
 

@@ -197,19 +197,17 @@ def metrics(
 
 
 def _refresh(db: Path, cfg, full: bool, refresh_only: bool) -> None:
-    """Update the stored results under the store's run lock (worklife.runlock)."""
-    from worklife.metrics.results import refresh
-    from worklife.metrics.stored import writable
-    from worklife.runlock import store_lock
+    """Update the stored results when this user can write the store (under its run lock:
+    worklife.metrics.stored.refresh_if_writable); say what was done for --full/--refresh-only."""
+    from worklife.metrics.stored import refresh_if_writable
 
     if not db.exists():
         fail(f"{db}: no such store; run `worklife ingest ... --db {db}` first", 1)
-    if not writable(db):  # another user's store: read it as it is (stale results computed in memory)
+    done = refresh_if_writable(db, cfg, full=full)
+    if done is None:  # another user's store: read it as it is (stale results computed in memory)
         if refresh_only or full:
             fail(f"{db}: cannot store metric results: this user cannot write the store (or its folder)", 1)
         return
-    with store_lock(db), connect(db, create=False) as store:
-        done = refresh(store, cfg, full=full)
     if refresh_only or full:
         what = "up to date" if done.fresh else (
             f"{'full run' if done.full else f'{done.jobs} incremental jobs'}: "

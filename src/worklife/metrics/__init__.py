@@ -209,10 +209,15 @@ def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config
     weeks (``"2025-W13"``). Person rows: person_id, week, week_start (or date, week),
     then ``METRIC_COLUMNS``. Roll-ups: see ``worklife.metrics.rollup.rollup``; groups
     under ``privacy.min_group_size`` people are suppressed. On DuckDB the person rows
-    come from the stored results (``worklife.metrics.results.person_weeks``: a writable
-    store is updated first, only where stale). ``engine="spark"`` runs the
-    same expressions on PySpark at ``spark_master`` (docs/scale-out.md); then
-    ``store_or_con`` may also be a directory of Parquet tables.
+    come from the stored results (``worklife.metrics.results.person_weeks``, only the
+    stale ones recomputed): a Store or connection open for writing is updated in place
+    (no lock is taken: the caller owns it); one open read-only is read as it is (stale
+    or absent results computed in memory, with one ``note:`` line). A store **path** is
+    refreshed first when this user can write it, under the store's run lock
+    (``worklife.metrics.stored.refresh_if_writable``; ``LockHeld`` while another run
+    writes it), then opened read-only and read; a path they cannot write is read as it
+    is. ``engine="spark"`` runs the same expressions on PySpark at ``spark_master``
+    (docs/scale-out.md); then ``store_or_con`` may also be a directory of Parquet tables.
     """
     config = config or Config()
     if by not in ("person", "team", "org"):
@@ -223,9 +228,9 @@ def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config
     if size <= 0 or 1440 % size:
         raise ConfigError(f"metrics.active_block_minutes must divide a day (1440), not {size}")
     if engine == "duckdb" and isinstance(store_or_con, (str, Path)) and not Path(store_or_con).is_dir():
-        from worklife.store import connect
+        from worklife.metrics.stored import open_for_reading
 
-        with connect(store_or_con, read_only=True, create=False) as store:
+        with open_for_reading(store_or_con, config) as store:  # refreshed first when writable
             return compute(store, config, by, period, weeks, engine)
     if engine == "duckdb" and not isinstance(store_or_con, (str, Path)):
         df = person_weeks(store_or_con, config, weeks=weeks, period=period)

@@ -42,11 +42,13 @@ class ResultsState:
 
 
 def in_memory_note(state: ResultsState, label: str = "this store") -> str:
-    """The one line said when a store's stale or absent results are computed in memory."""
+    """The one line said (logged as a warning: on stderr in the CLI) when a store's stale
+    or absent results are computed in memory; it starts with ``note: `` like every other
+    note the CLI prints (``worklife.cli._app.warn``)."""
     what = "has no stored metric results" if state.state == ABSENT else \
         f"has stale stored metric results ({'; '.join(state.reasons)})"
     cmd = f"`worklife metrics --db {'FILE' if label == 'this store' else label}`"
     if not state.read_only:  # a reader asked not to update (``person_weeks(update=False)``)
-        return f"{label} {what}: computing the metrics in memory ({cmd} stores them)"
-    return (f"{label} {what} and is open read-only: computing the metrics in memory, not storing them "
-            f"({cmd}, run by a user who can write the store, stores them)")
+        return f"note: {label} {what}: computing the metrics in memory ({cmd} stores them)"
+    return (f"note: {label} {what} and is open read-only: computing the metrics in memory, not storing "
+            f"them ({cmd}, run by a user who can write the store, stores them)")

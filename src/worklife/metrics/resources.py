@@ -14,18 +14,13 @@ Both are restored afterwards.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import duckdb
 
-from worklife.config import Config
+from worklife.config import SIZE_RE, Config, parse_size
 from worklife.errors import ConfigError
-
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
 
 
 def size_bytes(text: str) -> int:
@@ -33,15 +28,15 @@ def size_bytes(text: str) -> int:
 
     Raises ``ConfigError`` for anything else.
     """
-    m = _SIZE.match(str(text))
-    unit = m.group(2).lower() if m else ""
-    if not m or unit not in _UNITS:
-        raise ConfigError(f"metrics.memory_limit: {text!r} is not a size such as 4GB or 512MB")
-    return int(float(m.group(1)) * _UNITS[unit])
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise ConfigError(f"metrics.memory_limit: {text!r} is not a size such as 4GB or 512MB") from None
 
 
 def configured_limit(config: Config) -> int | None:
-    """``metrics.memory_limit`` in bytes; None when empty (DuckDB's own limit applies)."""
+    """``metrics.memory_limit`` in bytes; None when empty (DuckDB's own limit applies).
+    ``Config.set`` has already refused anything else (``worklife.config``)."""
     text = str(config["metrics.memory_limit"]).strip()
     return size_bytes(text) if text else None
 
@@ -77,7 +72,7 @@ def _memory_limited(con: duckdb.DuckDBPyConnection, want: int | None) -> Iterato
 def _unrounded(shown: str) -> str:
     """A shown limit ("7.4 GiB", truncated to 0.1) as a value that shows the same again:
     set as it is, it would come back 0.1 lower ("7.3 GiB") and drift down run by run."""
-    m = _SIZE.match(shown)
+    m = SIZE_RE.match(shown)
     if not m or "." not in m.group(1):
         return shown
     return f"{float(m.group(1)) + 0.05:.2f}{m.group(2)}"

@@ -49,7 +49,7 @@ from worklife.metrics.incremental import (
 from worklife.metrics.localtime import day_date, iso_week_label
 from worklife.metrics.pipeline import LONG_NAMES
 from worklife.metrics.resources import limited
-from worklife.store import Store, connect
+from worklife.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -356,15 +356,23 @@ def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: 
     used: the metrics are then computed in memory from the raw tables (slow, correct),
     and a warning says to run ``worklife metrics --db FILE`` to store them.
 
+    A Store or connection is used as given (no lock is taken: the caller owns it). A
+    store **path** is opened and closed here: with ``update`` and a path this user can
+    write, the stored results are refreshed first under the store's run lock
+    (``worklife.metrics.stored.refresh_if_writable``; ``LockHeld`` while another run
+    writes it); then the store is opened read-only and read as above, so a path they
+    cannot write (or ``update=False``) is read as it is.
+
     For a server (the web app): open the store per request — read-only when the nightly
     ``worklife metrics --refresh-only`` keeps results fresh — and close it; a DuckDB
     connection must not be shared between threads, and a process holding the file open
-    keeps ingest from writing it (docs/operations.md). Passing a path opens and closes
-    the store here (read-write with ``update``, else read-only).
+    keeps ingest from writing it (docs/operations.md).
     """
     config = config or Config()
     if isinstance(store, (str, Path)):
-        with connect(store, read_only=not update, create=False) as s:
+        from worklife.metrics.stored import open_for_reading
+
+        with open_for_reading(store, config, refresh=update) as s:
             return person_weeks(s, config, persons, weeks, period, update)
     con = _con(store)
     if update and not read_only(con):

@@ -18,14 +18,19 @@ explain, the personal report and the CLI commands ask around it:
 - ``in_memory_note`` (from ``freshness``): the one line said when numbers are computed
   in memory;
 - ``own_range``: one person's rows kept to their own active weeks;
+- ``refresh_if_writable``: THE way to bring a store file's results up to date from
+  outside a metric run: under the run lock when this user can write the store, nothing
+  when they cannot (``worklife metrics``, ``open_for_reading`` and the library's path
+  calls ``compute(path)`` and ``person_weeks(path)`` all use it);
 - ``open_for_reading``: open a store for a command that shows metric values: a store
-  this user can write has its results brought up to date under the run lock first; one
-  they cannot write (another user's) is opened read-only as it is.
+  this user can write has its results brought up to date first (``refresh_if_writable``);
+  one they cannot write (another user's) is opened read-only as it is.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,13 +38,15 @@ from pathlib import Path
 import pandas as pd
 
 from worklife.config import Config
+from worklife.errors import StoreError
 from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
+from worklife.metrics.results import Refreshed, plan, results_state, stored_row
 from worklife.metrics.results import refresh as refresh_results
-from worklife.metrics.results import results_state, stored_row
+from worklife.runlock import lock_path, store_lock
 from worklife.store import Store, connect
 
 __all__ = ["ABSENT", "FRESH", "STALE", "ResultsState", "in_memory_note", "open_for_reading", "own_range",
-           "results_state", "stored_row", "writable"]
+           "refresh_if_writable", "results_state", "stored_row", "writable"]
 
 
 def own_range(df: pd.DataFrame, period: str = "week") -> pd.DataFrame:
@@ -63,23 +70,54 @@ def writable(db: str | Path) -> bool:
     return os.access(p, os.W_OK) and os.access(p.parent if str(p.parent) else Path("."), os.W_OK)
 
 
+def refresh_if_writable(db: str | Path, config: Config, full: bool = False) -> Refreshed | None:
+    """Bring the stored results of the store file ``db`` up to date if this user can write it.
+
+    Returns what was done (``Refreshed``; ``fresh`` when nothing was stale), or None when
+    this user cannot write the store or its folder (then nothing is done: readers read
+    it as it is). Results found fresh by the cheap checks are left without taking the
+    lock, so readers of a fresh store never wait for each other; anything else (and
+    ``full``: recompute everything) runs ``results.refresh`` under the store's run lock
+    (``worklife.runlock``). Raises ``LockHeld`` (exit 75) when another run holds the lock,
+    ``StoreError`` when the file is no worklife store.
+    """
+    if not writable(db):
+        return None
+    t0 = time.perf_counter()
+    if not full and _up_to_date(db, config):
+        return Refreshed(False, 0, 0, time.perf_counter() - t0, ["up to date"])
+    with store_lock(db), connect(db, create=False) as store:
+        return refresh_results(store, config, full=full)
+
+
+def _up_to_date(db: str | Path, config: Config) -> bool:
+    """True when the stored results are fresh by the cheap checks alone (read-only, no lock).
+
+    A store that cannot be opened because another worklife run is writing it raises
+    ``LockHeld`` (exit 75, as the lock would); any other open error is raised as it is.
+    """
+    try:
+        with connect(db, read_only=True, create=False) as store:
+            p = plan(store, config)
+    except StoreError:
+        if lock_path(db).exists():  # a run holds the lock (and so the file): LockHeld
+            with store_lock(db):
+                pass
+        raise
+    return p.fresh and p.quick
+
+
 @contextmanager
 def open_for_reading(db: str | Path, config: Config, refresh: bool = True) -> Iterator[Store]:
     """The store opened read-only for a command that shows metric values.
 
     ``refresh`` and a store this user can write: its stored results are brought up to
-    date first (only what is stale; under the run lock, ``LockHeld`` when another run
-    writes the store). A store they cannot write (another user's) is opened read-only as
-    it is: readers compute stale or absent results in memory (correct, slower, not
-    stored), each saying so in one line (``in_memory_note``).
+    date first (``refresh_if_writable``: only what is stale, under the run lock;
+    ``LockHeld`` when another run writes the store). A store they cannot write (another
+    user's) is opened read-only as it is: readers compute stale or absent results in
+    memory (correct, slower, not stored), each saying so in one line (``in_memory_note``).
     """
     if refresh:
-        with connect(db, read_only=True, create=False) as store:  # a worklife store? results fresh?
-            fresh = results_state(store, config).state == FRESH
-        if not fresh and writable(db):
-            from worklife.runlock import store_lock
-
-            with store_lock(db), connect(db, create=False) as store:
-                refresh_results(store, config)
+        refresh_if_writable(db, config)
     with connect(db, read_only=True, create=False) as store:
         yield store
