@@ -28,33 +28,34 @@ def _human(messages: ir.Table, channel: str) -> ir.Table:
 
 
 def sent_messages(messages: ir.Table) -> ir.Table:
-    """(person_id, message_key, at_s, channel, channel_name) of every sent human message:
-    not ``is_auto``, with a sender; ``channel`` lower-cased (e-mail, chat or any other)."""
+    """(person_id, at_s, channel) of every sent human message: not ``is_auto``, with a
+    sender; ``channel`` lower-cased (e-mail, chat or any other). Only what the metrics
+    read: a batched run keeps this for everyone in memory (``pipeline.build``)."""
     m = messages.filter(~messages.is_auto.fill_null(False) & messages.sender_id.notnull())
-    return m.select(person_id=m.sender_id, message_key=m.message_key, at_s=epoch_seconds(m.sent_utc),
-                    channel=m.channel.lower(), channel_name=m.subject_or_channel)
+    return m.select(person_id=m.sender_id, at_s=epoch_seconds(m.sent_utc), channel=m.channel.lower())
 
 
 def email_received(messages: ir.Table, recipients: ir.Table) -> ir.Table:
-    """(person_id, message_key, at_s): human e-mail P is on To/Cc of (not Bcc, not the
-    sender); several listings of P on one message count once."""
+    """(person_id, at_s): human e-mail P is on To/Cc of (not Bcc, not the sender), one row
+    per message: several listings of P on one message count once."""
     m = _human(messages, "email")
     r = recipients.filter(recipients.kind.lower().isin(["to", "cc"]))
     r = r.select(rk=r.message_key, rp=r.person_id)
     j = m.join(r, m.message_key == r.rk)
     j = j.filter(j.sender_id.isnull() | (j.rp != j.sender_id))
-    return j.select(person_id=j.rp, message_key=j.message_key, at_s=j.at_s).distinct()
+    once = j.select(person_id=j.rp, message_key=j.message_key, at_s=j.at_s).distinct()
+    return once.select("person_id", "at_s")
 
 
 def email_actions(sent: ir.Table, received: ir.Table, config: Config) -> ir.Table:
-    """(person_id, message_key, at_s, action 'sent'|'received', credit_s) before gap capping,
-    from ``sent_messages`` and ``email_received``."""
+    """(person_id, at_s, action 'sent'|'received', credit_s) before gap capping, from
+    ``sent_messages`` and ``email_received``."""
     sent_s = int(round(float(config["metrics.email_sent_minutes"]) * 60))
     recv_s = int(round(float(config["metrics.email_received_minutes"]) * 60))
     e = sent.filter(sent.channel == "email")
-    out = e.select("person_id", "message_key", "at_s", action=ibis.literal("sent"),
+    out = e.select("person_id", "at_s", action=ibis.literal("sent"),
                    credit_s=ibis.literal(sent_s, "int64"))
-    recv = received.select("person_id", "message_key", "at_s", action=ibis.literal("received"),
+    recv = received.select("person_id", "at_s", action=ibis.literal("received"),
                            credit_s=ibis.literal(recv_s, "int64"))
     return union_all(out, recv)
 
@@ -105,9 +106,9 @@ def chat_sessions(chat: ir.Table, gap_s: int, msg_s: int) -> ir.Table:
 
 
 def chat_messages(sent: ir.Table) -> ir.Table:
-    """(person_id, message_key, at_s, channel_name) of sent human chat messages (``sent_messages``)."""
+    """(person_id, at_s) of sent human chat messages (``sent_messages``)."""
     c = sent.filter(sent.channel == "chat")
-    return c.select("person_id", "message_key", "at_s", "channel_name")
+    return c.select("person_id", "at_s")
 
 
 def sent_instants(sent: ir.Table) -> ir.Table:

@@ -64,25 +64,33 @@ def _shared_table(engine: Engine, shared: dict[str, Any] | None, name: str,
     return shared[name]
 
 
-def _message_sources(engine: Engine, shared: dict[str, Any] | None, msg: ir.Table, rcp: ir.Table,
-                     keys: ir.Table, person_ids: list[str] | None,
-                     pks: list[int] | None) -> tuple[ir.Table, ir.Table]:
-    """(sent, received) messages of the people measured, keyed by ``pk``
-    (``messages.sent_messages`` and ``messages.email_received``).
+def _commits(outcomes: ir.Table) -> ir.Table:
+    """(person_id, at_s, channel 'commit') of every commit with a known author."""
+    c = outcomes.filter((outcomes.kind.lower() == "commit") & outcomes.person_id.notnull())
+    return c.select("person_id", at_s=epoch_seconds(c.at_utc), channel=ibis.literal("commit"))
 
-    With ``shared`` (a run in several batches) both are materialised once for everyone
+
+def _activity_sources(engine: Engine, shared: dict[str, Any] | None, msg: ir.Table, rcp: ir.Table,
+                      out: ir.Table, keys: ir.Table, person_ids: list[str] | None,
+                      pks: list[int] | None) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """(sent, received, commits) of the people measured, keyed by ``pk``
+    (``messages.sent_messages``, ``messages.email_received``, ``_commits``).
+
+    With ``shared`` (a run in several batches) each is materialised once for everyone
     and each batch filters its int keys; otherwise the raw tables are filtered by the
     batch's person ids first (cheapest for one batch or one person, as in explain).
     """
     if shared is None or person_ids is None:
         sent = _keyed(_only(messages.sent_messages(msg), "person_id", person_ids), keys)
         received = _keyed(messages.email_received(msg, _only(rcp, "person_id", person_ids)), keys)
-        return sent, received
-    sent = _shared_table(engine, shared, "sent_messages",
-                         lambda: _keyed(messages.sent_messages(msg), keys), True)
-    received = _shared_table(engine, shared, "email_received",
-                             lambda: _keyed(messages.email_received(msg, rcp), keys), True)
-    return _only(sent, "person_id", pks), _only(received, "person_id", pks)
+        return sent, received, _keyed(_only(_commits(out), "person_id", person_ids), keys)
+    made = {
+        "sent_messages": lambda: _keyed(messages.sent_messages(msg), keys),
+        "email_received": lambda: _keyed(messages.email_received(msg, rcp), keys),
+        "commits": lambda: _keyed(_commits(out), keys),
+    }
+    return tuple(_only(_shared_table(engine, shared, name, make, True), "person_id", pks)
+                 for name, make in made.items())
 
 
 def _in_window(mt: ir.Table, msg: ir.Table, out: ir.Table,
@@ -139,8 +147,8 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     att = engine.cache(_keyed(meetings.attendance(facts, _only(at, "person_id", person_ids), config), keys))
     q = engine.cache(meetings.qualifying(att, config))
 
-    sent, received = _message_sources(engine, shared if share_sources else None, msg, rcp, keys,
-                                      person_ids, pks)
+    sent, received, commits = _activity_sources(engine, shared if share_sources else None, msg, rcp, out,
+                                                keys, person_ids, pks)
     actions = messages.email_actions(sent, received, config)
     acts = engine.cache(messages.activity_parts(actions, messages.chat_messages(sent), config))
 
@@ -183,10 +191,6 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     lng = union_all(lng, wk.select("person_id", "day", name=ibis.literal("collab_weekend_s"),
                                    value=wk.value.cast("int64")))
 
-    commits = out.filter(out.kind.lower() == "commit")
-    commits = commits.filter(commits.person_id.notnull()).select(
-        "person_id", at_s=epoch_seconds(commits.at_utc), channel=ibis.literal("commit"))
-    commits = _keyed(_only(commits, "person_id", person_ids), keys)
     located = engine.cache(cal.locate(union_all(messages.sent_instants(sent), commits)))
 
     mpieces = core.filter(core.kind == "meeting")
