@@ -43,8 +43,26 @@ class Parts:
     long: ir.Table
 
 
+#: up to this many ids, a batch filter is an IN list; more would be as many literal nodes
+#: for Ibis to compile in every query that reads the batch (seconds per batch of 2,000)
+IN_LIST_MAX = 64
+
+
 def _only(t: ir.Table, col: str, person_ids: list | None) -> ir.Table:
-    return t if person_ids is None else t.filter(t[col].isin(person_ids))
+    """Rows of ``t`` whose ``col`` is one of ``person_ids`` (all rows for None).
+
+    A few ids: an IN list; a contiguous run of int keys (a batch of a full run): a range;
+    otherwise a semi-join with a small table of the ids.
+    """
+    if person_ids is None:
+        return t
+    ids = list(person_ids)
+    if len(ids) <= IN_LIST_MAX:
+        return t.filter(t[col].isin(ids))
+    if all(isinstance(i, int) for i in ids) and max(ids) - min(ids) + 1 == len(set(ids)):
+        return t.filter(t[col].between(min(ids), max(ids)))
+    wanted = ibis.memtable(pd.DataFrame({"_wanted": pd.Series(sorted(set(ids)))}))
+    return t.semi_join(wanted, t[col] == wanted._wanted)
 
 
 def _keyed(t: ir.Table, keys: ir.Table) -> ir.Table:
