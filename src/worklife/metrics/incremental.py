@@ -278,8 +278,8 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
             span: tuple[int, int], full: bool) -> Iterator[tuple[Any, pd.DataFrame]]:
     """The long rows of ``job``'s box, one batch of people at a time.
 
-    Yields (DuckDB relation of the long rows: person_id as the int ``pk``, day, name,
-    value; the calendar's people frame mapping ``pk`` to ``person_id``). The rows are
+    Yields (DuckDB relation of the compact rows ``Parts.rows``: person_id as the int
+    ``pk``, day, name, value, after; the calendar's people frame mapping ``pk`` to ``person_id``). The rows are
     summed and pivoted where they are written (``results``), in DuckDB. ``full``: the
     box is the whole stored range, computed exactly like ``compute`` (no window).
     """
@@ -306,8 +306,8 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
                  i + 1, len(groups), len(group))
         batch_ids = None if len(groups) == 1 and job.persons is None else group
         part = replace(base, person_ids=batch_ids, _parts=None, batches=len(groups))
-        long = part.parts.long
-        t = long.filter((long.day >= job.d0) & (long.day <= job.d1))
+        rows = part.parts.rows
+        t = rows.filter((rows.day >= job.d0) & (rows.day <= job.d1))
         yield engine.backend._to_duckdb_relation(t), cal.people_frame
-        del part, long, t
+        del part, rows, t
         gc.collect()  # drops the batch's cached DuckDB tables

@@ -2,7 +2,8 @@
 
 ``build(engine, cal, config, person_ids=None, shared=None)`` returns ``Parts``: the intermediate
 expressions (explain shows them) and ``long``, rows (person_id, day, name, value int64)
-whose per-period sums are the metrics. Names:
+whose per-period sums are the metrics (``rows`` is the same in a compact form: one row
+per kind with ``value`` and ``after``, which the stored results pivot). Names:
 
 - ``<kind>_s`` and ``<kind>_after_s`` for kind in meeting, conflict, email, chat, collab,
   large, long, large_long, status (seconds of the union, and its after-hours part);
@@ -40,7 +41,8 @@ class Parts:
     activity: ir.Table  # e-mail and chat time as parts (person_id, kind, start_s, end_s)
     pieces: ir.Table  # disjoint union parts per kind, split by local date
     located: ir.Table  # sent messages and commits with local time
-    long: ir.Table
+    long: ir.Table  # (person_id, day, name, value): the metrics' per-day sums, one row per name
+    rows: ir.Table  # the same, compact: a kind's seconds and after-hours seconds in one row
 
 
 #: up to this many ids, a batch filter is an IN list; more would be as many literal nodes
@@ -200,14 +202,12 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
         return t.group_by(["person_id", "day", "kind"]).agg(s=_.seconds.sum(), a=_.after_s.sum())
 
     sums = union_all(kind_sums(core), kind_sums(rest))
-    lng = sums.select("person_id", "day", name=sums.kind.concat("_s"), value=sums.s.cast("int64"))
-    lng = union_all(lng, sums.select("person_id", "day", name=sums.kind.concat("_after_s"),
-                                     value=sums.a.cast("int64")))
+    by_kind = sums.select("person_id", "day", name=sums.kind, value=sums.s.cast("int64"),
+                          after=sums.a.cast("int64"))
 
     wk = core.filter((core.kind == "collab") & (((core.day + 3) % 7) >= 5))
     wk = wk.group_by(["person_id", "day"]).agg(value=_.seconds.sum())
-    lng = union_all(lng, wk.select("person_id", "day", name=ibis.literal("collab_weekend_s"),
-                                   value=wk.value.cast("int64")))
+    lng = wk.select("person_id", "day", name=ibis.literal("collab_weekend_s"), value=wk.value.cast("int64"))
 
     located = engine.cache(cal.locate(union_all(messages.sent_instants(sent), commits)))
 
@@ -229,8 +229,19 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
         value=_.at_s.count())
     parts.append(cnt.select("person_id", "day", name=cnt.channel.concat("s_sent"),
                             value=cnt.value.cast("int64")))
-    long = union_all(*(p.select("person_id", "day", "name", "value") for p in parts))
-    return Parts(att, q, acts, pieces, located, long)
+    other = union_all(*(p.select("person_id", "day", "name", "value") for p in parts))
+    rows = union_all(by_kind, other.mutate(after=ibis.null("int64")))
+    return Parts(att, q, acts, pieces, located, long_rows(rows), rows)
+
+
+def long_rows(rows: ir.Table) -> ir.Table:
+    """``Parts.rows`` as long rows (person_id, day, name, value): a kind's row gives
+    ``<kind>_s`` and ``<kind>_after_s``."""
+    k = rows.filter(rows.after.notnull())
+    o = rows.filter(rows.after.isnull())
+    return union_all(k.select("person_id", "day", name=k.name.concat("_s"), value=k.value),
+                     k.select("person_id", "day", name=k.name.concat("_after_s"), value=k.after),
+                     o.select("person_id", "day", "name", "value"))
 
 
 LONG_NAMES = tuple(

@@ -33,7 +33,7 @@ import pandas as pd
 
 from worklife import touched
 from worklife.config import Config
-from worklife.metrics import finalize_frame, incremental
+from worklife.metrics import finalize_frame, incremental, pipeline
 from worklife.metrics.engine import open_backend
 from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.incremental import (
@@ -186,24 +186,41 @@ def _delete_box(con: duckdb.DuckDBPyConnection, job: Job) -> None:
     con.execute(f"DELETE FROM metric_days WHERE day BETWEEN ? AND ? AND {who}", [job.d0, job.d1])
 
 
-def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataFrame, p: Plan) -> None:
-    """Sum and pivot one batch's long rows into ``metric_days``, in DuckDB (no pandas).
+def _pivot_sql(table: str) -> str:
+    """SELECT of ``metric_days`` rows (pk, then ``LONG_NAMES`` in order) from a table of
+    ``Parts.rows``: the kinds' rows (``after`` set) and the other rows pivoted apart, then
+    joined on (person, day) — a third of the aggregate updates of one pivot of every long
+    row (measured: docs/performance.md, pass 6)."""
+    kinds = [n[:-2] for n in LONG_NAMES if n.endswith("_s") and not n.endswith("_after_s")
+             and n[:-2] in pipeline.KINDS]
+    by_kind = ", ".join(f"sum(CASE WHEN name = '{k}' THEN value END) AS {k}_s, "
+                        f"sum(CASE WHEN name = '{k}' THEN after END) AS {k}_after_s" for k in kinds)
+    kind_cols = {f"{k}_s" for k in kinds} | {f"{k}_after_s" for k in kinds}
+    others = [n for n in LONG_NAMES if n not in kind_cols]
+    by_name = ", ".join(f"sum(CASE WHEN name = '{n}' THEN value END) AS {n}" for n in others)
+    cols = ", ".join(f"CAST(coalesce({n}, 0) AS BIGINT)" for n in LONG_NAMES)
+    return (f"SELECT person_id AS pk, CAST(day AS INTEGER) AS day, {cols} FROM "
+            f"(SELECT person_id, day, {by_kind} FROM {table} WHERE after IS NOT NULL GROUP BY person_id, day) "
+            f"FULL JOIN (SELECT person_id, day, {by_name} FROM {table} WHERE after IS NULL "
+            "GROUP BY person_id, day) USING (person_id, day)")
 
-    The long rows are written to a temporary table first and pivoted from there: DuckDB
+
+def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataFrame, p: Plan) -> None:
+    """Pivot one batch's rows (``Parts.rows``) into ``metric_days``, in DuckDB (no pandas).
+
+    The rows are written to a temporary table first and pivoted from there: DuckDB
     took 30-40 % more CPU to pivot them straight out of the pipeline (a 2,000-person
     batch: 17.6 CPU s against 10.3 + 2.6, docs/performance.md, pass 6).
     """
     con.register("_pk_map", people_frame[["pk", "person_id"]])
-    # sum(CASE ...) rather than sum(...) FILTER: 30 % less CPU for this pivot (measured)
-    wide = ", ".join(f"CAST(coalesce(sum(CASE WHEN name = '{n}' THEN value END), 0) AS BIGINT)" for n in LONG_NAMES)
     try:
-        rel.query("_batch_long_rel", "CREATE OR REPLACE TEMP TABLE _batch_long AS SELECT * FROM _batch_long_rel")
+        rel.query("_batch_rel", "CREATE OR REPLACE TEMP TABLE _batch_rows AS SELECT * FROM _batch_rel")
         con.execute(
             f"INSERT INTO metric_days SELECT CAST(m.person_id AS VARCHAR), w.* EXCLUDE (pk), '{p.settings_fp}', "
-            f"CAST({int(p.watermark)} AS BIGINT) FROM (SELECT person_id AS pk, CAST(day AS INTEGER), {wide} "
-            "FROM _batch_long GROUP BY person_id, day) w JOIN _pk_map m ON m.pk = w.pk")
+            f"CAST({int(p.watermark)} AS BIGINT) FROM ({_pivot_sql('_batch_rows')}) w "
+            "JOIN _pk_map m ON m.pk = w.pk")
     finally:
-        con.execute("DROP TABLE IF EXISTS _batch_long")
+        con.execute("DROP TABLE IF EXISTS _batch_rows")
         con.unregister("_pk_map")
 
 
