@@ -205,8 +205,9 @@ def _pivot_sql(table: str) -> str:
             "GROUP BY person_id, day) USING (person_id, day)")
 
 
-def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataFrame, p: Plan) -> None:
-    """Pivot one batch's rows (``Parts.rows``) into ``metric_days``, in DuckDB (no pandas).
+def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataFrame, p: Plan,
+                job_no: int) -> None:
+    """Pivot one batch's rows (``Parts.rows``) into ``STAGING``, in DuckDB (no pandas).
 
     The rows are written to a temporary table first and pivoted from there: DuckDB
     took 30-40 % more CPU to pivot them straight out of the pipeline (a 2,000-person
@@ -216,8 +217,8 @@ def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataF
     try:
         rel.query("_batch_rel", "CREATE OR REPLACE TEMP TABLE _batch_rows AS SELECT * FROM _batch_rel")
         con.execute(
-            f"INSERT INTO metric_days SELECT CAST(m.person_id AS VARCHAR), w.* EXCLUDE (pk), '{p.settings_fp}', "
-            f"CAST({int(p.watermark)} AS BIGINT) FROM ({_pivot_sql('_batch_rows')}) w "
+            f"INSERT INTO {STAGING} SELECT CAST(m.person_id AS VARCHAR), w.* EXCLUDE (pk), '{p.settings_fp}', "
+            f"CAST({int(p.watermark)} AS BIGINT), CAST({int(job_no)} AS INTEGER) FROM ({_pivot_sql('_batch_rows')}) w "
             "JOIN _pk_map m ON m.pk = w.pk")
     finally:
         con.execute("DROP TABLE IF EXISTS _batch_rows")
@@ -238,43 +239,71 @@ def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> int:
                            [job.d0, job.d1]).fetchall()[0][0])
 
 
-def _apply(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, config: Config) -> int:
-    """Run the plan's jobs and write their rows, old rows of the boxes removed, in one transaction."""
+#: where a refresh's new day rows wait, outside the transaction, until it commits them
+STAGING = "metric_days_staging"
+
+
+def _stage(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, config: Config,
+           jobs: list[Job]) -> None:
+    """Compute every job's day rows into ``STAGING`` (column ``job_no`` says whose).
+
+    Outside the transaction on purpose: DuckDB frees a batch's temporary tables only when
+    the transaction that dropped them ends, so computing inside one transaction kept every
+    batch's tables in memory (2.7 GB spilled to disk by the fifth batch of 2,000 people).
+    """
     offsets = eng.tz_offsets()
+    con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+    con.execute(f"CREATE TABLE {STAGING} AS SELECT *, CAST(0 AS INTEGER) AS job_no FROM metric_days LIMIT 0")
+    for i, job in enumerate(jobs):
+        for rel, people_frame in run_job(eng, people, offsets, config, job, (p.first_day, p.last_day), p.full):
+            _write_rows(con, rel, people_frame, p, i)
+
+
+def _apply(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, config: Config) -> int:
+    """Run the plan's jobs, then, in one transaction, replace their boxes with the new rows."""
     n = 0
-    con.execute("BEGIN")
+    jobs = [] if p.first_day > p.last_day else [Job(None, p.first_day, p.last_day)] if p.full else p.jobs
     try:
-        jobs = [Job(None, p.first_day, p.last_day)] if p.full else p.jobs
-        if p.full:
-            con.execute("DELETE FROM metric_days")
-            con.execute("DELETE FROM metric_weeks")
-        for job in jobs:
-            if p.first_day > p.last_day:
-                break
-            _delete_box(con, job)
-            for rel, people_frame in run_job(eng, people, offsets, config, job, (p.first_day, p.last_day), p.full):
-                _write_rows(con, rel, people_frame, p)
-            n += _write_weeks(con, job, p)  # a day's rows sum into its own week: weeks stay exact
-        keep = sorted(p.people_fp)
-        con.register("_keep", pd.DataFrame({"person_id": pd.Series(keep, dtype=object),
-                                            "fp": pd.Series([p.people_fp[k] for k in keep], dtype=object)}))
-        if p.full or p.span_changed or p.drop_people:  # rows outside the range or of people gone
-            for t, col in (("metric_days", "day"), ("metric_weeks", "week_day")):
-                con.execute(f"DELETE FROM {t} WHERE {col} NOT BETWEEN ? AND ? OR person_id NOT IN "
-                            "(SELECT CAST(person_id AS VARCHAR) FROM _keep)", [p.first_day, p.last_day])
-        con.execute("DELETE FROM metric_people")
-        con.execute("INSERT INTO metric_people SELECT CAST(person_id AS VARCHAR), CAST(fp AS VARCHAR) FROM _keep")
-        con.unregister("_keep")
-        now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-        state = {"settings_fp": p.settings_fp, "people_hash": p.people_hash, "first_day": p.first_day,
-                 "last_day": p.last_day, "watermark": p.watermark, "refreshed_utc": now}
-        con.execute("DELETE FROM metric_state")
-        con.executemany("INSERT INTO metric_state VALUES (?, ?)", [[k, str(v)] for k, v in state.items()])
-        con.execute("DELETE FROM metric_touched WHERE seq <= ?", [p.watermark])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        _stage(con, p, eng, people, config, jobs)
+        con.execute("BEGIN")
+        try:
+            n = _commit_rows(con, p, jobs)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+    return n
+
+
+def _commit_rows(con: duckdb.DuckDBPyConnection, p: Plan, jobs: list[Job]) -> int:
+    """The staged rows into ``metric_days`` and their weeks into ``metric_weeks``, box by box
+    (a later box that overlaps an earlier one replaces the overlap), then the state."""
+    n = 0
+    if p.full:
+        con.execute("DELETE FROM metric_days")
+        con.execute("DELETE FROM metric_weeks")
+    for i, job in enumerate(jobs):
+        _delete_box(con, job)
+        con.execute(f"INSERT INTO metric_days SELECT * EXCLUDE (job_no) FROM {STAGING} WHERE job_no = ?", [i])
+        n += _write_weeks(con, job, p)  # a day's rows sum into its own week: weeks stay exact
+    keep = sorted(p.people_fp)
+    con.register("_keep", pd.DataFrame({"person_id": pd.Series(keep, dtype=object),
+                                        "fp": pd.Series([p.people_fp[k] for k in keep], dtype=object)}))
+    if p.full or p.span_changed or p.drop_people:  # rows outside the range or of people gone
+        for t, col in (("metric_days", "day"), ("metric_weeks", "week_day")):
+            con.execute(f"DELETE FROM {t} WHERE {col} NOT BETWEEN ? AND ? OR person_id NOT IN "
+                        "(SELECT CAST(person_id AS VARCHAR) FROM _keep)", [p.first_day, p.last_day])
+    con.execute("DELETE FROM metric_people")
+    con.execute("INSERT INTO metric_people SELECT CAST(person_id AS VARCHAR), CAST(fp AS VARCHAR) FROM _keep")
+    con.unregister("_keep")
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    state = {"settings_fp": p.settings_fp, "people_hash": p.people_hash, "first_day": p.first_day,
+             "last_day": p.last_day, "watermark": p.watermark, "refreshed_utc": now}
+    con.execute("DELETE FROM metric_state")
+    con.executemany("INSERT INTO metric_state VALUES (?, ?)", [[k, str(v)] for k, v in state.items()])
+    con.execute("DELETE FROM metric_touched WHERE seq <= ?", [p.watermark])
     return n
 
 
