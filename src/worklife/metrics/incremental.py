@@ -36,7 +36,7 @@ import pandas as pd
 from worklife.config import Config
 from worklife.metrics import MetricRun
 from worklife.metrics.engine import Engine
-from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number, resolve_people
+from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ class Plan:
     watermark: int  # touched rows up to this seq are consumed
     reasons: list[str] = field(default_factory=list)
     quick: bool = False  # found fresh by the cheap checks alone (state unchanged)
+    #: ``resolve_people`` of the people planned for (frame, schedules): the jobs' calendars reuse it
+    resolved: tuple[pd.DataFrame, dict] | None = field(default=None, repr=False)
     span_changed: bool = False  # the stored range differs (rows outside it are dropped)
 
     @property
@@ -122,13 +124,12 @@ def settings_fingerprint(config: Config) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def people_fingerprints(people: pd.DataFrame, config: Config) -> tuple[dict[str, str], pd.DataFrame]:
+def people_fingerprints(frame: pd.DataFrame) -> dict[str, str]:
     """person_id -> fingerprint of the resolved schedule (zone, hours, workdays, holidays),
-    and the resolved frame (``localtime.resolve_people``)."""
-    frame, _ = resolve_people(people, config)
+    from the frame of ``localtime.resolve_people``."""
     keys = frame[["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction"]].astype(str)
     return {r[0]: hashlib.sha256("|".join(r[1:]).encode()).hexdigest()[:16]
-            for r in keys.itertuples(index=False)}, frame
+            for r in keys.itertuples(index=False)}
 
 
 def touched_days(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple[int, int],
@@ -275,7 +276,8 @@ def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_days: dict[
 
 
 def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: Job,
-            span: tuple[int, int], full: bool) -> Iterator[tuple[Any, pd.DataFrame]]:
+            span: tuple[int, int], full: bool,
+            resolved: tuple[pd.DataFrame, dict] | None = None) -> Iterator[tuple[Any, pd.DataFrame]]:
     """The long rows of ``job``'s box, one batch of people at a time.
 
     Yields (DuckDB relation of the compact rows ``Parts.rows``: person_id as the int
@@ -289,7 +291,7 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
         m = margin_days(config)
         first, last = day_date(job.d0 - m), day_date(job.d1 + m)
         window = ((job.d0 - m) * DAY_S, (job.d1 + 1 + m) * DAY_S)
-    cal = LocalCalendar.build(people, offsets, first, last, config)
+    cal = LocalCalendar.build(people, offsets, first, last, config, resolved)
     ids = job.persons if job.persons is not None else cal.people_frame["person_id"].tolist()
     known = set(cal.people_frame["person_id"])
     ids = [p for p in ids if p in known]

@@ -214,14 +214,14 @@ class LocalCalendar:
 
     @classmethod
     def build(cls, people: pd.DataFrame, store_offsets: pa.Table | None, first: date, last: date,
-              config: Config) -> LocalCalendar:
+              config: Config, resolved: tuple[pd.DataFrame, dict[str, WorkSchedule]] | None = None) -> LocalCalendar:
         """From the raw ``people`` rows (internal ones), a date range and the store's offsets.
 
         ``first``/``last`` are widened to whole ISO weeks (Monday..Sunday).
         """
         first = first - timedelta(days=first.weekday())
         last = last + timedelta(days=6 - last.weekday())
-        frame, schedules = resolve_people(people, config)
+        frame, schedules = resolved if resolved is not None else resolve_people(people, config)
         offs = offsets_table(store_offsets, set(frame["tz"]) | {"UTC"}, first, last)
         o = pd.DataFrame({
             "tz": offs.column("tz").to_pylist(),

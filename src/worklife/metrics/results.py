@@ -46,7 +46,7 @@ from worklife.metrics.incremental import (
     touched_days,
     universe,
 )
-from worklife.metrics.localtime import day_date, iso_week_label
+from worklife.metrics.localtime import day_date, iso_week_label, resolve_people
 from worklife.metrics.pipeline import LONG_NAMES
 from worklife.metrics.resources import limited
 from worklife.store import Store
@@ -130,7 +130,9 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     eng = open_backend(con)
     state = _state(con)
     span = universe(eng.span_dates()) or (0, -1)
-    settings_fp, p_hash, mark = settings_fingerprint(config), people_hash(con, config), _watermark(con)
+    # touched rows consumed by the last refresh are deleted: an empty table is still at its watermark
+    settings_fp, p_hash = settings_fingerprint(config), people_hash(con, config)
+    mark = _watermark(con) or int(state.get("watermark", 0) or 0)
     stored_span = (int(state["first_day"]), int(state["last_day"])) if state.get("first_day") else None
     quick = (state and not full and state.get("settings_fp") == settings_fp
              and state.get("people_hash") == p_hash and stored_span == span
@@ -139,8 +141,9 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
         stored = dict(con.execute("SELECT person_id, fp FROM metric_people").fetchall())
         return Plan(False, [], *span, stored, [], settings_fp, p_hash, mark, quick=True)
     people = eng.people()
-    fps, frame = people_fingerprints(people, config) if len(people) and span[1] >= span[0] else ({}, None)
-    p = Plan(False, [], *span, fps, [], settings_fp, p_hash, mark)
+    resolved = resolve_people(people, config) if len(people) and span[1] >= span[0] else None
+    fps, frame = (people_fingerprints(resolved[0]), resolved[0]) if resolved else ({}, None)
+    p = Plan(False, [], *span, fps, [], settings_fp, p_hash, mark, resolved=resolved)
     if not fps:
         p.full, p.reasons = True, ["no activity or no people: results emptied"]
         return p
@@ -255,7 +258,8 @@ def _stage(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, c
     con.execute(f"DROP TABLE IF EXISTS {STAGING}")
     con.execute(f"CREATE TABLE {STAGING} AS SELECT *, CAST(0 AS INTEGER) AS job_no FROM metric_days LIMIT 0")
     for i, job in enumerate(jobs):
-        for rel, people_frame in run_job(eng, people, offsets, config, job, (p.first_day, p.last_day), p.full):
+        for rel, people_frame in run_job(eng, people, offsets, config, job, (p.first_day, p.last_day), p.full,
+                                         p.resolved):
             _write_rows(con, rel, people_frame, p, i)
 
 
