@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from worklife.config import Config
@@ -126,34 +127,44 @@ def finalize_frame(raw: pd.DataFrame, people: list[str], periods: pd.DataFrame, 
                    period: str, on: str = "day") -> pd.DataFrame:
     """Person × period grid (``people`` × ``periods`` rows) with ``raw`` int sums, in hours.
 
-    ``raw``: person_id, ``on``, ``LONG_NAMES``; ``periods``: ``on`` and the labels
-    (week, week_start or date, week). Missing person-periods are zeros.
+    ``raw``: person_id, ``on``, ``LONG_NAMES`` (a frame, or a dict of equal-length
+    arrays such as DuckDB's ``fetchnumpy()``), at most one row per (person, period);
+    ``periods``: ``on`` and the labels (week, week_start or date, week). Missing
+    person-periods are zeros. The grid is filled by position (numpy), not by merging
+    frames: 0.1 s instead of 0.4-0.7 s for 530,000 person-weeks.
     """
     key = "week" if period == "week" else "date"
     if not people or periods.empty:
         return _empty(period)
-    labels = [c for c in periods.columns if c != "day"]
-    grid = pd.DataFrame({"person_id": people}).merge(periods, how="cross")
-    raw = raw[["person_id", on, *LONG_NAMES]] if len(raw) else pd.DataFrame(columns=["person_id", on, *LONG_NAMES])
-    df = grid.merge(raw, on=["person_id", on], how="left")
-    for n in LONG_NAMES:
-        df[n] = pd.to_numeric(df[n]).fillna(0).astype("int64")
-    out = df[["person_id", *labels]].copy()
+    people = list(people)
+    periods = periods.reset_index(drop=True)
+    n_p, n_t = len(people), len(periods)
+    sums = {n: np.zeros(n_p * n_t, dtype="int64") for n in LONG_NAMES}
+    if len(raw) and len(raw["person_id"]):
+        pi = pd.Index(people).get_indexer(pd.Index(raw["person_id"]))
+        ti = pd.Index(periods[on]).get_indexer(pd.Index(raw[on]))
+        ok = (pi >= 0) & (ti >= 0)
+        pos = pi[ok] * n_t + ti[ok]
+        for n in LONG_NAMES:
+            sums[n][pos] = pd.to_numeric(pd.Series(raw[n])).fillna(0).astype("int64").to_numpy()[ok]
+    cols: dict[str, object] = {"person_id": np.repeat(np.asarray(people, dtype=object), n_t)}
+    for c in (c for c in periods.columns if c != "day"):
+        labels = pd.to_datetime(periods[c]).dt.date if c in ("week_start", "date") else periods[c]
+        cols[c] = np.tile(labels.to_numpy(dtype=object), n_p)
     for col, src in _HOURS_FROM.items():
-        out[col] = df[src] / 3600.0
+        cols[col] = sums[src] / 3600.0
     block_h = float(config["metrics.active_block_minutes"]) / 60.0
-    out["active_connected_hours"] = df["blocks"] * block_h
-    out["weekend_days_active"] = df["weekend_active"]
-    out["quiet_days"] = (7 if period == "week" else 1) - df["noisy_day"]
-    out["over_40h"] = df["span_s"] > float(config["metrics.over_hours_threshold"]) * 3600
+    cols["active_connected_hours"] = sums["blocks"] * block_h
+    cols["weekend_days_active"] = sums["weekend_active"]
+    cols["quiet_days"] = (7 if period == "week" else 1) - sums["noisy_day"]
+    cols["over_40h"] = sums["span_s"] > float(config["metrics.over_hours_threshold"]) * 3600
     for c in ("meetings", "emails_sent", "chats_sent"):
-        out[c] = df[c]
-    out = out.sort_values(["person_id", key]).reset_index(drop=True)
-    for c in ("week_start", "date"):
-        if c in out:
-            out[c] = pd.to_datetime(out[c]).dt.date
-    cols = ["person_id", "week", "week_start"] if period == "week" else ["person_id", "date", "week"]
-    return out[[*cols, *METRIC_COLUMNS]]
+        cols[c] = sums[c]
+    keys = ["person_id", "week", "week_start"] if period == "week" else ["person_id", "date", "week"]
+    out = pd.DataFrame({c: cols[c] for c in [*keys, *METRIC_COLUMNS]})
+    if not (pd.Index(people).is_monotonic_increasing and periods[key].is_monotonic_increasing):
+        out = out.sort_values(["person_id", key], kind="stable").reset_index(drop=True)
+    return out
 
 
 def person_metrics(run: MetricRun | None, period: str = "week") -> pd.DataFrame:

@@ -384,7 +384,7 @@ def _read(con: duckdb.DuckDBPyConnection, config: Config, persons: Sequence[str]
         con.register("_want_days", periods[["day"]])
         where.append(f"{col} IN (SELECT day FROM _want_days)")
     raw = con.execute(f"SELECT person_id, {col} AS day, {', '.join(LONG_NAMES)} FROM {table} "
-                      f"WHERE {' AND '.join(where)}").df()
+                      f"WHERE {' AND '.join(where)}").fetchnumpy()  # arrays: no frame to build
     return finalize_frame(raw, people, periods, config, period)
 
 
