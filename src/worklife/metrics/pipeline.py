@@ -147,9 +147,10 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     are read: every metric of a local date depends only on activity within a day or so
     of it, so dates at least two days inside the window come out exact
     (``worklife.metrics.incremental``). With ``share_sources`` (one batch of several),
-    the sent and received messages of every measured person are also materialised once
-    into ``shared``, keyed, and each batch takes its people's rows from them (scanning the
-    whole message tables once per batch cost 2-3 CPU s per 2,000 people at 10,000).
+    the sent and received messages and the commits of every measured person are also
+    materialised once into ``shared``, keyed, and each batch takes its people's rows from
+    them (scanning the whole message tables once per batch cost 2-3 CPU s per 2,000
+    people at 10,000).
     """
     keys = ibis.memtable(cal.people_frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}))
     pf = cal.people_frame
