@@ -262,4 +262,19 @@ def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config
     return rollup(df, people, by, period, config)
 
 
-from worklife.metrics.results import person_weeks  # noqa: E402  (reads metrics/__init__ names)
+def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
+                 persons: Sequence[str] | None = None, weeks: Sequence[str] | None = None,
+                 period: str = "week", update: bool = True) -> pd.DataFrame:
+    """Person-week (or person-day) metrics from the stored results: THE reader.
+
+    A Store or connection: ``worklife.metrics.results.person_weeks`` (its docstring has
+    the rules). A store **path**: opened here, refreshed first under the store's run lock
+    when this user can write it and ``update`` (``worklife.metrics.stored.person_weeks_at``).
+    """
+    if isinstance(store, (str, Path)):
+        from worklife.metrics.stored import person_weeks_at
+
+        return person_weeks_at(store, config, persons, weeks, period, update)
+    from worklife.metrics.results import person_weeks as read
+
+    return read(store, config, persons, weeks, period, update)

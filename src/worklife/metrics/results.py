@@ -1,6 +1,6 @@
 """Stored metric results: computed once, updated where stale, read by everything else.
 
-    >>> from worklife.metrics.results import person_weeks
+    >>> from worklife.metrics import person_weeks                # also takes a store path
     >>> df = person_weeks(store, config)                         # every person-week
     >>> person_weeks(store, config, persons=["alice@example.com"], weeks=["2025-W13"])
 
@@ -393,7 +393,8 @@ def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: 
                  period: str = "week", update: bool = True) -> pd.DataFrame:
     """Person-week metrics (or person-day with ``period="day"``), from the stored results.
 
-    ``store``: a Store, a DuckDB connection or a store path. ``persons``: person ids to
+    ``store``: a Store or a DuckDB connection (a store path: ``worklife.metrics.person_weeks``,
+    which opens it as described below and calls this). ``persons``: person ids to
     return (None: everyone measured). ``weeks``: ISO week labels such as ``"2025-W13"``
     (None: every week). Returns the frame of ``worklife.metrics.compute(by="person")``:
     person_id, week, week_start (or person_id, date, week), then ``METRIC_COLUMNS``
@@ -419,11 +420,8 @@ def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: 
     keeps ingest from writing it (docs/operations.md).
     """
     config = config or Config()
-    if isinstance(store, (str, Path)):
-        from worklife.metrics.stored import open_for_reading
-
-        with open_for_reading(store, config, refresh=update) as s:
-            return person_weeks(s, config, persons, weeks, period, update)
+    if isinstance(store, (str, Path)):  # opening a path takes the run lock: a module above this one
+        raise TypeError(f"{store}: give a store path to worklife.metrics.person_weeks, which opens it")
     con = _con(store)
     if update and not read_only(con):
         refresh(con, config)

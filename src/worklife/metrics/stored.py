@@ -40,7 +40,7 @@ import pandas as pd
 from worklife.config import Config
 from worklife.errors import StoreError
 from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
-from worklife.metrics.results import Refreshed, plan, results_state, stored_row
+from worklife.metrics.results import Refreshed, person_weeks, plan, results_state, stored_row
 from worklife.metrics.results import refresh as refresh_results
 from worklife.runlock import lock_path, store_lock
 from worklife.store import Store, connect
@@ -121,3 +121,13 @@ def open_for_reading(db: str | Path, config: Config, refresh: bool = True) -> It
         refresh_if_writable(db, config)
     with connect(db, read_only=True, create=False) as store:
         yield store
+
+
+def person_weeks_at(db: str | Path, config: Config | None = None, persons=None, weeks=None,
+                    period: str = "week", update: bool = True) -> pd.DataFrame:
+    """``worklife.metrics.results.person_weeks`` of the store file ``db``: refreshed first
+    under its run lock when this user can write it and ``update``, then read read-only
+    (a store they cannot write, or ``update=False``: read as it is)."""
+    config = config or Config()
+    with open_for_reading(db, config, refresh=update) as store:
+        return person_weeks(store, config, persons, weeks, period, update)
