@@ -73,3 +73,16 @@ def commit(store: Store, at: str, who: str) -> None:
 def finish(store: Store) -> Store:
     refresh_tz_offsets(store, pad_days=30)
     return store
+
+
+def two_person_store(path, message_at: str = "2025-03-05T15:00:00Z") -> None:
+    """A store file of two people (Paris, New York), one meeting and one e-mail between them."""
+    from worklife.store import connect
+
+    a, b = "alice@example.com", "bob@example.com"
+    with connect(path) as store:
+        person(store, a, "Europe/Paris")
+        person(store, b, "America/New_York")
+        meeting(store, "2025-03-04T09:00:00Z", "2025-03-04T10:00:00Z", a, {b: "accepted"})
+        message(store, message_at, a, to=[b])
+        finish(store)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _metrics_store import finish, meeting, message, person
+from _metrics_store import person, two_person_store
 
 from worklife.cli import main
 from worklife.config import Config
@@ -36,12 +36,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 @pytest.fixture
 def db(tmp_path):
     path = tmp_path / "w.duckdb"
-    with connect(path) as s:
-        person(s, A, "Europe/Paris")
-        person(s, B, "America/New_York")
-        meeting(s, "2025-03-04T09:00:00", "2025-03-04T10:00:00", A, {B: "accepted"})
-        message(s, "2025-03-05T22:00:00", A, to=[B])
-        finish(s)
+    two_person_store(path, message_at="2025-03-05T22:00:00Z")
     return path
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _metrics_store import finish, meeting, message, person
+from _metrics_store import two_person_store
 from typer.testing import CliRunner
 
 from worklife.cli import app, main
@@ -16,12 +16,7 @@ A, B = "alice@example.com", "bob@example.com"
 @pytest.fixture()
 def db(tmp_path):
     path = tmp_path / "store.duckdb"
-    with connect(path) as store:
-        person(store, A, "Europe/Paris")
-        person(store, B, "America/New_York")
-        meeting(store, "2025-03-04T09:00:00Z", "2025-03-04T10:00:00Z", A, {B: "accepted"})
-        message(store, "2025-03-05T15:00:00Z", A, to=[B])
-        finish(store)
+    two_person_store(path)
     return path
 
 

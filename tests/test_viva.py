@@ -76,3 +76,20 @@ def test_vivainsights_functions_run_on_the_export(pq):
     assert set(table["Organization"]) == {"Team A", "Team B"}
     km = vi.keymetrics_scan(data, hrvar="Organization", mingroup=5, return_type="table")
     assert len(km) > 0
+
+
+def test_person_query_and_validate_take_a_store_path(tmp_path):
+    """The library calls on a path open it once: a refresh and a read of the same file in
+    one process would be two connections of different kinds, which DuckDB refuses."""
+    from _metrics_store import two_person_store
+
+    from worklife.config import Config
+    from worklife.metrics.validate import validate
+    from worklife.metrics.viva import person_query
+
+    db = tmp_path / "w.duckdb"
+    two_person_store(db)
+    q = person_query(db, Config())
+    assert set(q["PersonId"]) == {"alice@example.com", "bob@example.com"}
+    assert q["Meetings"].sum() == 2  # the one meeting, once for each of them
+    assert not validate(db, Config()).tz_skew.empty

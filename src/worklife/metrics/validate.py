@@ -100,8 +100,17 @@ def _exclusions(run) -> pd.DataFrame:
 
 def validate(store_or_con: Store | str | Path, config: Config | None = None,
              metrics: pd.DataFrame | None = None) -> Validation:
-    """All validation findings for a store (``metrics``: a ``compute`` result to reuse)."""
+    """All validation findings for a store (``metrics``: a ``compute`` result to reuse).
+
+    A store path is opened once (refreshed first when this user can write it,
+    ``worklife.metrics.stored.open_for_reading``): opening it twice in one process, once
+    to read and once to refresh, is refused by DuckDB."""
     config = config or Config()
+    if isinstance(store_or_con, (str, Path)) and not Path(store_or_con).is_dir():
+        from worklife.metrics.stored import open_for_reading
+
+        with open_for_reading(store_or_con, config) as store:
+            return validate(store, config, metrics)
     run = prepare(store_or_con, config)
     df = metrics if metrics is not None else compute(store_or_con, config)  # stored results
     empty = pd.DataFrame()

@@ -51,8 +51,16 @@ VIVA_COLUMNS = {
 
 def person_query(store_or_con: Store | str | Path, config: Config | None = None,
                  key: str | None = None, metrics: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The Viva person query as a DataFrame; ``key`` pseudonymises PersonId and SupervisorId."""
+    """The Viva person query as a DataFrame; ``key`` pseudonymises PersonId and SupervisorId.
+
+    A store path is opened once (``worklife.metrics.stored.open_for_reading``), as in
+    ``validate``: DuckDB refuses a second connection of another kind to the same file."""
     config = config or Config()
+    if isinstance(store_or_con, (str, Path)) and not Path(store_or_con).is_dir():
+        from worklife.metrics.stored import open_for_reading
+
+        with open_for_reading(store_or_con, config) as store:
+            return person_query(store, config, key, metrics)
     run = prepare(store_or_con, config)
     df = metrics if metrics is not None else compute(store_or_con, config)  # stored results
     out = pd.DataFrame({"PersonId": df["person_id"],
