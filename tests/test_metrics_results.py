@@ -164,6 +164,45 @@ def test_late_message_touches_only_its_week_and_people(tables, monkeypatch):
     pd.testing.assert_frame_equal(person_weeks(store, config), person_metrics(prepare(store, config)))
 
 
+
+def test_a_failed_refresh_leaves_the_previous_results_and_what_is_stale(tables, monkeypatch):
+    """A refresh that fails while computing (here: its second batch) writes nothing: the
+    stored rows are the old ones, the late message still makes them stale, no staging
+    table is left behind, and the next refresh does the work."""
+    from worklife.metrics import results
+
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1e9)
+    config = Config()
+    config.set("metrics.batch_people", 10)  # several batches, so the failure comes mid-run
+    store = _full_store(tables, config)
+    before = _stored(store)
+    msg, rcp = tables["messages"], tables["message_recipients"]
+    email = msg[msg.channel == "email"].iloc[0]
+    late = pd.DataFrame([{**email.to_dict(), "message_key": "late-2",
+                          "sent_utc": pd.Timestamp(START) + pd.Timedelta(days=9, hours=11)}])
+    store.upsert("messages", pa.Table.from_pandas(late, preserve_index=False))
+    store.upsert("message_recipients", pa.Table.from_pandas(
+        rcp[rcp.message_key == email.message_key].assign(message_key="late-2"), preserve_index=False))
+    written = []
+    real = results._write_rows
+
+    def fail_on_second(*args):
+        if written:
+            raise RuntimeError("disk full")
+        written.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(results, "_write_rows", fail_on_second)
+    with pytest.raises(RuntimeError, match="disk full"):
+        refresh(store, config, full=True)
+    assert _stored(store) == before
+    assert not plan(store, config).fresh
+    assert not store.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                                 [results.STAGING]).fetchall()[0][0]
+    monkeypatch.setattr(results, "_write_rows", real)
+    refresh(store, config)
+    pd.testing.assert_frame_equal(person_weeks(store, config), person_metrics(prepare(store, config)))
+
 def test_read_only_store_reads_fresh_results_and_computes_stale_ones(tables, tmp_path):
     config = Config()
     db = tmp_path / "s.duckdb"
