@@ -238,9 +238,9 @@ def compute(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path, config
     size = int(config["metrics.active_block_minutes"])
     if size <= 0 or 1440 % size:
         raise ConfigError(f"metrics.active_block_minutes must divide a day (1440), not {size}")
-    if engine == "duckdb" and isinstance(store_or_con, (str, Path)) and not Path(store_or_con).is_dir():
-        from worklife.metrics.stored import open_for_reading
+    from worklife.metrics.stored import is_store_file, open_for_reading
 
+    if engine == "duckdb" and is_store_file(store_or_con):
         with open_for_reading(store_or_con, config) as store:  # refreshed first when writable
             return compute(store, config, by, period, weeks, engine)
     if engine == "duckdb" and not isinstance(store_or_con, (str, Path)):

@@ -46,7 +46,7 @@ from worklife.runlock import lock_path, store_lock
 from worklife.store import Store, connect
 
 __all__ = ["ABSENT", "FRESH", "STALE", "ResultsState", "in_memory_note", "open_for_reading", "own_range",
-           "refresh_if_writable", "results_state", "stored_row", "writable"]
+           "is_store_file", "refresh_if_writable", "results_state", "stored_row", "writable"]
 
 
 def own_range(df: pd.DataFrame, period: str = "week") -> pd.DataFrame:
@@ -62,6 +62,12 @@ def own_range(df: pd.DataFrame, period: str = "week") -> pd.DataFrame:
         return df.iloc[0:0].reset_index(drop=True)
     lo, hi = active[key].min(), active[key].max()
     return df[(df[key] >= lo) & (df[key] <= hi)].reset_index(drop=True)
+
+
+def is_store_file(source: object) -> bool:
+    """True for a store file's path (opened here); False for a Store, a connection or a
+    folder of Parquet tables (read by the Spark engine as it is)."""
+    return isinstance(source, (str, Path)) and not Path(source).is_dir()
 
 
 def writable(db: str | Path) -> bool:

@@ -106,9 +106,9 @@ def validate(store_or_con: Store | str | Path, config: Config | None = None,
     ``worklife.metrics.stored.open_for_reading``): opening it twice in one process, once
     to read and once to refresh, is refused by DuckDB."""
     config = config or Config()
-    if isinstance(store_or_con, (str, Path)) and not Path(store_or_con).is_dir():
-        from worklife.metrics.stored import open_for_reading
+    from worklife.metrics.stored import is_store_file, open_for_reading
 
+    if is_store_file(store_or_con):
         with open_for_reading(store_or_con, config) as store:
             return validate(store, config, metrics)
     run = prepare(store_or_con, config)

@@ -56,9 +56,9 @@ def person_query(store_or_con: Store | str | Path, config: Config | None = None,
     A store path is opened once (``worklife.metrics.stored.open_for_reading``), as in
     ``validate``: DuckDB refuses a second connection of another kind to the same file."""
     config = config or Config()
-    if isinstance(store_or_con, (str, Path)) and not Path(store_or_con).is_dir():
-        from worklife.metrics.stored import open_for_reading
+    from worklife.metrics.stored import is_store_file, open_for_reading
 
+    if is_store_file(store_or_con):
         with open_for_reading(store_or_con, config) as store:
             return person_query(store, config, key, metrics)
     run = prepare(store_or_con, config)
