@@ -194,8 +194,7 @@ def _pivot_sql(table: str) -> str:
     ``Parts.rows``: the kinds' rows (``after`` set) and the other rows pivoted apart, then
     joined on (person, day) — a third of the aggregate updates of one pivot of every long
     row (measured: docs/performance.md, pass 6)."""
-    kinds = [n[:-2] for n in LONG_NAMES if n.endswith("_s") and not n.endswith("_after_s")
-             and n[:-2] in pipeline.KINDS]
+    kinds = pipeline.KINDS
     by_kind = ", ".join(f"sum(CASE WHEN name = '{k}' THEN value END) AS {k}_s, "
                         f"sum(CASE WHEN name = '{k}' THEN after END) AS {k}_after_s" for k in kinds)
     kind_cols = {f"{k}_s" for k in kinds} | {f"{k}_after_s" for k in kinds}
