@@ -9,14 +9,19 @@ Intervals are half-open ``[start_s, end_s)`` in int64 epoch seconds UTC.
   the metric pipeline uses these (explain merges touching parts for display).
 - ``overlap_parts``: from the same sweep, the time covered at least twice
   (conflicting meetings).
-- ``gaps_in_windows``: the free gaps of windows after removing covered pieces.
+- ``free_time_in_windows``: the free gaps of windows outside a sweep's union.
 """
 
 from __future__ import annotations
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis import _
+from ibis.util import gen_name
+
+#: seconds in a day: UTC days key the join of gaps and windows; local epoch days (localtime)
+DAY_S = 86400
 
 
 def sweep(t: ir.Table, keys: list[str], start: str = "start_s", end: str = "end_s") -> ir.Table:
@@ -30,6 +35,42 @@ def sweep(t: ir.Table, keys: list[str], start: str = "start_s", end: str = "end_
     t = t.select(*keys, _a=t[start], _b=t[end]).filter(_._b > _._a)
     w_prev = ibis.window(group_by=keys, order_by="_a", rows=(None, -1))
     return t.mutate(_m=_._b.max().over(w_prev))
+
+
+def sweep_families(families: list[ir.Table], keys: list[str], start: str = "start_s",
+                   end: str = "end_s") -> ir.Table:
+    """``sweep`` of the intervals of several families, each disjoint within itself (rows
+    keys..., _a, _b, _m as ``sweep``), without the running maximum's window.
+
+    In start order a disjoint family's ends increase too, so the latest end of each
+    family before a row is that family's largest; ``_m`` is the greatest of those. The
+    latest non-null value (``LAST_VALUE ... IGNORE NULLS``) streams, where DuckDB
+    evaluates a framed ``MAX`` through a segment tree: 1.6 against 2.7 CPU s for 4.9 M
+    intervals (docs/performance.md, pass 7). Ibis 12 compiles no ``IGNORE NULLS`` on
+    DuckDB, so this one window is SQL (DuckDB dialect, transpiled for Spark). Ties on the
+    start cannot occur within a family (its intervals are disjoint and non-empty), and
+    across families any order gives the same unions (``sweep``).
+    """
+    fam = union_all(*(f.select(*keys, _a=f[start], _b=f[end], _f=ibis.literal(i, "int8"))
+                      for i, f in enumerate(families)))
+    fam = fam.filter(fam._b > fam._a)
+    name = gen_name("families")
+    latest = ", ".join(f"LAST_VALUE(CASE WHEN _f = {i} THEN _b END IGNORE NULLS) OVER w"
+                       for i in range(len(families)))
+    m = f"GREATEST({latest})" if len(families) > 1 else latest
+    part = ", ".join(f'"{k}"' for k in keys)
+    cols = ", ".join(f'"{k}"' for k in keys)
+    query = (f"SELECT {cols}, _a, _b, {m} AS _m FROM {name} "
+             f"WINDOW w AS (PARTITION BY {part} ORDER BY _a ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)")
+    return sql_view(fam, name, query, {**{k: fam.schema()[k] for k in keys}, "_a": "int64", "_b": "int64",
+                                       "_m": "int64"})
+
+
+def sql_view(t: ir.Table, name: str, query: str, schema: dict) -> ir.Table:
+    """``t.alias(name).sql(query, dialect="duckdb")`` with its schema given: Ibis 12 asks
+    DuckDB for the schema through an API DuckDB 2 no longer has. The query is transpiled
+    to the backend's dialect when the expression is compiled (Spark)."""
+    return ops.SQLStringView(parent=t.alias(name).op(), query=query, schema=ibis.schema(schema)).to_expr()
 
 
 def union_parts(swept: ir.Table, keys: list[str]) -> ir.Table:
@@ -59,34 +100,35 @@ def disjoint_parts(t: ir.Table, keys: list[str], start: str = "start_s", end: st
     return union_parts(sweep(t, keys, start, end), keys)
 
 
-def gaps_in_windows(windows: ir.Table, pieces: ir.Table, keys: list[str], min_gap_s: int,
-                    disjoint: bool = False) -> ir.Table:
-    """Sum, per window, of free gaps of at least ``min_gap_s`` seconds.
+def free_time_in_windows(windows: ir.Table, swept: ir.Table, min_gap_s: int,
+                         span: tuple[int, int]) -> ir.Table:
+    """Sum, per window, of its free gaps of at least ``min_gap_s`` seconds, where free
+    means outside the union of the intervals of ``swept`` (a ``sweep`` keyed by
+    ``person_id``). Returns (person_id, day, free_s) for windows with any such gap.
 
-    ``windows`` has keys + win_start_s, win_end_s (one window per key); ``pieces`` has
-    keys + start_s, end_s (covered time, possibly overlapping; ``disjoint=True`` when
-    they cannot overlap, e.g. union parts: then a cheaper ``lag`` window replaces the
-    running maximum). Returns keys + free_s.
+    ``windows`` has person_id, day, win_start_s, win_end_s; ``span`` ([lo, hi) epoch
+    seconds) contains every window. The sweep already orders each person's intervals:
+    the union's complement is the part before each interval starting past the running
+    maximum ``_m`` (before the first: from ``lo``), and after the last end (to ``hi``).
+    A free gap of a window is a complement gap cut to the window, so no second sort is
+    needed: gaps and windows meet in a hash join on (person, UTC day), each pair counted
+    on the day its overlap starts.
     """
-    w = windows
-    p = pieces.join(w, keys)
-    p = p.select(*keys, _a=ibis.greatest(p.start_s, p.win_start_s),
-                 _b=ibis.least(p.end_s, p.win_end_s)).filter(_._b > _._a)
-    allp = union_all(p, w.select(*keys, _a=w.win_start_s, _b=w.win_start_s),
-                     w.select(*keys, _a=w.win_end_s, _b=w.win_end_s))
-    if disjoint:
-        # Disjoint pieces in (start, end) order have non-decreasing ends, and so do the
-        # empty window edges (the start edge sorts before a piece starting with the
-        # window: its end is smaller), so the running maximum is the previous row's end.
-        allp = allp.mutate(_prev=_._b.lag().over(ibis.window(group_by=keys, order_by=["_a", "_b"])))
-    else:
-        # Start order alone suffices: of rows starting together, whichever comes second
-        # sees the first's end at or past its start, so the gaps are the same in either order.
-        w_prev = ibis.window(group_by=keys, order_by="_a", rows=(None, -1))
-        allp = allp.mutate(_prev=_._b.max().over(w_prev))
-    allp = allp.mutate(_gap=ibis.ifelse(_._prev.notnull() & (_._a > _._prev), _._a - _._prev, 0))
-    allp = allp.mutate(_free=ibis.ifelse(_._gap >= min_gap_s, _._gap, 0).cast("int64"))
-    return allp.group_by(keys).agg(free_s=_._free.sum())
+    lo, hi = span
+    s = swept
+    inner = s.filter(s._m.isnull() | (s._a > s._m)).select("person_id", g0=ibis.coalesce(s._m, lo), g1=s._a)
+    last = s.group_by("person_id").agg(g0=s._b.max())
+    idle = windows.select("person_id").distinct().anti_join(last, "person_id")
+    g = union_all(inner, last.mutate(g1=ibis.literal(hi, "int64")),
+                  idle.mutate(g0=ibis.literal(lo, "int64"), g1=ibis.literal(hi, "int64")))
+    g = g.select("person_id", g0=ibis.greatest(g.g0, lo), g1=ibis.least(g.g1, hi)).filter(_.g1 > _.g0)
+    g = g.mutate(_d=ibis.range(g.g0 // DAY_S, (g.g1 - 1) // DAY_S + 1).unnest())
+    w = windows.mutate(_d=ibis.range(windows.win_start_s // DAY_S, (windows.win_end_s - 1) // DAY_S + 1).unnest())
+    j = g.join(w, ["person_id", "_d"])
+    f0, f1 = ibis.greatest(j.g0, j.win_start_s), ibis.least(j.g1, j.win_end_s)
+    j = j.select("person_id", "day", _d=j._d, _f0=f0, _free=f1 - f0)
+    j = j.filter((j._free >= min_gap_s) & (j._free > 0) & (j._d == j._f0 // DAY_S))
+    return j.group_by(["person_id", "day"]).agg(free_s=j._free.sum().cast("int64"))
 
 
 def union_all(*tables: ir.Table) -> ir.Table:

@@ -31,14 +31,13 @@ import pandas as pd
 import pyarrow as pa
 
 from worklife.config import Config
-from worklife.metrics.intervals import union_all
+from worklife.metrics.intervals import DAY_S, union_all
 from worklife.rules.worktime import is_workday, workday_mask, working_ibis
 from worklife.timezones import tz_offsets_table
 from worklife.workcal import WorkSchedule, holiday_calendar, resolve_person
 
 log = logging.getLogger(__name__)
 
-DAY_S = 86400
 EPOCH = ibis.timestamp("1970-01-01 00:00:00")
 EPOCH_DATE = date(1970, 1, 1)
 _EPOCH_DT = datetime(1970, 1, 1)

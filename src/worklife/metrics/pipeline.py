@@ -26,8 +26,8 @@ from ibis import _
 from worklife.config import Config
 from worklife.metrics import focus, meetings, messages, span
 from worklife.metrics.engine import Engine
-from worklife.metrics.intervals import overlap_parts, sweep, union_all, union_parts
-from worklife.metrics.localtime import LocalCalendar, epoch_seconds
+from worklife.metrics.intervals import overlap_parts, sweep, sweep_families, union_all, union_parts
+from worklife.metrics.localtime import DAY_S, LocalCalendar, epoch_seconds
 
 #: kinds whose pieces several metrics read (the others are only summed)
 SHARED_KINDS = ("meeting", "collab")
@@ -133,6 +133,14 @@ def _windows(cal: LocalCalendar, pks: list[int] | None, utc_window: tuple[int, i
     return ww.filter((ww.win_start_s >= utc_window[0]) & (ww.win_end_s <= utc_window[1]))
 
 
+def _window_span(cal: LocalCalendar, utc_window: tuple[int, int] | None) -> tuple[int, int]:
+    """[lo, hi) epoch seconds holding every working window measured (a local date's
+    window lies within a day and a half of the date's UTC midnight)."""
+    if utc_window is not None:
+        return utc_window
+    return (cal.first_day - 1) * DAY_S, (cal.last_day + 2) * DAY_S
+
+
 def build(engine: Engine, cal: LocalCalendar, config: Config,
           person_ids: list[str] | None = None, shared: dict[str, Any] | None = None,
           utc_window: tuple[int, int] | None = None, share_sources: bool = False) -> Parts:
@@ -173,19 +181,21 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     actions = messages.email_actions(sent, received, config)
     acts = engine.cache(messages.activity_parts(actions, messages.chat_messages(sent), config))
 
-    # One sweep over the kinds that overlap: meeting kinds, and collaboration (meetings,
-    # e-mail and chat together); conflicts come from the meeting rows of the same sweep.
-    # E-mail parts are disjoint by construction, and so are chat parts unless a chat
-    # message is credited longer than the session gap.
+    # Meeting kinds: one sweep (their meetings overlap); conflicts come from its meeting
+    # rows. Collaboration is the union of three families each disjoint in itself: the
+    # meetings' union parts, e-mail parts and chat sessions (which overlap each other
+    # only when a chat message is credited longer than the session gap: then their own
+    # union first), swept without a running-maximum window (``sweep_families``).
     cols = ["person_id", "kind", "start_s", "end_s"]
-    ivs = acts.select("person_id", "start_s", "end_s")
-    collab = union_all(q.select("person_id", "start_s", "end_s"), ivs).mutate(kind=ibis.literal("collab"))
-    overlapping = [meetings.meeting_kind_intervals(q), collab]
-    disjoint = [acts]
+    swept_m = engine.cache(sweep(meetings.meeting_kind_intervals(q), ["person_id", "kind"]))
+    conflict = overlap_parts(swept_m.filter(swept_m.kind == "meeting"), ["person_id"])
+    m_union = union_parts(swept_m.filter(swept_m.kind == "meeting"), ["person_id"])
+    email, chat = acts.filter(acts.kind == "email"), acts.filter(acts.kind == "chat")
     if int(config["metrics.chat_message_seconds"]) > float(config["metrics.chat_session_gap_minutes"]) * 60:
-        overlapping, disjoint = overlapping + [acts.filter(acts.kind == "chat")], [acts.filter(acts.kind == "email")]
-    swept = engine.cache(sweep(union_all(*(x.select(*cols) for x in overlapping)), ["person_id", "kind"]))
-    conflict = overlap_parts(swept.filter(swept.kind == "meeting"), ["person_id"])
+        chat = union_parts(sweep(chat, ["person_id"]), ["person_id"]).mutate(kind=ibis.literal("chat"))
+    swept_c = engine.cache(sweep_families([m_union, email, chat], ["person_id"]))
+    swept = union_all(swept_m, swept_c.mutate(kind=ibis.literal("collab")).select(*swept_m.columns))
+    disjoint = [email, chat]
     unions = union_parts(swept, ["person_id", "kind"]).select(*cols)
     # Meeting and collaboration pieces feed several metrics (span, blocks, focus, quiet
     # days); the other kinds only their sums. Splitting them apart keeps the pieces read
@@ -220,8 +230,8 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
         span.span_and_weekend(inst, config),
         span.active_blocks(mpieces, located, config),
         span.noisy_days(cpieces, config),
-        focus.focus_rows(_windows(cal, pks, utc_window),
-                         mpieces, cpieces, config),
+        focus.focus_rows(_windows(cal, pks, utc_window), swept_m.filter(swept_m.kind == "meeting"), swept_c,
+                         config, _window_span(cal, utc_window)),
     ]
     starts = cal.locate(q.select("person_id", at_s=q.start_s))
     parts.append(starts.group_by(["person_id", "day"]).agg(value=_.at_s.count()).select(
