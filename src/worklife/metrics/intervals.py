@@ -15,6 +15,7 @@ Intervals are half-open ``[start_s, end_s)`` in int64 epoch seconds UTC.
 from __future__ import annotations
 
 import ibis
+import sqlglot
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis import _
@@ -70,6 +71,9 @@ def sql_view(t: ir.Table, name: str, query: str, schema: dict) -> ir.Table:
     """``t.alias(name).sql(query, dialect="duckdb")`` with its schema given: Ibis 12 asks
     DuckDB for the schema through an API DuckDB 2 no longer has. The query is transpiled
     to the backend's dialect when the expression is compiled (Spark)."""
+    dialect = t._find_backend().dialect
+    if dialect is not None and sqlglot.Dialect.get_or_raise(dialect) != sqlglot.Dialect.get_or_raise("duckdb"):
+        query = sqlglot.transpile(query, read="duckdb", write=dialect)[0]
     return ops.SQLStringView(parent=t.alias(name).op(), query=query, schema=ibis.schema(schema)).to_expr()
 
 
