@@ -63,3 +63,23 @@ def test_week_starts_are_local_mondays(both):
     truth, ours = both
     m = truth.merge(ours, on=["person_id", "week"])
     assert (pd.to_datetime(m.week_start_x) == pd.to_datetime(m.week_start_y)).all()
+
+
+@pytest.mark.parametrize("minutes", [15, 20, 60])
+def test_active_hours_with_other_block_sizes_equal_the_oracle(minutes):
+    """Active blocks are counted as bits of a day's mask words (``metrics.span``): blocks
+    shorter than 24 minutes need several words a day (15 minutes: 96 blocks), an hour one."""
+    org = synth.generate(people=48, weeks=2, seed=5, start=date(2025, 3, 24))  # Europe's spring DST
+    store = connect(":memory:")
+    synth.load_into_store(org, store)
+    config = Config()
+    config.set("metrics.active_block_minutes", minutes)
+    truth = synth.person_week_metrics(org, config)
+    ours = compute(store, config)
+    store.close()
+    m = truth.merge(ours, on=["person_id", "week"], suffixes=("_truth", "_ours"))
+    assert len(m) == len(truth) > 0
+    a = (m["active_connected_hours_truth"] * 3600).round().astype("int64")
+    b = (m["active_connected_hours_ours"] * 3600).round().astype("int64")
+    assert (a.values == b.values).all()
+    assert (m["active_connected_hours_ours"] > 0).any()
