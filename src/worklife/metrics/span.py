@@ -61,6 +61,12 @@ def _bit_count(x: int) -> int:
     """Set bits of an int64 (DuckDB's and Spark's ``bit_count``)."""
 
 
+@ibis.udf.agg.builtin(name="bit_or")
+def _bit_or(x: int) -> int:
+    """Bitwise or of a group's int64s (DuckDB's and Spark's ``bit_or``; Ibis 12 has no
+    Spark rule for its own)."""
+
+
 def _block_masks(pieces: ir.Table, a: str, b: str, size_s: int) -> ir.Table:
     """(person_id, day, _w, _mask): the local ``size_s`` blocks that [a, b) touches, as
     bits of its day's mask words (block p of the day is bit p % BITS of word p // BITS).
@@ -84,7 +90,7 @@ def _block_masks(pieces: ir.Table, a: str, b: str, size_s: int) -> ir.Table:
 
 def _blocks_per_day(masks: ir.Table) -> ir.Table:
     """(person_id, day, n): distinct blocks per person-day from ``_block_masks`` rows."""
-    m = masks.group_by(["person_id", "day", "_w"]).agg(_mask=_._mask.bit_or())
+    m = masks.group_by(["person_id", "day", "_w"]).agg(_mask=_bit_or(_._mask))
     return m.group_by(["person_id", "day"]).agg(n=_bit_count(m._mask).sum())
 
 
