@@ -275,3 +275,23 @@ def test_constants_come_from_the_config(edge_store):
     cfg = Config({"metrics.email_sent_minutes": 10.0, "metrics.email_received_minutes": 1.0})
     r = compute(edge_store, cfg, weeks=["2025-W03"]).set_index("person_id").loc["user10@example.com"]
     assert round(r.email_hours * 3600) == 60 + 60 + 0 + 60
+
+
+def test_a_message_listing_a_person_on_to_and_cc_counts_once():
+    """P on To and Cc of one e-mail (and the same e-mail a second time on To) receives it
+    once: the same e-mail hours as one listing, not two (docs/metrics.md, e-mail)."""
+    config = Config()
+    received_h = float(config["metrics.email_received_minutes"]) / 60
+
+    def email_hours(to_and_cc: bool) -> float:
+        s = connect(":memory:")
+        sender, p = person(s, "user01@example.com"), person(s, "user02@example.com")
+        if to_and_cc:
+            key = message(s, "2025-01-14 10:00", sender, to=[p], cc=[p])
+            s.upsert("message_recipients", [{"message_key": key, "person_id": p, "kind": "To"}])
+        else:
+            message(s, "2025-01-14 10:00", sender, to=[p])
+        df = compute(finish(s), config)
+        return float(df.loc[df.person_id == p, "email_hours"].sum())
+
+    assert email_hours(to_and_cc=True) == email_hours(to_and_cc=False) == pytest.approx(received_h)
