@@ -84,8 +84,10 @@ def _block_masks(pieces: ir.Table, a: str, b: str, size_s: int) -> ir.Table:
         t = t.mutate(_w=ibis.literal(0, "int64"))
     lo = ibis.greatest(t._p0, t._w * BITS) - t._w * BITS
     hi = ibis.least(t._p1, t._w * BITS + BITS - 1) - t._w * BITS
-    one = ibis.literal(1, "int64")
-    return t.select("person_id", "day", "_w", _mask=((one << (hi - lo + 1)) - 1) << lo)
+    # BITS ones, shifted to leave hi - lo + 1 of them, then moved up to bit lo (a literal
+    # this large is a 64-bit one in Spark SQL too, where a plain 1 would be 32-bit)
+    ones = ibis.literal((1 << BITS) - 1, "int64")
+    return t.select("person_id", "day", "_w", _mask=(ones >> (BITS - (hi - lo + 1))) << lo)
 
 
 def _blocks_per_day(masks: ir.Table) -> ir.Table:
