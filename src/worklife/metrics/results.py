@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from worklife import touched
 from worklife.config import Config
-from worklife.metrics import finalize_frame, incremental, pipeline
+from worklife.metrics import finalize_frame, grid_frame, incremental, pipeline
 from worklife.metrics.engine import open_backend
 from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.incremental import (
@@ -371,20 +373,37 @@ def _read(con: duckdb.DuckDBPyConnection, config: Config, persons: Sequence[str]
         return finalize_frame(pd.DataFrame(), [], pd.DataFrame(), config, period)
     periods = _periods(int(lo), int(hi), period)
     if weeks is not None:
-        periods = periods[periods["week"].isin(list(weeks))]
+        periods = periods[periods["week"].isin(list(weeks))].reset_index(drop=True)
     if persons is not None:
         wanted = set(persons)
         people = [p for p in people if p in wanted]
-    where = [f"{col} BETWEEN {int(lo)} AND {int(hi)}"]
-    if persons is not None:
-        con.register("_want_people", pd.DataFrame({"person_id": people}, dtype=object))
-        where.append("person_id IN (SELECT person_id FROM _want_people)")
-    if weeks is not None:
-        con.register("_want_days", periods[["day"]])
-        where.append(f"{col} IN (SELECT day FROM _want_days)")
-    raw = con.execute(f"SELECT person_id, {col} AS day, {', '.join(LONG_NAMES)} FROM {table} "
-                      f"WHERE {' AND '.join(where)}").fetchnumpy()  # arrays: no frame to build
-    return finalize_frame(raw, people, periods, config, period)
+    pos, values = _grid_rows(con, table, col, people, periods["day"].tolist())
+    return grid_frame(pos, values, people, periods, config, period)
+
+
+def _grid_rows(con: duckdb.DuckDBPyConnection, table: str, col: str, people: list[str],
+               days: list[int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The stored rows of ``people`` × ``days`` (epoch days: days, or week Mondays), each
+    with its place on that grid (person index × len(days) + day index), as int arrays.
+
+    DuckDB joins the rows to the grid's indexes and returns Arrow: no person-id string
+    per row crosses into Python (reading 530,000 person-weeks as strings and placing
+    them with pandas took 0.5-0.7 s, docs/performance.md, pass 7).
+    """
+    con.register("_grid_people", pa.table({"person_id": pa.array(people, pa.string()),
+                                           "i": pa.array(range(len(people)), pa.int64())}))
+    con.register("_grid_days", pa.table({"day": pa.array(days, pa.int64()),
+                                         "t": pa.array(range(len(days)), pa.int64())}))
+    try:
+        rows = con.sql(f"SELECT p.i * {len(days)} + g.t AS pos, {', '.join(LONG_NAMES)} FROM {table} w "
+                       "JOIN _grid_people p ON p.person_id = w.person_id "
+                       f"JOIN _grid_days g ON g.day = w.{col}").to_arrow_table()
+    finally:
+        con.unregister("_grid_people")
+        con.unregister("_grid_days")
+    arrays = {n: rows.column(n).combine_chunks().to_numpy(zero_copy_only=False).astype("int64", copy=False)
+              for n in ("pos", *LONG_NAMES)}
+    return arrays.pop("pos"), arrays
 
 
 def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
