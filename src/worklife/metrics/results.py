@@ -254,10 +254,14 @@ def _stage(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, c
     Outside the transaction on purpose: DuckDB frees a batch's temporary tables only when
     the transaction that dropped them ends, so computing inside one transaction kept every
     batch's tables in memory (2.7 GB spilled to disk by the fifth batch of 2,000 people).
+    A full run stages in the store file (2.6 M rows at 10,000 x 52); an incremental one
+    in a temporary table: written to the store, its rows went through the write-ahead
+    log twice and set off a checkpoint of their own (docs/performance.md, pass 7).
     """
     offsets = eng.tz_offsets()
     con.execute(f"DROP TABLE IF EXISTS {STAGING}")
-    con.execute(f"CREATE TABLE {STAGING} AS SELECT *, CAST(0 AS INTEGER) AS job_no FROM metric_days LIMIT 0")
+    kind = "TABLE" if p.full else "TEMP TABLE"
+    con.execute(f"CREATE {kind} {STAGING} AS SELECT *, CAST(0 AS INTEGER) AS job_no FROM metric_days LIMIT 0")
     for i, job in enumerate(jobs):
         for rel, people_frame in run_job(eng, people, offsets, config, job, (p.first_day, p.last_day), p.full,
                                          p.resolved):
