@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +33,8 @@ from worklife.store import Store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["compute", "prepare", "person_metrics", "summed_rows", "finalize", "finalize_frame", "METRIC_COLUMNS",
+__all__ = ["compute", "prepare", "person_metrics", "summed_rows", "finalize", "finalize_frame", "grid_frame", "on_grid",
+           "METRIC_COLUMNS",
            "MetricRun", "person_weeks"]
 
 #: Output metric columns, in order (hours unless the name says otherwise).
@@ -137,36 +138,42 @@ def finalize_frame(raw: pd.DataFrame, people: list[str], periods: pd.DataFrame, 
         return _empty(period)
     people = list(people)
     periods = periods.reset_index(drop=True)
-    pos, values = np.zeros(0, dtype="int64"), {}
+    placed = []
     if len(raw) and len(raw["person_id"]):
         pi = pd.Index(people).get_indexer(pd.Index(raw["person_id"]))
         ti = pd.Index(periods[on]).get_indexer(pd.Index(raw[on]))
         ok = (pi >= 0) & (ti >= 0)
-        pos = pi[ok] * len(periods) + ti[ok]
         values = {n: pd.to_numeric(pd.Series(raw[n])).fillna(0).astype("int64").to_numpy()[ok] for n in LONG_NAMES}
-    return grid_frame(pos, values, people, periods, config, period)
+        placed.append((pi[ok] * len(periods) + ti[ok], values))
+    return grid_frame(on_grid(len(people) * len(periods), placed), people, periods, config, period)
 
 
-def grid_frame(pos: np.ndarray, values: dict[str, np.ndarray], people: list[str], periods: pd.DataFrame,
+def on_grid(size: int, placed: Iterable[tuple[np.ndarray, Mapping[str, np.ndarray]]]) -> dict[str, np.ndarray]:
+    """``LONG_NAMES`` -> int64 arrays of ``size`` grid places, zero where nothing is placed.
+
+    ``placed``: pieces of (places, ``LONG_NAMES`` -> the int sums at those places), e.g.
+    the record batches of a query, each written straight into the grid (no concatenation).
+    """
+    sums = {n: np.zeros(size, dtype="int64") for n in LONG_NAMES}
+    for pos, values in placed:
+        for n in LONG_NAMES:
+            sums[n][pos] = values[n]
+    return sums
+
+
+def grid_frame(sums: Mapping[str, np.ndarray], people: list[str], periods: pd.DataFrame,
                config: Config, period: str) -> pd.DataFrame:
     """THE person × period frame of metrics (hours unless the name says otherwise).
 
-    ``pos``: each summed row's place on the grid, person index × ``len(periods)`` +
-    period index (at most one row per place); ``values``: ``LONG_NAMES`` -> int64 sums
-    (seconds or counts) of those rows; ``periods``: the labels of each period (week,
-    week_start or date, week), in order. Missing person-periods are zeros. Built column
-    by column from arrays (no merge, no copy into blocks): 530,000 person-weeks in well
-    under 0.1 s.
+    ``sums``: ``LONG_NAMES`` -> int64 sums (seconds or counts) on the grid (``on_grid``):
+    place person index × ``len(periods)`` + period index; ``periods``: the labels of each
+    period (week, week_start or date, week), in order. Built column by column from arrays
+    (no merge, no copy into blocks).
     """
     if not people or periods.empty:
         return _empty(period)
     periods = periods.reset_index(drop=True)
     n_p, n_t = len(people), len(periods)
-    sums: dict[str, np.ndarray] = {}
-    for n in LONG_NAMES:
-        sums[n] = np.zeros(n_p * n_t, dtype="int64")
-        if len(pos):
-            sums[n][pos] = values[n]
     cols: dict[str, object] = {"person_id": _repeated_labels(people, np.repeat(np.arange(n_p), n_t))}
     at_period = np.tile(np.arange(n_t), n_p)
     for c in (c for c in periods.columns if c != "day"):

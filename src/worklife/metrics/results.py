@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from worklife import touched
 from worklife.config import Config
-from worklife.metrics import finalize_frame, grid_frame, incremental, pipeline
+from worklife.metrics import finalize_frame, grid_frame, incremental, on_grid, pipeline
 from worklife.metrics.engine import open_backend
 from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.incremental import (
@@ -381,18 +381,19 @@ def _read(con: duckdb.DuckDBPyConnection, config: Config, persons: Sequence[str]
     if persons is not None:
         wanted = set(persons)
         people = [p for p in people if p in wanted]
-    pos, values = _grid_rows(con, table, col, people, periods["day"].tolist())
-    return grid_frame(pos, values, people, periods, config, period)
+    sums = _grid_sums(con, table, col, people, periods["day"].tolist())
+    return grid_frame(sums, people, periods, config, period)
 
 
-def _grid_rows(con: duckdb.DuckDBPyConnection, table: str, col: str, people: list[str],
-               days: list[int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The stored rows of ``people`` × ``days`` (epoch days: days, or week Mondays), each
-    with its place on that grid (person index × len(days) + day index), as int arrays.
+def _grid_sums(con: duckdb.DuckDBPyConnection, table: str, col: str, people: list[str],
+               days: list[int]) -> dict[str, np.ndarray]:
+    """The stored sums of ``people`` × ``days`` (epoch days: days, or week Mondays) on that
+    grid (``on_grid``: place person index × len(days) + day index), zero where none is stored.
 
-    DuckDB joins the rows to the grid's indexes and returns Arrow: no person-id string
-    per row crosses into Python (reading 530,000 person-weeks as strings and placing
-    them with pandas took 0.5-0.7 s, docs/performance.md, pass 7).
+    DuckDB joins the rows to the grid's indexes and returns Arrow batches, each written
+    into the grid as it is: no person-id string per row crosses into Python (reading
+    them as strings and placing them with pandas took 0.5-0.7 s for 530,000 person-weeks,
+    docs/performance.md, pass 7).
     """
     con.register("_grid_people", pa.table({"person_id": pa.array(people, pa.string()),
                                            "i": pa.array(range(len(people)), pa.int64())}))
@@ -405,9 +406,9 @@ def _grid_rows(con: duckdb.DuckDBPyConnection, table: str, col: str, people: lis
     finally:
         con.unregister("_grid_people")
         con.unregister("_grid_days")
-    arrays = {n: rows.column(n).combine_chunks().to_numpy(zero_copy_only=False).astype("int64", copy=False)
-              for n in ("pos", *LONG_NAMES)}
-    return arrays.pop("pos"), arrays
+    batches = ((b.column("pos").to_numpy(), {n: b.column(n).to_numpy() for n in LONG_NAMES})
+               for b in rows.to_batches())
+    return on_grid(len(people) * len(days), batches)
 
 
 def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
