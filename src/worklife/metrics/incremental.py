@@ -91,10 +91,21 @@ class Plan:
     #: ``resolve_people`` of the people planned for (frame, schedules): the jobs' calendars reuse it
     resolved: tuple[pd.DataFrame, dict] | None = field(default=None, repr=False)
     span_changed: bool = False  # the stored range differs (rows outside it are dropped)
+    stored_span: tuple[int, int] | None = None  # the range the stored rows were computed over
+    people_changed: bool = True  # ``people_fp`` differs from the stored fingerprints
 
     @property
     def fresh(self) -> bool:
         return not self.full and not self.jobs and not self.drop_people and not self.span_changed
+
+    @property
+    def may_leave_rows_outside(self) -> bool:
+        """Rows outside the new range or of people no longer measured may be stored: a
+        full run, people dropped, or a range that no longer holds the stored one (a range
+        that only grew, as when a week is added, leaves none)."""
+        old = self.stored_span
+        shrank = self.span_changed and (old is None or old[0] < self.first_day or old[1] > self.last_day)
+        return self.full or bool(self.drop_people) or shrank
 
 
 def data_version() -> str:

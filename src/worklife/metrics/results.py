@@ -155,6 +155,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
                      "settings, metric code or zone/holiday data changed"]
         return p
     stored = dict(con.execute("SELECT person_id, fp FROM metric_people").fetchall())
+    p.stored_span, p.people_changed = stored_span, stored != fps
     p.drop_people = sorted(set(stored) - set(fps))
     person_all = {pid for pid, fp in fps.items() if stored.get(pid) != fp}
     everyone: set[int] = set()
@@ -229,9 +230,9 @@ def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataF
         con.unregister("_pk_map")
 
 
-def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> int:
+def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> None:
     """``metric_weeks`` of the weeks a box's days fall in, summed again from ``metric_days``
-    (the box's new day rows and the stored ones of the same weeks); the box's day rows."""
+    (the box's new day rows and the stored ones of the same weeks)."""
     who = "TRUE" if job.persons is None else "person_id IN (SELECT person_id FROM _box_people)"
     w0, w1 = incremental.monday(job.d0), incremental.monday(job.d1)
     con.execute(f"DELETE FROM metric_weeks WHERE week_day BETWEEN ? AND ? AND {who}", [w0, w1])
@@ -239,8 +240,6 @@ def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> int:
     con.execute(f"INSERT INTO metric_weeks SELECT person_id, CAST(day - (day + 3) % 7 AS INTEGER), {sums}, ?, ? "
                 f"FROM metric_days WHERE day BETWEEN ? AND ? AND {who} GROUP BY person_id, day - (day + 3) % 7",
                 [p.settings_fp, p.watermark, w0, w1 + 6])
-    return int(con.execute(f"SELECT count(*) FROM metric_days WHERE day BETWEEN ? AND ? AND {who}",
-                           [job.d0, job.d1]).fetchall()[0][0])
 
 
 #: where a refresh's new day rows wait, outside the transaction, until it commits them
@@ -295,17 +294,19 @@ def _commit_rows(con: duckdb.DuckDBPyConnection, p: Plan, jobs: list[Job]) -> in
         con.execute("DELETE FROM metric_weeks")
     for i, job in enumerate(jobs):
         _delete_box(con, job)
-        con.execute(f"INSERT INTO metric_days SELECT * EXCLUDE (job_no) FROM {STAGING} WHERE job_no = ?", [i])
-        n += _write_weeks(con, job, p)  # a day's rows sum into its own week: weeks stay exact
+        n += int(con.execute(f"INSERT INTO metric_days SELECT * EXCLUDE (job_no) FROM {STAGING} WHERE job_no = ?",
+                             [i]).fetchall()[0][0])
+        _write_weeks(con, job, p)  # a day's rows sum into its own week: weeks stay exact
     keep = sorted(p.people_fp)
     con.register("_keep", pd.DataFrame({"person_id": pd.Series(keep, dtype=object),
                                         "fp": pd.Series([p.people_fp[k] for k in keep], dtype=object)}))
-    if p.full or p.span_changed or p.drop_people:  # rows outside the range or of people gone
+    if p.may_leave_rows_outside:  # rows outside the range or of people gone
         for t, col in (("metric_days", "day"), ("metric_weeks", "week_day")):
             con.execute(f"DELETE FROM {t} WHERE {col} NOT BETWEEN ? AND ? OR person_id NOT IN "
                         "(SELECT CAST(person_id AS VARCHAR) FROM _keep)", [p.first_day, p.last_day])
-    con.execute("DELETE FROM metric_people")
-    con.execute("INSERT INTO metric_people SELECT CAST(person_id AS VARCHAR), CAST(fp AS VARCHAR) FROM _keep")
+    if p.people_changed:
+        con.execute("DELETE FROM metric_people")
+        con.execute("INSERT INTO metric_people SELECT CAST(person_id AS VARCHAR), CAST(fp AS VARCHAR) FROM _keep")
     con.unregister("_keep")
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     state = {"settings_fp": p.settings_fp, "people_hash": p.people_hash, "first_day": p.first_day,
