@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from worklife.config import Config
 from worklife.errors import ConfigError
@@ -32,7 +33,8 @@ from worklife.store import Store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["compute", "prepare", "person_metrics", "summed_rows", "finalize", "finalize_frame", "METRIC_COLUMNS",
+__all__ = ["compute", "prepare", "person_metrics", "summed_rows", "finalize", "finalize_frame", "grid_frame", "on_grid",
+           "METRIC_COLUMNS",
            "MetricRun", "person_weeks"]
 
 #: Output metric columns, in order (hours unless the name says otherwise).
@@ -130,27 +132,55 @@ def finalize_frame(raw: pd.DataFrame, people: list[str], periods: pd.DataFrame, 
     ``raw``: person_id, ``on``, ``LONG_NAMES`` (a frame, or a dict of equal-length
     arrays such as DuckDB's ``fetchnumpy()``), at most one row per (person, period);
     ``periods``: ``on`` and the labels (week, week_start or date, week). Missing
-    person-periods are zeros. The grid is filled by position (numpy), not by merging
-    frames: 0.1 s instead of 0.4-0.7 s for 530,000 person-weeks.
+    person-periods are zeros. Each row is placed on the grid by position (``grid_frame``).
     """
-    key = "week" if period == "week" else "date"
     if not people or periods.empty:
         return _empty(period)
     people = list(people)
     periods = periods.reset_index(drop=True)
-    n_p, n_t = len(people), len(periods)
-    sums = {n: np.zeros(n_p * n_t, dtype="int64") for n in LONG_NAMES}
+    placed = []
     if len(raw) and len(raw["person_id"]):
         pi = pd.Index(people).get_indexer(pd.Index(raw["person_id"]))
         ti = pd.Index(periods[on]).get_indexer(pd.Index(raw[on]))
         ok = (pi >= 0) & (ti >= 0)
-        pos = pi[ok] * n_t + ti[ok]
+        values = {n: pd.to_numeric(pd.Series(raw[n])).fillna(0).astype("int64").to_numpy()[ok] for n in LONG_NAMES}
+        placed.append((pi[ok] * len(periods) + ti[ok], values))
+    return grid_frame(on_grid(len(people) * len(periods), placed), people, periods, config, period)
+
+
+def on_grid(size: int, placed: Iterable[tuple[np.ndarray, Mapping[str, np.ndarray]]]) -> dict[str, np.ndarray]:
+    """``LONG_NAMES`` -> int64 arrays of ``size`` grid places, zero where nothing is placed.
+
+    ``placed``: pieces of (places, ``LONG_NAMES`` -> the int sums at those places), e.g.
+    the record batches of a query, each written straight into the grid (no concatenation).
+    """
+    sums = {n: np.zeros(size, dtype="int64") for n in LONG_NAMES}
+    for pos, values in placed:
         for n in LONG_NAMES:
-            sums[n][pos] = pd.to_numeric(pd.Series(raw[n])).fillna(0).astype("int64").to_numpy()[ok]
-    cols: dict[str, object] = {"person_id": np.repeat(np.asarray(people, dtype=object), n_t)}
+            sums[n][pos] = values[n]
+    return sums
+
+
+def grid_frame(sums: Mapping[str, np.ndarray], people: list[str], periods: pd.DataFrame,
+               config: Config, period: str) -> pd.DataFrame:
+    """THE person × period frame of metrics (hours unless the name says otherwise).
+
+    ``sums``: ``LONG_NAMES`` -> int64 sums (seconds or counts) on the grid (``on_grid``):
+    place person index × ``len(periods)`` + period index; ``periods``: the labels of each
+    period (week, week_start or date, week), in order. Built column by column from arrays
+    (no merge, no copy into blocks).
+    """
+    if not people or periods.empty:
+        return _empty(period)
+    periods = periods.reset_index(drop=True)
+    n_p, n_t = len(people), len(periods)
+    cols: dict[str, object] = {"person_id": _repeated_labels(people, np.repeat(np.arange(n_p), n_t))}
+    at_period = np.tile(np.arange(n_t), n_p)
     for c in (c for c in periods.columns if c != "day"):
-        labels = pd.to_datetime(periods[c]).dt.date if c in ("week_start", "date") else periods[c]
-        cols[c] = np.tile(labels.to_numpy(dtype=object), n_p)
+        if c in ("week_start", "date"):
+            cols[c] = pd.to_datetime(periods[c]).dt.date.to_numpy(dtype=object)[at_period]
+        else:
+            cols[c] = _repeated_labels(periods[c].astype(str).tolist(), at_period)
     for col, src in _HOURS_FROM.items():
         cols[col] = sums[src] / 3600.0
     block_h = float(config["metrics.active_block_minutes"]) / 60.0
@@ -161,10 +191,16 @@ def finalize_frame(raw: pd.DataFrame, people: list[str], periods: pd.DataFrame, 
     for c in ("meetings", "emails_sent", "chats_sent"):
         cols[c] = sums[c]
     keys = ["person_id", "week", "week_start"] if period == "week" else ["person_id", "date", "week"]
-    out = pd.DataFrame({c: cols[c] for c in [*keys, *METRIC_COLUMNS]})
+    out = pd.DataFrame({c: cols[c] for c in [*keys, *METRIC_COLUMNS]}, copy=False)
+    key = "week" if period == "week" else "date"
     if not (pd.Index(people).is_monotonic_increasing and periods[key].is_monotonic_increasing):
         out = out.sort_values(["person_id", key], kind="stable").reset_index(drop=True)
     return out
+
+
+def _repeated_labels(labels: list[str], at: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``labels[at]`` as a pandas string array, taken in Arrow (no Python string per row)."""
+    return pd.array(pa.array(labels, pa.large_string()).take(pa.array(at)), dtype="str")
 
 
 def person_metrics(run: MetricRun | None, period: str = "week") -> pd.DataFrame:

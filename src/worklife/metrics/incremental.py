@@ -91,10 +91,21 @@ class Plan:
     #: ``resolve_people`` of the people planned for (frame, schedules): the jobs' calendars reuse it
     resolved: tuple[pd.DataFrame, dict] | None = field(default=None, repr=False)
     span_changed: bool = False  # the stored range differs (rows outside it are dropped)
+    stored_span: tuple[int, int] | None = None  # the range the stored rows were computed over
+    people_changed: bool = True  # ``people_fp`` differs from the stored fingerprints
 
     @property
     def fresh(self) -> bool:
         return not self.full and not self.jobs and not self.drop_people and not self.span_changed
+
+    @property
+    def may_leave_rows_outside(self) -> bool:
+        """Rows outside the new range or of people no longer measured may be stored: a
+        full run, people dropped, or a range that no longer holds the stored one (a range
+        that only grew, as when a week is added, leaves none)."""
+        old = self.stored_span
+        shrank = self.span_changed and (old is None or old[0] < self.first_day or old[1] > self.last_day)
+        return self.full or bool(self.drop_people) or shrank
 
 
 def data_version() -> str:
@@ -126,10 +137,16 @@ def settings_fingerprint(config: Config) -> str:
 
 def people_fingerprints(frame: pd.DataFrame) -> dict[str, str]:
     """person_id -> fingerprint of the resolved schedule (zone, hours, workdays, holidays),
-    from the frame of ``localtime.resolve_people``."""
+    from the frame of ``localtime.resolve_people`` (hashed once per distinct schedule)."""
     keys = frame[["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction"]].astype(str)
-    return {r[0]: hashlib.sha256("|".join(r[1:]).encode()).hexdigest()[:16]
-            for r in keys.itertuples(index=False)}
+    hashed: dict[tuple[str, ...], str] = {}
+    out = {}
+    for pid, *schedule in keys.itertuples(index=False):
+        key = tuple(schedule)
+        if key not in hashed:
+            hashed[key] = hashlib.sha256("|".join(key).encode()).hexdigest()[:16]
+        out[pid] = hashed[key]
+    return out
 
 
 def touched_days(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple[int, int],
@@ -228,7 +245,8 @@ def _same_people_runs(days: dict[int, set[str]]) -> list[tuple[int, int]]:
 
 
 def _hull(x: Job, y: Job) -> Job:
-    persons = None if x.persons is None or y.persons is None else sorted(set(x.persons) | set(y.persons))
+    """The box covering both (its people unsorted: ``plan_jobs`` sorts the ones it keeps)."""
+    persons = None if x.persons is None or y.persons is None else list(set(x.persons).union(y.persons))
     return Job(persons, min(x.d0, y.d0), max(x.d1, y.d1))
 
 
@@ -269,6 +287,7 @@ def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_days: dict[
         if gain <= 0 and len(jobs) <= MAX_JOBS:
             break
         jobs = [j for n, j in enumerate(jobs) if n not in (i, k)] + [hull]
+    jobs = [j if j.persons is None else Job(sorted(j.persons), j.d0, j.d1) for j in jobs]
     return sorted(jobs, key=lambda j: (j.d0, j.d1))
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -65,43 +66,72 @@ def iso_week_label(d: date) -> str:
 # -- calendars (Python, small) ---------------------------------------------------------
 
 
+#: The people columns a resolved schedule depends on (``workcal.resolve_person``)
+SCHEDULE_FIELDS = ("tz", "work_start", "work_end", "workdays", "jurisdiction")
+#: The people columns copied as they are into the resolved frame
+_COPIED = ("team", "level", "manager_id", "email", "display_name")
+_FRAME_COLUMNS = ["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction", "cal_id",
+                  "sched_id", "defaults_used", *_COPIED]
+
+
 def resolve_people(people: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, dict[str, WorkSchedule]]:
     """Resolve each person's calendar (``workcal.resolve_person``) into a flat frame.
 
     Returns (frame, schedules). The frame has person_id, tz, work_start_s, work_end_s,
     workmask ('1111100'), jurisdiction, cal_id, defaults_used (comma list), team, level,
     manager_id, email, display_name. ``cal_id`` identifies a (workmask, jurisdiction)
-    calendar shared by many people.
+    calendar shared by many people; ``sched_id`` a (tz, work_start_s, work_end_s) one.
+
+    Each distinct combination of the raw ``SCHEDULE_FIELDS`` is resolved once (most
+    people share a few): 10,000 people in ~0.03 s instead of ~0.2 s one by one.
     """
-    rows: list[dict[str, Any]] = []
-    schedules: dict[str, WorkSchedule] = {}
-    cal_ids: dict[tuple[str, str], int] = {}
-    sched_ids: dict[tuple[str, int, int], int] = {}
     clean = people.astype(object).where(people.notna(), None)
-    for rec in clean.to_dict("records"):
-        ws = resolve_person(rec, config)
-        schedules[ws.person_id] = ws
-        mask = workday_mask(ws.workdays)
-        key = (mask, ws.jurisdiction.strip().upper())
-        cal_id = cal_ids.setdefault(key, len(cal_ids))
-        sk = (ws.tz, ws.work_start_s, ws.work_end_s)
-        sched_id = sched_ids.setdefault(sk, len(sched_ids))
-        rows.append({
-            "person_id": ws.person_id, "tz": ws.tz,
-            "work_start_s": ws.work_start_s, "work_end_s": ws.work_end_s,
-            "workmask": mask, "jurisdiction": ws.jurisdiction, "cal_id": cal_id, "sched_id": sched_id,
-            "defaults_used": ",".join(ws.defaults_used),
-            "team": rec.get("team"), "level": rec.get("level"),
-            "manager_id": rec.get("manager_id"), "email": rec.get("email"),
-            "display_name": rec.get("display_name"),
-        })
-    cols = ["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction", "cal_id", "sched_id",
-            "defaults_used", "team", "level", "manager_id", "email", "display_name"]
-    frame = pd.DataFrame(rows, columns=cols)
+    if clean.empty:
+        return _typed(pd.DataFrame(columns=_FRAME_COLUMNS)), {}
+    ids = [str(pid) for pid in clean["person_id"]]
+    raw = [tuple(clean[f]) if f in clean.columns else (None,) * len(clean) for f in SCHEDULE_FIELDS]
+    distinct: dict[tuple, int] = {}
+    which = [distinct.setdefault(key, len(distinct)) for key in zip(*raw)]
+    firsts: dict[int, str] = {}
+    for pid, k in zip(ids, which):
+        firsts.setdefault(k, pid)
+    resolved = [resolve_person({"person_id": firsts[k], **dict(zip(SCHEDULE_FIELDS, key))}, config)
+                for key, k in distinct.items()]
+    schedules = {pid: replace(resolved[k], person_id=pid) for pid, k in zip(ids, which)}
+    at = np.asarray(which, dtype="int64")
+    cols: dict[str, Any] = {"person_id": ids}
+    cols.update({c: np.asarray(v, dtype=object)[at] for c, v in _schedule_columns(resolved).items()})
+    for c in _COPIED:
+        cols[c] = clean[c].tolist() if c in clean.columns else [None] * len(clean)
+    return _typed(pd.DataFrame(cols, columns=_FRAME_COLUMNS)), schedules
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The resolved frame with its int columns as int64 and ``pk`` (0..n-1) added."""
     frame["pk"] = range(len(frame))
     for c in ("work_start_s", "work_end_s", "cal_id", "sched_id", "pk"):
         frame[c] = frame[c].astype("int64")
-    return frame, schedules
+    return frame
+
+
+def _schedule_columns(resolved: list[WorkSchedule]) -> dict[str, list]:
+    """The frame's schedule columns for each distinct resolved schedule, with the ids of
+    its calendar (workmask, jurisdiction) and of its working hours (tz, start, end)."""
+    cal_ids: dict[tuple[str, str], int] = {}
+    sched_ids: dict[tuple[str, int, int], int] = {}
+    cols: dict[str, list] = {c: [] for c in ("tz", "work_start_s", "work_end_s", "workmask", "jurisdiction",
+                                             "cal_id", "sched_id", "defaults_used")}
+    for ws in resolved:
+        mask = workday_mask(ws.workdays)
+        cols["tz"].append(ws.tz)
+        cols["work_start_s"].append(ws.work_start_s)
+        cols["work_end_s"].append(ws.work_end_s)
+        cols["workmask"].append(mask)
+        cols["jurisdiction"].append(ws.jurisdiction)
+        cols["cal_id"].append(cal_ids.setdefault((mask, ws.jurisdiction.strip().upper()), len(cal_ids)))
+        cols["sched_id"].append(sched_ids.setdefault((ws.tz, ws.work_start_s, ws.work_end_s), len(sched_ids)))
+        cols["defaults_used"].append(",".join(ws.defaults_used))
+    return cols
 
 
 def days_table(first: date, last: date) -> pa.Table:
@@ -168,14 +198,22 @@ def windows_table(people: pd.DataFrame, first: date, last: date) -> pa.Table:
                      "win_start_s": pa.array(w0, pa.int64()), "win_end_s": pa.array(w1, pa.int64())})
 
 
+#: Days either side of a calendar's range over which a zone the store lacks is generated
+#: (the calendar keeps the offsets of 2-3 days either side; the first and last generated
+#: periods are stretched to 1900 and 2200 anyway). ±400 days cost 0.3 s per zone and build.
+MISSING_ZONE_PAD_DAYS = 31
+
+
 def offsets_table(store_offsets: pa.Table | None, zones: set[str], first: date, last: date) -> pa.Table:
-    """``tz_offsets`` rows for ``zones``: the store's, plus generated rows for zones it lacks."""
+    """``tz_offsets`` rows for ``zones``: the store's, plus rows generated for zones it lacks
+    (e.g. ``Etc/UTC``, the zone of people with no zone, when ingest wrote ``UTC``)."""
     have = set(store_offsets.column("tz").to_pylist()) if store_offsets is not None else set()
     if store_offsets is not None and zones <= have:
         return store_offsets
     missing = zones - have
     log.info("tz_offsets lacks %s; generating their offsets in memory", sorted(missing))
-    extra = tz_offsets_table(missing, first - timedelta(days=400), last + timedelta(days=400))
+    pad = timedelta(days=MISSING_ZONE_PAD_DAYS)
+    extra = tz_offsets_table(missing, first - pad, last + pad)
     if store_offsets is None:
         return extra
     return pa.concat_tables([store_offsets.select(extra.column_names).cast(extra.schema), extra])

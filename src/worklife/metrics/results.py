@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from worklife import touched
 from worklife.config import Config
-from worklife.metrics import finalize_frame, incremental, pipeline
+from worklife.metrics import finalize_frame, grid_frame, incremental, on_grid, pipeline
 from worklife.metrics.engine import open_backend
 from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.incremental import (
@@ -153,6 +155,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
                      "settings, metric code or zone/holiday data changed"]
         return p
     stored = dict(con.execute("SELECT person_id, fp FROM metric_people").fetchall())
+    p.stored_span, p.people_changed = stored_span, stored != fps
     p.drop_people = sorted(set(stored) - set(fps))
     person_all = {pid for pid, fp in fps.items() if stored.get(pid) != fp}
     everyone: set[int] = set()
@@ -227,9 +230,9 @@ def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataF
         con.unregister("_pk_map")
 
 
-def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> int:
+def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> None:
     """``metric_weeks`` of the weeks a box's days fall in, summed again from ``metric_days``
-    (the box's new day rows and the stored ones of the same weeks); the box's day rows."""
+    (the box's new day rows and the stored ones of the same weeks)."""
     who = "TRUE" if job.persons is None else "person_id IN (SELECT person_id FROM _box_people)"
     w0, w1 = incremental.monday(job.d0), incremental.monday(job.d1)
     con.execute(f"DELETE FROM metric_weeks WHERE week_day BETWEEN ? AND ? AND {who}", [w0, w1])
@@ -237,8 +240,6 @@ def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> int:
     con.execute(f"INSERT INTO metric_weeks SELECT person_id, CAST(day - (day + 3) % 7 AS INTEGER), {sums}, ?, ? "
                 f"FROM metric_days WHERE day BETWEEN ? AND ? AND {who} GROUP BY person_id, day - (day + 3) % 7",
                 [p.settings_fp, p.watermark, w0, w1 + 6])
-    return int(con.execute(f"SELECT count(*) FROM metric_days WHERE day BETWEEN ? AND ? AND {who}",
-                           [job.d0, job.d1]).fetchall()[0][0])
 
 
 #: where a refresh's new day rows wait, outside the transaction, until it commits them
@@ -252,10 +253,14 @@ def _stage(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, c
     Outside the transaction on purpose: DuckDB frees a batch's temporary tables only when
     the transaction that dropped them ends, so computing inside one transaction kept every
     batch's tables in memory (2.7 GB spilled to disk by the fifth batch of 2,000 people).
+    A full run stages in the store file (2.6 M rows at 10,000 x 52); an incremental one
+    in a temporary table: written to the store, its rows went through the write-ahead
+    log twice and set off a checkpoint of their own (docs/performance.md, pass 7).
     """
     offsets = eng.tz_offsets()
     con.execute(f"DROP TABLE IF EXISTS {STAGING}")
-    con.execute(f"CREATE TABLE {STAGING} AS SELECT *, CAST(0 AS INTEGER) AS job_no FROM metric_days LIMIT 0")
+    kind = "TABLE" if p.full else "TEMP TABLE"
+    con.execute(f"CREATE {kind} {STAGING} AS SELECT *, CAST(0 AS INTEGER) AS job_no FROM metric_days LIMIT 0")
     for i, job in enumerate(jobs):
         for rel, people_frame in run_job(eng, people, offsets, config, job, (p.first_day, p.last_day), p.full,
                                          p.resolved):
@@ -289,17 +294,19 @@ def _commit_rows(con: duckdb.DuckDBPyConnection, p: Plan, jobs: list[Job]) -> in
         con.execute("DELETE FROM metric_weeks")
     for i, job in enumerate(jobs):
         _delete_box(con, job)
-        con.execute(f"INSERT INTO metric_days SELECT * EXCLUDE (job_no) FROM {STAGING} WHERE job_no = ?", [i])
-        n += _write_weeks(con, job, p)  # a day's rows sum into its own week: weeks stay exact
+        n += int(con.execute(f"INSERT INTO metric_days SELECT * EXCLUDE (job_no) FROM {STAGING} WHERE job_no = ?",
+                             [i]).fetchall()[0][0])
+        _write_weeks(con, job, p)  # a day's rows sum into its own week: weeks stay exact
     keep = sorted(p.people_fp)
     con.register("_keep", pd.DataFrame({"person_id": pd.Series(keep, dtype=object),
                                         "fp": pd.Series([p.people_fp[k] for k in keep], dtype=object)}))
-    if p.full or p.span_changed or p.drop_people:  # rows outside the range or of people gone
+    if p.may_leave_rows_outside:  # rows outside the range or of people gone
         for t, col in (("metric_days", "day"), ("metric_weeks", "week_day")):
             con.execute(f"DELETE FROM {t} WHERE {col} NOT BETWEEN ? AND ? OR person_id NOT IN "
                         "(SELECT CAST(person_id AS VARCHAR) FROM _keep)", [p.first_day, p.last_day])
-    con.execute("DELETE FROM metric_people")
-    con.execute("INSERT INTO metric_people SELECT CAST(person_id AS VARCHAR), CAST(fp AS VARCHAR) FROM _keep")
+    if p.people_changed:
+        con.execute("DELETE FROM metric_people")
+        con.execute("INSERT INTO metric_people SELECT CAST(person_id AS VARCHAR), CAST(fp AS VARCHAR) FROM _keep")
     con.unregister("_keep")
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     state = {"settings_fp": p.settings_fp, "people_hash": p.people_hash, "first_day": p.first_day,
@@ -371,20 +378,38 @@ def _read(con: duckdb.DuckDBPyConnection, config: Config, persons: Sequence[str]
         return finalize_frame(pd.DataFrame(), [], pd.DataFrame(), config, period)
     periods = _periods(int(lo), int(hi), period)
     if weeks is not None:
-        periods = periods[periods["week"].isin(list(weeks))]
+        periods = periods[periods["week"].isin(list(weeks))].reset_index(drop=True)
     if persons is not None:
         wanted = set(persons)
         people = [p for p in people if p in wanted]
-    where = [f"{col} BETWEEN {int(lo)} AND {int(hi)}"]
-    if persons is not None:
-        con.register("_want_people", pd.DataFrame({"person_id": people}, dtype=object))
-        where.append("person_id IN (SELECT person_id FROM _want_people)")
-    if weeks is not None:
-        con.register("_want_days", periods[["day"]])
-        where.append(f"{col} IN (SELECT day FROM _want_days)")
-    raw = con.execute(f"SELECT person_id, {col} AS day, {', '.join(LONG_NAMES)} FROM {table} "
-                      f"WHERE {' AND '.join(where)}").fetchnumpy()  # arrays: no frame to build
-    return finalize_frame(raw, people, periods, config, period)
+    sums = _grid_sums(con, table, col, people, periods["day"].tolist())
+    return grid_frame(sums, people, periods, config, period)
+
+
+def _grid_sums(con: duckdb.DuckDBPyConnection, table: str, col: str, people: list[str],
+               days: list[int]) -> dict[str, np.ndarray]:
+    """The stored sums of ``people`` × ``days`` (epoch days: days, or week Mondays) on that
+    grid (``on_grid``: place person index × len(days) + day index), zero where none is stored.
+
+    DuckDB joins the rows to the grid's indexes and returns Arrow batches, each written
+    into the grid as it is: no person-id string per row crosses into Python (reading
+    them as strings and placing them with pandas took 0.5-0.7 s for 530,000 person-weeks,
+    docs/performance.md, pass 7).
+    """
+    con.register("_grid_people", pa.table({"person_id": pa.array(people, pa.string()),
+                                           "i": pa.array(range(len(people)), pa.int64())}))
+    con.register("_grid_days", pa.table({"day": pa.array(days, pa.int64()),
+                                         "t": pa.array(range(len(days)), pa.int64())}))
+    try:
+        rows = con.sql(f"SELECT p.i * {len(days)} + g.t AS pos, {', '.join(LONG_NAMES)} FROM {table} w "
+                       "JOIN _grid_people p ON p.person_id = w.person_id "
+                       f"JOIN _grid_days g ON g.day = w.{col}").to_arrow_table()
+    finally:
+        con.unregister("_grid_people")
+        con.unregister("_grid_days")
+    batches = ((b.column("pos").to_numpy(), {n: b.column(n).to_numpy() for n in LONG_NAMES})
+               for b in rows.to_batches())
+    return on_grid(len(people) * len(days), batches)
 
 
 def person_weeks(store: Store | duckdb.DuckDBPyConnection | str | Path, config: Config | None = None,
