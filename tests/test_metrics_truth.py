@@ -83,3 +83,24 @@ def test_active_hours_with_other_block_sizes_equal_the_oracle(minutes):
     b = (m["active_connected_hours_ours"] * 3600).round().astype("int64")
     assert (a.values == b.values).all()
     assert (m["active_connected_hours_ours"] > 0).any()
+
+
+def test_chat_sessions_that_overlap_equal_the_oracle():
+    """A chat message credited longer than the session gap (30 s against 15 s) makes chat
+    sessions overlap: they are then united before joining collaboration's families
+    (``intervals.sweep_families`` needs each family disjoint)."""
+    org = synth.generate(people=48, weeks=2, seed=7, start=date(2025, 3, 24))
+    store = connect(":memory:")
+    synth.load_into_store(org, store)
+    config = Config()
+    config.set("metrics.chat_session_gap_minutes", 0.25)
+    truth = synth.person_week_metrics(org, config)
+    ours = compute(store, config)
+    store.close()
+    m = truth.merge(ours, on=["person_id", "week"], suffixes=("_truth", "_ours"))
+    assert len(m) == len(truth) > 0
+    for column in ("chat_hours", "after_hours_chat_hours", "collaboration_hours", "uninterrupted_hours"):
+        a = (m[f"{column}_truth"] * 3600).round().astype("int64")
+        b = (m[f"{column}_ours"] * 3600).round().astype("int64")
+        assert (a.values == b.values).all(), column
+    assert (m["chat_hours_ours"] > 0).any()

@@ -304,7 +304,7 @@ def _person(per: Person, meets, email, chat, inst, sent_e, sent_c, c_sent, c_rec
     add("meeting_hours", m_union, True)
     add("conflicting_meeting_hours", covered_twice(m_all))
     add("email_hours", e_int, True)
-    add("chat_hours", c_int, True)
+    add("chat_hours", union(c_int), True)  # sessions overlap only if a chat is credited past the gap
     add("collaboration_hours", collab, True)
     add("large_meeting_hours", union([(s, e) for s, e, lg, _, _, _ in meets if lg]))
     add("long_meeting_hours", union([(s, e) for s, e, _, ln, _, _ in meets if ln]))
