@@ -86,3 +86,16 @@ def two_person_store(path, message_at: str = "2025-03-05T15:00:00Z") -> None:
         meeting(store, "2025-03-04T09:00:00Z", "2025-03-04T10:00:00Z", a, {b: "accepted"})
         message(store, message_at, a, to=[b])
         finish(store)
+
+
+def stored_rows(store: Store, people: bool = False) -> dict[str, list[tuple]]:
+    """The stored results row by row, without the settings fingerprint and watermark
+    (``metric_days``, ``metric_weeks``; with ``people``, ``metric_people`` too)."""
+    out = {}
+    for t, key in (("metric_days", "person_id, day"), ("metric_weeks", "person_id, week_day")):
+        cols = [c for c in store.con.execute(f"SELECT * FROM {t} LIMIT 0").df().columns
+                if c not in ("settings_fp", "watermark")]
+        out[t] = store.con.execute(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {key}").fetchall()
+    if people:
+        out["metric_people"] = store.con.execute("SELECT * FROM metric_people ORDER BY person_id").fetchall()
+    return out

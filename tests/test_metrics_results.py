@@ -17,6 +17,7 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 import pytest
+from _metrics_store import stored_rows
 
 from worklife.config import Config
 from worklife.metrics import incremental, person_metrics, prepare
@@ -37,12 +38,7 @@ def tables():
 
 
 def _stored(store) -> dict[str, list[tuple]]:
-    out = {}
-    for t, key in (("metric_days", "person_id, day"), ("metric_weeks", "person_id, week_day")):
-        cols = [c for c in store.con.execute(f"SELECT * FROM {t} LIMIT 0").df().columns
-                if c not in ("settings_fp", "watermark")]
-        out[t] = store.con.execute(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {key}").fetchall()
-    return out
+    return stored_rows(store)
 
 
 def _full_store(tables, config):
