@@ -59,10 +59,9 @@ def sweep_families(families: list[ir.Table], keys: list[str], start: str = "star
     latest = ", ".join(f"LAST_VALUE(CASE WHEN _f = {i} THEN _b END IGNORE NULLS) OVER w"
                        for i in range(len(families)))
     m = f"GREATEST({latest})" if len(families) > 1 else latest
-    part = ", ".join(f'"{k}"' for k in keys)
-    cols = ", ".join(f'"{k}"' for k in keys)
-    query = (f"SELECT {cols}, _a, _b, {m} AS _m FROM {name} "
-             f"WINDOW w AS (PARTITION BY {part} ORDER BY _a ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)")
+    key_cols = ", ".join(f'"{k}"' for k in keys)
+    query = (f"SELECT {key_cols}, _a, _b, {m} AS _m FROM {name} "
+             f"WINDOW w AS (PARTITION BY {key_cols} ORDER BY _a ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)")
     return sql_view(fam, name, query, {**{k: fam.schema()[k] for k in keys}, "_a": "int64", "_b": "int64",
                                        "_m": "int64"})
 

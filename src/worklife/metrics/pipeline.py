@@ -188,8 +188,9 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     # union first), swept without a running-maximum window (``sweep_families``).
     cols = ["person_id", "kind", "start_s", "end_s"]
     swept_m = engine.cache(sweep(meetings.meeting_kind_intervals(q), ["person_id", "kind"]))
-    conflict = overlap_parts(swept_m.filter(swept_m.kind == "meeting"), ["person_id"])
-    m_union = union_parts(swept_m.filter(swept_m.kind == "meeting"), ["person_id"])
+    meeting_sweep = swept_m.filter(swept_m.kind == "meeting")  # qualifying meetings: conflicts, focus
+    conflict = overlap_parts(meeting_sweep, ["person_id"])
+    m_union = union_parts(meeting_sweep, ["person_id"])
     email, chat = acts.filter(acts.kind == "email"), acts.filter(acts.kind == "chat")
     if int(config["metrics.chat_message_seconds"]) > float(config["metrics.chat_session_gap_minutes"]) * 60:
         chat = union_parts(sweep(chat, ["person_id"]), ["person_id"]).mutate(kind=ibis.literal("chat"))
@@ -230,7 +231,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
         span.span_and_weekend(inst, config),
         span.active_blocks(mpieces, located, config),
         span.noisy_days(cpieces, config),
-        focus.focus_rows(_windows(cal, pks, utc_window), swept_m.filter(swept_m.kind == "meeting"), swept_c,
+        focus.focus_rows(_windows(cal, pks, utc_window), meeting_sweep, swept_c,
                          config, _window_span(cal, utc_window)),
     ]
     starts = cal.locate(q.select("person_id", at_s=q.start_s))
