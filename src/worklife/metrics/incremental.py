@@ -327,8 +327,10 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
                  i + 1, len(groups), len(group))
         batch_ids = None if len(groups) == 1 and job.persons is None else group
         part = replace(base, person_ids=batch_ids, _parts=None, batches=len(groups))
-        rows = part.parts.rows
-        t = rows.filter((rows.day >= job.d0) & (rows.day <= job.d1))
-        yield engine.backend._to_duckdb_relation(t), cal.people_frame
-        del part, rows, t
+        with engine.compiling():
+            rows = part.parts.rows
+            t = rows.filter((rows.day >= job.d0) & (rows.day <= job.d1))
+            rel = engine.backend._to_duckdb_relation(t)
+        yield rel, cal.people_frame
+        del part, rows, t, rel
         gc.collect()  # drops the batch's cached DuckDB tables
