@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from worklife.config import Config
@@ -138,15 +139,16 @@ def settings_fingerprint(config: Config) -> str:
 def people_fingerprints(frame: pd.DataFrame) -> dict[str, str]:
     """person_id -> fingerprint of the resolved schedule (zone, hours, workdays, holidays),
     from the frame of ``localtime.resolve_people`` (hashed once per distinct schedule)."""
-    keys = frame[["person_id", "tz", "work_start_s", "work_end_s", "workmask", "jurisdiction"]].astype(str)
-    hashed: dict[tuple[str, ...], str] = {}
-    out = {}
-    for pid, *schedule in keys.itertuples(index=False):
-        key = tuple(schedule)
-        if key not in hashed:
-            hashed[key] = hashlib.sha256("|".join(key).encode()).hexdigest()[:16]
-        out[pid] = hashed[key]
-    return out
+    cols = ["tz", "work_start_s", "work_end_s", "workmask", "jurisdiction"]
+    if frame.empty:
+        return {}
+    # one row per distinct schedule: (sched_id, cal_id) is (tz, hours) and (workdays, holidays)
+    which = frame.groupby(["sched_id", "cal_id"], sort=False).ngroup().to_numpy()
+    firsts = frame[cols].astype(str).groupby(which, sort=False).head(1)
+    hashed = np.empty(len(firsts), dtype=object)
+    for g, key in zip(which[firsts.index], firsts.itertuples(index=False)):
+        hashed[g] = hashlib.sha256("|".join(key).encode()).hexdigest()[:16]
+    return dict(zip(frame["person_id"], hashed[which]))
 
 
 def touched_days(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple[int, int],
@@ -176,7 +178,7 @@ def touched_days(con, frame: pd.DataFrame, offsets, config: Config, seqs: tuple[
     try:
         rows = con.execute(f"""
             SELECT day, list(DISTINCT person_id) FROM (SELECT person_id, unnest(range(d0, d1 + 1)) AS day FROM (
-              SELECT t.person_id,
+              SELECT DISTINCT t.person_id,
                      greatest(CAST(floor((t.lo_s - {slack} + o."min") / {DAY_S}) AS BIGINT), {span[0]}) d0,
                      least(CAST(floor((t.hi_s + {slack} + o."max") / {DAY_S}) AS BIGINT), {span[1]}) d1
               FROM metric_touched t JOIN _touch_off o ON o.person_id = t.person_id
@@ -333,4 +335,5 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
             rel = engine.backend._to_duckdb_relation(t)
         yield rel, cal.people_frame
         del part, rows, t, rel
-        gc.collect()  # drops the batch's cached DuckDB tables
+        if len(groups) > 1:
+            gc.collect()  # drops the batch's cached DuckDB tables before the next batch's
