@@ -79,6 +79,34 @@ def test_resolve_people_resolves_like_each_person_alone():
     assert frame.loc[0, "sched_id"] == frame.loc[1, "sched_id"] != frame.loc[4, "sched_id"]
     assert frame.loc[0, "cal_id"] == frame.loc[4, "cal_id"]
 
+    # schedules are made when asked for: each one is its person's, like resolving them alone
+    assert schedules["c@example.com"] == alone[2] and len(schedules) == 6
+
+
+def test_schedule_fingerprints_are_the_hash_of_each_persons_resolved_schedule():
+    """Stored results remember the fingerprint each person's rows were computed with: it
+    must depend on the resolved schedule only (equal schedules, equal fingerprints) and stay
+    the same hash as before it was computed once per distinct schedule."""
+    import hashlib
+
+    people = pd.DataFrame({
+        "person_id": ["a@example.com", "b@example.com", "c@example.com", "d@example.com"],
+        "tz": ["Europe/Paris", "Europe/Paris", "Europe/Paris", "Asia/Tokyo"],
+        "work_start": ["09:00", "09:00", "09:00", "09:00"],
+        "work_end": ["17:00", "17:00", "17:00", "17:00"],
+        "workdays": ["Mon-Fri", "Mon-Fri", "Mon-Thu", "Mon-Fri"],
+        "jurisdiction": ["FR", "FR", "FR", "FR"],
+    })
+    frame, _ = resolve_people(people, Config())
+    fps = incremental.people_fingerprints(frame)
+    fields = ["tz", "work_start_s", "work_end_s", "workmask", "jurisdiction"]
+    for row in frame.to_dict("records"):
+        expected = hashlib.sha256("|".join(str(row[f]) for f in fields).encode()).hexdigest()[:16]
+        assert fps[row["person_id"]] == expected
+    assert fps["a@example.com"] == fps["b@example.com"]
+    assert len({fps["a@example.com"], fps["c@example.com"], fps["d@example.com"]}) == 3
+    assert incremental.people_fingerprints(frame.iloc[0:0]) == {}
+
 
 def test_a_person_no_longer_measured_loses_their_rows(tables):
     config = Config()
