@@ -1,0 +1,179 @@
+"""A batched run's graph built and compiled once, its SQL replayed for every batch (DuckDB).
+
+A full run measures people in batches of ``metrics.batch_people``; batches differ only
+by which people they take. Building the Ibis graph and compiling it cost about 1.3 s of
+single-threaded Python per batch at 10,000 × 52 (docs/performance.md, pass 8), so a run
+whose batches are contiguous ranges of the int key ``pk`` builds the graph once, with
+the batch's bounds read from DuckDB variables (``SET VARIABLE wl_pk_lo = …``) instead of
+literals, and replays its SQL:
+
+- the first batch builds the graph (``pipeline.build`` with ``PK_VARIABLES``); each of
+  its per-batch cached steps (``Engine.cache``) becomes a temporary table with a stable
+  name, its statements recorded in order; the final query's SQL is recorded too;
+- every next batch sets the variables, runs the recorded statements again and returns
+  the final query as a DuckDB relation.
+
+DuckDB folds ``getvariable`` to a constant when a query is bound, so a filter on it
+prunes a scan like a literal (checked with EXPLAIN: ``Filters: (pk >= 1000) AND
+(pk <= 2999)`` on the scan). Tables every batch shares (``pipeline._shared_table``) are
+cached once, outside the record. The graph (and with it the calendar's and the keys'
+memtables, which the recorded SQL names) stays alive for the whole run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import sqlglot as sg
+import sqlglot.expressions as sge
+from ibis.util import gen_name
+
+if TYPE_CHECKING:
+    from worklife.metrics import MetricRun
+    from worklife.metrics.pipeline import Parts
+
+#: DuckDB variables holding the batch's first and last ``pk`` (inclusive)
+PK_LO, PK_HI = "wl_pk_lo", "wl_pk_hi"
+
+
+@ibis.udf.scalar.builtin(name="getvariable")
+def _getvariable(name: str) -> int:
+    """DuckDB's ``getvariable``: the value of a ``SET VARIABLE`` (NULL when unset)."""
+
+
+class PkVariables:
+    """The batch's people in a graph built once for every batch: those whose int ``pk``
+    lies in [``getvariable('wl_pk_lo')``, ``getvariable('wl_pk_hi')``]. Pass
+    ``PK_VARIABLES`` as ``pipeline.build``'s ``person_ids``."""
+
+    def bounds(self) -> tuple[ir.IntegerValue, ir.IntegerValue]:
+        """The batch's first and last ``pk`` as Ibis scalars."""
+        return _getvariable(PK_LO).name(PK_LO), _getvariable(PK_HI).name(PK_HI)
+
+    def __repr__(self) -> str:
+        return "PK_VARIABLES"
+
+
+PK_VARIABLES = PkVariables()
+
+
+def pk_ranges(people_frame: pd.DataFrame, groups: list[list[str]]) -> list[tuple[int, int]] | None:
+    """Each group's (first, last) ``pk`` when every group is a contiguous run of the
+    calendar's int keys (a batch of a full run, or of an everyone box); else None."""
+    pk = people_frame.set_index("person_id")["pk"]
+    out = []
+    for group in groups:
+        keys = pk.reindex(group)
+        if not len(group) or keys.isna().any():
+            return None
+        lo, hi = int(keys.min()), int(keys.max())
+        if hi - lo + 1 != len(set(keys.astype("int64"))) or len(set(group)) != len(group):
+            return None
+        out.append((lo, hi))
+    return out
+
+
+def set_bounds(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int | None) -> None:
+    """Set (or with None, reset) the batch's bounds ``PK_LO``, ``PK_HI`` on ``con``."""
+    for name, value in ((PK_LO, lo), (PK_HI, hi)):
+        if value is None:
+            con.execute(f"RESET VARIABLE {name}")
+        else:
+            con.execute(f"SET VARIABLE {name} = CAST({int(value)} AS BIGINT)")
+
+
+class StepRecorder:
+    """A batch's cached steps as named temporary tables, recorded in order with their
+    SQL, and its final query's SQL: run again for the next batch by ``replay``.
+
+    A step's table is created as Ibis's ``cache()`` creates one (``CREATE TEMPORARY
+    TABLE`` with the expression's column types, then ``INSERT … SELECT``), so the graph
+    read from it is the same one as without replay.
+    """
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.con: duckdb.DuckDBPyConnection = backend.con
+        self.prefix = gen_name("wl_batch")  # unique per run, stable over its batches
+        self.steps: list[tuple[str, list[str]]] = []  # (table name, its statements)
+        self.final_sql: str | None = None
+
+    def cache(self, expr: ir.Table) -> ir.Table:
+        """Materialise ``expr`` into the next step's table; record how (``Engine.cache``)."""
+        be = self.backend
+        name = f"{self.prefix}_{len(self.steps)}"
+        be._run_pre_execute_hooks(expr)  # registers the memtables and UDFs it reads
+        table = sg.table(name, catalog="temp", db="main", quoted=True)
+        create = sge.Create(kind="TABLE", replace=True,
+                            this=sge.Schema(this=table, expressions=expr.schema().to_sqlglot_column_defs(be.dialect)),
+                            properties=sge.Properties(expressions=[sge.TemporaryProperty()]))
+        columns = [sge.to_identifier(c, quoted=True) for c in expr.columns]
+        insert = sge.insert(be.compiler.to_sqlglot(expr), into=table, columns=columns)
+        statements = [create.sql(be.dialect), insert.sql(be.dialect)]
+        self.steps.append((name, statements))
+        self._run(statements)
+        return be.table(name, database=("temp", "main"))
+
+    def finish(self, expr: ir.Table) -> duckdb.DuckDBPyRelation:
+        """Record the final query (``expr``) and return it as a DuckDB relation."""
+        self.backend._run_pre_execute_hooks(expr)
+        self.final_sql = self.backend.compile(expr)
+        return self.con.sql(self.final_sql)
+
+    def replay(self) -> duckdb.DuckDBPyRelation:
+        """Run every recorded step again (for the bounds now set); the final query's relation."""
+        if self.final_sql is None:
+            raise RuntimeError("replay before a batch was recorded")
+        for _, statements in self.steps:
+            self._run(statements)
+        return self.con.sql(self.final_sql)
+
+    def free(self) -> None:
+        """Drop the steps' tables (a batch's memory; DuckDB frees it when the statement commits)."""
+        for name, _ in self.steps:
+            self.con.execute(f'DROP TABLE IF EXISTS "temp"."main"."{name}"')
+
+    def _run(self, statements: list[str]) -> None:
+        for sql in statements:
+            self.con.execute(sql)
+
+
+class BatchReplay:
+    """A run's batches from one build of its graph: ``batch(lo, hi)`` for each pk range,
+    ``free()`` when its rows are consumed, ``close()`` at the end (DuckDB engine only).
+
+    ``select(parts)`` picks the final query from the graph (e.g. the box's days of
+    ``Parts.rows``). The first batch builds the graph through ``run.parts`` with
+    ``PK_VARIABLES`` as its people and an engine recording its cached steps.
+    """
+
+    def __init__(self, run: MetricRun, select: Callable[[Parts], ir.Table], batches: int) -> None:
+        self.recorder = StepRecorder(run.engine.backend)
+        engine = replace(run.engine, recorder=self.recorder)
+        self.run = replace(run, engine=engine, person_ids=PK_VARIABLES, _parts=None, batches=batches)
+        self.select = select
+        self.con = run.engine.backend.con
+        self.graph: ir.Table | None = None  # kept alive: the recorded SQL names its memtables
+
+    def batch(self, lo: int, hi: int) -> duckdb.DuckDBPyRelation:
+        """The final query's relation for the people with ``pk`` in [lo, hi]."""
+        set_bounds(self.con, lo, hi)
+        if self.graph is None:
+            self.graph = self.select(self.run.parts)
+            return self.recorder.finish(self.graph)
+        return self.recorder.replay()
+
+    def free(self) -> None:
+        """Drop the batch's step tables (call once its relation has been read)."""
+        self.recorder.free()
+
+    def close(self) -> None:
+        """Drop the step tables and reset the variables."""
+        self.free()
+        set_bounds(self.con, None, None)
