@@ -37,6 +37,7 @@ from worklife.config import Config
 from worklife.metrics import MetricRun
 from worklife.metrics.engine import Engine
 from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number
+from worklife.metrics.pipeline import Parts
 from worklife.metrics.replay import BatchReplay, pk_ranges
 
 log = logging.getLogger(__name__)
@@ -327,11 +328,12 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
     groups = [ids] if size <= 0 or len(ids) <= size else [ids[i:i + size] for i in range(0, len(ids), size)]
     groups = [g for g in groups if g]
 
-    def in_box(parts: Any) -> Any:
+    def in_box(parts: Parts) -> Any:  # an Ibis table: the box's days of the compact rows
         return parts.rows.filter((parts.rows.day >= job.d0) & (parts.rows.day <= job.d1))
 
     bounds = pk_ranges(cal.people_frame, groups) \
-        if engine.name == "duckdb" and job.persons is None and len(groups) > 1 else None
+        if engine.name == "duckdb" and engine.store is not None and job.persons is None and len(groups) > 1 \
+        else None
     replay = BatchReplay(base, in_box, len(groups)) if bounds else None
     try:
         for i, group in enumerate(groups):

@@ -28,7 +28,6 @@ from worklife.metrics import focus, meetings, messages, span
 from worklife.metrics.engine import Engine
 from worklife.metrics.intervals import overlap_parts, sweep, sweep_families, union_all, union_parts
 from worklife.metrics.localtime import DAY_S, LocalCalendar, epoch_seconds
-from worklife.metrics.replay import PkVariables
 
 #: kinds whose pieces several metrics read (the others are only summed)
 SHARED_KINDS = ("meeting", "collab")
@@ -51,7 +50,31 @@ class Parts:
 IN_LIST_MAX = 64
 
 
-#: who a graph measures: everyone (None), these ids, or the batch in DuckDB variables (replay)
+#: DuckDB variables holding a batch's first and last int key ``pk`` (inclusive)
+PK_LO, PK_HI = "wl_pk_lo", "wl_pk_hi"
+
+
+@ibis.udf.scalar.builtin(name="getvariable")
+def _getvariable(name: str) -> int:
+    """DuckDB's ``getvariable``: a ``SET VARIABLE``'s value, folded to a constant when a
+    query is bound (a filter on it prunes a scan like a literal)."""
+
+
+class PkVariables:
+    """A batch in a graph built once for every batch (``worklife.metrics.replay``): the
+    people whose int ``pk`` lies in [``getvariable('wl_pk_lo')``, ``getvariable('wl_pk_hi')``].
+    Pass ``PK_VARIABLES`` as ``build``'s ``person_ids``."""
+
+    def bounds(self) -> tuple[ir.IntegerValue, ir.IntegerValue]:
+        """The batch's first and last ``pk`` as Ibis scalars."""
+        return _getvariable(PK_LO).name(PK_LO), _getvariable(PK_HI).name(PK_HI)
+
+    def __repr__(self) -> str:
+        return "PK_VARIABLES"
+
+
+PK_VARIABLES = PkVariables()
+#: who a graph measures: everyone (None), these ids, or the batch in DuckDB variables
 People = list | PkVariables | None
 
 

@@ -1,11 +1,11 @@
 """A batched run's graph built and compiled once, its SQL replayed for every batch (DuckDB).
 
 A full run measures people in batches of ``metrics.batch_people``; batches differ only
-by which people they take. Building the Ibis graph and compiling it cost about 1.3 s of
-single-threaded Python per batch at 10,000 × 52 (docs/performance.md, pass 8), so a run
-whose batches are contiguous ranges of the int key ``pk`` builds the graph once, with
-the batch's bounds read from DuckDB variables (``SET VARIABLE wl_pk_lo = …``) instead of
-literals, and replays its SQL:
+by which people they take. Building the Ibis graph and compiling it cost about 0.5 CPU s
+of single-threaded Python per batch at 10,000 × 52 (docs/performance.md, pass 8), so a
+run whose batches are contiguous ranges of the int key ``pk`` builds the graph once,
+with the batch's bounds read from DuckDB variables (``SET VARIABLE wl_pk_lo = …``,
+``pipeline.PK_LO``/``PK_HI``) instead of literals, and replays its SQL:
 
 - the first batch builds the graph (``pipeline.build`` with ``PK_VARIABLES``); each of
   its per-batch cached steps (``Engine.cache``) becomes a temporary table with a stable
@@ -24,43 +24,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
-import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.util import gen_name
 
-if TYPE_CHECKING:
-    from worklife.metrics import MetricRun
-    from worklife.metrics.pipeline import Parts
-
-#: DuckDB variables holding the batch's first and last ``pk`` (inclusive)
-PK_LO, PK_HI = "wl_pk_lo", "wl_pk_hi"
-
-
-@ibis.udf.scalar.builtin(name="getvariable")
-def _getvariable(name: str) -> int:
-    """DuckDB's ``getvariable``: the value of a ``SET VARIABLE`` (NULL when unset)."""
-
-
-class PkVariables:
-    """The batch's people in a graph built once for every batch: those whose int ``pk``
-    lies in [``getvariable('wl_pk_lo')``, ``getvariable('wl_pk_hi')``]. Pass
-    ``PK_VARIABLES`` as ``pipeline.build``'s ``person_ids``."""
-
-    def bounds(self) -> tuple[ir.IntegerValue, ir.IntegerValue]:
-        """The batch's first and last ``pk`` as Ibis scalars."""
-        return _getvariable(PK_LO).name(PK_LO), _getvariable(PK_HI).name(PK_HI)
-
-    def __repr__(self) -> str:
-        return "PK_VARIABLES"
-
-
-PK_VARIABLES = PkVariables()
+from worklife.metrics import MetricRun
+from worklife.metrics.pipeline import PK_HI, PK_LO, PK_VARIABLES, Parts
+from worklife.store import Store
 
 
 def pk_ranges(people_frame: pd.DataFrame, groups: list[list[str]]) -> list[tuple[int, int]] | None:
@@ -79,13 +54,10 @@ def pk_ranges(people_frame: pd.DataFrame, groups: list[list[str]]) -> list[tuple
     return out
 
 
-def set_bounds(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int | None) -> None:
-    """Set (or with None, reset) the batch's bounds ``PK_LO``, ``PK_HI`` on ``con``."""
+def set_bounds(store: Store, lo: int | None, hi: int | None) -> None:
+    """Set (or with None, reset) the batch's bounds ``PK_LO``, ``PK_HI`` on the store's connection."""
     for name, value in ((PK_LO, lo), (PK_HI, hi)):
-        if value is None:
-            con.execute(f"RESET VARIABLE {name}")
-        else:
-            con.execute(f"SET VARIABLE {name} = CAST({int(value)} AS BIGINT)")
+        store.run(f"RESET VARIABLE {name}" if value is None else f"SET VARIABLE {name} = CAST({int(value)} AS BIGINT)")
 
 
 class StepRecorder:
@@ -98,9 +70,9 @@ class StepRecorder:
     2,000 at 10,000 × 52, docs/performance.md pass 8); its columns are nullable.
     """
 
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
-        self.con: duckdb.DuckDBPyConnection = backend.con
+    def __init__(self, backend: Any, store: Store) -> None:
+        self.backend = backend  # Ibis's DuckDB backend over ``store``'s connection
+        self.store = store
         self.prefix = gen_name("wl_batch")  # unique per run, stable over its batches
         self.steps: list[tuple[str, list[str]]] = []  # (table name, its statements)
         self.final_sql: str | None = None
@@ -125,7 +97,7 @@ class StepRecorder:
         """Record the final query (``expr``) and return it as a DuckDB relation."""
         self.backend._run_pre_execute_hooks(expr)
         self.final_sql = self.backend.compile(expr)
-        return self.con.sql(self.final_sql)
+        return self.store.relation(self.final_sql)
 
     def replay(self) -> duckdb.DuckDBPyRelation:
         """Run every recorded step again (for the bounds now set); the final query's relation."""
@@ -133,21 +105,22 @@ class StepRecorder:
             raise RuntimeError("replay before a batch was recorded")
         for _, statements in self.steps:
             self._run(statements)
-        return self.con.sql(self.final_sql)
+        return self.store.relation(self.final_sql)
 
     def free(self) -> None:
         """Drop the steps' tables (a batch's memory; DuckDB frees it when the statement commits)."""
         for name, _ in self.steps:
-            self.con.execute(f'DROP TABLE IF EXISTS "temp"."main"."{name}"')
+            self.store.run(f'DROP TABLE IF EXISTS "temp"."main"."{name}"')
 
     def _run(self, statements: list[str]) -> None:
         for sql in statements:
-            self.con.execute(sql)
+            self.store.run(sql)
 
 
 class BatchReplay:
     """A run's batches from one build of its graph: ``batch(lo, hi)`` for each pk range,
-    ``free()`` when its rows are consumed, ``close()`` at the end (DuckDB engine only).
+    ``free()`` when its rows are consumed, ``close()`` at the end (DuckDB engine with its
+    ``store``, as ``open_backend`` makes it).
 
     ``select(parts)`` picks the final query from the graph (e.g. the box's days of
     ``Parts.rows``). The first batch builds the graph through ``run.parts`` with
@@ -155,16 +128,16 @@ class BatchReplay:
     """
 
     def __init__(self, run: MetricRun, select: Callable[[Parts], ir.Table], batches: int) -> None:
-        self.recorder = StepRecorder(run.engine.backend)
+        self.store: Store = run.engine.store
+        self.recorder = StepRecorder(run.engine.backend, self.store)
         engine = replace(run.engine, recorder=self.recorder)
         self.run = replace(run, engine=engine, person_ids=PK_VARIABLES, _parts=None, batches=batches)
         self.select = select
-        self.con = run.engine.backend.con
         self.graph: ir.Table | None = None  # kept alive: the recorded SQL names its memtables
 
     def batch(self, lo: int, hi: int) -> duckdb.DuckDBPyRelation:
         """The final query's relation for the people with ``pk`` in [lo, hi]."""
-        set_bounds(self.con, lo, hi)
+        set_bounds(self.store, lo, hi)
         if self.graph is None:
             self.graph = self.select(self.run.parts)
             return self.recorder.finish(self.graph)
@@ -177,4 +150,4 @@ class BatchReplay:
     def close(self) -> None:
         """Drop the step tables and reset the variables."""
         self.free()
-        set_bounds(self.con, None, None)
+        set_bounds(self.store, None, None)
