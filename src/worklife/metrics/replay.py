@@ -61,8 +61,9 @@ def set_bounds(store: Store, lo: int | None, hi: int | None) -> None:
 
 
 class StepRecorder:
-    """A batch's cached steps as named temporary tables, recorded in order with their
-    SQL, and its final query's SQL: run again for the next batch by ``replay``.
+    """A batch's cached steps as named temporary tables, recorded in order with the
+    statement creating each, and its final query's SQL: run again for the next batch
+    by ``replay``.
 
     A step's table is ``CREATE OR REPLACE TEMP TABLE … AS SELECT`` with each column
     cast to the expression's type, so the graph reading it sees the types of Ibis's
@@ -74,7 +75,7 @@ class StepRecorder:
         self.backend = backend  # Ibis's DuckDB backend over ``store``'s connection
         self.store = store
         self.prefix = gen_name("wl_batch")  # unique per run, stable over its batches
-        self.steps: list[tuple[str, list[str]]] = []  # (table name, its statements)
+        self.steps: list[tuple[str, str]] = []  # (table name, the statement creating it)
         self.final_sql: str | None = None
 
     def cache(self, expr: ir.Table) -> ir.Table:
@@ -88,9 +89,8 @@ class StepRecorder:
         create = sge.Create(kind="TABLE", replace=True, expression=select,
                             this=sg.table(name, catalog="temp", db="main", quoted=True),
                             properties=sge.Properties(expressions=[sge.TemporaryProperty()]))
-        statements = [create.sql(be.dialect)]
-        self.steps.append((name, statements))
-        self._run(statements)
+        self.steps.append((name, create.sql(be.dialect)))
+        self.store.run(self.steps[-1][1])
         return be.table(name, database=("temp", "main"))
 
     def finish(self, expr: ir.Table) -> duckdb.DuckDBPyRelation:
@@ -103,18 +103,14 @@ class StepRecorder:
         """Run every recorded step again (for the bounds now set); the final query's relation."""
         if self.final_sql is None:
             raise RuntimeError("replay before a batch was recorded")
-        for _, statements in self.steps:
-            self._run(statements)
+        for _, sql in self.steps:
+            self.store.run(sql)
         return self.store.relation(self.final_sql)
 
     def free(self) -> None:
         """Drop the steps' tables (a batch's memory; DuckDB frees it when the statement commits)."""
         for name, _ in self.steps:
             self.store.run(f'DROP TABLE IF EXISTS "temp"."main"."{name}"')
-
-    def _run(self, statements: list[str]) -> None:
-        for sql in statements:
-            self.store.run(sql)
 
 
 class BatchReplay:
