@@ -334,13 +334,13 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
     bounds = pk_ranges(cal.people_frame, groups) \
         if engine.name == "duckdb" and engine.store is not None and job.persons is None and len(groups) > 1 \
         else None
-    replay = BatchReplay(base, in_box, len(groups)) if bounds else None
+    replay = BatchReplay(base, in_box, bounds) if bounds else None
     try:
         for i, group in enumerate(groups):
             log.info("metrics: box %s..%s, batch %d/%d (%d people)", day_date(job.d0), day_date(job.d1),
                      i + 1, len(groups), len(group))
             if replay is not None:
-                yield replay.batch(*bounds[i]), cal.people_frame
+                yield replay.batch(i), cal.people_frame
                 replay.free()  # the batch's step tables
                 continue
             batch_ids = None if len(groups) == 1 and job.persons is None else group

@@ -114,26 +114,31 @@ class StepRecorder:
 
 
 class BatchReplay:
-    """A run's batches from one build of its graph: ``batch(lo, hi)`` for each pk range,
-    ``free()`` when its rows are consumed, ``close()`` at the end (DuckDB engine with its
-    ``store``, as ``open_backend`` makes it).
+    """A run's batches from one build of its graph: ``batch(i)`` for the i-th of ``ranges``
+    (first and last ``pk`` of each batch, ``pk_ranges``), ``free()`` when its rows are
+    consumed, ``close()`` at the end (DuckDB engine with its ``store``, as ``open_backend``
+    makes it).
 
     ``select(parts)`` picks the final query from the graph (e.g. the box's days of
     ``Parts.rows``). The first batch builds the graph through ``run.parts`` with
     ``PK_VARIABLES`` as its people and an engine recording its cached steps.
     """
 
-    def __init__(self, run: MetricRun, select: Callable[[Parts], ir.Table], batches: int) -> None:
-        self.store: Store = run.engine.store
+    def __init__(self, run: MetricRun, select: Callable[[Parts], ir.Table],
+                 ranges: list[tuple[int, int]]) -> None:
+        if run.engine.store is None:
+            raise ValueError("a replayed run needs its engine's store (open_backend makes one)")
+        self.store = run.engine.store
         self.recorder = StepRecorder(run.engine.backend, self.store)
         engine = replace(run.engine, recorder=self.recorder)
-        self.run = replace(run, engine=engine, person_ids=PK_VARIABLES, _parts=None, batches=batches)
+        self.run = replace(run, engine=engine, person_ids=PK_VARIABLES, _parts=None, batches=len(ranges))
         self.select = select
+        self.ranges = ranges
         self.graph: ir.Table | None = None  # kept alive: the recorded SQL names its memtables
 
-    def batch(self, lo: int, hi: int) -> duckdb.DuckDBPyRelation:
-        """The final query's relation for the people with ``pk`` in [lo, hi]."""
-        set_bounds(self.store, lo, hi)
+    def batch(self, i: int) -> duckdb.DuckDBPyRelation:
+        """The final query's relation for the i-th batch (``pk`` in ``ranges[i]``)."""
+        set_bounds(self.store, *self.ranges[i])
         if self.graph is None:
             self.graph = self.select(self.run.parts)
             return self.recorder.finish(self.graph)
