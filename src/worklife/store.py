@@ -388,6 +388,12 @@ class Store:
         self.settle()  # a relation refuses to run while an execute() result is unfinished
         return self.con.sql(sql, params=params).to_arrow_table()
 
+    def relation(self, sql: str) -> duckdb.DuckDBPyRelation:
+        """A query as a lazy DuckDB relation, for the caller to read or to write from
+        (``CREATE TABLE … AS SELECT * FROM`` it)."""
+        self.settle()
+        return self.con.sql(sql)
+
     def run(self, sql: str, params: Any = None) -> None:
         """A statement without a result worth reading (DDL, UPDATE, COPY, temp tables)."""
         self.con.execute(sql, params).fetchall()

@@ -31,13 +31,23 @@ class Engine:
     duck: duckdb.DuckDBPyConnection  # the store's connection (small reads); prefer ``store``
     name: str = "duckdb"
     store: Store | None = None  # the opened store (``open_store``): its query API serves small reads
+    #: while a batch's graph is recorded for replay: its ``StepRecorder`` (``worklife.metrics.replay``)
+    recorder: Any = None
 
-    def cache(self, expr: Any) -> Any:
-        """Materialise an intermediate table (DuckDB temp table, Spark local checkpoint)."""
+    def cache(self, expr: Any, run_wide: bool = False) -> Any:
+        """Materialise an intermediate table (DuckDB temp table, Spark local checkpoint).
+
+        While a batch is recorded (``recorder``), a step of the batch becomes a named
+        temporary table whose statements are replayed for the next batches; a
+        ``run_wide`` table (one every batch reads, ``pipeline._shared_table``) is cached
+        once as usual.
+        """
         if self.name == "spark":
             from worklife.metrics.spark import materialise
 
             return materialise(self.backend, expr)
+        if self.recorder is not None and not run_wide:
+            return self.recorder.cache(expr)
         return expr.cache()
 
     @contextmanager

@@ -38,6 +38,8 @@ from worklife.config import Config
 from worklife.metrics import MetricRun
 from worklife.metrics.engine import Engine
 from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number
+from worklife.metrics.pipeline import Parts
+from worklife.metrics.replay import BatchReplay, pk_ranges
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +307,10 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
     ``pk``, day, name, value, after; the calendar's people frame mapping ``pk`` to ``person_id``). The rows are
     summed and pivoted where they are written (``results``), in DuckDB. ``full``: the
     box is the whole stored range, computed exactly like ``compute`` (no window).
+
+    On DuckDB, batches of everyone (contiguous ranges of the int key) come from one
+    build of the graph, its SQL replayed for each batch (``worklife.metrics.replay``);
+    a box of listed people builds its graph per batch.
     """
     if full:
         first, last, window = day_date(span[0]), day_date(span[1]), None
@@ -322,18 +328,34 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
     size = size * max(1, all_weeks // weeks) if size > 0 else len(ids)  # a batch ~ person-weeks
     base = MetricRun(engine, cal, config, None, utc_window=window)
     groups = [ids] if size <= 0 or len(ids) <= size else [ids[i:i + size] for i in range(0, len(ids), size)]
-    for i, group in enumerate(groups):
-        if not group:
-            continue
-        log.info("metrics: box %s..%s, batch %d/%d (%d people)", day_date(job.d0), day_date(job.d1),
-                 i + 1, len(groups), len(group))
-        batch_ids = None if len(groups) == 1 and job.persons is None else group
-        part = replace(base, person_ids=batch_ids, _parts=None, batches=len(groups))
-        with engine.compiling():
-            rows = part.parts.rows
-            t = rows.filter((rows.day >= job.d0) & (rows.day <= job.d1))
-            rel = engine.backend._to_duckdb_relation(t)
-        yield rel, cal.people_frame
-        del part, rows, t, rel
-        if len(groups) > 1:
-            gc.collect()  # drops the batch's cached DuckDB tables before the next batch's
+    groups = [g for g in groups if g]
+
+    def in_box(parts: Parts) -> Any:  # an Ibis table: the box's days of the compact rows
+        return parts.rows.filter((parts.rows.day >= job.d0) & (parts.rows.day <= job.d1))
+
+    bounds = pk_ranges(cal.people_frame, groups) \
+        if engine.name == "duckdb" and engine.store is not None and job.persons is None and len(groups) > 1 \
+        else None
+    replay = BatchReplay(base, in_box, bounds) if bounds else None
+    try:
+        for i, group in enumerate(groups):
+            log.info("metrics: box %s..%s, batch %d/%d (%d people)", day_date(job.d0), day_date(job.d1),
+                     i + 1, len(groups), len(group))
+            if replay is not None:
+                with engine.compiling():  # only the first batch builds and compiles
+                    rel = replay.batch(i)
+                yield rel, cal.people_frame
+                replay.free()  # the batch's step tables
+                continue
+            batch_ids = None if len(groups) == 1 and job.persons is None else group
+            part = replace(base, person_ids=batch_ids, _parts=None, batches=len(groups))
+            with engine.compiling():
+                t = in_box(part.parts)
+                rel = engine.backend._to_duckdb_relation(t)
+            yield rel, cal.people_frame
+            del part, t, rel
+            if len(groups) > 1:
+                gc.collect()  # drops the batch's cached DuckDB tables before the next batch's
+    finally:
+        if replay is not None:
+            replay.close()

@@ -50,14 +50,45 @@ class Parts:
 IN_LIST_MAX = 64
 
 
-def _only(t: ir.Table, col: str, person_ids: list | None) -> ir.Table:
+#: DuckDB variables holding a batch's first and last int key ``pk`` (inclusive)
+PK_LO, PK_HI = "wl_pk_lo", "wl_pk_hi"
+
+
+@ibis.udf.scalar.builtin(name="getvariable")
+def _getvariable(name: str) -> int:
+    """DuckDB's ``getvariable``: a ``SET VARIABLE``'s value, folded to a constant when a
+    query is bound (a filter on it prunes a scan like a literal)."""
+
+
+class PkVariables:
+    """A batch in a graph built once for every batch (``worklife.metrics.replay``): the
+    people whose int ``pk`` lies in [``getvariable('wl_pk_lo')``, ``getvariable('wl_pk_hi')``].
+    Pass ``PK_VARIABLES`` as ``build``'s ``person_ids``."""
+
+    def bounds(self) -> tuple[ir.IntegerValue, ir.IntegerValue]:
+        """The batch's first and last ``pk`` as Ibis scalars."""
+        return _getvariable(PK_LO).name(PK_LO), _getvariable(PK_HI).name(PK_HI)
+
+    def __repr__(self) -> str:
+        return "PK_VARIABLES"
+
+
+PK_VARIABLES = PkVariables()
+#: who a graph measures: everyone (None), these ids, or the batch in DuckDB variables
+People = list | PkVariables | None
+
+
+def _only(t: ir.Table, col: str, person_ids: People) -> ir.Table:
     """Rows of ``t`` whose ``col`` is one of ``person_ids`` (all rows for None).
 
     A few ids: an IN list; a contiguous run of int keys (a batch of a full run): a range;
-    otherwise a semi-join with a small table of the ids.
+    ``PkVariables`` (int keys): the range in the batch's variables; otherwise a semi-join
+    with a small table of the ids.
     """
     if person_ids is None:
         return t
+    if isinstance(person_ids, PkVariables):
+        return t.filter(t[col].between(*person_ids.bounds()))
     ids = list(person_ids)
     if len(ids) <= IN_LIST_MAX:
         return t.filter(t[col].isin(ids))
@@ -65,6 +96,15 @@ def _only(t: ir.Table, col: str, person_ids: list | None) -> ir.Table:
         return t.filter(t[col].between(min(ids), max(ids)))
     wanted = ibis.memtable(pd.DataFrame({"_wanted": pd.Series(sorted(set(ids)))}))
     return t.semi_join(wanted, t[col] == wanted._wanted)
+
+
+def _only_people(t: ir.Table, person_ids: People, keys: ir.Table) -> ir.Table:
+    """Rows of ``t`` whose string ``person_id`` is one of ``person_ids`` (``_only``);
+    ``PkVariables``: a semi-join with the people of ``keys`` whose ``pk`` is in the batch."""
+    if not isinstance(person_ids, PkVariables):
+        return _only(t, "person_id", person_ids)
+    batch = _only(keys, "pk", person_ids)
+    return t.semi_join(batch, t.person_id == batch.pid_str)
 
 
 def _keyed(t: ir.Table, keys: ir.Table) -> ir.Table:
@@ -80,7 +120,7 @@ def _shared_table(engine: Engine, shared: dict[str, Any] | None, name: str,
     if not batched or shared is None:
         return make()
     if name not in shared:
-        shared[name] = engine.cache(make())
+        shared[name] = engine.cache(make(), run_wide=True)
     return shared[name]
 
 
@@ -91,8 +131,8 @@ def _commits(outcomes: ir.Table) -> ir.Table:
 
 
 def _activity_sources(engine: Engine, shared: dict[str, Any] | None, msg: ir.Table, rcp: ir.Table,
-                      out: ir.Table, keys: ir.Table, person_ids: list[str] | None,
-                      pks: list[int] | None) -> tuple[ir.Table, ir.Table, ir.Table]:
+                      out: ir.Table, keys: ir.Table, person_ids: People,
+                      pks: People) -> tuple[ir.Table, ir.Table, ir.Table]:
     """(sent, received, commits) of the people measured, keyed by ``pk``
     (``messages.sent_messages``, ``messages.email_received``, ``_commits``).
 
@@ -101,9 +141,9 @@ def _activity_sources(engine: Engine, shared: dict[str, Any] | None, msg: ir.Tab
     batch's person ids first (cheapest for one batch or one person, as in explain).
     """
     if shared is None or person_ids is None:
-        sent = _keyed(_only(messages.sent_messages(msg), "person_id", person_ids), keys)
-        received = _keyed(messages.email_received(msg, _only(rcp, "person_id", person_ids)), keys)
-        return sent, received, _keyed(_only(_commits(out), "person_id", person_ids), keys)
+        sent = _keyed(_only_people(messages.sent_messages(msg), person_ids, keys), keys)
+        received = _keyed(messages.email_received(msg, _only_people(rcp, person_ids, keys)), keys)
+        return sent, received, _keyed(_only_people(_commits(out), person_ids, keys), keys)
     made = {
         "sent_messages": lambda: _keyed(messages.sent_messages(msg), keys),
         "email_received": lambda: _keyed(messages.email_received(msg, rcp), keys),
@@ -124,7 +164,7 @@ def _in_window(mt: ir.Table, msg: ir.Table, out: ir.Table,
             out.filter((out.at_utc >= lo) & (out.at_utc < hi)))
 
 
-def _windows(cal: LocalCalendar, pks: list[int] | None, utc_window: tuple[int, int] | None) -> ir.Table:
+def _windows(cal: LocalCalendar, pks: People, utc_window: tuple[int, int] | None) -> ir.Table:
     """Working windows of the people measured; with ``utc_window``, only those inside it
     (a window is one local date's: those of the margin dates would be computed and dropped)."""
     ww = _only(cal.working_windows(), "person_id", pks)
@@ -142,7 +182,7 @@ def _window_span(cal: LocalCalendar, utc_window: tuple[int, int] | None) -> tupl
 
 
 def build(engine: Engine, cal: LocalCalendar, config: Config,
-          person_ids: list[str] | None = None, shared: dict[str, Any] | None = None,
+          person_ids: People = None, shared: dict[str, Any] | None = None,
           utc_window: tuple[int, int] | None = None, share_sources: bool = False) -> Parts:
     """The whole metric graph (nothing executed yet).
 
@@ -158,11 +198,14 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     the sent and received messages and the commits of every measured person are also
     materialised once into ``shared``, keyed, and each batch takes its people's rows from
     them (scanning the whole message tables once per batch cost 2-3 CPU s per 2,000
-    people at 10,000).
+    people at 10,000). With ``person_ids`` ``PK_VARIABLES`` (``worklife.metrics.replay``)
+    the batch is the people whose int key lies in the DuckDB variables' range, so one
+    graph serves every batch of a run.
     """
     keys = ibis.memtable(cal.people_frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}))
     pf = cal.people_frame
-    pks = None if person_ids is None else [int(k) for k in pf.loc[pf.person_id.isin(person_ids), "pk"]]
+    pks = person_ids if person_ids is None or isinstance(person_ids, PkVariables) else \
+        [int(k) for k in pf.loc[pf.person_id.isin(person_ids), "pk"]]
     cal = cal.keyed()
     mt, at = engine.table("meetings"), engine.table("meeting_attendees")
     msg, rcp = engine.table("messages"), engine.table("message_recipients")
@@ -173,7 +216,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     at_facts = at if utc_window is None else at.semi_join(mt.select("meeting_key"), "meeting_key")
     facts = _shared_table(engine, shared, "meeting_facts", lambda: meetings.meeting_facts(mt, at_facts),
                           person_ids is not None)
-    att = engine.cache(_keyed(meetings.attendance(facts, _only(at, "person_id", person_ids), config), keys))
+    att = engine.cache(_keyed(meetings.attendance(facts, _only_people(at, person_ids, keys), config), keys))
     q = engine.cache(meetings.qualifying(att, config))
 
     sent, received, commits = _activity_sources(engine, shared if share_sources else None, msg, rcp, out,

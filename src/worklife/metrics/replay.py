@@ -1,0 +1,154 @@
+"""A batched run's graph built and compiled once, its SQL replayed for every batch (DuckDB).
+
+A full run measures people in batches of ``metrics.batch_people``; batches differ only
+by which people they take. Building the Ibis graph and compiling it cost about 0.5 CPU s
+of single-threaded Python per batch at 10,000 × 52 (docs/performance.md, pass 8), so a
+run whose batches are contiguous ranges of the int key ``pk`` builds the graph once,
+with the batch's bounds read from DuckDB variables (``SET VARIABLE wl_pk_lo = …``,
+``pipeline.PK_LO``/``PK_HI``) instead of literals, and replays its SQL:
+
+- the first batch builds the graph (``pipeline.build`` with ``PK_VARIABLES``); each of
+  its per-batch cached steps (``Engine.cache``) becomes a temporary table with a stable
+  name, its statements recorded in order; the final query's SQL is recorded too;
+- every next batch sets the variables, runs the recorded statements again and returns
+  the final query as a DuckDB relation.
+
+DuckDB folds ``getvariable`` to a constant when a query is bound, so a filter on it
+prunes a scan like a literal (checked with EXPLAIN: ``Filters: (pk >= 1000) AND
+(pk <= 2999)`` on the scan). Tables every batch shares (``pipeline._shared_table``) are
+cached once, outside the record. The graph (and with it the calendar's and the keys'
+memtables, which the recorded SQL names) stays alive for the whole run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import duckdb
+import ibis.expr.types as ir
+import pandas as pd
+import sqlglot as sg
+import sqlglot.expressions as sge
+from ibis.util import gen_name
+
+from worklife.metrics import MetricRun
+from worklife.metrics.pipeline import PK_HI, PK_LO, PK_VARIABLES, Parts
+from worklife.store import Store
+
+
+def pk_ranges(people_frame: pd.DataFrame, groups: list[list[str]]) -> list[tuple[int, int]] | None:
+    """Each group's (first, last) ``pk`` when every group is a contiguous run of the
+    calendar's int keys (a batch of a full run, or of an everyone box); else None."""
+    pk = people_frame.set_index("person_id")["pk"]
+    out = []
+    for group in groups:
+        keys = pk.reindex(group)
+        if not len(group) or keys.isna().any():
+            return None
+        lo, hi = int(keys.min()), int(keys.max())
+        if hi - lo + 1 != len(set(keys.astype("int64"))) or len(set(group)) != len(group):
+            return None
+        out.append((lo, hi))
+    return out
+
+
+def set_bounds(store: Store, lo: int | None, hi: int | None) -> None:
+    """Set (or with None, reset) the batch's bounds ``PK_LO``, ``PK_HI`` on the store's connection."""
+    for name, value in ((PK_LO, lo), (PK_HI, hi)):
+        store.run(f"RESET VARIABLE {name}" if value is None else f"SET VARIABLE {name} = CAST({int(value)} AS BIGINT)")
+
+
+class StepRecorder:
+    """A batch's cached steps as named temporary tables, recorded in order with the
+    statement creating each, and its final query's SQL: run again for the next batch
+    by ``replay``.
+
+    A step's table is ``CREATE OR REPLACE TEMP TABLE … AS SELECT`` with each column
+    cast to the expression's type, so the graph reading it sees the types of Ibis's
+    ``cache()`` (which creates the table, then inserts: 0.4 CPU s more per batch of
+    2,000 at 10,000 × 52, docs/performance.md pass 8); its columns are nullable.
+    """
+
+    def __init__(self, backend: Any, store: Store) -> None:
+        self.backend = backend  # Ibis's DuckDB backend over ``store``'s connection
+        self.store = store
+        self.prefix = gen_name("wl_batch")  # unique per run, stable over its batches
+        self.steps: list[tuple[str, str]] = []  # (table name, the statement creating it)
+        self.final_sql: str | None = None
+
+    def cache(self, expr: ir.Table) -> ir.Table:
+        """Materialise ``expr`` into the next step's table; record how (``Engine.cache``)."""
+        be = self.backend
+        name = f"{self.prefix}_{len(self.steps)}"
+        be._run_pre_execute_hooks(expr)  # registers the memtables and UDFs it reads
+        typed = [sge.Cast(this=sg.column(c, quoted=True), to=be.compiler.type_mapper.from_ibis(t)).as_(c, quoted=True)
+                 for c, t in expr.schema().items()]
+        select = sg.select(*typed).from_(be.compiler.to_sqlglot(expr).subquery("step"))
+        create = sge.Create(kind="TABLE", replace=True, expression=select,
+                            this=sg.table(name, catalog="temp", db="main", quoted=True),
+                            properties=sge.Properties(expressions=[sge.TemporaryProperty()]))
+        self.steps.append((name, create.sql(be.dialect)))
+        self.store.run(self.steps[-1][1])
+        return be.table(name, database=("temp", "main"))
+
+    def finish(self, expr: ir.Table) -> duckdb.DuckDBPyRelation:
+        """Record the final query (``expr``) and return it as a DuckDB relation."""
+        self.backend._run_pre_execute_hooks(expr)
+        self.final_sql = self.backend.compile(expr)
+        return self.store.relation(self.final_sql)
+
+    def replay(self) -> duckdb.DuckDBPyRelation:
+        """Run every recorded step again (for the bounds now set); the final query's relation."""
+        if self.final_sql is None:
+            raise RuntimeError("replay before a batch was recorded")
+        for _, sql in self.steps:
+            self.store.run(sql)
+        return self.store.relation(self.final_sql)
+
+    def free(self) -> None:
+        """Drop the steps' tables (a batch's memory; DuckDB frees it when the statement commits)."""
+        for name, _ in self.steps:
+            self.store.run(f'DROP TABLE IF EXISTS "temp"."main"."{name}"')
+
+
+class BatchReplay:
+    """A run's batches from one build of its graph: ``batch(i)`` for the i-th of ``ranges``
+    (first and last ``pk`` of each batch, ``pk_ranges``), ``free()`` when its rows are
+    consumed, ``close()`` at the end (DuckDB engine with its ``store``, as ``open_backend``
+    makes it).
+
+    ``select(parts)`` picks the final query from the graph (e.g. the box's days of
+    ``Parts.rows``). The first batch builds the graph through ``run.parts`` with
+    ``PK_VARIABLES`` as its people and an engine recording its cached steps.
+    """
+
+    def __init__(self, run: MetricRun, select: Callable[[Parts], ir.Table],
+                 ranges: list[tuple[int, int]]) -> None:
+        if run.engine.store is None:
+            raise ValueError("a replayed run needs its engine's store (open_backend makes one)")
+        self.store = run.engine.store
+        self.recorder = StepRecorder(run.engine.backend, self.store)
+        engine = replace(run.engine, recorder=self.recorder)
+        self.run = replace(run, engine=engine, person_ids=PK_VARIABLES, _parts=None, batches=len(ranges))
+        self.select = select
+        self.ranges = ranges
+        self.graph: ir.Table | None = None  # kept alive: the recorded SQL names its memtables
+
+    def batch(self, i: int) -> duckdb.DuckDBPyRelation:
+        """The final query's relation for the i-th batch (``pk`` in ``ranges[i]``)."""
+        set_bounds(self.store, *self.ranges[i])
+        if self.graph is None:
+            self.graph = self.select(self.run.parts)
+            return self.recorder.finish(self.graph)
+        return self.recorder.replay()
+
+    def free(self) -> None:
+        """Drop the batch's step tables (call once its relation has been read)."""
+        self.recorder.free()
+
+    def close(self) -> None:
+        """Drop the step tables and reset the variables."""
+        self.free()
+        set_bounds(self.store, None, None)
