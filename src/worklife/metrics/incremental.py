@@ -39,7 +39,7 @@ from worklife.metrics import MetricRun
 from worklife.metrics.engine import Engine
 from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number
 from worklife.metrics.pipeline import Parts
-from worklife.metrics.replay import BatchReplay, pk_ranges
+from worklife.metrics.replay import BatchReplay, StepRecorder, pk_ranges
 
 log = logging.getLogger(__name__)
 
@@ -333,9 +333,8 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
     def in_box(parts: Parts) -> Any:  # an Ibis table: the box's days of the compact rows
         return parts.rows.filter((parts.rows.day >= job.d0) & (parts.rows.day <= job.d1))
 
-    bounds = pk_ranges(cal.people_frame, groups) \
-        if engine.name == "duckdb" and engine.store is not None and job.persons is None and len(groups) > 1 \
-        else None
+    replayable = engine.name == "duckdb" and engine.store is not None
+    bounds = pk_ranges(cal.people_frame, groups) if replayable and job.persons is None and len(groups) > 1 else None
     replay = BatchReplay(base, in_box, bounds) if bounds else None
     try:
         for i, group in enumerate(groups):
@@ -348,14 +347,21 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
                 replay.free()  # the batch's step tables
                 continue
             batch_ids = None if len(groups) == 1 and job.persons is None else group
-            part = replace(base, person_ids=batch_ids, _parts=None, batches=len(groups))
+            # on DuckDB the batch's steps are named temporary tables made in one statement
+            # each (``StepRecorder``; Ibis's ``cache()`` creates, then inserts), dropped once
+            # its rows are read
+            recorder = StepRecorder(engine.backend, engine.store) if replayable else None
+            part = replace(base, engine=replace(engine, recorder=recorder), person_ids=batch_ids, _parts=None,
+                           batches=len(groups))
             with engine.compiling():
                 t = in_box(part.parts)
-                rel = engine.backend._to_duckdb_relation(t)
+                rel = recorder.finish(t) if recorder else engine.backend._to_duckdb_relation(t)
             yield rel, cal.people_frame
+            if recorder is not None:
+                recorder.free()
             del part, t, rel
-            if len(groups) > 1:
-                gc.collect()  # drops the batch's cached DuckDB tables before the next batch's
+            if len(groups) > 1 and recorder is None:
+                gc.collect()  # drops the batch's cached tables (Spark) before the next batch's
     finally:
         if replay is not None:
             replay.close()
