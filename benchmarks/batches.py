@@ -16,27 +16,18 @@ and every batch's md5 must match. DuckDB's memory limit is ``--memory-limit`` (6
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _alternate import CHILD_PRELUDE, alternate, run_child
 
-CHILD = r"""
-import hashlib, json, resource, sys, time
-sys.path.insert(0, sys.argv[1])
+CHILD = CHILD_PRELUDE + r"""
 from worklife.config import Config
 from worklife.metrics import results
 from worklife.metrics.engine import open_backend
 from worklife.metrics.incremental import Job, run_job, universe
 from worklife.store import connect
-
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 with connect(sys.argv[2]) as store:
     con = store.con
@@ -63,11 +54,7 @@ with connect(sys.argv[2]) as store:
 
 def measure(src: Path, db: Path, limit: str) -> dict:
     """One full run's batches in a fresh process running the code of ``src``."""
-    out = subprocess.run([sys.executable, "-c", CHILD, str(src), str(db), limit],
-                         capture_output=True, text=True, check=False)
-    if out.returncode:
-        sys.exit(f"run failed ({src}):\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, src, [str(db), limit], "full run")
 
 
 def main() -> None:
@@ -77,18 +64,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--memory-limit", default="6GB", help="DuckDB memory limit of each run")
     args = ap.parse_args()
-    sides = {"this": ROOT / "src"}
-    if args.compare:
-        sides = {"compare": args.compare.resolve() / "src", **sides}
     print(f"full run's batches on {args.db} (load average {os.getloadavg()[0]:.1f})", flush=True)
-    runs: dict[str, list[dict]] = {k: [] for k in sides}
-    for i in range(args.repeat):
-        for name, src in sides.items():
-            r = measure(src, args.db, args.memory_limit)
-            runs[name].append(r)
-            per = "  ".join(f"{b['ready']:.1f}+{b['rows']:.1f}+{b['pivot']:.1f}" for b in r["batches"])
-            print(f"{name:<8} run {i + 1}: {r['cpu']:6.1f} CPU s {r['wall']:6.1f} s wall  "
-                  f"batches (ready+rows+pivot CPU s): {per}", flush=True)
+
+    def show(name: str, i: int, r: dict) -> None:
+        per = "  ".join(f"{b['ready']:.1f}+{b['rows']:.1f}+{b['pivot']:.1f}" for b in r["batches"])
+        print(f"{name:<8} run {i}: {r['cpu']:6.1f} CPU s {r['wall']:6.1f} s wall  "
+              f"batches (ready+rows+pivot CPU s): {per}", flush=True)
+
+    runs = alternate(args.compare, args.repeat, lambda name, src: measure(src, args.db, args.memory_limit), show)
     digests = {tuple(b["md5"] for b in r["batches"]) for v in runs.values() for r in v}
     print(f"every run's batches have the same rows: {len(digests) == 1}  ({' '.join(next(iter(digests)))})")
     if "compare" in runs:

@@ -19,23 +19,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _alternate import CHILD_PRELUDE, alternate, run_child
 
-CHILD = r"""
-import hashlib, json, os, resource, sys, time
-from pathlib import Path
-sys.path.insert(0, sys.argv[1])
+CHILD = CHILD_PRELUDE + r"""
 from worklife.config import Config
 from worklife.metrics.results import person_weeks
 from worklife.store import connect
-
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 config = Config()
 duck_limit = ""
@@ -65,11 +56,7 @@ print(json.dumps({"wall": wall, "cpu": used, "peak_mb": peak, "rows": len(df), "
 
 def measure(src: Path, db: Path, settings: list[str]) -> dict:
     """One first call in a fresh process running the code of ``src``."""
-    out = subprocess.run([sys.executable, "-c", CHILD, str(src), str(db), json.dumps(settings)],
-                         capture_output=True, text=True, check=False)
-    if out.returncode:
-        sys.exit(f"first call failed ({src}):\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, src, [str(db), json.dumps(settings)], "first call")
 
 
 def main() -> None:
@@ -83,19 +70,16 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="a setting for this checkout's runs, e.g. metrics.memory_limit=6GB (repeatable)")
     args = ap.parse_args()
-    sides = {"this": ROOT / "src"}
-    if args.compare:
-        sides = {"compare": args.compare.resolve() / "src", **sides}
     print(f"first call on {args.db} ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start)",
           flush=True)
-    runs: dict[str, list[dict]] = {k: [] for k in sides}
-    for i in range(args.repeat):
-        for name, src in sides.items():
-            cmp = [f"duckdb.memory_limit={args.compare_memory_limit}"] if args.compare_memory_limit else []
-            r = measure(src, args.db, args.set if name == "this" else cmp)
-            runs[name].append(r)
-            print(f"{name:<8} run {i + 1}: {r['wall']:7.1f} s wall {r['cpu']:7.1f} s CPU  peak {r['peak_mb']:,} MB  "
-                  f"load {r['load'][0]:.1f}->{r['load'][1]:.1f}  {r['rows']:,} person-weeks", flush=True)
+    cmp = [f"duckdb.memory_limit={args.compare_memory_limit}"] if args.compare_memory_limit else []
+
+    def show(name: str, i: int, r: dict) -> None:
+        print(f"{name:<8} run {i}: {r['wall']:7.1f} s wall {r['cpu']:7.1f} s CPU  peak {r['peak_mb']:,} MB  "
+              f"load {r['load'][0]:.1f}->{r['load'][1]:.1f}  {r['rows']:,} person-weeks", flush=True)
+
+    runs = alternate(args.compare, args.repeat,
+                     lambda name, src: measure(src, args.db, args.set if name == "this" else cmp), show)
     digests = {r["digest"] for v in runs.values() for r in v}
     print(f"every run returned the same person-weeks: {len(digests) == 1}")
     med = {k: {m: statistics.median(r[m] for r in v) for m in ("wall", "cpu", "peak_mb")} for k, v in runs.items()}
