@@ -54,7 +54,7 @@ def work_about_work(store_or_con: Store | str | Path, config: Config | None = No
     q = run.parts.qualifying
     msg = run.engine.table("messages")
     pf = run.cal.people_frame
-    people = ibis.memtable(pf[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}))
+    people = run.cal.keys
     m = q.select("person_id", text=q.title, amount=(q.end_s - q.start_s).cast("float64") / 3600,
                  source=ibis.literal("meetings"), unit=ibis.literal("hours"))
     h = msg.filter(~msg.is_auto.fill_null(False) & msg.sender_id.notnull())

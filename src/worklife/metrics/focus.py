@@ -18,7 +18,7 @@ from worklife.metrics.intervals import free_time_in_windows, union_all
 
 
 def focus_rows(windows: ir.Table, meeting_sweep: ir.Table, collab_sweep: ir.Table,
-               config: Config, span: tuple[int, int]) -> ir.Table:
+               config: Config, span: tuple[int | ir.IntegerValue, int | ir.IntegerValue]) -> ir.Table:
     """Long rows focus_s and uninterrupted_s per person-workday with any.
 
     ``meeting_sweep`` and ``collab_sweep`` are the ``sweep`` of qualifying meetings and

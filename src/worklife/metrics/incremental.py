@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -38,8 +39,9 @@ from worklife.config import Config
 from worklife.metrics import MetricRun
 from worklife.metrics.engine import Engine
 from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number
-from worklife.metrics.pipeline import Parts
-from worklife.metrics.replay import BatchReplay, StepRecorder, pk_ranges
+from worklife.metrics import sqlcache
+from worklife.metrics.pipeline import WINDOW_VARIABLES, Parts
+from worklife.metrics.replay import BatchReplay, StepRecorder, pk_ranges, set_box
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +312,10 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
 
     On DuckDB, batches of everyone (contiguous ranges of the int key) come from one
     build of the graph, its SQL replayed for each batch (``worklife.metrics.replay``);
-    a box of listed people builds its graph per batch.
+    a box of listed people builds its graph per batch. A box's window and days are
+    DuckDB variables (``pipeline.WINDOW_VARIABLES``), so an everyone box in one batch has
+    the same SQL as any other: kept in the store, the next one plays it without
+    building or compiling the graph (``worklife.metrics.sqlcache``).
     """
     if full:
         first, last, window = day_date(span[0]), day_date(span[1]), None
@@ -326,16 +331,23 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
     weeks = max(1, (job.d1 - job.d0 + 1) // 7)
     all_weeks = max(1, (span[1] - span[0] + 1) // 7)
     size = size * max(1, all_weeks // weeks) if size > 0 else len(ids)  # a batch ~ person-weeks
-    base = MetricRun(engine, cal, config, None, utc_window=window)
+    replayable = engine.name == "duckdb" and engine.store is not None
+    boxed = replayable and window is not None  # the box's window and days in DuckDB variables
+    base = MetricRun(engine, cal, config, None, utc_window=WINDOW_VARIABLES if boxed else window)
     groups = [ids] if size <= 0 or len(ids) <= size else [ids[i:i + size] for i in range(0, len(ids), size)]
     groups = [g for g in groups if g]
 
     def in_box(parts: Parts) -> Any:  # an Ibis table: the box's days of the compact rows
-        return parts.rows.filter((parts.rows.day >= job.d0) & (parts.rows.day <= job.d1))
+        d0, d1 = WINDOW_VARIABLES.days() if boxed else (job.d0, job.d1)
+        return parts.rows.filter((parts.rows.day >= d0) & (parts.rows.day <= d1))
 
-    replayable = engine.name == "duckdb" and engine.store is not None
     bounds = pk_ranges(cal.people_frame, groups) if replayable and job.persons is None and len(groups) > 1 else None
+    # an everyone box in one batch: its SQL is the same for every such box (kept in the store)
+    key = sqlcache.recording_key(engine.store, config, cal, "box:everyone:1") \
+        if boxed and job.persons is None and len(groups) == 1 else None
     replay = BatchReplay(base, in_box, bounds) if bounds else None
+    if boxed:
+        set_box(engine.store, window, (job.d0, job.d1))
     try:
         for i, group in enumerate(groups):
             log.info("metrics: box %s..%s, batch %d/%d (%d people)", day_date(job.d0), day_date(job.d1),
@@ -347,21 +359,55 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
                 replay.free()  # the batch's step tables
                 continue
             batch_ids = None if len(groups) == 1 and job.persons is None else group
+            part = replace(base, person_ids=batch_ids, _parts=None, batches=len(groups))
+            if not replayable:
+                with engine.compiling():
+                    rel = engine.backend._to_duckdb_relation(in_box(part.parts))
+                yield rel, cal.people_frame
+                del part, rel
+                if len(groups) > 1:
+                    gc.collect()  # drops the batch's cached tables (Spark) before the next batch's
+                continue
             # on DuckDB the batch's steps are named temporary tables made in one statement
             # each (``StepRecorder``; Ibis's ``cache()`` creates, then inserts), dropped once
             # its rows are read
-            recorder = StepRecorder(engine.backend, engine.store) if replayable else None
-            part = replace(base, engine=replace(engine, recorder=recorder), person_ids=batch_ids, _parts=None,
-                           batches=len(groups))
-            with engine.compiling():
-                t = in_box(part.parts)
-                rel = recorder.finish(t) if recorder else engine.backend._to_duckdb_relation(t)
-            yield rel, cal.people_frame
-            if recorder is not None:
-                recorder.free()
-            del part, t, rel
-            if len(groups) > 1 and recorder is None:
-                gc.collect()  # drops the batch's cached tables (Spark) before the next batch's
+            recorder, rel, played = _box_relation(part, in_box, key)
+            try:
+                yield rel, cal.people_frame
+                recording = None if played or key is None else recorder.recording()
+                if recording is not None:
+                    sqlcache.save(engine.store, key, recording)
+            finally:
+                recorder.close()
     finally:
         if replay is not None:
             replay.close()
+        if boxed:
+            set_box(engine.store, None, None)
+
+
+def _box_relation(part: MetricRun, select: Any, key: str | None) -> tuple[StepRecorder, Any, bool]:
+    """A batch's rows through a ``StepRecorder``: (the recorder, the DuckDB relation of
+    ``select(part.parts)``, whether it came from the SQL kept under ``key``).
+
+    With ``key``, the SQL kept in the store under it is played when there is one
+    (``worklife.metrics.sqlcache``); one that fails is dropped and the graph compiled.
+    """
+    engine, store = part.engine, part.engine.store
+    kept = sqlcache.load(store, key) if key is not None else None
+    if kept is not None:
+        recorder = StepRecorder(engine.backend, store, part.cal.memtables())
+        try:
+            return recorder, recorder.play(kept), True
+        except (duckdb.Error, KeyError) as exc:
+            log.warning("metrics: the kept SQL of a box failed to run (%s); compiling it again", exc)
+            recorder.close()
+            sqlcache.forget(store, key)
+    recorder = StepRecorder(engine.backend, store, part.cal.memtables())
+    try:
+        with engine.compiling():
+            part = replace(part, engine=replace(engine, recorder=recorder))
+            return recorder, recorder.finish(select(part.parts)), False
+    except BaseException:
+        recorder.close()
+        raise

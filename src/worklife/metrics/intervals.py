@@ -104,13 +104,13 @@ def disjoint_parts(t: ir.Table, keys: list[str], start: str = "start_s", end: st
 
 
 def free_time_in_windows(windows: ir.Table, swept: ir.Table, min_gap_s: int,
-                         span: tuple[int, int]) -> ir.Table:
+                         span: tuple[int | ir.IntegerValue, int | ir.IntegerValue]) -> ir.Table:
     """Sum, per window, of its free gaps of at least ``min_gap_s`` seconds, where free
     means outside the union of the intervals of ``swept`` (a ``sweep`` keyed by
     ``person_id``). Returns (person_id, day, free_s) for windows with any such gap.
 
     ``windows`` has person_id, day, win_start_s, win_end_s; ``span`` ([lo, hi) epoch
-    seconds) contains every window. The sweep already orders each person's intervals:
+    seconds, ints or int64 Ibis scalars) contains every window. The sweep already orders each person's intervals:
     the union's complement is the part before each interval starting past the running
     maximum ``_m`` (before the first: from ``lo``), and after the last end (to ``hi``).
     A free gap of a window is a complement gap cut to the window, so no second sort is
@@ -118,12 +118,12 @@ def free_time_in_windows(windows: ir.Table, swept: ir.Table, min_gap_s: int,
     on the day its overlap starts.
     """
     lo, hi = span
+    lo_v, hi_v = (v if isinstance(v, ir.Value) else ibis.literal(v, "int64") for v in span)
     s = swept
     inner = s.filter(s._m.isnull() | (s._a > s._m)).select("person_id", g0=ibis.coalesce(s._m, lo), g1=s._a)
     last = s.group_by("person_id").agg(g0=s._b.max())
     idle = windows.select("person_id").distinct().anti_join(last, "person_id")
-    g = union_all(inner, last.mutate(g1=ibis.literal(hi, "int64")),
-                  idle.mutate(g0=ibis.literal(lo, "int64"), g1=ibis.literal(hi, "int64")))
+    g = union_all(inner, last.mutate(g1=hi_v), idle.mutate(g0=lo_v, g1=hi_v))
     g = g.select("person_id", g0=ibis.greatest(g.g0, lo), g1=ibis.least(g.g1, hi)).filter(_.g1 > _.g0)
     g = g.mutate(_d=ibis.range(g.g0 // DAY_S, (g.g1 - 1) // DAY_S + 1).unnest())
     w = windows.mutate(_d=ibis.range(windows.win_start_s // DAY_S, (windows.win_end_s - 1) // DAY_S + 1).unnest())

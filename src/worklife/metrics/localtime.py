@@ -255,6 +255,17 @@ class LocalCalendar:
     schedules: Mapping[str, WorkSchedule] = field(default_factory=dict)
     people_frame: pd.DataFrame | None = None
     keyed_tables: tuple[ir.Table, ir.Table] | None = None  # people, person_offsets with int ids
+    keys: ir.Table | None = None  # (pid_str, pk): each person's int key
+
+    def memtables(self) -> dict[str, ir.Table]:
+        """Every in-memory table of the calendar by its role (``people``, ``days``, …,
+        ``keyed_people``, ``keyed_person_offsets``, ``keys``): what a box's kept SQL names
+        (``worklife.metrics.replay.StepRecorder``)."""
+        out = {role: getattr(self, role) for role in
+               ("people", "days", "workdays", "offsets", "person_offsets", "windows", "keys")}
+        if self.keyed_tables is not None:
+            out["keyed_people"], out["keyed_person_offsets"] = self.keyed_tables
+        return {role: t for role, t in out.items() if t is not None}
 
     def keyed(self) -> LocalCalendar:
         """The same calendar keyed by the int ``pk`` of each person (in column ``person_id``).
@@ -298,6 +309,7 @@ class LocalCalendar:
             first_day=day_number(first), last_day=day_number(last),
             schedules=schedules, people_frame=frame,
             keyed_tables=(ibis.memtable(k_people), ibis.memtable(k_po)),
+            keys=ibis.memtable(frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"})),
         )
 
     # ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import ibis
@@ -31,6 +32,8 @@ from worklife.metrics.localtime import DAY_S, LocalCalendar, epoch_seconds
 
 #: kinds whose pieces several metrics read (the others are only summed)
 SHARED_KINDS = ("meeting", "collab")
+#: the raw tables the graph reads
+SOURCE_TABLES = ("meetings", "meeting_attendees", "messages", "message_recipients", "outcomes")
 KINDS = ("meeting", "conflict", "email", "chat", "collab", "large", "long", "large_long", "status")
 
 
@@ -76,6 +79,43 @@ class PkVariables:
 PK_VARIABLES = PkVariables()
 #: who a graph measures: everyone (None), these ids, or the batch in DuckDB variables
 People = list | PkVariables | None
+
+#: DuckDB variables holding a box's window: [lo, hi) as epoch seconds (BIGINT) and as UTC
+#: timestamps (TIMESTAMP), and the box's first and last local epoch day (BIGINT)
+WIN_LO, WIN_HI, WIN_LO_TS, WIN_HI_TS = "wl_win_lo", "wl_win_hi", "wl_win_lo_ts", "wl_win_hi_ts"
+BOX_D0, BOX_D1 = "wl_box_d0", "wl_box_d1"
+
+
+@ibis.udf.scalar.builtin(name="getvariable")
+def _getvariable_ts(name: str) -> datetime:
+    """DuckDB's ``getvariable`` of a TIMESTAMP variable (folded like ``_getvariable``)."""
+
+
+class WindowVariables:
+    """A box's window in DuckDB variables (``WIN_LO`` …, set by ``replay.set_box``), not
+    literals: the box's SQL is then the same for every box, so it can be kept and run
+    again without building and compiling the graph (``worklife.metrics.sqlcache``).
+    Pass ``WINDOW_VARIABLES`` as ``build``'s ``utc_window``."""
+
+    def seconds(self) -> tuple[ir.IntegerValue, ir.IntegerValue]:
+        """[lo, hi) epoch seconds as Ibis scalars."""
+        return _getvariable(WIN_LO).name(WIN_LO), _getvariable(WIN_HI).name(WIN_HI)
+
+    def timestamps(self) -> tuple[ir.TimestampValue, ir.TimestampValue]:
+        """[lo, hi) as UTC timestamps (the raw tables' type)."""
+        return _getvariable_ts(WIN_LO_TS).name(WIN_LO_TS), _getvariable_ts(WIN_HI_TS).name(WIN_HI_TS)
+
+    def days(self) -> tuple[ir.IntegerValue, ir.IntegerValue]:
+        """The box's first and last local epoch day."""
+        return _getvariable(BOX_D0).name(BOX_D0), _getvariable(BOX_D1).name(BOX_D1)
+
+    def __repr__(self) -> str:
+        return "WINDOW_VARIABLES"
+
+
+WINDOW_VARIABLES = WindowVariables()
+#: the activity a graph reads: all (None), [lo, hi) epoch seconds, or the box's variables
+Window = tuple[int, int] | WindowVariables | None
 
 
 def _only(t: ir.Table, col: str, person_ids: People) -> ir.Table:
@@ -154,28 +194,34 @@ def _activity_sources(engine: Engine, shared: dict[str, Any] | None, msg: ir.Tab
 
 
 def _in_window(mt: ir.Table, msg: ir.Table, out: ir.Table,
-               utc_window: tuple[int, int] | None) -> tuple[ir.Table, ir.Table, ir.Table]:
+               utc_window: Window) -> tuple[ir.Table, ir.Table, ir.Table]:
     """Meetings overlapping, and messages and outcomes inside, [lo, hi) epoch seconds UTC."""
     if utc_window is None:
         return mt, msg, out
-    lo, hi = (ibis.literal(pd.Timestamp(v, unit="s")) for v in utc_window)
+    if isinstance(utc_window, WindowVariables):
+        lo, hi = utc_window.timestamps()
+    else:
+        lo, hi = (ibis.literal(pd.Timestamp(v, unit="s")) for v in utc_window)
     return (mt.filter((mt.end_utc > lo) & (mt.start_utc < hi)),
             msg.filter((msg.sent_utc >= lo) & (msg.sent_utc < hi)),
             out.filter((out.at_utc >= lo) & (out.at_utc < hi)))
 
 
-def _windows(cal: LocalCalendar, pks: People, utc_window: tuple[int, int] | None) -> ir.Table:
+def _windows(cal: LocalCalendar, pks: People, utc_window: Window) -> ir.Table:
     """Working windows of the people measured; with ``utc_window``, only those inside it
     (a window is one local date's: those of the margin dates would be computed and dropped)."""
     ww = _only(cal.working_windows(), "person_id", pks)
     if utc_window is None:
         return ww
-    return ww.filter((ww.win_start_s >= utc_window[0]) & (ww.win_end_s <= utc_window[1]))
+    lo, hi = _window_span(cal, utc_window)
+    return ww.filter((ww.win_start_s >= lo) & (ww.win_end_s <= hi))
 
 
-def _window_span(cal: LocalCalendar, utc_window: tuple[int, int] | None) -> tuple[int, int]:
+def _window_span(cal: LocalCalendar, utc_window: Window) -> tuple[int | ir.IntegerValue, int | ir.IntegerValue]:
     """[lo, hi) epoch seconds holding every working window measured (a local date's
     window lies within a day and a half of the date's UTC midnight)."""
+    if isinstance(utc_window, WindowVariables):
+        return utc_window.seconds()
     if utc_window is not None:
         return utc_window
     return (cal.first_day - 1) * DAY_S, (cal.last_day + 2) * DAY_S
@@ -183,7 +229,7 @@ def _window_span(cal: LocalCalendar, utc_window: tuple[int, int] | None) -> tupl
 
 def build(engine: Engine, cal: LocalCalendar, config: Config,
           person_ids: People = None, shared: dict[str, Any] | None = None,
-          utc_window: tuple[int, int] | None = None, share_sources: bool = False) -> Parts:
+          utc_window: Window = None, share_sources: bool = False) -> Parts:
     """The whole metric graph (nothing executed yet).
 
     Inside, people are keyed by their int ``pk`` (``cal.keyed()``); every table of
@@ -194,7 +240,8 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     (epoch seconds [lo, hi)) only meetings overlapping it and messages and outcomes in it
     are read: every metric of a local date depends only on activity within a day or so
     of it, so dates at least two days inside the window come out exact
-    (``worklife.metrics.incremental``). With ``share_sources`` (one batch of several),
+    (``worklife.metrics.incremental``); ``WINDOW_VARIABLES`` reads the window from DuckDB
+    variables instead of literals. With ``share_sources`` (one batch of several),
     the sent and received messages and the commits of every measured person are also
     materialised once into ``shared``, keyed, and each batch takes its people's rows from
     them (scanning the whole message tables once per batch cost 2-3 CPU s per 2,000
@@ -202,7 +249,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     the batch is the people whose int key lies in the DuckDB variables' range, so one
     graph serves every batch of a run.
     """
-    keys = ibis.memtable(cal.people_frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}))
+    keys = cal.keys
     pf = cal.people_frame
     pks = person_ids if person_ids is None or isinstance(person_ids, PkVariables) else \
         [int(k) for k in pf.loc[pf.person_id.isin(person_ids), "pk"]]

@@ -22,11 +22,13 @@ memtables, which the recorded SQL names) stays alive for the whole run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pandas as pd
 import sqlglot as sg
@@ -34,7 +36,9 @@ import sqlglot.expressions as sge
 from ibis.util import gen_name
 
 from worklife.metrics import MetricRun
-from worklife.metrics.pipeline import PK_HI, PK_LO, PK_VARIABLES, Parts
+from worklife.metrics.pipeline import (
+    BOX_D0, BOX_D1, PK_HI, PK_LO, PK_VARIABLES, WIN_HI, WIN_HI_TS, WIN_LO, WIN_LO_TS, Parts,
+)
 from worklife.store import Store
 
 
@@ -60,6 +64,44 @@ def set_bounds(store: Store, lo: int | None, hi: int | None) -> None:
         store.run(f"RESET VARIABLE {name}" if value is None else f"SET VARIABLE {name} = CAST({int(value)} AS BIGINT)")
 
 
+def set_box(store: Store, window: tuple[int, int] | None, days: tuple[int, int] | None) -> None:
+    """Set (or with None, reset) a box's variables (``pipeline.WINDOW_VARIABLES``): its
+    window [lo, hi) in epoch seconds, as BIGINT and as UTC TIMESTAMP, and its first and
+    last local epoch day."""
+    values = {WIN_LO: None, WIN_HI: None, BOX_D0: None, BOX_D1: None}
+    if window is not None and days is not None:
+        values = {WIN_LO: window[0], WIN_HI: window[1], BOX_D0: days[0], BOX_D1: days[1]}
+    for name, value in values.items():
+        store.run(f"RESET VARIABLE {name}" if value is None else f"SET VARIABLE {name} = CAST({int(value)} AS BIGINT)")
+    for name, value in ((WIN_LO_TS, values[WIN_LO]), (WIN_HI_TS, values[WIN_HI])):
+        store.run(f"RESET VARIABLE {name}" if value is None else
+                  f"SET VARIABLE {name} = make_timestamp(CAST({int(value)} AS BIGINT) * 1000000)")
+
+
+#: the name a calendar's in-memory table of this role has in recorded SQL
+STABLE_PREFIX = "wl_mt_"
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A batch's recorded SQL: its steps (table name, the statement creating it), the final
+    query and the calendar roles (``LocalCalendar.memtables``) they read by stable name."""
+
+    steps: tuple[tuple[str, str], ...]
+    final_sql: str
+    roles: tuple[str, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"steps": [list(s) for s in self.steps], "final_sql": self.final_sql,
+                           "roles": list(self.roles)})
+
+    @classmethod
+    def from_json(cls, text: str) -> Recording:
+        doc = json.loads(text)
+        return cls(tuple((str(n), str(q)) for n, q in doc["steps"]), str(doc["final_sql"]),
+                   tuple(str(r) for r in doc["roles"]))
+
+
 class StepRecorder:
     """A batch's cached steps as named temporary tables, recorded in order with the
     statement creating each, and its final query's SQL: run again for the next batch
@@ -69,14 +111,44 @@ class StepRecorder:
     cast to the expression's type, so the graph reading it sees the types of Ibis's
     ``cache()`` (which creates the table, then inserts: 0.4 CPU s more per batch of
     2,000 at 10,000 × 52, docs/performance.md pass 8); its columns are nullable.
+
+    With the calendar's ``tables`` (``LocalCalendar.memtables``), the recorded SQL names
+    them by role (``wl_mt_<role>``, registered on the connection while the recorder is
+    open) instead of Ibis's random names, so a ``Recording`` of it runs again in another
+    process over that process's calendar (``worklife.metrics.sqlcache``). A query that
+    reads any other in-memory table leaves the recording not ``portable``.
     """
 
-    def __init__(self, backend: Any, store: Store) -> None:
+    def __init__(self, backend: Any, store: Store, tables: Mapping[str, ir.Table] | None = None) -> None:
         self.backend = backend  # Ibis's DuckDB backend over ``store``'s connection
         self.store = store
         self.prefix = gen_name("wl_batch")  # unique per run, stable over its batches
         self.steps: list[tuple[str, str]] = []  # (table name, the statement creating it)
         self.final_sql: str | None = None
+        self.tables = {role: t.op() for role, t in (tables or {}).items()}
+        self._roles = {op.name: role for role, op in self.tables.items()}
+        self.registered: list[str] = []  # roles registered under their stable names
+        self.portable = True
+
+    def _stable(self, expr: ir.Table, sql: str) -> str:
+        """``sql`` of ``expr`` with the calendar's tables under their stable names (registered)."""
+        for op in expr.op().find(ops.InMemoryTable):
+            role = self._roles.get(op.name)
+            if role is None:
+                self.portable = False
+                continue
+            self.register(role)
+            sql = sql.replace(op.name, STABLE_PREFIX + role)
+        return sql
+
+    def register(self, role: str) -> None:
+        """Make the calendar's table of ``role`` readable by its stable name."""
+        if role in self.registered:
+            return
+        op = self.tables[role]
+        self.store.settle()
+        self.store.con.register(STABLE_PREFIX + role, op.data.to_pyarrow(op.schema))
+        self.registered.append(role)
 
     def cache(self, expr: ir.Table) -> ir.Table:
         """Materialise ``expr`` into the next step's table; record how (``Engine.cache``)."""
@@ -89,14 +161,14 @@ class StepRecorder:
         create = sge.Create(kind="TABLE", replace=True, expression=select,
                             this=sg.table(name, catalog="temp", db="main", quoted=True),
                             properties=sge.Properties(expressions=[sge.TemporaryProperty()]))
-        self.steps.append((name, create.sql(be.dialect)))
+        self.steps.append((name, self._stable(expr, create.sql(be.dialect))))
         self.store.run(self.steps[-1][1])
         return be.table(name, database=("temp", "main"))
 
     def finish(self, expr: ir.Table) -> duckdb.DuckDBPyRelation:
         """Record the final query (``expr``) and return it as a DuckDB relation."""
         self.backend._run_pre_execute_hooks(expr)
-        self.final_sql = self.backend.compile(expr)
+        self.final_sql = self._stable(expr, self.backend.compile(expr))
         return self.store.relation(self.final_sql)
 
     def replay(self) -> duckdb.DuckDBPyRelation:
@@ -107,10 +179,34 @@ class StepRecorder:
             self.store.run(sql)
         return self.store.relation(self.final_sql)
 
+    def recording(self) -> Recording | None:
+        """What was recorded, to run again elsewhere; None when it is not ``portable``."""
+        if self.final_sql is None or not self.portable:
+            return None
+        return Recording(tuple(self.steps), self.final_sql, tuple(self.registered))
+
+    def play(self, recording: Recording) -> duckdb.DuckDBPyRelation:
+        """Run a ``Recording`` (made over another calendar of the same shape) over this
+        recorder's calendar: its tables registered, its steps run; the final relation."""
+        missing = [r for r in recording.roles if r not in self.tables]
+        if missing:
+            raise KeyError(f"the calendar has no table for {missing}")
+        for role in recording.roles:
+            self.register(role)
+        self.steps, self.final_sql = list(recording.steps), recording.final_sql
+        return self.replay()
+
     def free(self) -> None:
         """Drop the steps' tables (a batch's memory; DuckDB frees it when the statement commits)."""
         for name, _ in self.steps:
             self.store.run(f'DROP TABLE IF EXISTS "temp"."main"."{name}"')
+
+    def close(self) -> None:
+        """Drop the steps' tables and unregister the calendar's tables."""
+        self.free()
+        for role in self.registered:
+            self.store.con.unregister(STABLE_PREFIX + role)
+        self.registered = []
 
 
 class BatchReplay:
@@ -129,7 +225,7 @@ class BatchReplay:
         if run.engine.store is None:
             raise ValueError("a replayed run needs its engine's store (open_backend makes one)")
         self.store = run.engine.store
-        self.recorder = StepRecorder(run.engine.backend, self.store)
+        self.recorder = StepRecorder(run.engine.backend, self.store, run.cal.memtables())
         engine = replace(run.engine, recorder=self.recorder)
         self.run = replace(run, engine=engine, person_ids=PK_VARIABLES, _parts=None, batches=len(ranges))
         self.select = select
@@ -149,6 +245,6 @@ class BatchReplay:
         self.recorder.free()
 
     def close(self) -> None:
-        """Drop the step tables and reset the variables."""
-        self.free()
+        """Drop the step tables, unregister the calendar's and reset the variables."""
+        self.recorder.close()
         set_bounds(self.store, None, None)
