@@ -6,11 +6,16 @@
     python benchmarks/incremental.py --people 10000 --keep /data/s10k.duckdb --build-only  # build, no timing
 
 Generates the synthetic organisation (``worklife.synth``) over ``weeks + 1`` weeks into a
-temporary DuckDB store, holding the last week back, then measures in one process, one
-after the other (ratios are what count on a shared machine; load average printed beside):
+temporary DuckDB store, holding the last week back (kept as Parquet with ``--keep``) and
+taking the week before it out of the store too, then measures in one process, one after
+the other (ratios are what count on a shared machine; load average printed beside):
 
-1. first ``person_weeks`` call (nothing stored: full run + store + read);
+1. first ``person_weeks`` call (nothing stored: full run + store + read, ``weeks - 1`` weeks);
 2. second call, nothing changed (freshness check + read);
+2c. the week taken out written back and refreshed: the update before the measured one.
+   In steady operation an earlier update has compiled the everyone box's SQL and kept it
+   in the store (``worklife.metrics.sqlcache``); this one does that, and its time shows
+   what an update costs when it compiles;
 3. the held-back week written through ``Store.upsert`` and checkpointed (as ingest does:
    ``worklife ingest`` closes the store, and closing checkpoints DuckDB's write-ahead log;
    left in the log, folding it cost the next step ~0.8 s at 10,000 x 52), then (a) the
@@ -98,6 +103,20 @@ def load(path: Path, people: int, weeks: int, memory_limit: str) -> dict[str, pa
             for t, v in held.items() if sum(len(x) for x in v)}
 
 
+def take_out(store, cutoff: pd.Timestamp) -> dict[str, pa.Table]:
+    """Delete the activity at or after ``cutoff`` from the store (parents by their time,
+    children with their parent) and return it, to be written back later."""
+    out: dict[str, pa.Table] = {}
+    for t, (parent, key) in CHILD.items():
+        where = f"{key} IN (SELECT {key} FROM {parent} WHERE {TIME_COL[parent]} >= ?)"
+        out[t] = store.arrow(f"SELECT * FROM {t} WHERE {where}", [cutoff])
+        store.con.execute(f"DELETE FROM {t} WHERE {where}", [cutoff])
+    for t, col in TIME_COL.items():
+        out[t] = store.arrow(f"SELECT * FROM {t} WHERE {col} >= ?", [cutoff])
+        store.con.execute(f"DELETE FROM {t} WHERE {col} >= ?", [cutoff])
+    return out
+
+
 CPU: dict[str, float] = {}  # CPU seconds of each step, by its number ("1.", "3a.", ...)
 
 
@@ -129,14 +148,16 @@ def main() -> None:
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="wl-incr-")
     path = args.keep or Path(tmp.name) / "store.duckdb"
-    print(f"{args.people:,} people x {args.weeks} weeks (+1 held back), {os.cpu_count()} cores, "
+    print(f"{args.people:,} people x {args.weeks} weeks (+1 held back; the last of the {args.weeks} taken out "
+          f"for the update before), {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f} at start", flush=True)
     held = path.with_name(path.name + ".held")  # the held-back week, as Parquet files
     if args.keep and held.is_dir():
         print(f"reusing {path}: dropping its stored results and restoring the store without the held week")
         late = {f.stem: pq.read_table(f) for f in sorted(held.glob("*.parquet"))}
         with connect(path) as store:
-            for t in ("metric_days", "metric_weeks", "metric_people", "metric_state", "metric_touched"):
+            for t in ("metric_days", "metric_weeks", "metric_people", "metric_state", "metric_touched",
+                      "metric_sql"):
                 store.con.execute(f"DROP TABLE IF EXISTS {t}")
             for t, key in (("meeting_attendees", "meeting_key"), ("message_recipients", "message_key")):
                 store.con.register("_late", late[t].select([key]))
@@ -155,23 +176,29 @@ def main() -> None:
                 pq.write_table(data, held / f"{t}.parquet")
     if args.build_only:
         return
+    with connect(path) as store:
+        before = take_out(store, pd.Timestamp(START + timedelta(weeks=args.weeks - 1)))
+        refresh_tz_offsets(store)
     config = Config()
     with connect(path) as store:
         rows = sum(store.count(t) for t in ("meetings", "meeting_attendees", "messages", "message_recipients"))
-        print(f"input rows: {rows:,}; held back for the new week: {sum(t.num_rows for t in late.values()):,}")
+        print(f"input rows: {rows:,}; taken out for the week before: {sum(t.num_rows for t in before.values()):,}; "
+              f"held back for the new week: {sum(t.num_rows for t in late.values()):,}")
         first, df = timed("1. first person_weeks (full run + store + read)", lambda: person_weeks(store, config))
         second, df2 = timed("2. second person_weeks, nothing changed", lambda: person_weeks(store, config))
         assert df.equals(df2)
 
-        def add_week():
+        def add_week(rows: dict[str, pa.Table]) -> None:
             for t in ("people", "person_aliases", "meetings", "meeting_attendees", "messages",
                       "message_recipients", "outcomes"):
-                if t in late:
-                    store.upsert(t, late[t])
+                if t in rows:
+                    store.upsert(t, rows[t])
             refresh_tz_offsets(store)
             store.con.execute("CHECKPOINT")  # what closing ingest's connection does (see the docstring)
 
-        timed("   write the new week through Store.upsert (ingest's path)", add_week)
+        add_week(before)
+        timed("2c. refresh after the week before (compiles the box's SQL)", lambda: refresh(store, config))
+        timed("   write the new week through Store.upsert (ingest's path)", lambda: add_week(late))
         _, stale = timed("   (of 3: finding what is stale: plan)", lambda: plan(store, config))
         print("   boxes:", ", ".join(f"{'everyone' if j.persons is None else len(j.persons)} people x "
                                     f"{j.d1 - j.d0 + 1} days ({day_date(j.d0)}..{day_date(j.d1)})"

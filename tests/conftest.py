@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,14 @@ from worklife.config import Config
 from worklife.store import Store, connect
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kept_sql_folder(tmp_path_factory) -> Path:
+    """Kept box SQL (``worklife.metrics.sqlcache``) goes to this run's folder, not ~/.cache."""
+    folder = tmp_path_factory.mktemp("worklife-cache")
+    os.environ["WORKLIFE_CACHE_DIR"] = str(folder)
+    return folder
 
 
 @pytest.fixture

@@ -1,14 +1,15 @@
-"""A box's compiled SQL kept in the store (``worklife.metrics.sqlcache``).
+"""A box's compiled SQL kept in this user's cache (``worklife.metrics.sqlcache``).
 
 What a user depends on: an update that plays the SQL kept by an earlier update gives
 exactly the rows a full run gives (oracle: one full run, row for row); a changed setting,
 code or schema never plays SQL compiled for another; kept SQL that no longer runs is
-dropped and the box compiled; a read-only store keeps nothing.
+dropped and the box compiled; SQL in a folder or file others can write is never run.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from datetime import date
 
 import pandas as pd
@@ -35,6 +36,13 @@ CHILD = {"meeting_attendees": ("meetings", "meeting_key"), "message_recipients":
 def never_full(monkeypatch):
     """A small store's added week is most of it (a full run): keep it incremental."""
     monkeypatch.setattr(incremental, "FULL_SHARE", 1e9)
+
+
+@pytest.fixture(autouse=True)
+def folder(monkeypatch, tmp_path):
+    """Each test's own cache folder (made by the first save)."""
+    monkeypatch.setenv(sqlcache.ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache" / "sql"
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +80,9 @@ def _add(store, part) -> None:
     refresh_tz_offsets(store)
 
 
-def _kept(store) -> int:
-    """Kept SQL rows in the store (0 when it has no table for them)."""
-    if not store.rows("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [sqlcache.TABLE])[0][0]:
-        return 0
-    return store.count(sqlcache.TABLE)
+def _kept() -> list:
+    """The kept recordings' files."""
+    return sorted(sqlcache.cache_dir().glob("*.json"))
 
 
 def _played(monkeypatch) -> list[str]:
@@ -109,14 +115,14 @@ def test_a_played_update_equals_a_full_run(weeks, tmp_path, monkeypatch):
     with connect(tmp_path / "s.duckdb") as store:
         _add(store, weeks[0])
         assert refresh(store, config).full
-        assert _kept(store) == 0  # a full run keeps nothing
+        assert len(_kept()) == 0  # a full run keeps nothing
         _add(store, weeks[1])
         _everyone_week(store, config)
         seen.clear()
         refresh(store, config)
         assert seen == ["compiled"]
-        assert _kept(store) == 1
-    with connect(tmp_path / "s.duckdb") as store:  # another process: Ibis never compiled this box
+        assert len(_kept()) == 1
+    with connect(tmp_path / "s.duckdb") as store:  # as another process would: nothing compiled yet
         _add(store, weeks[2])
         _everyone_week(store, config)
         seen.clear()
@@ -132,9 +138,10 @@ def test_a_played_update_equals_a_full_run(weeks, tmp_path, monkeypatch):
         assert not diff, f"{t}: {len(diff)} rows differ, first: {diff[0]}"
 
 
-def test_played_and_compiled_boxes_give_the_same_rows(weeks):
+def test_played_and_compiled_boxes_give_the_same_rows(weeks, monkeypatch):
     """The same box from kept SQL made over another box's calendar, and compiled for it."""
     config = Config()
+    seen = _played(monkeypatch)
     store = connect(":memory:")
     for part in weeks:
         _add(store, part)
@@ -151,15 +158,27 @@ def test_played_and_compiled_boxes_give_the_same_rows(weeks):
             out.append(rel.df().sort_values(["person_id", "day", "name"]).reset_index(drop=True))
         return pd.concat(out, ignore_index=True)
 
-    first = incremental.Job(None, p.first_day + 7, p.first_day + 13)  # compiled and kept
-    second = incremental.Job(None, p.last_day - 10, p.last_day - 1)   # a different length, other DST
-    rows(first)
-    assert _kept(store) == 1
-    played = rows(second)
-    store.run(f"DELETE FROM {sqlcache.TABLE}")
-    compiled = rows(second)
-    assert len(played) > 0
-    pd.testing.assert_frame_equal(played, compiled)
+    ids = sorted(people["person_id"])
+    boxes = [  # (the box compiled and kept, another of its shape played)
+        (incremental.Job(None, p.first_day + 7, p.first_day + 13),  # everyone
+         incremental.Job(None, p.last_day - 10, p.last_day - 1)),   # a different length, other DST
+        (incremental.Job(ids[:5], p.first_day + 3, p.first_day + 4),  # listed people
+         incremental.Job(ids[7:40:3], p.first_day + 15, p.last_day - 2)),
+    ]
+    for n, (first, second) in enumerate(boxes, start=1):
+        rows(first)
+        assert len(_kept()) == n
+        seen.clear()
+        played = rows(second)
+        kept = {f: f.read_text() for f in _kept()}
+        for f in kept:
+            f.unlink()
+        compiled = rows(second)
+        assert seen == ["played", "compiled"]
+        assert len(played) > 0 and played["person_id"].nunique() > 1
+        pd.testing.assert_frame_equal(played, compiled)
+        for f, text in kept.items():
+            f.write_text(text)
 
 
 def test_the_key_follows_settings_code_and_schemas(weeks, monkeypatch):
@@ -170,8 +189,9 @@ def test_the_key_follows_settings_code_and_schemas(weeks, monkeypatch):
     eng = open_backend(store)
     people = eng.people()
 
-    def cal(days: int) -> LocalCalendar:
-        return LocalCalendar.build(people, eng.tz_offsets(), START, START + pd.Timedelta(days=days), config)
+    def cal(days: int) -> dict:
+        return LocalCalendar.build(people, eng.tz_offsets(), START, START + pd.Timedelta(days=days),
+                                   config).memtables()
 
     key = sqlcache.recording_key(store, config, cal(6), "box:everyone:1")
     # another box over the same people and settings: the same key (the SQL does not depend on it)
@@ -195,37 +215,51 @@ def test_kept_sql_that_fails_is_dropped_and_the_box_compiled(weeks, tmp_path, mo
         refresh(store, config)
         _add(store, weeks[1])
         refresh(store, config)
-        (key,) = [r[0] for r in store.rows(f"SELECT key FROM {sqlcache.TABLE}")]
+        (path,) = _kept()
+        key = path.stem
         broken = Recording((("wl_broken_0", "CREATE TEMP TABLE wl_broken_0 AS SELECT * FROM no_such_table"),),
                            "SELECT 1", ())
-        store.run(f"UPDATE {sqlcache.TABLE} SET recording = ?", [broken.to_json()])
+        path.write_text(broken.to_json())
         _add(store, weeks[2])
         seen.clear()
         with caplog.at_level(logging.WARNING, logger="worklife.metrics.incremental"):
             refresh(store, config)
         assert seen == ["played", "compiled"]
         assert "kept SQL of a box failed to run" in caplog.text
-        kept = sqlcache.load(store, key)
+        kept = sqlcache.load(key)
         assert kept is not None and kept != broken  # compiled again and kept in its place
         got = stored_rows(store, people=True)
         refresh(store, config, full=True)
         assert stored_rows(store, people=True) == got
 
 
-def test_a_read_only_store_keeps_nothing_and_only_recent_keys_stay(tmp_path):
-    path = tmp_path / "s.duckdb"
+def test_only_recent_keys_stay_and_only_private_files_are_run(folder):
     rec = Recording((("t0", "CREATE TEMP TABLE t0 AS SELECT 1 AS x"),), "SELECT * FROM t0", ())
-    with connect(path) as store:
-        for i in range(sqlcache.KEEP + 3):
-            sqlcache.save(store, f"k{i}", rec)
-        kept = {r[0] for r in store.rows(f"SELECT key FROM {sqlcache.TABLE}")}
-        assert len(kept) == sqlcache.KEEP and f"k{sqlcache.KEEP + 2}" in kept
-        assert sqlcache.load(store, "k0") is None or "k0" in kept
-    with connect(path, read_only=True) as store:
-        sqlcache.save(store, "new", rec)
-        assert sqlcache.load(store, "new") is None
-    with connect(tmp_path / "empty.duckdb") as store:
-        assert sqlcache.load(store, "anything") is None  # no table yet
+    keys = [f"{i:064x}" for i in range(sqlcache.KEEP + 3)]
+    for i, key in enumerate(keys):
+        sqlcache.save(key, rec)
+        os.utime(folder / f"{key}.json", (1_000_000 + i, 1_000_000 + i))
+    sqlcache.save(keys[-1], rec)  # pruning runs on save: the oldest three go
+    assert sorted(p.stem for p in _kept()) == sorted(keys[3:])
+    assert oct(folder.stat().st_mode & 0o777) == oct(0o700)
+    assert sqlcache.load(keys[-1]) == rec and sqlcache.load(keys[0]) is None
+    # a file others can write, or a symlink, is not run
+    (folder / f"{keys[-1]}.json").chmod(0o666)
+    assert sqlcache.load(keys[-1]) is None
+    target = folder.parent / "planted.json"
+    target.write_text(rec.to_json())
+    (folder / f"{keys[-2]}.json").unlink()
+    (folder / f"{keys[-2]}.json").symlink_to(target)
+    assert sqlcache.load(keys[-2]) is None
+    # a folder others can write: nothing is read from it or kept in it
+    assert sqlcache.load(keys[-3]) == rec
+    folder.chmod(0o777)
+    assert sqlcache.load(keys[-3]) is None
+    sqlcache.save("f" * 64, rec)
+    assert not (folder / f"{'f' * 64}.json").exists()
+    folder.chmod(0o700)
+    with pytest.raises(ValueError):
+        sqlcache.load("../../etc/passwd")
 
 
 def test_the_box_window_days_are_variables_not_literals(weeks):
@@ -238,7 +272,7 @@ def test_the_box_window_days_are_variables_not_literals(weeks):
     _add(store, weeks[2])
     p = plan(store, config)
     refresh(store, config)
-    (text,) = [r[0] for r in store.rows(f"SELECT recording FROM {sqlcache.TABLE}")]
+    (text,) = [p.read_text() for p in _kept()]
     job = p.jobs[0]
     for day in (job.d0, job.d1):
         assert str(day) not in text

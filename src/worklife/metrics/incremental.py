@@ -32,6 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 import duckdb
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -40,7 +41,7 @@ from worklife.metrics import MetricRun
 from worklife.metrics.engine import Engine
 from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number
 from worklife.metrics import sqlcache
-from worklife.metrics.pipeline import WINDOW_VARIABLES, Parts
+from worklife.metrics.pipeline import WINDOW_VARIABLES, Parts, PeopleTable
 from worklife.metrics.replay import BatchReplay, StepRecorder, pk_ranges, set_box
 
 log = logging.getLogger(__name__)
@@ -313,9 +314,10 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
     On DuckDB, batches of everyone (contiguous ranges of the int key) come from one
     build of the graph, its SQL replayed for each batch (``worklife.metrics.replay``);
     a box of listed people builds its graph per batch. A box's window and days are
-    DuckDB variables (``pipeline.WINDOW_VARIABLES``), so an everyone box in one batch has
-    the same SQL as any other: kept in the store, the next one plays it without
-    building or compiling the graph (``worklife.metrics.sqlcache``).
+    DuckDB variables (``pipeline.WINDOW_VARIABLES``) and a box of listed people in one
+    batch reads them from a table (``pipeline.PeopleTable``), so a box in one batch has
+    the same SQL as any other of its shape: kept in this user's cache, the next one plays it
+    without building or compiling the graph (``worklife.metrics.sqlcache``).
     """
     if full:
         first, last, window = day_date(span[0]), day_date(span[1]), None
@@ -342,9 +344,16 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
         return parts.rows.filter((parts.rows.day >= d0) & (parts.rows.day <= d1))
 
     bounds = pk_ranges(cal.people_frame, groups) if replayable and job.persons is None and len(groups) > 1 else None
-    # an everyone box in one batch: its SQL is the same for every such box (kept in the store)
-    key = sqlcache.recording_key(engine.store, config, cal, "box:everyone:1") \
-        if boxed and job.persons is None and len(groups) == 1 else None
+    # a box in one batch: its SQL is the same for every box of its shape (kept: sqlcache),
+    # its people read from a table when they are listed
+    tables, listed = cal.memtables(), None
+    if boxed and len(groups) == 1 and job.persons is not None:
+        pf = cal.people_frame
+        listed = ibis.memtable(pf.loc[pf.person_id.isin(groups[0]), ["person_id", "pk"]]
+                               .rename(columns={"person_id": "pid_str"}).reset_index(drop=True))
+        tables = {**tables, "box_people": listed}
+    shape = "box:everyone:1" if job.persons is None else "box:listed:1"
+    key = sqlcache.recording_key(engine.store, config, tables, shape) if boxed and len(groups) == 1 else None
     replay = BatchReplay(base, in_box, bounds) if bounds else None
     if boxed:
         set_box(engine.store, window, (job.d0, job.d1))
@@ -359,6 +368,8 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
                 replay.free()  # the batch's step tables
                 continue
             batch_ids = None if len(groups) == 1 and job.persons is None else group
+            if listed is not None:
+                batch_ids = PeopleTable(listed)
             part = replace(base, person_ids=batch_ids, _parts=None, batches=len(groups))
             if not replayable:
                 with engine.compiling():
@@ -371,12 +382,12 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
             # on DuckDB the batch's steps are named temporary tables made in one statement
             # each (``StepRecorder``; Ibis's ``cache()`` creates, then inserts), dropped once
             # its rows are read
-            recorder, rel, played = _box_relation(part, in_box, key)
+            recorder, rel, played = _box_relation(part, in_box, key, tables)
             try:
                 yield rel, cal.people_frame
                 recording = None if played or key is None else recorder.recording()
                 if recording is not None:
-                    sqlcache.save(engine.store, key, recording)
+                    sqlcache.save(key, recording)
             finally:
                 recorder.close()
     finally:
@@ -386,24 +397,27 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
             set_box(engine.store, None, None)
 
 
-def _box_relation(part: MetricRun, select: Any, key: str | None) -> tuple[StepRecorder, Any, bool]:
+def _box_relation(part: MetricRun, select: Any, key: str | None,
+                  tables: dict[str, Any]) -> tuple[StepRecorder, Any, bool]:
     """A batch's rows through a ``StepRecorder``: (the recorder, the DuckDB relation of
     ``select(part.parts)``, whether it came from the SQL kept under ``key``).
 
-    With ``key``, the SQL kept in the store under it is played when there is one
+    With ``key``, the SQL kept under it is played when there is one
     (``worklife.metrics.sqlcache``); one that fails is dropped and the graph compiled.
+    ``tables``: the in-memory tables the SQL reads by role (``StepRecorder``).
     """
     engine, store = part.engine, part.engine.store
-    kept = sqlcache.load(store, key) if key is not None else None
+    kept = sqlcache.load(key) if key is not None else None
     if kept is not None:
-        recorder = StepRecorder(engine.backend, store, part.cal.memtables())
+        recorder = StepRecorder(engine.backend, store, tables)
         try:
             return recorder, recorder.play(kept), True
         except (duckdb.Error, KeyError) as exc:
-            log.warning("metrics: the kept SQL of a box failed to run (%s); compiling it again", exc)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            log.warning("metrics: the kept SQL of a box failed to run (%s); compiling it again", first)
             recorder.close()
-            sqlcache.forget(store, key)
-    recorder = StepRecorder(engine.backend, store, part.cal.memtables())
+            sqlcache.forget(key)
+    recorder = StepRecorder(engine.backend, store, tables)
     try:
         with engine.compiling():
             part = replace(part, engine=replace(engine, recorder=recorder))

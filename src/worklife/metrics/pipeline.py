@@ -77,8 +77,19 @@ class PkVariables:
 
 
 PK_VARIABLES = PkVariables()
-#: who a graph measures: everyone (None), these ids, or the batch in DuckDB variables
-People = list | PkVariables | None
+
+
+@dataclass(frozen=True)
+class PeopleTable:
+    """A box's people listed in ``table`` (columns ``pid_str``, ``pk``, as
+    ``LocalCalendar.keys``), read by semi-joins: the box's SQL is then the same whoever
+    they are, so it can be kept (``worklife.metrics.sqlcache``)."""
+
+    table: ir.Table
+
+
+#: who a graph measures: everyone (None), these ids, the batch in DuckDB variables, or a table
+People = list | PkVariables | PeopleTable | None
 
 #: DuckDB variables holding a box's window: [lo, hi) as epoch seconds (BIGINT) and as UTC
 #: timestamps (TIMESTAMP), and the box's first and last local epoch day (BIGINT)
@@ -122,13 +133,16 @@ def _only(t: ir.Table, col: str, person_ids: People) -> ir.Table:
     """Rows of ``t`` whose ``col`` is one of ``person_ids`` (all rows for None).
 
     A few ids: an IN list; a contiguous run of int keys (a batch of a full run): a range;
-    ``PkVariables`` (int keys): the range in the batch's variables; otherwise a semi-join
-    with a small table of the ids.
+    ``PkVariables`` (int keys): the range in the batch's variables; ``PeopleTable`` (int
+    keys): a semi-join with its ``pk``; otherwise a semi-join with a small table of the ids.
     """
     if person_ids is None:
         return t
     if isinstance(person_ids, PkVariables):
         return t.filter(t[col].between(*person_ids.bounds()))
+    if isinstance(person_ids, PeopleTable):
+        w = person_ids.table
+        return t.semi_join(w, t[col] == w.pk)
     ids = list(person_ids)
     if len(ids) <= IN_LIST_MAX:
         return t.filter(t[col].isin(ids))
@@ -140,7 +154,11 @@ def _only(t: ir.Table, col: str, person_ids: People) -> ir.Table:
 
 def _only_people(t: ir.Table, person_ids: People, keys: ir.Table) -> ir.Table:
     """Rows of ``t`` whose string ``person_id`` is one of ``person_ids`` (``_only``);
-    ``PkVariables``: a semi-join with the people of ``keys`` whose ``pk`` is in the batch."""
+    ``PkVariables``: a semi-join with the people of ``keys`` whose ``pk`` is in the batch;
+    ``PeopleTable``: a semi-join with its ``pid_str``."""
+    if isinstance(person_ids, PeopleTable):
+        w = person_ids.table
+        return t.semi_join(w, t.person_id == w.pid_str)
     if not isinstance(person_ids, PkVariables):
         return _only(t, "person_id", person_ids)
     batch = _only(keys, "pk", person_ids)
@@ -234,24 +252,25 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
 
     Inside, people are keyed by their int ``pk`` (``cal.keyed()``); every table of
     ``Parts`` has that int in ``person_id`` (``cal.people_frame`` maps it back).
-    With ``person_ids`` (one batch of people), tables that do not depend on the batch
-    are materialised once into ``shared`` and reused by the next batches, so each
-    batch's cost follows its own people, not the size of the store. With ``utc_window``
+    With ``person_ids`` (one batch of people) and ``share_sources`` (one batch of
+    several), tables that do not depend on the batch are materialised once into
+    ``shared`` and reused by the next batches, so each batch's cost follows its own
+    people, not the size of the store; the sent and received messages and the commits
+    of every measured person too, keyed, each batch taking its people's rows from them
+    (scanning the whole message tables once per batch cost 2-3 CPU s per 2,000 people
+    at 10,000). With ``utc_window``
     (epoch seconds [lo, hi)) only meetings overlapping it and messages and outcomes in it
     are read: every metric of a local date depends only on activity within a day or so
     of it, so dates at least two days inside the window come out exact
     (``worklife.metrics.incremental``); ``WINDOW_VARIABLES`` reads the window from DuckDB
-    variables instead of literals. With ``share_sources`` (one batch of several),
-    the sent and received messages and the commits of every measured person are also
-    materialised once into ``shared``, keyed, and each batch takes its people's rows from
-    them (scanning the whole message tables once per batch cost 2-3 CPU s per 2,000
-    people at 10,000). With ``person_ids`` ``PK_VARIABLES`` (``worklife.metrics.replay``)
-    the batch is the people whose int key lies in the DuckDB variables' range, so one
-    graph serves every batch of a run.
+    variables instead of literals. With ``person_ids`` ``PK_VARIABLES``
+    (``worklife.metrics.replay``) the batch is the people whose int key lies in the
+    DuckDB variables' range, so one graph serves every batch of a run; a
+    ``PeopleTable``, the people listed in it.
     """
     keys = cal.keys
     pf = cal.people_frame
-    pks = person_ids if person_ids is None or isinstance(person_ids, PkVariables) else \
+    pks = person_ids if person_ids is None or isinstance(person_ids, (PkVariables, PeopleTable)) else \
         [int(k) for k in pf.loc[pf.person_id.isin(person_ids), "pk"]]
     cal = cal.keyed()
     mt, at = engine.table("meetings"), engine.table("meeting_attendees")
@@ -262,7 +281,7 @@ def build(engine: Engine, cal: LocalCalendar, config: Config,
     # in a window, count the invitees of its meetings only (not of every meeting stored)
     at_facts = at if utc_window is None else at.semi_join(mt.select("meeting_key"), "meeting_key")
     facts = _shared_table(engine, shared, "meeting_facts", lambda: meetings.meeting_facts(mt, at_facts),
-                          person_ids is not None)
+                          person_ids is not None and share_sources)
     att = engine.cache(_keyed(meetings.attendance(facts, _only_people(at, person_ids, keys), config), keys))
     q = engine.cache(meetings.qualifying(att, config))
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -128,6 +129,7 @@ class StepRecorder:
         self.tables = {role: t.op() for role, t in (tables or {}).items()}
         self._roles = {op.name: role for role, op in self.tables.items()}
         self.registered: list[str] = []  # roles registered under their stable names
+        self._views = ExitStack()  # unregisters them (``close``)
         self.portable = True
 
     def _stable(self, expr: ir.Table, sql: str) -> str:
@@ -146,8 +148,7 @@ class StepRecorder:
         if role in self.registered:
             return
         op = self.tables[role]
-        self.store.settle()
-        self.store.con.register(STABLE_PREFIX + role, op.data.to_pyarrow(op.schema))
+        self._views.enter_context(self.store.registered(STABLE_PREFIX + role, op.data.to_pyarrow(op.schema)))
         self.registered.append(role)
 
     def cache(self, expr: ir.Table) -> ir.Table:
@@ -204,8 +205,7 @@ class StepRecorder:
     def close(self) -> None:
         """Drop the steps' tables and unregister the calendar's tables."""
         self.free()
-        for role in self.registered:
-            self.store.con.unregister(STABLE_PREFIX + role)
+        self._views.close()
         self.registered = []
 
 
