@@ -37,10 +37,9 @@ import numpy as np
 import pandas as pd
 
 from worklife.config import Config
-from worklife.metrics import MetricRun
+from worklife.metrics import MetricRun, sqlcache
 from worklife.metrics.engine import Engine
 from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number
-from worklife.metrics import sqlcache
 from worklife.metrics.pipeline import WINDOW_VARIABLES, Parts, PeopleTable
 from worklife.metrics.replay import BatchReplay, StepRecorder, pk_ranges, set_box
 
