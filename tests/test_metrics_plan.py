@@ -64,3 +64,55 @@ def test_plan_jobs_merges_like_the_pairwise_reference(monkeypatch, seed):
         monkeypatch.setattr(incremental, "JOB_FIXED_COST", rnd.choice([0, 3, 40, 5000]))
         got = incremental.plan_jobs(everyone, person_all, {d: set(p) for d, p in days.items()}, span, n)
         assert [(j.persons, j.d0, j.d1) for j in got] == _reference(everyone, person_all, days, span, n)
+
+
+def _touched_store(rows: list[tuple[str, int, int]]):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE metric_touched (seq BIGINT, person_id VARCHAR, lo_s BIGINT, hi_s BIGINT)")
+    con.executemany("INSERT INTO metric_touched VALUES (?, ?, ?, ?)", [(i + 1, *r) for i, r in enumerate(rows)])
+    return con
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_touched_rows_grouped_per_utc_day_plan_the_same_days(seed):
+    """Ingest writes one ``metric_touched`` row per person and UTC day of the start
+    (``touched._ROW_GROUP``): the local days planned from those rows are exactly the days
+    planned from every touched instant and meeting apart (zones from -12 h to +14 h,
+    unknown zones, meetings across midnight, e-mail and chat slack)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from worklife import touched
+    from worklife.config import Config
+
+    rnd = random.Random(seed)
+    zones = {"Etc/GMT+12": [-12 * 3600], "Asia/Kolkata": [19800], "Pacific/Kiritimati": [14 * 3600],
+             "Europe/Paris": [3600, 7200], "UTC": [0]}
+    people = [f"user{i:02d}@example.com" for i in range(12)]
+    frame = pd.DataFrame({"person_id": people, "tz": [rnd.choice([*zones, "Nowhere/Unknown"]) for _ in people]})
+    offsets = pa.table({"tz": [z for z, offs in zones.items() for _ in offs],
+                        "utc_offset_s": [o for offs in zones.values() for o in offs]})
+    base = 20_000 * 86400
+    raw = []
+    for _ in range(400):
+        lo = base + rnd.randint(0, 20 * 86400)
+        hi = lo + rnd.choice([0, 0, 0, 1800, 5 * 3600, 30 * 3600])  # instants, meetings (some overnight)
+        raw.append((rnd.choice(people), lo, hi))
+    span, config = (20_002, 20_018), Config()
+
+    def planned(rows: list[tuple[str, int, int]]) -> tuple[dict, dict]:
+        con = _touched_store(rows)
+        grouped = [tuple(r) for r in con.execute(
+            f"SELECT person_id, min(lo_s), max(hi_s) FROM metric_touched GROUP BY person_id, {touched._ROW_GROUP}"
+        ).fetchall()]
+        assert len(grouped) < len(rows)
+        return (incremental.touched_days(con, frame, offsets, config, (0, len(rows)), span),
+                incremental.touched_days(_touched_store(grouped), frame, offsets, config, (0, len(grouped)), span))
+
+    days_raw, days_grouped = planned(raw)
+    assert days_grouped == days_raw
+    # a meeting ending before it starts may widen its day's row: more days, never fewer
+    days_raw, days_grouped = planned([*raw, (people[0], base + 5 * 86400, base + 5 * 86400 - 3600)])
+    assert all(days_raw[d] <= days_grouped.get(d, set()) for d in days_raw)

@@ -96,6 +96,8 @@ class Plan:
     span_changed: bool = False  # the stored range differs (rows outside it are dropped)
     stored_span: tuple[int, int] | None = None  # the range the stored rows were computed over
     people_changed: bool = True  # ``people_fp`` differs from the stored fingerprints
+    #: the measured people (``Engine.people``) the plan was made for: the refresh reuses them
+    people: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def fresh(self) -> bool:

@@ -145,7 +145,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     people = eng.people()
     resolved = resolve_people(people, config) if len(people) and span[1] >= span[0] else None
     fps, frame = (people_fingerprints(resolved[0]), resolved[0]) if resolved else ({}, None)
-    p = Plan(False, [], *span, fps, [], settings_fp, p_hash, mark, resolved=resolved)
+    p = Plan(False, [], *span, fps, [], settings_fp, p_hash, mark, resolved=resolved, people=people)
     if not fps:
         p.full, p.reasons = True, ["no activity or no people: results emptied"]
         return p
@@ -348,7 +348,7 @@ def refresh(store: Store | duckdb.DuckDBPyConnection, config: Config | None = No
             _mark_fresh(con, p)
         return Refreshed(False, 0, 0, time.perf_counter() - t0, ["up to date"])
     eng = open_backend(con)
-    people = eng.people()
+    people = p.people if p.people is not None else eng.people()  # read once, by the plan
     with limited(con, config):  # metrics.memory_limit: not DuckDB's 80 % of RAM
         n = _apply(con, p, eng, people, config)
     log.info("metrics: stored %d person-days (%s)", n, "; ".join(p.reasons))
