@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from worklife import touched
 from worklife.config import Config
-from worklife.metrics import finalize_frame, grid_frame, incremental, on_grid, pipeline
+from worklife.metrics import boxweeks, finalize_frame, grid_frame, incremental, on_grid, pipeline
 from worklife.metrics.engine import open_backend
 from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.incremental import (
@@ -183,12 +183,15 @@ def _ensure(con: duckdb.DuckDBPyConnection) -> None:
     touched.ensure(con)
 
 
-def _delete_box(con: duckdb.DuckDBPyConnection, job: Job) -> None:
+def _box_who(con: duckdb.DuckDBPyConnection, job: Job) -> str:
+    """SQL condition on ``person_id``: the box's people (their ids registered as ``_box_people``)."""
     if job.persons is None:
-        who = "TRUE"
-    else:
-        con.register("_box_people", pd.DataFrame({"person_id": pd.Series(job.persons, dtype=object)}))
-        who = "person_id IN (SELECT person_id FROM _box_people)"
+        return "TRUE"
+    con.register("_box_people", pd.DataFrame({"person_id": pd.Series(job.persons, dtype=object)}))
+    return "person_id IN (SELECT person_id FROM _box_people)"
+
+
+def _delete_box(con: duckdb.DuckDBPyConnection, job: Job, who: str) -> None:
     con.execute(f"DELETE FROM metric_days WHERE day BETWEEN ? AND ? AND {who}", [job.d0, job.d1])
 
 
@@ -232,7 +235,8 @@ def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataF
 
 def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> None:
     """``metric_weeks`` of the weeks a box's days fall in, summed again from ``metric_days``
-    (the box's new day rows and the stored ones of the same weeks)."""
+    (the box's new day rows and the stored ones of the same weeks): a full run's weeks
+    (an incremental box's: ``boxweeks``, which does not read the stored day rows)."""
     who = "TRUE" if job.persons is None else "person_id IN (SELECT person_id FROM _box_people)"
     w0, w1 = incremental.monday(job.d0), incremental.monday(job.d1)
     con.execute(f"DELETE FROM metric_weeks WHERE week_day BETWEEN ? AND ? AND {who}", [w0, w1])
@@ -293,10 +297,17 @@ def _commit_rows(con: duckdb.DuckDBPyConnection, p: Plan, jobs: list[Job]) -> in
         con.execute("DELETE FROM metric_days")
         con.execute("DELETE FROM metric_weeks")
     for i, job in enumerate(jobs):
-        _delete_box(con, job)
+        who = _box_who(con, job)
+        if not p.full:
+            boxweeks.save_old(con, job, who)
+        _delete_box(con, job, who)
         n += int(con.execute(f"INSERT INTO metric_days SELECT * EXCLUDE (job_no) FROM {STAGING} WHERE job_no = ?",
                              [i]).fetchall()[0][0])
-        _write_weeks(con, job, p)  # a day's rows sum into its own week: weeks stay exact
+        if p.full:  # a day's rows sum into its own week: weeks stay exact
+            _write_weeks(con, job, p)
+        else:  # the same sums, from the staged rows and the stored weeks (boxweeks)
+            boxweeks.write(con, job, who, STAGING, i, p.settings_fp, p.watermark)
+    boxweeks.drop(con)
     keep = sorted(p.people_fp)
     con.register("_keep", pd.DataFrame({"person_id": pd.Series(keep, dtype=object),
                                         "fp": pd.Series([p.people_fp[k] for k in keep], dtype=object)}))
