@@ -36,7 +36,7 @@ import pyarrow as pa
 from worklife import touched
 from worklife.config import Config
 from worklife.metrics import boxweeks, finalize_frame, grid_frame, incremental, on_grid, pipeline
-from worklife.metrics.engine import open_backend
+from worklife.metrics.engine import open_backend, store_reader
 from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.incremental import (
     Job,
@@ -129,7 +129,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     """What is stale in the stored results (nothing is computed or written)."""
     config = config or Config()
     con = _con(store)
-    eng = open_backend(con)
+    eng = store_reader(store if isinstance(store, Store) else con)  # small reads: no Ibis
     state = _state(con)
     span = universe(eng.span_dates()) or (0, -1)
     # touched rows consumed by the last refresh are deleted: an empty table is still at its watermark
