@@ -136,10 +136,11 @@ def record(con: duckdb.DuckDBPyConnection, table: str, batch: str, update: bool,
 #: exactly those of the rows it stands for. Each of those rows' local day range ends at least
 #: on the day its UTC start day reaches widened by the chat/e-mail slack and the zone's largest
 #: offset, and begins at most a day after that day narrowed the other way: the ranges overlap
-#: or adjoin, so their union is the one range from the earliest start to the latest end (a row
-#: ending before it starts, a negative slack, or a start before 1970, where ``//`` truncates
-#: and two UTC days share a row, can only widen it: more recomputed, never less). Per hour, as before, a year of 10,000 people wrote 632,000 rows for a week; per day
-#: 50,000, and planning cuts them into days in a third of the time (docs/performance.md, pass 9).
+#: or adjoin, so their union is the one range from the earliest start to the latest end. A row
+#: ending before it starts, a negative slack, or a start before 1970 (``//`` truncates: two UTC
+#: days share a row) can only widen it: more recomputed, never less. Per hour, as before, a
+#: year of 10,000 people wrote 632,000 rows for a week; per day 50,000, planned from in a
+#: third of the time (docs/performance.md, pass 9).
 _ROW_GROUP = "lo_s // 86400"
 
 

@@ -32,6 +32,7 @@ from worklife.metrics.pipeline import LONG_NAMES
 
 OLD_DAYS = "_box_old_days"  # the stored day rows of the box's part of partial weeks, per person-week
 OLD_WEEKS = "_box_old_weeks"  # the stored week rows of the partial weeks
+UNDECIDED = "_box_undecided"  # person-weeks whose row depends on their days outside the box
 _WEEK = "CAST(day - (day + 3) % 7 AS INTEGER)"
 
 
@@ -86,10 +87,10 @@ def _people_with_days_outside(con: duckdb.DuckDBPyConnection, job: Job, staging:
     none = "SELECT CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS INTEGER) AS w WHERE FALSE"
     if not con.execute(f"SELECT count(*) FROM ({undecided})").fetchall()[0][0]:
         return none
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _box_undecided AS {undecided}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {UNDECIDED} AS {undecided}")
     outside = " OR ".join(f"day BETWEEN {a} AND {b}" for a, b in _outside_days(job)) or "FALSE"
     return (f"SELECT DISTINCT person_id, {_WEEK} AS w FROM metric_days WHERE ({outside}) "
-            "AND person_id IN (SELECT person_id FROM _box_undecided)")
+            f"AND person_id IN (SELECT person_id FROM {UNDECIDED})")
 
 
 def _outside_days(job: Job) -> list[tuple[int, int]]:
@@ -104,5 +105,5 @@ def _outside_days(job: Job) -> list[tuple[int, int]]:
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
-    for t in (OLD_DAYS, OLD_WEEKS, "_box_undecided"):
+    for t in (OLD_DAYS, OLD_WEEKS, UNDECIDED):
         con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -103,17 +103,18 @@ class Engine:
         return t if t.num_rows else None
 
 
-def store_reader(store_or_con: Store | duckdb.DuckDBPyConnection) -> Engine:
-    """An ``Engine`` for the store's small reads only (``people``, ``span_dates``,
-    ``tz_offsets``), without an Ibis backend: planning a refresh reads nothing else, and
-    loading Ibis's DuckDB backend costs ~0.1 s of a fresh process (its SQL compilers)."""
-    store = store_or_con if isinstance(store_or_con, Store) else Store(store_or_con, "<connection>")
+def store_reader(con: duckdb.DuckDBPyConnection, label: str = "<connection>") -> Engine:
+    """An ``Engine`` over the store open on ``con`` (``label``: its path, for messages) for
+    its small reads only (``people``, ``span_dates``, ``tz_offsets``), without an Ibis
+    backend: planning a refresh reads nothing else, and loading Ibis's DuckDB backend
+    costs ~0.1 s of a fresh process (its SQL compilers)."""
+    store = Store(con, label)
     try:
         store.run("SET enable_progress_bar = false")  # it would be drawn into stdout
         store.rows("SELECT count(*) FROM people")
     except duckdb.Error as exc:
-        raise StoreError(f"{store.path}: not a worklife store: {exc}") from exc
-    return Engine(backend=None, duck=store.con, store=store)
+        raise StoreError(f"{label}: not a worklife store: {exc}") from exc
+    return Engine(backend=None, duck=con, store=store)
 
 
 def open_backend(store_or_con: Store | duckdb.DuckDBPyConnection | str | Path,

@@ -326,8 +326,7 @@ def _merge(jobs: list[Job], n_people: int) -> list[Job]:
         hull = _hull(boxes[i][1], boxes[k][1])
         boxes = [b for n, b in enumerate(boxes) if n not in (i, k)] + [(number, hull)]
         cost[number] = hull.cost(n_people)
-    jobs = [j for _, j in boxes]
-    return jobs
+    return [j for _, j in boxes]
 
 
 # -- running --------------------------------------------------------------------------

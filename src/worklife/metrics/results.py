@@ -129,7 +129,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     """What is stale in the stored results (nothing is computed or written)."""
     config = config or Config()
     con = _con(store)
-    eng = store_reader(store if isinstance(store, Store) else con)  # small reads: no Ibis
+    eng = store_reader(con, _label(store))  # small reads: no Ibis
     state = _state(con)
     span = universe(eng.span_dates()) or (0, -1)
     # touched rows consumed by the last refresh are deleted: an empty table is still at its watermark
