@@ -98,6 +98,8 @@ class Plan:
     span_changed: bool = False  # the stored range differs (rows outside it are dropped)
     stored_span: tuple[int, int] | None = None  # the range the stored rows were computed over
     people_changed: bool = True  # ``people_fp`` differs from the stored fingerprints
+    #: the measured people (``Engine.people``) the plan was made for: the refresh reuses them
+    people: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def fresh(self) -> bool:
@@ -251,9 +253,14 @@ def _same_people_runs(days: dict[int, set[str]]) -> list[tuple[int, int]]:
 
 
 def _hull(x: Job, y: Job) -> Job:
-    """The box covering both (its people unsorted: ``plan_jobs`` sorts the ones it keeps)."""
-    persons = None if x.persons is None or y.persons is None else list(set(x.persons).union(y.persons))
+    """The box covering both (its people a set: ``plan_jobs`` sorts the ones it keeps)."""
+    persons = None if x.persons is None or y.persons is None else set(x.persons).union(y.persons)
     return Job(persons, min(x.d0, y.d0), max(x.d1, y.d1))
+
+
+def _union_size(a: set[str], b: set[str]) -> int:
+    """len(a | b) without building the union (the intersection walks the smaller set)."""
+    return len(a) + len(b) - len(a & b if len(a) <= len(b) else b & a)
 
 
 def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_days: dict[int, set[str]],
@@ -268,33 +275,60 @@ def plan_jobs(everyone_weeks: set[int], person_all: set[str], person_days: dict[
     """
     jobs = []
     if person_all:
-        jobs.append(Job(sorted(person_all), span[0], span[1]))
+        jobs.append(Job(set(person_all), span[0], span[1]))
     everyone_days: set[int] = set()
     for a, b in _runs(list(everyone_weeks), 7):
         jobs.append(Job(None, a, b + 6))
         everyone_days.update(range(a, b + 7))
-    rest = {d: ps - person_all for d, ps in person_days.items() if d not in everyone_days}
+    rest = {d: ps - person_all if person_all else ps for d, ps in person_days.items() if d not in everyone_days}
     rest = {d: ps for d, ps in rest.items() if ps}
     runs = _same_people_runs(rest)
     if len(runs) > MAX_JOBS:  # many different days: contiguous days as one box each
         runs = _runs(list(rest))
     for a, b in runs:
-        persons = set().union(*(rest[d] for d in range(a, b + 1) if d in rest))
-        jobs.append(Job(sorted(persons), a, b))
-    while len(jobs) > 1:
-        best = None
-        for i in range(len(jobs)):
-            for k in range(i + 1, len(jobs)):
-                hull = _hull(jobs[i], jobs[k])
-                gain = jobs[i].cost(n_people) + jobs[k].cost(n_people) - hull.cost(n_people)
-                if best is None or gain > best[0]:
-                    best = (gain, i, k, hull)
-        gain, i, k, hull = best
-        if gain <= 0 and len(jobs) <= MAX_JOBS:
-            break
-        jobs = [j for n, j in enumerate(jobs) if n not in (i, k)] + [hull]
+        jobs.append(Job(set().union(*(rest[d] for d in range(a, b + 1) if d in rest)), a, b))
+    jobs = _merge(jobs, n_people)
     jobs = [j if j.persons is None else Job(sorted(j.persons), j.d0, j.d1) for j in jobs]
     return sorted(jobs, key=lambda j: (j.d0, j.d1))
+
+
+def _merge(jobs: list[Job], n_people: int) -> list[Job]:
+    """Merge the pair of boxes that gains most (cost of the two apart minus their hull's),
+    again and again, while a merge gains or there are more than ``MAX_JOBS`` boxes.
+
+    Each pair's gain is computed once (a merge only adds the pairs of the new box), from
+    the size of its union of people; only the chosen pair's union is built: building
+    every pair's union again after each merge was most of the planning time (10,000
+    people: 0.05 s). Pairs are visited in the same order as then, ties go to the first.
+    """
+    boxes = list(enumerate(jobs))  # (number, box): a merged box gets the next number
+    cost = {n: j.cost(n_people) for n, j in boxes}
+    gains: dict[tuple[int, int], float] = {}
+
+    def gain(x: tuple[int, Job], y: tuple[int, Job]) -> float:
+        key = (x[0], y[0])
+        if key not in gains:
+            a, b = x[1], y[1]
+            people = None if a.persons is None or b.persons is None else _union_size(a.persons, b.persons)
+            hull = Job(None, min(a.d0, b.d0), max(a.d1, b.d1))
+            gains[key] = cost[x[0]] + cost[y[0]] - hull.cost(n_people if people is None else people)
+        return gains[key]
+
+    while len(boxes) > 1:
+        best = None
+        for i in range(len(boxes)):
+            for k in range(i + 1, len(boxes)):
+                g = gain(boxes[i], boxes[k])
+                if best is None or g > best[0]:
+                    best = (g, i, k)
+        g, i, k = best
+        if g <= 0 and len(boxes) <= MAX_JOBS:
+            break
+        number = len(cost)
+        hull = _hull(boxes[i][1], boxes[k][1])
+        boxes = [b for n, b in enumerate(boxes) if n not in (i, k)] + [(number, hull)]
+        cost[number] = hull.cost(n_people)
+    return [j for _, j in boxes]
 
 
 # -- running --------------------------------------------------------------------------

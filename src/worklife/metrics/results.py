@@ -35,8 +35,8 @@ import pyarrow as pa
 
 from worklife import touched
 from worklife.config import Config
-from worklife.metrics import finalize_frame, grid_frame, incremental, on_grid, pipeline
-from worklife.metrics.engine import open_backend
+from worklife.metrics import boxweeks, finalize_frame, grid_frame, incremental, on_grid, pipeline
+from worklife.metrics.engine import open_backend, store_reader
 from worklife.metrics.freshness import ABSENT, FRESH, STALE, ResultsState, in_memory_note
 from worklife.metrics.incremental import (
     Job,
@@ -129,7 +129,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     """What is stale in the stored results (nothing is computed or written)."""
     config = config or Config()
     con = _con(store)
-    eng = open_backend(con)
+    eng = store_reader(con, _label(store))  # small reads: no Ibis
     state = _state(con)
     span = universe(eng.span_dates()) or (0, -1)
     # touched rows consumed by the last refresh are deleted: an empty table is still at its watermark
@@ -145,7 +145,7 @@ def plan(store: Store | duckdb.DuckDBPyConnection, config: Config | None = None,
     people = eng.people()
     resolved = resolve_people(people, config) if len(people) and span[1] >= span[0] else None
     fps, frame = (people_fingerprints(resolved[0]), resolved[0]) if resolved else ({}, None)
-    p = Plan(False, [], *span, fps, [], settings_fp, p_hash, mark, resolved=resolved)
+    p = Plan(False, [], *span, fps, [], settings_fp, p_hash, mark, resolved=resolved, people=people)
     if not fps:
         p.full, p.reasons = True, ["no activity or no people: results emptied"]
         return p
@@ -183,12 +183,15 @@ def _ensure(con: duckdb.DuckDBPyConnection) -> None:
     touched.ensure(con)
 
 
-def _delete_box(con: duckdb.DuckDBPyConnection, job: Job) -> None:
+def _box_who(con: duckdb.DuckDBPyConnection, job: Job) -> str:
+    """SQL condition on ``person_id``: the box's people (their ids registered as ``_box_people``)."""
     if job.persons is None:
-        who = "TRUE"
-    else:
-        con.register("_box_people", pd.DataFrame({"person_id": pd.Series(job.persons, dtype=object)}))
-        who = "person_id IN (SELECT person_id FROM _box_people)"
+        return "TRUE"
+    con.register("_box_people", pd.DataFrame({"person_id": pd.Series(job.persons, dtype=object)}))
+    return "person_id IN (SELECT person_id FROM _box_people)"
+
+
+def _delete_box(con: duckdb.DuckDBPyConnection, job: Job, who: str) -> None:
     con.execute(f"DELETE FROM metric_days WHERE day BETWEEN ? AND ? AND {who}", [job.d0, job.d1])
 
 
@@ -232,7 +235,8 @@ def _write_rows(con: duckdb.DuckDBPyConnection, rel: Any, people_frame: pd.DataF
 
 def _write_weeks(con: duckdb.DuckDBPyConnection, job: Job, p: Plan) -> None:
     """``metric_weeks`` of the weeks a box's days fall in, summed again from ``metric_days``
-    (the box's new day rows and the stored ones of the same weeks)."""
+    (the box's new day rows and the stored ones of the same weeks): a full run's weeks
+    (an incremental box's: ``boxweeks``, which does not read the stored day rows)."""
     who = "TRUE" if job.persons is None else "person_id IN (SELECT person_id FROM _box_people)"
     w0, w1 = incremental.monday(job.d0), incremental.monday(job.d1)
     con.execute(f"DELETE FROM metric_weeks WHERE week_day BETWEEN ? AND ? AND {who}", [w0, w1])
@@ -293,10 +297,17 @@ def _commit_rows(con: duckdb.DuckDBPyConnection, p: Plan, jobs: list[Job]) -> in
         con.execute("DELETE FROM metric_days")
         con.execute("DELETE FROM metric_weeks")
     for i, job in enumerate(jobs):
-        _delete_box(con, job)
+        who = _box_who(con, job)
+        if not p.full:
+            boxweeks.save_old(con, job, who)
+        _delete_box(con, job, who)
         n += int(con.execute(f"INSERT INTO metric_days SELECT * EXCLUDE (job_no) FROM {STAGING} WHERE job_no = ?",
                              [i]).fetchall()[0][0])
-        _write_weeks(con, job, p)  # a day's rows sum into its own week: weeks stay exact
+        if p.full:  # a day's rows sum into its own week: weeks stay exact
+            _write_weeks(con, job, p)
+        else:  # the same sums, from the staged rows and the stored weeks (boxweeks)
+            boxweeks.write(con, job, who, STAGING, i, p.settings_fp, p.watermark)
+    boxweeks.drop(con)
     keep = sorted(p.people_fp)
     con.register("_keep", pd.DataFrame({"person_id": pd.Series(keep, dtype=object),
                                         "fp": pd.Series([p.people_fp[k] for k in keep], dtype=object)}))
@@ -348,7 +359,7 @@ def refresh(store: Store | duckdb.DuckDBPyConnection, config: Config | None = No
             _mark_fresh(con, p)
         return Refreshed(False, 0, 0, time.perf_counter() - t0, ["up to date"])
     eng = open_backend(con)
-    people = eng.people()
+    people = p.people if p.people is not None else eng.people()  # read once, by the plan
     with limited(con, config):  # metrics.memory_limit: not DuckDB's 80 % of RAM
         n = _apply(con, p, eng, people, config)
     log.info("metrics: stored %d person-days (%s)", n, "; ".join(p.reasons))
