@@ -147,6 +147,8 @@ def main() -> None:
     ap.add_argument("--build-only", action="store_true", help="with --keep: build the store, measure nothing")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="wl-incr-")
+    # a cache folder of this run only, so step 2c compiles the box's SQL (docs/metrics.md "Kept SQL")
+    os.environ["WORKLIFE_CACHE_DIR"] = str(Path(tmp.name) / "cache")
     path = args.keep or Path(tmp.name) / "store.duckdb"
     print(f"{args.people:,} people x {args.weeks} weeks (+1 held back; the last of the {args.weeks} taken out "
           f"for the update before), {os.cpu_count()} cores, "
