@@ -9,7 +9,8 @@
   window orders explicitly, results are sums), so ``preserve_insertion_order`` is off:
   DuckDB then materialises and inserts in parallel without re-ordering.
 
-Both are restored afterwards.
+Both are restored afterwards. ``checkpoint_deferred(con)`` defers DuckDB's automatic
+checkpoint while an incremental refresh computes its boxes into temporary tables.
 """
 
 from __future__ import annotations
@@ -67,6 +68,31 @@ def _memory_limited(con: duckdb.DuckDBPyConnection, want: int | None) -> Iterato
         yield
     finally:
         con.execute("RESET memory_limit" if default else f"SET memory_limit = '{_unrounded(before)}'")
+
+
+#: the WAL size below which DuckDB does not checkpoint by itself inside ``checkpoint_deferred``
+DEFERRED_CHECKPOINT_THRESHOLD = "1GB"
+
+
+@contextmanager
+def checkpoint_deferred(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block with DuckDB's automatic checkpoint deferred (``checkpoint_threshold``
+    raised to ``DEFERRED_CHECKPOINT_THRESHOLD``); restored afterwards.
+
+    An incremental refresh computes its boxes into temporary tables (the steps, the
+    rows, the staging table), which DuckDB checkpointed (compressed) as soon as they
+    passed the default 16 MB: 0.27 s of a 1.9 s one-week box at 10,000 people, for tables
+    dropped moments later (docs/performance.md, pass 9). The block writes nothing to the
+    store itself, and the commit after it checkpoints as before.
+    """
+    before = str(_current(con, "checkpoint_threshold"))
+    con.execute("RESET checkpoint_threshold")
+    default = _current(con, "checkpoint_threshold") == before
+    con.execute(f"SET checkpoint_threshold = '{DEFERRED_CHECKPOINT_THRESHOLD}'")
+    try:
+        yield
+    finally:
+        con.execute("RESET checkpoint_threshold" if default else f"SET checkpoint_threshold = '{_unrounded(before)}'")
 
 
 def _unrounded(shown: str) -> str:

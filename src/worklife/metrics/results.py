@@ -23,6 +23,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +51,7 @@ from worklife.metrics.incremental import (
 )
 from worklife.metrics.localtime import day_date, iso_week_label, resolve_people
 from worklife.metrics.pipeline import LONG_NAMES
-from worklife.metrics.resources import limited
+from worklife.metrics.resources import checkpoint_deferred, limited
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -276,7 +277,9 @@ def _apply(con: duckdb.DuckDBPyConnection, p: Plan, eng, people: pd.DataFrame, c
     n = 0
     jobs = [] if p.first_day > p.last_day else [Job(None, p.first_day, p.last_day)] if p.full else p.jobs
     try:
-        _stage(con, p, eng, people, config, jobs)
+        # an incremental box's tables are temporary: no checkpoint compresses them meanwhile
+        with nullcontext() if p.full else checkpoint_deferred(con):
+            _stage(con, p, eng, people, config, jobs)
         con.execute("BEGIN")
         try:
             n = _commit_rows(con, p, jobs)
