@@ -99,3 +99,17 @@ def stored_rows(store: Store, people: bool = False) -> dict[str, list[tuple]]:
     if people:
         out["metric_people"] = store.con.execute("SELECT * FROM metric_people ORDER BY person_id").fetchall()
     return out
+
+
+def assert_equals_full_run(store: Store, config) -> None:
+    """The stored rows (and fingerprints) equal those of one full run on the same store,
+    row for row (the oracle of every incremental test); the store keeps the full run's."""
+    from worklife.metrics.results import refresh
+
+    got = stored_rows(store, people=True)
+    refresh(store, config, full=True)
+    want = stored_rows(store, people=True)
+    for t in want:
+        assert len(got[t]) == len(want[t]) > 0, t
+        diff = [(a, b) for a, b in zip(got[t], want[t]) if a != b]
+        assert not diff, f"{t}: {len(diff)} rows differ, first: {diff[0]}"

@@ -15,7 +15,7 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 import pytest
-from _metrics_store import stored_rows
+from _metrics_store import assert_equals_full_run
 
 from worklife.config import Config
 from worklife.metrics import incremental, sqlcache
@@ -129,13 +129,7 @@ def test_a_played_update_equals_a_full_run(weeks, tmp_path, monkeypatch):
         refresh(store, config)
         assert seen == ["played"]
         assert plan(store, config).fresh
-        got = stored_rows(store, people=True)
-        refresh(store, config, full=True)
-        want = stored_rows(store, people=True)
-    for t in want:
-        assert len(got[t]) == len(want[t]) > 0
-        diff = [(a, b) for a, b in zip(got[t], want[t]) if a != b]
-        assert not diff, f"{t}: {len(diff)} rows differ, first: {diff[0]}"
+        assert_equals_full_run(store, config)
 
 
 def test_played_and_compiled_boxes_give_the_same_rows(weeks, monkeypatch):
@@ -228,9 +222,7 @@ def test_kept_sql_that_fails_is_dropped_and_the_box_compiled(weeks, tmp_path, mo
         assert "kept SQL of a box failed to run" in caplog.text
         kept = sqlcache.load(key)
         assert kept is not None and kept != broken  # compiled again and kept in its place
-        got = stored_rows(store, people=True)
-        refresh(store, config, full=True)
-        assert stored_rows(store, people=True) == got
+        assert_equals_full_run(store, config)
 
 
 def test_only_recent_keys_stay_and_only_private_files_are_run(folder):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from _metrics_store import stored_rows
+from _metrics_store import assert_equals_full_run
 
 from worklife.cli import main
 from worklife.config import Config
@@ -85,10 +85,4 @@ def test_played_updates_equal_a_full_run_on_real_exports(source, tmp_path, monke
             refresh(store, config)
             assert plan(store, config).fresh
         assert "played" in seen and "compiled" not in seen  # the last update ran kept SQL only
-        got = stored_rows(store, people=True)
-        refresh(store, config, full=True)
-        want = stored_rows(store, people=True)
-    for t in want:
-        assert len(got[t]) == len(want[t]) > 0
-        diff = [(a, b) for a, b in zip(got[t], want[t]) if a != b]
-        assert not diff, f"{t}: {len(diff)} rows differ, first: {diff[0]}"
+        assert_equals_full_run(store, config)
