@@ -28,7 +28,7 @@ from worklife.config import Config
 from worklife.errors import ConfigError
 from worklife.metrics.engine import Engine, open_backend
 from worklife.metrics.localtime import LocalCalendar
-from worklife.metrics.pipeline import LONG_NAMES, Parts, People, aggregate, build, pivot
+from worklife.metrics.pipeline import LONG_NAMES, Parts, People, Window, aggregate, build, pivot
 from worklife.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class MetricRun:
     person_ids: People = None  # None: everyone; PK_VARIABLES: a replayed batch (metrics.replay)
     _parts: Parts | None = None
     _shared: dict = field(default_factory=dict)  # tables every batch reuses (pipeline.build)
-    utc_window: tuple[int, int] | None = None  # read only activity in [lo, hi) epoch seconds
+    utc_window: Window = None  # read only activity in [lo, hi) epoch seconds (or the box's variables)
     batches: int = 1  # how many batches the people come in (>1: sources are shared between them)
 
     @property

@@ -41,10 +41,14 @@ def partial_weeks(job: Job) -> list[int]:
     return sorted({w for w in (monday(job.d0), monday(job.d1)) if w < job.d0 or w + 6 > job.d1})
 
 
+def _days_in(ranges: list[tuple[int, int]]) -> str:
+    """SQL condition on ``day``: within one of the (first, last) ranges."""
+    return " OR ".join(f"day BETWEEN {int(a)} AND {int(b)}" for a, b in ranges) or "FALSE"
+
+
 def _box_days_of(weeks: list[int], job: Job) -> str:
     """SQL condition on ``day``: the box's days within ``weeks``."""
-    ranges = [(max(w, job.d0), min(w + 6, job.d1)) for w in weeks]
-    return " OR ".join(f"day BETWEEN {a} AND {b}" for a, b in ranges) or "FALSE"
+    return _days_in([(max(w, job.d0), min(w + 6, job.d1)) for w in weeks])
 
 
 def save_old(con: duckdb.DuckDBPyConnection, job: Job, who: str) -> None:
@@ -88,7 +92,7 @@ def _people_with_days_outside(con: duckdb.DuckDBPyConnection, job: Job, staging:
     if not con.execute(f"SELECT count(*) FROM ({undecided})").fetchall()[0][0]:
         return none
     con.execute(f"CREATE OR REPLACE TEMP TABLE {UNDECIDED} AS {undecided}")
-    outside = " OR ".join(f"day BETWEEN {a} AND {b}" for a, b in _outside_days(job)) or "FALSE"
+    outside = _days_in(_outside_days(job))
     return (f"SELECT DISTINCT person_id, {_WEEK} AS w FROM metric_days WHERE ({outside}) "
             f"AND person_id IN (SELECT person_id FROM {UNDECIDED})")
 

@@ -32,14 +32,13 @@ from datetime import timedelta
 from typing import Any
 
 import duckdb
-import ibis
 import numpy as np
 import pandas as pd
 
 from worklife.config import Config
 from worklife.metrics import MetricRun, sqlcache
 from worklife.metrics.engine import Engine
-from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number
+from worklife.metrics.localtime import DAY_S, LocalCalendar, day_date, day_number, keys_table
 from worklife.metrics.pipeline import WINDOW_VARIABLES, Parts, PeopleTable
 from worklife.metrics.replay import BatchReplay, StepRecorder, pk_ranges, set_box
 
@@ -381,9 +380,7 @@ def run_job(engine: Engine, people: pd.DataFrame, offsets, config: Config, job: 
     # its people read from a table when they are listed
     tables, listed = cal.memtables(), None
     if boxed and len(groups) == 1 and job.persons is not None:
-        pf = cal.people_frame
-        listed = ibis.memtable(pf.loc[pf.person_id.isin(groups[0]), ["person_id", "pk"]]
-                               .rename(columns={"person_id": "pid_str"}).reset_index(drop=True))
+        listed = keys_table(cal.people_frame[cal.people_frame.person_id.isin(groups[0])])
         tables = {**tables, "box_people": listed}
     shape = "box:everyone:1" if job.persons is None else "box:listed:1"
     key = sqlcache.recording_key(engine.store, config, tables, shape) if boxed and len(groups) == 1 else None

@@ -240,6 +240,12 @@ def offsets_table(store_offsets: pa.Table | None, zones: set[str], first: date, 
 # -- the calendar as Ibis tables -------------------------------------------------------
 
 
+def keys_table(frame: pd.DataFrame) -> ir.Table:
+    """(pid_str, pk): each person's int key, from a people frame of ``resolve_people``
+    (``LocalCalendar.keys``; a box's listed people, ``pipeline.PeopleTable``)."""
+    return ibis.memtable(frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"}).reset_index(drop=True))
+
+
 @dataclass
 class LocalCalendar:
     """Ibis tables for local-time work: people, days, workdays and offsets (epoch seconds)."""
@@ -309,7 +315,7 @@ class LocalCalendar:
             first_day=day_number(first), last_day=day_number(last),
             schedules=schedules, people_frame=frame,
             keyed_tables=(ibis.memtable(k_people), ibis.memtable(k_po)),
-            keys=ibis.memtable(frame[["person_id", "pk"]].rename(columns={"person_id": "pid_str"})),
+            keys=keys_table(frame),
         )
 
     # ---------------------------------------------------------------------------------

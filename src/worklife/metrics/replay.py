@@ -16,8 +16,8 @@ with the batch's bounds read from DuckDB variables (``SET VARIABLE wl_pk_lo = â€
 DuckDB folds ``getvariable`` to a constant when a query is bound, so a filter on it
 prunes a scan like a literal (checked with EXPLAIN: ``Filters: (pk >= 1000) AND
 (pk <= 2999)`` on the scan). Tables every batch shares (``pipeline._shared_table``) are
-cached once, outside the record. The graph (and with it the calendar's and the keys'
-memtables, which the recorded SQL names) stays alive for the whole run.
+cached once, outside the record. The graph stays alive for the whole run; the
+calendar's tables are registered under stable names while the recorder is open.
 """
 
 from __future__ import annotations
@@ -59,24 +59,31 @@ def pk_ranges(people_frame: pd.DataFrame, groups: list[list[str]]) -> list[tuple
     return out
 
 
+def _set_variables(store: Store, values: Mapping[str, int | None], as_timestamp: bool = False) -> None:
+    """Set each DuckDB variable to its BIGINT value (``as_timestamp``: the epoch seconds as a
+    UTC TIMESTAMP), or reset it for None, on the store's connection."""
+    for name, value in values.items():
+        if value is None:
+            store.run(f"RESET VARIABLE {name}")
+        elif as_timestamp:
+            store.run(f"SET VARIABLE {name} = make_timestamp(CAST({int(value)} AS BIGINT) * 1000000)")
+        else:
+            store.run(f"SET VARIABLE {name} = CAST({int(value)} AS BIGINT)")
+
+
 def set_bounds(store: Store, lo: int | None, hi: int | None) -> None:
     """Set (or with None, reset) the batch's bounds ``PK_LO``, ``PK_HI`` on the store's connection."""
-    for name, value in ((PK_LO, lo), (PK_HI, hi)):
-        store.run(f"RESET VARIABLE {name}" if value is None else f"SET VARIABLE {name} = CAST({int(value)} AS BIGINT)")
+    _set_variables(store, {PK_LO: lo, PK_HI: hi})
 
 
 def set_box(store: Store, window: tuple[int, int] | None, days: tuple[int, int] | None) -> None:
     """Set (or with None, reset) a box's variables (``pipeline.WINDOW_VARIABLES``): its
     window [lo, hi) in epoch seconds, as BIGINT and as UTC TIMESTAMP, and its first and
     last local epoch day."""
-    values = {WIN_LO: None, WIN_HI: None, BOX_D0: None, BOX_D1: None}
-    if window is not None and days is not None:
-        values = {WIN_LO: window[0], WIN_HI: window[1], BOX_D0: days[0], BOX_D1: days[1]}
-    for name, value in values.items():
-        store.run(f"RESET VARIABLE {name}" if value is None else f"SET VARIABLE {name} = CAST({int(value)} AS BIGINT)")
-    for name, value in ((WIN_LO_TS, values[WIN_LO]), (WIN_HI_TS, values[WIN_HI])):
-        store.run(f"RESET VARIABLE {name}" if value is None else
-                  f"SET VARIABLE {name} = make_timestamp(CAST({int(value)} AS BIGINT) * 1000000)")
+    lo, hi = window if window is not None and days is not None else (None, None)
+    d0, d1 = days if window is not None and days is not None else (None, None)
+    _set_variables(store, {WIN_LO: lo, WIN_HI: hi, BOX_D0: d0, BOX_D1: d1})
+    _set_variables(store, {WIN_LO_TS: lo, WIN_HI_TS: hi}, as_timestamp=True)
 
 
 #: the name a calendar's in-memory table of this role has in recorded SQL
